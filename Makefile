@@ -1,0 +1,45 @@
+# The desk's two commands: `make run` (embedded default) and `make test` (the whole suite).
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+export FLASK_APP := desk
+
+.PHONY: run test setup services translations extract lint bench screenshots clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed translations
+
+# Compile the fi, sv and en catalogues (the .mo files are build output, not in git).
+translations: $(BIN)/.installed
+	$(BIN)/pybabel compile -d desk/translations -D messages --statistics
+	@test -f desk/translations/fi/LC_MESSAGES/messages.mo
+
+# Extract messages from code and templates and merge them into the catalogues.
+extract: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o desk/translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel update -i desk/translations/messages.pot -d desk/translations --no-fuzzy-matching --ignore-obsolete
+
+run: setup
+	$(BIN)/flask desk init --demo
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# PostgreSQL and Redis on 127.0.0.1, started when they are not running.
+services:
+	./scripts/services.sh
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup services lint
+	$(BIN)/pytest
+
+bench: setup services
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

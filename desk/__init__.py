@@ -1,0 +1,45 @@
+"""desk: the professional's digital desktop of Itä-Uusimaa's digital social and health centre."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, security headers, CLI."""
+    app = Flask(__name__, instance_relative_config=True, static_folder="../static")
+    from . import config
+
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    from . import auth, i18n, security
+    from .extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_project_path("migrations")))
+    csrf.init_app(app)
+    auth.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+
+    from .views import auth as auth_views
+    from .views import errors, items, labels, work
+
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(work.bp)
+    app.register_blueprint(items.bp)
+    errors.init_app(app)
+    labels.init_app(app)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _project_path(name: str):
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / name

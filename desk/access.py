@@ -1,0 +1,55 @@
+"""Who may see and work on what, and the one path by which resident data is loaded for display.
+
+Every page that shows a resident's data calls `load_item_for_display`; the access log hooks in
+there, so no other path may render an item.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import Session, selectinload
+
+from .errors import ItemNotFound
+from .models import ItemEvent, User, WorkItem
+
+
+def may_work_on(user: User, item: WorkItem) -> bool:
+    """Whether `user` may see and act on `item`: its queue is theirs and its resident in scope."""
+    if user.is_admin:
+        return True
+    if item.queue_code not in user.queue_codes:
+        return False
+    return item.municipality_code is None or item.municipality_code in user.municipality_codes
+
+
+def visible_to(user: User) -> ColumnElement[bool]:
+    """The same rule as `may_work_on`, as a SQL condition for lists."""
+    if user.is_admin:
+        return true()
+    queues = user.queue_codes
+    if not queues:
+        return false()
+    return and_(
+        WorkItem.queue_code.in_(queues),
+        or_(
+            WorkItem.municipality_code.is_(None),
+            WorkItem.municipality_code.in_(user.municipality_codes),
+        ),
+    )
+
+
+def load_item_for_display(
+    session: Session, item_id: int, user: User, *, purpose: str = "view"
+) -> WorkItem:
+    """Load one item with its timeline for showing to `user`, or raise.
+
+    An item the user may not see is reported as not found, so that its existence does not leak.
+    """
+    item = session.scalar(
+        select(WorkItem)
+        .where(WorkItem.id == item_id)
+        .options(selectinload(WorkItem.events).joinedload(ItemEvent.actor))
+    )
+    if item is None or not may_work_on(user, item):
+        raise ItemNotFound(item_id=item_id)
+    return item

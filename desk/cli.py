@@ -1,0 +1,200 @@
+"""`flask desk …`: set up the database and demo data, run the job worker."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import secrets
+import uuid
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from . import reference
+from .auth import set_password
+from .extensions import db
+from .models import (
+    InboundDelivery,
+    Municipality,
+    Queue,
+    Role,
+    User,
+    WorkItem,
+    utcnow,
+)
+from .tasks import enqueue
+from .tasks.inbound import process_delivery
+
+desk = AppGroup("desk", help="Set up and run the desk.")
+
+# The demo accounts: (username, name, role, language, queue kinds or codes, municipalities).
+DEMO_ACCOUNTS = [
+    (
+        "hoitaja",
+        "Hanna Hoitaja",
+        Role.PROFESSIONAL,
+        "fi",
+        ["chat-regional", "help-regional", "chat-id-porvoo", "omaolo-porvoo", "health-porvoo"],
+        None,
+    ),
+    (
+        "sjukskotare",
+        "Sara Sjöberg",
+        Role.PROFESSIONAL,
+        "sv",
+        [
+            "chat-regional",
+            "chat-id-loviisa-lapinjarvi",
+            "omaolo-loviisa-lapinjarvi",
+            "health-loviisa-lapinjarvi",
+            "omaolo-sipoo",
+            "health-sipoo",
+        ],
+        None,
+    ),
+    (
+        "sosiaali",
+        "Sami Sosiaaliohjaaja",
+        Role.PROFESSIONAL,
+        "fi",
+        [
+            "social-porvoo",
+            "social-loviisa-lapinjarvi",
+            "social-sipoo",
+            "social-askola",
+            "help-regional",
+        ],
+        None,
+    ),
+    ("tiiminvetaja", "Tiina Tiiminvetäjä", Role.TEAM_LEAD, "fi", None, None),
+    ("kouluttaja", "Kalle Kouluttaja", Role.TRAINER, "fi", [], None),
+    ("admin", "Aino Ylläpitäjä", Role.ADMIN, "en", [], None),
+]
+
+
+def _demo_credentials_file() -> Path:
+    return Path(current_app.instance_path) / "demo-accounts.json"
+
+
+def _create_demo_accounts() -> dict[str, str]:
+    """Create the missing demo accounts with fresh random passwords; return all of them."""
+    path = _demo_credentials_file()
+    saved: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    all_queues = db.session.scalars(select(Queue)).all()
+    all_municipalities = db.session.scalars(select(Municipality)).all()
+    for username, name, role, language, queues, municipalities in DEMO_ACCOUNTS:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username, display_name=name, role=role.value, language=language)
+            db.session.add(user)
+        if username not in saved or not user.password_hash:
+            saved[username] = secrets.token_urlsafe(9)
+            set_password(user, saved[username])
+        user.queues = [q for q in all_queues if queues is None or q.code in queues]
+        user.municipalities = [
+            m for m in all_municipalities if municipalities is None or m.code in municipalities
+        ]
+    db.session.commit()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(saved, indent=1))
+    path.chmod(0o600)
+    return saved
+
+
+def _load_demo_items(count: int, seed: int) -> int:
+    """Store synthetic deliveries and run them through the real intake job."""
+    from .demo import deliveries
+
+    rng = random.Random(seed)
+    ids = []
+    for channel, payload in deliveries(rng, utcnow(), count):
+        body = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+        delivery = InboundDelivery(
+            id=str(uuid.uuid4()),
+            channel=channel,
+            external_id=payload["external_id"],
+            payload=payload,
+            content_hash=hashlib.sha256(body.encode()).hexdigest(),
+        )
+        db.session.add(delivery)
+        ids.append(delivery.id)
+    db.session.commit()
+    for delivery_id in ids:
+        enqueue(process_delivery, delivery_id, job_id=f"delivery-{delivery_id}")
+    return len(ids)
+
+
+def _print_accounts(passwords: dict[str, str]) -> None:
+    click.echo("\nDemo accounts (local sign-in at http://127.0.0.1:5000/login):")
+    for username, name, role, *_ in DEMO_ACCOUNTS:
+        click.echo(f"  {role.value:<13} {username:<13} {passwords[username]:<14} {name}")
+    click.echo("")
+
+
+@desk.command("init")
+@click.option("--demo", is_flag=True, help="Also load demo items and demo accounts.")
+@click.option("--items", default=300, show_default=True, help="Demo items to create.")
+@click.option("--seed", default=2026, show_default=True)
+def init_command(demo: bool, items: int, seed: int) -> None:
+    """Migrate the database and load reference data; idempotent."""
+    upgrade()
+    reference.load(db.session)
+    db.session.commit()
+    click.echo("Database migrated; reference data loaded.")
+    if not demo:
+        return
+    passwords = _create_demo_accounts()
+    if not db.session.scalar(select(func.count()).select_from(WorkItem)):
+        created = _load_demo_items(items, seed)
+        _take_some_for_demo()
+        click.echo(f"Loaded {created} demo deliveries.")
+    _print_accounts(passwords)
+
+
+def _take_some_for_demo() -> None:
+    """Give the demo a lived-in look: colleagues already hold a few items."""
+    from .lifecycle import take
+
+    colleague = db.session.scalar(select(User).where(User.username == "sjukskotare"))
+    lead = db.session.scalar(select(User).where(User.username == "tiiminvetaja"))
+    for user, codes in ((colleague, ["chat-regional"]), (lead, ["help-regional"])):
+        items = db.session.scalars(
+            select(WorkItem).where(WorkItem.queue_code.in_(codes)).order_by(WorkItem.id).limit(2)
+        )
+        for item in items:
+            take(db.session, item, user)
+    db.session.commit()
+
+
+@desk.command("accounts")
+def accounts_command() -> None:
+    """Print the demo accounts and their passwords."""
+    path = _demo_credentials_file()
+    if not path.exists():
+        raise click.ClickException("no demo accounts yet: run `flask desk init --demo`")
+    _print_accounts(json.loads(path.read_text()))
+
+
+@desk.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_command(burst: bool) -> None:
+    """Run an rq worker for the desk's jobs, in this app's context."""
+    from rq import Worker
+
+    from .tasks import QUEUE_NAME, redis_connection
+
+    if current_app.config["DESK_JOBS_INLINE"]:
+        raise click.ClickException("REDIS_URL is not set: jobs run in-process, no worker needed")
+    # Connections opened before forking must not be shared with the job processes.
+    db.engine.dispose()
+    Worker([QUEUE_NAME], connection=redis_connection()).work(burst=burst)
+
+
+def init_app(app: Flask) -> None:
+    """Register the `flask desk` commands."""
+    app.cli.add_command(desk)

@@ -1,0 +1,46 @@
+"""Configuration from the environment, with the embedded default when nothing is set."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+LANGUAGES = ("fi", "sv", "en")
+
+
+def _secret_key(instance_path: str) -> str:
+    # Never in the repository: from the environment, or generated once into instance/.
+    if key := os.environ.get("DESK_SECRET_KEY"):
+        return key
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment(instance_path: str) -> dict:
+    """The settings, read from environment variables (see README)."""
+    database_url = os.environ.get("DATABASE_URL", f"sqlite:///{Path(instance_path) / 'desk.db'}")
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    redis_url = os.environ.get("REDIS_URL") or None
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        # Without Redis, jobs run in-process as soon as they are enqueued.
+        "DESK_JOBS_INLINE": redis_url is None,
+        "BABEL_DEFAULT_LOCALE": "fi",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",
+        "LANGUAGES": LANGUAGES,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("DESK_SECURE_COOKIES") == "1",
+        "REMEMBER_COOKIE_SECURE": os.environ.get("DESK_SECURE_COOKIES") == "1",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 256 * 1024,
+    }

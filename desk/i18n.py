@@ -1,0 +1,64 @@
+"""Languages: Finnish by default, Swedish and English; the user's choice sticks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_datetime, format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .extensions import babel
+
+
+def select_locale() -> str:
+    """The signed-in user's language, else the one chosen on this browser, else Finnish."""
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
+    if session.get("language") in languages:
+        return session["language"]
+    return request.accept_languages.best_match(languages) or "fi"
+
+
+def language() -> str:
+    """The current interface language code."""
+    return str(get_locale() or "fi")
+
+
+def duration(span: timedelta) -> str:
+    """A length of time as a person says it, in the interface language ('2 h 5 min')."""
+    minutes = int(abs(span.total_seconds()) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return _("%(d)d d %(h)d h", d=days, h=hours)
+    if hours:
+        return _("%(h)d h %(m)d min", h=hours, m=minutes)
+    return _("%(m)d min", m=minutes)
+
+
+def when(moment: datetime | None) -> str:
+    """A timestamp in Helsinki time, in the interface language's format."""
+    return format_datetime(moment, "short") if moment else ""
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO 8601 timestamp from a channel's content."""
+    return datetime.fromisoformat(value)
+
+
+def file_size(size: int) -> str:
+    """A file size in kB or MB, with the locale's decimal mark."""
+    if size < 1024 * 1024:
+        return _("%(n)s kB", n=format_decimal(round(size / 1024, 1)))
+    return _("%(n)s MB", n=format_decimal(round(size / 1024 / 1024, 1)))
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Babel and the template helpers."""
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(
+        language=language, duration=duration, when=when, parse_time=parse_time, file_size=file_size
+    )

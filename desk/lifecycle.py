@@ -1,0 +1,305 @@
+"""The lifecycle verbs of a work item: take, release, transfer, note, wait, resume, resolve,
+take next. Plain Python: each verb checks, changes, records an event and flushes; the request
+or job that called it commits once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .access import may_work_on, visible_to
+from .errors import (
+    AlreadyTaken,
+    InactiveQueue,
+    ItemClosed,
+    NotHolder,
+    NotPermitted,
+    SameQueue,
+    StaleItem,
+    TextRequired,
+    TextTooLong,
+    UnknownOutcome,
+    WrongStatus,
+)
+from .models import EventKind, ItemEvent, ItemStatus, OutcomeCode, Queue, User, WorkItem, utcnow
+
+MAX_TEXT = 4000
+
+
+def work_order() -> tuple:
+    """The contract's order: emergencies, earliest deadline (none last), oldest, title."""
+    return (
+        WorkItem.emergency.desc(),
+        WorkItem.due_at.asc().nulls_last(),
+        WorkItem.submitted_at.asc(),
+        WorkItem.title.asc(),
+        WorkItem.id.asc(),
+    )
+
+
+def record(
+    session: Session,
+    item: WorkItem,
+    actor: User | None,
+    kind: EventKind,
+    *,
+    at: datetime | None = None,
+    **fields: str | None,
+) -> ItemEvent:
+    """Append one event to the item's timeline."""
+    event = ItemEvent(item=item, actor=actor, kind=kind.value, at=at or utcnow(), **fields)
+    session.add(event)
+    return event
+
+
+def _clean_text(text: str | None, *, required: bool) -> str | None:
+    text = (text or "").strip()
+    if not text:
+        if required:
+            raise TextRequired()
+        return None
+    if len(text) > MAX_TEXT:
+        raise TextTooLong(limit=MAX_TEXT)
+    return text
+
+
+def _check_access(item: WorkItem, user: User) -> None:
+    if not may_work_on(user, item):
+        raise NotPermitted()
+
+
+def _check_version(item: WorkItem, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != item.version:
+        raise StaleItem()
+
+
+def _check_open(item: WorkItem) -> None:
+    if not item.is_open:
+        raise ItemClosed()
+
+
+def _check_holder(item: WorkItem, user: User) -> None:
+    _check_open(item)
+    if item.assignee_id != user.id:
+        if item.assignee_id is None:
+            raise NotHolder()
+        raise AlreadyTaken(holder=item.assignee.display_name)
+
+
+def _touch(item: WorkItem, now: datetime) -> None:
+    item.updated_at = now
+
+
+def _claim(session: Session, item: WorkItem, user: User, now: datetime) -> bool:
+    """One conditional UPDATE: under any number of simultaneous claims exactly one wins."""
+    result = session.execute(
+        update(WorkItem)
+        .where(
+            WorkItem.id == item.id,
+            WorkItem.assignee_id.is_(None),
+            WorkItem.status == ItemStatus.NEW.value,
+        )
+        .values(
+            assignee_id=user.id,
+            status=ItemStatus.IN_PROGRESS.value,
+            version=WorkItem.version + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(item)
+    return result.rowcount == 1
+
+
+def take(session: Session, item: WorkItem, user: User) -> WorkItem:
+    """Take an unassigned item from one of the user's queues."""
+    _check_access(item, user)
+    _check_open(item)
+    now = utcnow()
+    if not _claim(session, item, user, now):
+        _check_open(item)
+        if item.assignee_id == user.id:
+            return item
+        if item.assignee is None:
+            raise WrongStatus(status=item.status)
+        raise AlreadyTaken(holder=item.assignee.display_name)
+    record(session, item, user, EventKind.TAKEN, at=now)
+    session.flush()
+    return item
+
+
+def take_next(session: Session, user: User) -> WorkItem | None:
+    """Take the first takeable item in order from the user's queues, or None if there is none.
+
+    Rows locked by a concurrent take-next are skipped (PostgreSQL), and the claim itself is
+    conditional, so two people pressing it together never get the same item.
+    """
+    if user.is_admin and not user.queue_codes:
+        return None
+    for _ in range(10):
+        candidate = session.scalar(
+            select(WorkItem)
+            .where(
+                visible_to(user),
+                WorkItem.queue_code.in_(user.queue_codes),
+                WorkItem.status == ItemStatus.NEW.value,
+                WorkItem.assignee_id.is_(None),
+            )
+            .order_by(*work_order())
+            .limit(1)
+            .with_for_update(skip_locked=True, of=WorkItem)
+        )
+        if candidate is None:
+            return None
+        now = utcnow()
+        if _claim(session, candidate, user, now):
+            record(session, candidate, user, EventKind.TAKEN, at=now)
+            session.flush()
+            return candidate
+    return None
+
+
+def release(
+    session: Session, item: WorkItem, user: User, *, expected_version: int | None = None
+) -> WorkItem:
+    """Give a held item back to its queue."""
+    _check_access(item, user)
+    _check_holder(item, user)
+    _check_version(item, expected_version)
+    now = utcnow()
+    item.assignee = None
+    item.status = ItemStatus.NEW.value
+    _touch(item, now)
+    record(session, item, user, EventKind.RELEASED, at=now)
+    session.flush()
+    return item
+
+
+def transfer(
+    session: Session,
+    item: WorkItem,
+    user: User,
+    queue: Queue | None,
+    reason: str | None,
+    *,
+    expected_version: int | None = None,
+) -> WorkItem:
+    """Move an open item to another active queue, with a reason; it waits there unassigned."""
+    _check_access(item, user)
+    _check_open(item)
+    if item.assignee_id not in (None, user.id):
+        raise AlreadyTaken(holder=item.assignee.display_name)
+    _check_version(item, expected_version)
+    if queue is None or not queue.active:
+        raise InactiveQueue()
+    if queue.code == item.queue_code:
+        raise SameQueue()
+    reason = _clean_text(reason, required=True)
+    now = utcnow()
+    from_code = item.queue_code
+    item.queue = queue
+    item.service_area_code = queue.service_area_code
+    item.assignee = None
+    item.status = ItemStatus.NEW.value
+    _touch(item, now)
+    record(
+        session,
+        item,
+        user,
+        EventKind.TRANSFERRED,
+        at=now,
+        from_queue_code=from_code,
+        to_queue_code=queue.code,
+        text=reason,
+    )
+    session.flush()
+    return item
+
+
+def add_note(session: Session, item: WorkItem, user: User, text: str | None) -> ItemEvent:
+    """Add an internal note to the item's timeline (never shown to the resident)."""
+    _check_access(item, user)
+    text = _clean_text(text, required=True)
+    event = record(session, item, user, EventKind.NOTED, text=text)
+    session.flush()
+    return event
+
+
+def wait_for_resident(
+    session: Session,
+    item: WorkItem,
+    user: User,
+    text: str | None = None,
+    *,
+    expected_version: int | None = None,
+) -> WorkItem:
+    """Mark a held item as waiting for the resident; it stays with its holder."""
+    _check_access(item, user)
+    _check_holder(item, user)
+    _check_version(item, expected_version)
+    if item.status != ItemStatus.IN_PROGRESS.value:
+        raise WrongStatus(status=item.status)
+    text = _clean_text(text, required=False)
+    now = utcnow()
+    item.status = ItemStatus.WAITING.value
+    _touch(item, now)
+    record(session, item, user, EventKind.WAITING, at=now, text=text)
+    session.flush()
+    return item
+
+
+def resume(
+    session: Session, item: WorkItem, user: User, *, expected_version: int | None = None
+) -> WorkItem:
+    """Continue working on an item that was waiting for the resident."""
+    _check_access(item, user)
+    _check_holder(item, user)
+    _check_version(item, expected_version)
+    if item.status != ItemStatus.WAITING.value:
+        raise WrongStatus(status=item.status)
+    now = utcnow()
+    item.status = ItemStatus.IN_PROGRESS.value
+    _touch(item, now)
+    record(session, item, user, EventKind.RESUMED, at=now)
+    session.flush()
+    return item
+
+
+def resolve(
+    session: Session,
+    item: WorkItem,
+    user: User,
+    outcome_code: str | None,
+    text: str | None = None,
+    *,
+    expected_version: int | None = None,
+) -> WorkItem:
+    """Close a held item with an outcome; the holder stays recorded as the one who resolved it."""
+    _check_access(item, user)
+    _check_holder(item, user)
+    _check_version(item, expected_version)
+    outcome = session.get(OutcomeCode, outcome_code) if outcome_code else None
+    if outcome is None or not outcome.active:
+        raise UnknownOutcome()
+    text = _clean_text(text, required=False)
+    now = utcnow()
+    item.status = ItemStatus.RESOLVED.value
+    item.outcome_code = outcome.code
+    item.resolved_at = now
+    _touch(item, now)
+    record(session, item, user, EventKind.RESOLVED, at=now, outcome_code=outcome.code, text=text)
+    session.flush()
+    return item
+
+
+def reveal_personal_id(session: Session, item: WorkItem, user: User) -> str | None:
+    """Show the full personal identity code; the reveal is recorded in the timeline."""
+    _check_access(item, user)
+    if item.personal_id is None:
+        return None
+    record(session, item, user, EventKind.PID_REVEALED)
+    session.flush()
+    return item.personal_id

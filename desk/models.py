@@ -1,0 +1,373 @@
+"""The desk's data model: plain SQLAlchemy 2, no Flask.
+
+Reference data (municipalities, system areas, queues, routing rules, outcomes, service areas)
+is data loaded by `flask desk init`; work items and their events are the desk's working state.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; the desk stores aware timestamps only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# JSON documents as JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime(), dict[str, Any]: JSONDocument},
+    )
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class Localised:
+    """Reference rows named in Finnish, Swedish and English."""
+
+    name_fi: Mapped[str]
+    name_sv: Mapped[str]
+    name_en: Mapped[str]
+
+    def name(self, language: str) -> str:
+        """The name in `language`, Finnish when that language has none."""
+        return getattr(self, f"name_{language}", None) or self.name_fi
+
+
+# --- reference data -------------------------------------------------------------------------
+
+
+class Municipality(Localised, Base):
+    __tablename__ = "municipality"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_fi: Mapped[str] = mapped_column(String(80))
+    name_sv: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+
+
+class SystemArea(Localised, Base):
+    """Municipalities sharing one client and patient information system."""
+
+    __tablename__ = "system_area"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_fi: Mapped[str] = mapped_column(String(120))
+    name_sv: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+
+
+class SystemAreaMembership(Base):
+    """Which system area a municipality belongs to, from a date (a move is a new row)."""
+
+    __tablename__ = "system_area_membership"
+    __table_args__ = (UniqueConstraint("municipality_code", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipality.code"))
+    system_area_code: Mapped[str] = mapped_column(ForeignKey("system_area.code"))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class ServiceArea(Localised, Base):
+    __tablename__ = "service_area"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_fi: Mapped[str] = mapped_column(String(80))
+    name_sv: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+
+
+class Queue(Localised, Base):
+    """A work queue. `kind` is what routing rules point at; the area makes it concrete."""
+
+    __tablename__ = "queue"
+    __table_args__ = (UniqueConstraint("kind", "system_area_code"),)
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    system_area_code: Mapped[str | None] = mapped_column(ForeignKey("system_area.code"))
+    service_area_code: Mapped[str] = mapped_column(ForeignKey("service_area.code"))
+    name_fi: Mapped[str] = mapped_column(String(120))
+    name_sv: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RoutingRule(Base):
+    """Where a delivery lands: the first matching rule valid on the day of arrival wins.
+
+    `identified` and `form_type` are conditions (NULL matches anything); `queue_kind` names the
+    queue kind, made concrete by the resident's system area unless `regional`.
+    """
+
+    __tablename__ = "routing_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(32))
+    identified: Mapped[bool | None] = mapped_column(Boolean)
+    form_type: Mapped[str | None] = mapped_column(String(64))
+    queue_kind: Mapped[str] = mapped_column(String(32))
+    regional: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class OutcomeCode(Localised, Base):
+    __tablename__ = "outcome_code"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name_fi: Mapped[str] = mapped_column(String(160))
+    name_sv: Mapped[str] = mapped_column(String(160))
+    name_en: Mapped[str] = mapped_column(String(160))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    PROFESSIONAL = "professional"
+    TEAM_LEAD = "team_lead"
+    TRAINER = "trainer"
+    ADMIN = "admin"
+
+
+class QueueMembership(Base):
+    __tablename__ = "queue_membership"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    queue_code: Mapped[str] = mapped_column(ForeignKey("queue.code"), primary_key=True)
+
+
+class MunicipalityScope(Base):
+    __tablename__ = "municipality_scope"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(
+        ForeignKey("municipality.code"), primary_key=True
+    )
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(32), default=Role.PROFESSIONAL.value)
+    language: Mapped[str] = mapped_column(String(2), default="fi")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    queues: Mapped[list[Queue]] = relationship(
+        secondary="queue_membership", order_by="Queue.code", lazy="selectin"
+    )
+    municipalities: Mapped[list[Municipality]] = relationship(
+        secondary="municipality_scope", order_by="Municipality.code", lazy="selectin"
+    )
+
+    @property
+    def queue_codes(self) -> set[str]:
+        return {q.code for q in self.queues}
+
+    @property
+    def municipality_codes(self) -> set[str]:
+        return {m.code for m in self.municipalities}
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN.value
+
+
+# --- work --------------------------------------------------------------------------------------
+
+
+class Channel(enum.StrEnum):
+    CHAT = "chat"
+    OMAOLO = "omaolo"
+    EFORM = "eform"
+    HELP_REQUEST = "help-request"
+
+
+class ItemStatus(enum.StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"
+    RESOLVED = "resolved"
+
+
+OPEN_STATUSES = (ItemStatus.NEW.value, ItemStatus.IN_PROGRESS.value, ItemStatus.WAITING.value)
+
+
+class WorkItem(Base):
+    """One resident's matter in a queue, from routing until resolved."""
+
+    __tablename__ = "work_item"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        # The order every list uses, for the open items of a queue.
+        Index(
+            "ix_work_item_queue_order",
+            "queue_code",
+            "status",
+            "emergency",
+            "due_at",
+            "submitted_at",
+        ),
+        Index("ix_work_item_assignee", "assignee_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(300))
+    queue_code: Mapped[str] = mapped_column(ForeignKey("queue.code"))
+    service_area_code: Mapped[str] = mapped_column(ForeignKey("service_area.code"))
+    status: Mapped[str] = mapped_column(String(16), default=ItemStatus.NEW.value)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgency: Mapped[str | None] = mapped_column(String(4))
+    submitted_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    outcome_code: Mapped[str | None] = mapped_column(ForeignKey("outcome_code.code"))
+    municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipality.code"))
+    language: Mapped[str] = mapped_column(String(2), default="fi")
+    identification: Mapped[str] = mapped_column(String(8), default="none")
+    personal_id: Mapped[str | None] = mapped_column(String(16))
+    resident_name: Mapped[str | None] = mapped_column(String(200))
+    resident_phone: Mapped[str | None] = mapped_column(String(40))
+    resident_email: Mapped[str | None] = mapped_column(String(254))
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    queue: Mapped[Queue] = relationship(lazy="joined")
+    assignee: Mapped[User | None] = relationship(lazy="joined")
+    municipality: Mapped[Municipality | None] = relationship(lazy="joined")
+    events: Mapped[list[ItemEvent]] = relationship(
+        back_populates="item", order_by="ItemEvent.id", lazy="select"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class EventKind(enum.StrEnum):
+    CREATED = "created"
+    ROUTED = "routed"
+    UPDATED = "updated"
+    TAKEN = "taken"
+    RELEASED = "released"
+    TRANSFERRED = "transferred"
+    NOTED = "noted"
+    WAITING = "waiting"
+    RESUMED = "resumed"
+    RESOLVED = "resolved"
+    PID_REVEALED = "pid_revealed"
+
+
+class ItemEvent(Base):
+    """An append-only line of an item's history: its timeline and the reports' source."""
+
+    __tablename__ = "item_event"
+    __table_args__ = (Index("ix_item_event_item", "item_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    from_queue_code: Mapped[str | None] = mapped_column(String(64))
+    to_queue_code: Mapped[str | None] = mapped_column(String(64))
+    outcome_code: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str | None] = mapped_column(Text)
+
+    item: Mapped[WorkItem] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    ROUTED = "routed"
+    REJECTED = "rejected"
+
+
+class InboundDelivery(Base):
+    """A delivery from a source system, stored before it is answered and processed by a job."""
+
+    __tablename__ = "inbound_delivery"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_inbound_delivery_pending", "status", "received_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    payload: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING.value)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,73 @@
+"""Signing in and out, and choosing the interface language."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from .. import auth
+from ..extensions import db
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: never redirect a signed-in user to another site.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
+        return target
+    return url_for("work.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with a local account."""
+    if current_user.is_authenticated:
+        return redirect(url_for("work.index"))
+    error = None
+    status = 200
+    if request.method == "POST":
+        user = auth.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        if user is None:
+            error = _("Wrong username or password.")
+            status = 401
+        else:
+            chosen = session.get("language")
+            session.clear()
+            login_user(auth.LoginUser(user))
+            if chosen in current_app.config["LANGUAGES"] and chosen != user.language:
+                user.language = chosen
+                db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template(
+        "auth/login.html", error=error, username=request.form.get("username", "")
+    ), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign out."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def language():
+    """Switch the interface language; it sticks to the account and to this browser."""
+    code = request.form.get("language", "")
+    if code not in current_app.config["LANGUAGES"]:
+        return redirect(_safe_next(request.form.get("next")))
+    session["language"] = code
+    if current_user.is_authenticated:
+        current_user.user.language = code
+        db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))

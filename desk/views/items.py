@@ -1,0 +1,192 @@
+"""The item page and its actions: take, release, transfer, note, wait, resume, resolve, reveal.
+
+Every action answers htmx with the item fragment re-rendered (with a message on refusal, status
+409) and a plain form post with a redirect, so the page also works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from .. import lifecycle
+from ..access import load_item_for_display
+from ..errors import DomainError, ItemNotFound
+from ..extensions import db
+from ..i18n import language
+from ..models import OutcomeCode, Queue, WorkItem, utcnow
+from ..pid import masked
+from ..security import WORKERS, is_htmx, me, roles_required
+from .messages import describe
+
+bp = Blueprint("items", __name__, url_prefix="/items")
+
+
+def _load(item_id: int) -> WorkItem:
+    try:
+        return load_item_for_display(db.session, item_id, me())
+    except ItemNotFound:
+        abort(404)
+
+
+def _context(item: WorkItem, **extra) -> dict:
+    outcomes = db.session.scalars(select(OutcomeCode).order_by(OutcomeCode.position)).all()
+    return {
+        "item": item,
+        "now": utcnow(),
+        "masked_pid": masked(item.personal_id) if item.personal_id else None,
+        "queues": db.session.scalars(
+            select(Queue)
+            .where(Queue.active.is_(True), Queue.code != item.queue_code)
+            .order_by(Queue.code)
+        ).all(),
+        "outcomes": [o for o in outcomes if o.active],
+        "outcome_names": {o.code: o.name(language()) for o in outcomes},
+        **extra,
+    }
+
+
+@bp.get("/<int:item_id>")
+@login_required
+def show(item_id: int):
+    """One item: the channel's content, the resident, the deadline, the timeline, actions."""
+    item = _load(item_id)
+    if is_htmx():
+        return render_template("items/_item.html", **_context(item))
+    return render_template("items/show.html", **_context(item))
+
+
+def _version() -> int | None:
+    value = request.form.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+def _act(
+    item_id: int, verb: Callable[[WorkItem], object], done: str, *, refused_url: str | None = None
+):
+    """Run one lifecycle verb, commit once, and answer with the item or the refusal."""
+    item = _load(item_id)
+    try:
+        result = verb(item)
+    except DomainError as error:
+        db.session.rollback()
+        if not is_htmx():
+            flash(describe(error), "error")
+            return redirect(refused_url or url_for("items.show", item_id=item_id))
+        item = _load(item_id)
+        return render_template("items/_item.html", **_context(item, error=describe(error))), 409
+    db.session.commit()
+    if isinstance(result, str):
+        # A revealed code is shown once, in this answer, and never kept in the session.
+        template = "items/_item.html" if is_htmx() else "items/show.html"
+        return render_template(template, **_context(item, message=done, revealed_pid=result))
+    if not is_htmx():
+        flash(done, "success")
+        return redirect(url_for("items.show", item_id=item_id))
+    return render_template("items/_item.html", **_context(item, message=done))
+
+
+@bp.post("/<int:item_id>/take")
+@roles_required(*WORKERS)
+def take(item_id: int):
+    """Take the item. From My work, a refusal sends the user back there with the reason."""
+    back = url_for("work.index") if request.form.get("back") == "work" else None
+    return _act(
+        item_id,
+        lambda item: lifecycle.take(db.session, item, me()),
+        _("You took the item."),
+        refused_url=back,
+    )
+
+
+@bp.post("/<int:item_id>/release")
+@roles_required(*WORKERS)
+def release(item_id: int):
+    """Give the item back to its queue."""
+    return _act(
+        item_id,
+        lambda item: lifecycle.release(db.session, item, me(), expected_version=_version()),
+        _("The item is back in its queue."),
+    )
+
+
+@bp.post("/<int:item_id>/transfer")
+@roles_required(*WORKERS)
+def transfer(item_id: int):
+    """Transfer the item to another queue with a reason."""
+    queue = db.session.get(Queue, request.form.get("queue", ""))
+    return _act(
+        item_id,
+        lambda item: lifecycle.transfer(
+            db.session, item, me(), queue, request.form.get("reason"), expected_version=_version()
+        ),
+        _("The item was transferred."),
+    )
+
+
+@bp.post("/<int:item_id>/note")
+@roles_required(*WORKERS)
+def note(item_id: int):
+    """Add an internal note."""
+    return _act(
+        item_id,
+        lambda item: lifecycle.add_note(db.session, item, me(), request.form.get("text")),
+        _("Note added."),
+    )
+
+
+@bp.post("/<int:item_id>/wait")
+@roles_required(*WORKERS)
+def wait(item_id: int):
+    """Mark the item as waiting for the resident."""
+    return _act(
+        item_id,
+        lambda item: lifecycle.wait_for_resident(
+            db.session, item, me(), request.form.get("text"), expected_version=_version()
+        ),
+        _("The item is waiting for the resident."),
+    )
+
+
+@bp.post("/<int:item_id>/resume")
+@roles_required(*WORKERS)
+def resume(item_id: int):
+    """Continue an item that was waiting for the resident."""
+    return _act(
+        item_id,
+        lambda item: lifecycle.resume(db.session, item, me(), expected_version=_version()),
+        _("You continue with the item."),
+    )
+
+
+@bp.post("/<int:item_id>/resolve")
+@roles_required(*WORKERS)
+def resolve(item_id: int):
+    """Resolve the item with an outcome."""
+    return _act(
+        item_id,
+        lambda item: lifecycle.resolve(
+            db.session,
+            item,
+            me(),
+            request.form.get("outcome"),
+            request.form.get("text"),
+            expected_version=_version(),
+        ),
+        _("The item is resolved."),
+    )
+
+
+@bp.post("/<int:item_id>/reveal")
+@roles_required(*WORKERS)
+def reveal(item_id: int):
+    """Show the full personal identity code; the look is recorded in the timeline."""
+    return _act(
+        item_id,
+        lambda item: lifecycle.reveal_personal_id(db.session, item, me()),
+        _("The personal identity code is shown. The look was recorded."),
+    )

@@ -1,0 +1,105 @@
+"""Words for codes: roles, channels, statuses, events, languages; for the templates."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import gettext as _
+
+from ..models import ItemEvent
+
+
+def role_label(code: str) -> str:
+    return {
+        "professional": _("professional"),
+        "team_lead": _("team lead"),
+        "trainer": _("trainer"),
+        "admin": _("administrator"),
+    }.get(code, code)
+
+
+def channel_label(code: str) -> str:
+    return {
+        "chat": _("Chat"),
+        "omaolo": _("Omaolo"),
+        "eform": _("E-form"),
+        "help-request": _("Ask for help"),
+    }.get(code, code)
+
+
+def status_label(code: str) -> str:
+    return {
+        "new": _("Waiting to be taken"),
+        "in_progress": _("In progress"),
+        "waiting": _("Waiting for the resident"),
+        "resolved": _("Resolved"),
+    }.get(code, code)
+
+
+def identification_label(code: str) -> str:
+    return {"none": _("Anonymous"), "strong": _("Strongly identified")}.get(code, code)
+
+
+def language_label(code: str) -> str:
+    return {"fi": _("Finnish"), "sv": _("Swedish"), "en": _("English")}.get(code, code)
+
+
+def sender_label(code: str) -> str:
+    return {"resident": _("Resident"), "bot": _("Chatbot"), "professional": _("Professional")}.get(
+        code, code
+    )
+
+
+def contact_label(code: str) -> str:
+    return {"phone": _("by phone"), "email": _("by email"), "message": _("by message")}.get(
+        code, code
+    )
+
+
+def form_type_label(code: str) -> str:
+    return {
+        "income-support": _("Income support"),
+        "disability-services": _("Disability services"),
+        "social-care-need": _("Social care need"),
+        "health-questionnaire": _("Health questionnaire"),
+        "other": _("Other form"),
+    }.get(code, code)
+
+
+def assessment_kind_label(code: str) -> str:
+    return {"symptom": _("Symptom assessment"), "service": _("Service assessment")}.get(code, code)
+
+
+def event_label(event: ItemEvent) -> str:
+    """What happened, in one line."""
+    return {
+        "created": _("Received"),
+        "routed": _("Routed to queue %(queue)s", queue=event.to_queue_code),
+        "updated": _("The resident added to the matter"),
+        "taken": _("Taken"),
+        "released": _("Released back to the queue"),
+        "transferred": _(
+            "Transferred from %(from)s to %(to)s",
+            **{"from": event.from_queue_code, "to": event.to_queue_code},
+        ),
+        "noted": _("Internal note"),
+        "waiting": _("Waiting for the resident"),
+        "resumed": _("Continued"),
+        "resolved": _("Resolved"),
+        "pid_revealed": _("Personal identity code shown"),
+    }.get(event.kind, event.kind)
+
+
+def init_app(app: Flask) -> None:
+    """Make the label functions available to every template."""
+    app.jinja_env.globals.update(
+        role_label=role_label,
+        channel_label=channel_label,
+        status_label=status_label,
+        identification_label=identification_label,
+        language_label=language_label,
+        sender_label=sender_label,
+        contact_label=contact_label,
+        form_type_label=form_type_label,
+        assessment_kind_label=assessment_kind_label,
+        event_label=event_label,
+    )

@@ -1,0 +1,38 @@
+"""Domain errors and outcomes worded for people, in the interface language."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from ..errors import DomainError
+
+
+def describe(error: DomainError) -> str:
+    """The message a user sees for a refused action; nothing was changed."""
+    params = error.params
+    match error.code:
+        case "already_taken":
+            return _("%(holder)s already has this item.", holder=params.get("holder", "?"))
+        case "not_holder":
+            return _("Take the item first: only the professional holding it can do that.")
+        case "item_closed":
+            return _("The item is already resolved.")
+        case "wrong_status":
+            return _("That cannot be done in the item's current state.")
+        case "inactive_queue":
+            return _("Choose an active queue to transfer to.")
+        case "same_queue":
+            return _("The item is already in that queue.")
+        case "text_required":
+            return _("Write a reason or note first.")
+        case "text_too_long":
+            return _(
+                "The text is too long (at most %(limit)d characters).", limit=params.get("limit", 0)
+            )
+        case "unknown_outcome":
+            return _("Choose an outcome.")
+        case "stale":
+            return _("Someone changed the item meanwhile. Check it and try again.")
+        case "not_permitted" | "not_found":
+            return _("You do not have access to this item.")
+    return _("The action could not be done.")

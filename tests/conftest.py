@@ -1,0 +1,161 @@
+"""Fixtures: the real app on PostgreSQL and Redis, and plain sessions on both databases.
+
+The schema comes only from the migrations, run once per test session on each database.
+Each test runs inside a transaction that is rolled back afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import Engine, make_url, text
+from sqlalchemy.orm import Session
+
+from desk import create_app, reference
+from desk.extensions import db
+
+PG_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/desk_test"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _recreate_pg_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
+    )
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{parsed.database}"')
+
+
+def _migrated_app(database_url: str, tmp_path_factory, **config):
+    instance = tmp_path_factory.mktemp("instance")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret",
+            "REDIS_URL": None,
+            "DESK_JOBS_INLINE": True,
+            **config,
+        }
+    )
+    app.instance_path = str(instance)
+    with app.app_context():
+        upgrade()
+        reference.load(db.session)
+        db.session.commit()
+        db.session.remove()
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    """The desk on PostgreSQL, migrated, with reference data."""
+    _recreate_pg_database(PG_URL)
+    app = _migrated_app(PG_URL, tmp_path_factory)
+    yield app
+    _dispose(app)
+
+
+@pytest.fixture(scope="session")
+def sqlite_app(tmp_path_factory):
+    """The desk on the embedded default database (SQLite file), migrated."""
+    path = tmp_path_factory.mktemp("sqlite") / "desk.db"
+    app = _migrated_app(f"sqlite:///{path}", tmp_path_factory)
+    yield app
+    _dispose(app)
+
+
+def _dispose(app) -> None:
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def engines(app, sqlite_app) -> dict[str, Engine]:
+    with app.app_context():
+        pg = db.engine
+    with sqlite_app.app_context():
+        lite = db.engine
+    return {"postgresql": pg, "sqlite": lite}
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def session(request, engines) -> Iterator[Session]:
+    """A plain SQLAlchemy session (no Flask) on each database, rolled back after the test."""
+    engine = engines[request.param]
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as s:
+            yield s
+        transaction.rollback()
+
+
+class _ConnectionBoundSession(FlaskSession):
+    # Flask-SQLAlchemy's session picks the app's engine over a given bind; tests need the bind.
+    def get_bind(self, *args, **kwargs):
+        return self.bind if self.bind is not None else super().get_bind(*args, **kwargs)
+
+
+@pytest.fixture
+def app_session(app) -> Iterator[Session]:
+    """The test's own session on one connection inside a transaction that is rolled back.
+
+    Requests get their own `db.session` per app context, bound to the same connection, so they
+    see the test's data and the test sees their changes (after a refresh), as separate users
+    would; no app context is held across requests.
+    """
+    with app.app_context():
+        engine = db.engine
+    connection = engine.connect()
+    transaction = connection.begin()
+    original = db.session
+    options = {"bind": connection, "join_transaction_mode": "create_savepoint"}
+    db.session = db._make_scoped_session({**options, "class_": _ConnectionBoundSession})
+    test_session = Session(**options)
+    try:
+        yield test_session
+    finally:
+        test_session.close()
+        db.session = original
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(app, app_session):
+    return app.test_client()
+
+
+@pytest.fixture
+def committed(app) -> Iterator[Engine]:
+    """PostgreSQL with real commits (for concurrency); work tables emptied afterwards."""
+    with app.app_context():
+        engine = db.engine
+    yield engine
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "TRUNCATE item_event, inbound_delivery, work_item, queue_membership, "
+                "municipality_scope, user_account RESTART IDENTITY CASCADE"
+            )
+        )
+
+
+@pytest.fixture
+def redis_url() -> str:
+    from redis import Redis
+
+    connection = Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    yield REDIS_URL
+    connection.flushdb()
+    connection.close()

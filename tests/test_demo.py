@@ -1,0 +1,191 @@
+"""The synthetic demo deliveries: deterministic, varied and valid by the inbound contract."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from desk.demo import deliveries
+from desk.pid import birth_date, problem
+
+NOW = datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
+MUNICIPALITIES = {"porvoo", "loviisa", "lapinjarvi", "sipoo", "askola", "myrskyla", "pukkila"}
+FORM_TYPES = {"income-support", "disability-services", "social-care-need", "health-questionnaire"}
+FORM_TYPES.add("other")
+PHONE = re.compile(r"^\+358\d{6,11}$")
+
+
+@pytest.fixture(scope="module")
+def sample() -> list[tuple[str, dict]]:
+    return deliveries(random.Random(2026), NOW)
+
+
+def _when(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    assert moment.utcoffset() is not None, text
+    return moment
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= 4000
+
+
+def _problems(channel: str, payload: dict) -> list[str]:
+    """The inbound contract's rules, as far as a producer must keep them."""
+    found = []
+    if not 1 <= len(payload.get("external_id", "")) <= 128:
+        found.append("external_id")
+    if _when(payload["submitted_at"]) > NOW:
+        found.append("submitted_at in the future")
+    if payload.get("language", "fi") not in ("fi", "sv", "en"):
+        found.append("language")
+    resident = payload.get("resident")
+    identified = bool(resident) and resident["identification"] == "strong"
+    if resident:
+        if resident["identification"] not in ("none", "strong"):
+            found.append("identification")
+        if identified != ("personal_id" in resident):
+            found.append("personal_id only and always when strong")
+        if "phone" in resident and not PHONE.match(resident["phone"]):
+            found.append("phone")
+    municipality = payload.get("municipality")
+    if municipality is not None and municipality not in MUNICIPALITIES:
+        found.append("municipality code")
+    if municipality is None and (identified or channel in ("omaolo", "eform")):
+        found.append("municipality required")
+    if channel == "chat":
+        conversation = payload["conversation"]
+        if not 1 <= len(conversation) <= 500:
+            found.append("conversation length")
+        for message in conversation:
+            if message["sender"] not in ("resident", "bot", "professional"):
+                found.append("sender")
+            if not _is_text(message["text"]):
+                found.append("message text")
+    elif channel == "omaolo":
+        assessment = payload["assessment"]
+        kind, urgency = assessment["kind"], assessment.get("urgency")
+        if kind == "symptom" and urgency not in {f"P{n}" for n in range(9)}:
+            found.append("symptom urgency")
+        if kind == "service" and "urgency" in assessment:
+            found.append("service urgency")
+        if kind not in ("symptom", "service"):
+            found.append("kind")
+        if not all(_is_text(assessment[key]) for key in ("code", "title", "recommendation")):
+            found.append("assessment texts")
+        if not isinstance(assessment["contact_request"], bool):
+            found.append("contact_request")
+        if not 0 <= len(assessment["answers"]) <= 300:
+            found.append("answers")
+    elif channel == "eform":
+        form = payload["form"]
+        if form["type"] not in FORM_TYPES or not _is_text(form["title"]):
+            found.append("form type or title")
+        for value in form["fields"].values():
+            if isinstance(value, list):
+                if not all(isinstance(v, str) for v in value):
+                    found.append("field list")
+            elif not isinstance(value, str | int | float | bool):
+                found.append("field value")
+        if len(form["attachments"]) > 20 or any(
+            set(a) != {"name", "content_type", "size"} for a in form["attachments"]
+        ):
+            found.append("attachments")
+        if not isinstance(payload.get("urgent", False), bool):
+            found.append("urgent")
+    elif channel == "help-request":
+        request = payload["request"]
+        if not (_is_text(request["topic"]) and _is_text(request["message"])):
+            found.append("request texts")
+        if request["contact_preference"] not in ("phone", "email", "message"):
+            found.append("contact_preference")
+    else:
+        found.append("channel")
+    return found
+
+
+def test_same_seed_gives_the_same_deliveries():
+    first = deliveries(random.Random(11), NOW, 60)
+    assert first == deliveries(random.Random(11), NOW, 60)
+    assert first != deliveries(random.Random(12), NOW, 60)
+
+
+def test_every_delivery_keeps_the_contract(sample):
+    assert len(sample) == 300
+    for channel, payload in sample:
+        assert _problems(channel, payload) == [], (channel, payload)
+        assert json.loads(json.dumps(payload)) == payload
+    ids = [payload["external_id"] for _, payload in sample]
+    assert len(set(ids)) == len(ids)
+
+
+def test_mix_covers_channels_municipalities_and_languages(sample):
+    channels = Counter(channel for channel, _ in sample)
+    assert set(channels) == {"chat", "omaolo", "eform", "help-request"}
+    assert 120 <= channels["chat"] <= 150
+    assert {p["municipality"] for _, p in sample} - {None} == MUNICIPALITIES
+    languages = Counter(p["language"] for _, p in sample)
+    assert {"fi", "sv"} <= set(languages)
+    assert languages["fi"] > languages["sv"] > languages.get("en", 0)
+
+
+def test_identified_residents_have_valid_test_range_codes(sample):
+    identified = [p["resident"] for _, p in sample if p.get("resident", {}).get("identification")]
+    strong = [r for r in identified if r["identification"] == "strong"]
+    assert strong
+    for resident in strong:
+        code = resident["personal_id"]
+        assert problem(code) is None, code
+        assert 900 <= int(code[7:10]) <= 999
+        assert 1935 <= birth_date(code).year <= 2006
+
+
+def test_anonymous_residents_have_no_personal_id(sample):
+    anonymous = [p for _, p in sample if p.get("resident", {}).get("identification") != "strong"]
+    assert anonymous
+    for payload in anonymous:
+        assert "personal_id" not in payload.get("resident", {})
+
+
+def test_submitted_within_four_days_before_now(sample):
+    for _, payload in sample:
+        assert NOW - timedelta(days=4) <= _when(payload["submitted_at"]) <= NOW
+
+
+def test_chat_messages_in_time_order_and_not_after_submission(sample):
+    chats = [p for channel, p in sample if channel == "chat"]
+    for payload in chats:
+        times = [_when(m["sent_at"]) for m in payload["conversation"]]
+        assert times == sorted(times)
+        assert times[-1] <= _when(payload["submitted_at"])
+
+
+def test_recent_omaolo_assessments_have_deadlines_ahead(sample):
+    omaolo = [p for channel, p in sample if channel == "omaolo"]
+    recent = [p for p in omaolo if NOW - _when(p["submitted_at"]) < timedelta(hours=2)]
+    assert len(recent) == 8
+    limits = {"P0": timedelta(minutes=15), "P1": timedelta(hours=2)}
+    urgencies = Counter(p["assessment"].get("urgency") for p in recent)
+    assert urgencies["P0"] >= 1 and urgencies["P1"] >= 1
+    for payload in recent:
+        limit = limits.get(payload["assessment"]["urgency"], timedelta(hours=2))
+        assert NOW - _when(payload["submitted_at"]) < limit
+
+
+def test_some_texts_need_escaping(sample):
+    texts = json.dumps([p for _, p in sample], ensure_ascii=False)
+    assert "<" in texts and ">" in texts and "&" in texts
+    assert "😷" in texts or "😟" in texts or "😊" in texts
+
+
+@pytest.mark.parametrize("count", [0, 1, 5, 20])
+def test_small_counts(count):
+    made = deliveries(random.Random(3), NOW, count)
+    assert len(made) == count
+    for channel, payload in made:
+        assert _problems(channel, payload) == []

@@ -1,0 +1,267 @@
+"""Stories through the real app on PostgreSQL: sign in, My work, the item page and its actions."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from desk import lifecycle
+from desk.models import ItemEvent
+from tests.factories import PASSWORD, make_item, make_user
+
+
+class Browser:
+    """A signed-in test client that sends the CSRF token like the desk's pages do."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+
+    def get(self, url, **kw):
+        response = self.client.get(url, **kw)
+        match = re.search(rb'name="csrf-token" content="([^"]+)"', response.data)
+        if match:
+            self.token = match.group(1).decode()
+        return response
+
+    def post(self, url, data=None, htmx=True, **kw):
+        headers = {"X-CSRFToken": self.token}
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.client.post(url, data=data or {}, headers=headers, **kw)
+
+    def login(self, user):
+        self.get("/login")
+        response = self.client.post(
+            "/login",
+            data={"username": user.username, "password": PASSWORD, "csrf_token": self.token},
+        )
+        assert response.status_code == 302, response.data
+        self.get("/work")
+        return self
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def version(response) -> str:
+    """The item version the page's action forms carry."""
+    return re.search(r'name="version" value="(\d+)"', text(response)).group(1)
+
+
+def test_sign_in_with_a_wrong_password_is_refused(browser, app_session):
+    user = make_user(app_session)
+    browser.get("/login")
+    response = browser.client.post(
+        "/login", data={"username": user.username, "password": "wrong", "csrf_token": browser.token}
+    )
+    assert response.status_code == 401
+    assert "Väärä käyttäjätunnus tai salasana." in text(response)
+    assert browser.client.get("/work").status_code == 302
+
+
+def test_my_work_lists_held_items_then_takeable_ones_in_order(browser, app_session):
+    nurse = make_user(app_session, queues=["omaolo-porvoo"])
+    other = make_user(app_session, queues=["omaolo-porvoo"])
+    late = make_item(
+        app_session, queue="omaolo-porvoo", title="Selkäkipu", due_in=timedelta(hours=3)
+    )
+    urgent = make_item(
+        app_session,
+        queue="omaolo-porvoo",
+        title="Rintakipu",
+        emergency=True,
+        due_in=timedelta(minutes=10),
+    )
+    overdue = make_item(
+        app_session, queue="omaolo-porvoo", title="Virtsatieinfektio", due_in=timedelta(minutes=-30)
+    )
+    held = make_item(app_session, queue="omaolo-porvoo", title="Oma työ")
+    taken_by_other = make_item(app_session, queue="omaolo-porvoo", title="Kollegan työ")
+    elsewhere = make_item(app_session, queue="social-sipoo", title="Toimeentulotuki")
+    browser.login(nurse)
+    assert browser.post(f"/items/{held.id}/take").status_code == 200
+    lifecycle.take(app_session, taken_by_other, other)
+    page = text(browser.get("/work"))
+    held_section, available_section = page.split('id="available-heading"')
+    assert "Oma työ" in held_section
+    order = [available_section.index(t.title) for t in (urgent, overdue, late)]
+    assert order == sorted(order)
+    assert "Kollegan työ" not in page and elsewhere.title not in page
+    assert "Myöhässä 30 min" in available_section or "Myöhässä 29 min" in available_section
+
+
+def test_take_transfer_note_wait_and_resolve_an_item(browser, app_session):
+    nurse = make_user(app_session, name="Hanna Hoitaja")
+    item = make_item(app_session, title="Ajanvaraus hammaslääkärille")
+    browser.login(nurse)
+    page = text(browser.get(f"/items/{item.id}"))
+    assert "Ajanvaraus hammaslääkärille" in page and 'data-action="take"' in page
+
+    response = browser.post(f"/items/{item.id}/take")
+    assert response.status_code == 200
+    assert "Otit asian itsellesi." in text(response)
+
+    response = browser.post(f"/items/{item.id}/note", {"text": "Soitan iltapäivällä."})
+    assert "Soitan iltapäivällä." in text(response)
+
+    response = browser.post(f"/items/{item.id}/wait", {"version": version(response)})
+    assert response.status_code == 200
+    assert "Odottaa asukasta" in text(response)
+
+    response = browser.post(f"/items/{item.id}/resume", {"version": version(response)})
+    response = browser.post(
+        f"/items/{item.id}/resolve",
+        {
+            "outcome": "appointment-booked",
+            "text": "Aika varattu 2.12.",
+            "version": version(response),
+        },
+    )
+    assert response.status_code == 200
+    body = text(response)
+    assert "Ratkaistu" in body and "Aika varattu" in body
+    kinds = app_session.scalars(
+        select(ItemEvent.kind).where(ItemEvent.item_id == item.id).order_by(ItemEvent.id)
+    ).all()
+    assert kinds == ["taken", "noted", "waiting", "resumed", "resolved"]
+
+
+def test_transfer_from_regional_chat_to_an_identified_chat_queue(browser, app_session):
+    nurse = make_user(app_session)
+    item = make_item(app_session, queue="chat-regional")
+    browser.login(nurse)
+    browser.post(f"/items/{item.id}/take")
+    response = browser.post(
+        f"/items/{item.id}/transfer",
+        {"queue": "chat-id-porvoo", "reason": "Tunnistautui, asuu Porvoossa"},
+    )
+    assert response.status_code == 200
+    body = text(response)
+    assert "Siirretty jonosta chat-regional jonoon chat-id-porvoo" in body
+    assert "Tunnistautui, asuu Porvoossa" in body
+
+
+def test_refused_action_is_shown_in_place_and_changes_nothing(browser, app_session):
+    nurse = make_user(app_session, name="Hanna Hoitaja")
+    colleague = make_user(app_session, name="Sara Sjöberg")
+    item = make_item(app_session)
+    lifecycle.take(app_session, item, colleague)
+    browser.login(nurse)
+    response = browser.post(f"/items/{item.id}/take")
+    assert response.status_code == 409
+    assert "Sara Sjöberg on jo ottanut tämän asian." in text(response)
+    response = browser.post(f"/items/{item.id}/transfer", {"queue": "chat-id-porvoo", "reason": ""})
+    assert response.status_code == 409
+    app_session.refresh(item)
+    assert item.assignee_id == colleague.id and item.queue_code == "chat-regional"
+
+
+def test_take_from_my_work_without_javascript_opens_the_item(browser, app_session):
+    nurse = make_user(app_session)
+    item = make_item(app_session)
+    browser.login(nurse)
+    response = browser.post(f"/items/{item.id}/take", {"back": "work"}, htmx=False)
+    assert response.status_code == 302 and response.location.endswith(f"/items/{item.id}")
+
+
+def test_take_next_opens_the_most_urgent_item(browser, app_session):
+    nurse = make_user(app_session, queues=["omaolo-porvoo"])
+    make_item(app_session, queue="omaolo-porvoo", due_in=timedelta(hours=2))
+    urgent = make_item(
+        app_session, queue="omaolo-porvoo", emergency=True, due_in=timedelta(minutes=5)
+    )
+    browser.login(nurse)
+    response = browser.post("/work/take-next", htmx=False)
+    assert response.location.endswith(f"/items/{urgent.id}")
+    app_session.refresh(urgent)
+    assert urgent.assignee_id == nurse.id
+
+
+def test_resident_text_is_shown_as_typed_never_as_markup(browser, app_session):
+    nurse = make_user(app_session)
+    now = "2026-11-25T09:00:00+02:00"
+    item = make_item(
+        app_session,
+        title="<b>kuume</b>",
+        content={
+            "conversation": [
+                {"sender": "resident", "sent_at": now, "text": "<script>alert(1)</script> > 38 😷"}
+            ]
+        },
+    )
+    browser.login(nurse)
+    body = text(browser.get(f"/items/{item.id}"))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &gt; 38 😷" in body
+    assert "<script>alert" not in body and "<b>kuume</b>" not in body
+
+
+def test_personal_id_is_masked_until_revealed_and_the_reveal_is_recorded(browser, app_session):
+    nurse = make_user(app_session)
+    item = make_item(app_session, personal_id="131052-308T")
+    browser.login(nurse)
+    body = text(browser.get(f"/items/{item.id}"))
+    assert "131052-****" in body and "131052-308T" not in body
+    body = text(browser.post(f"/items/{item.id}/reveal"))
+    assert "131052-308T" in body
+    assert "Henkilötunnus näytetty" in body
+    assert "131052-308T" not in text(browser.get(f"/items/{item.id}"))
+
+
+def test_items_outside_my_queues_are_not_found(browser, app_session):
+    social = make_user(app_session, queues=["social-porvoo"])
+    item = make_item(app_session, queue="chat-regional")
+    browser.login(social)
+    response = browser.get(f"/items/{item.id}")
+    assert response.status_code == 404
+    assert "Takaisin omaan työhön" in text(response)  # the error page is in the app's layout
+    assert browser.post(f"/items/{item.id}/take").status_code == 404
+
+
+def test_a_trainer_cannot_act_on_real_items(browser, app_session):
+    trainer = make_user(app_session, role="trainer", queues=[])
+    item = make_item(app_session)
+    browser.login(trainer)
+    assert browser.post(f"/items/{item.id}/take").status_code == 403
+    app_session.refresh(item)
+    assert item.assignee_id is None
+
+
+def test_a_post_without_the_csrf_token_changes_nothing(browser, app_session):
+    nurse = make_user(app_session)
+    item = make_item(app_session)
+    browser.login(nurse)
+    response = browser.client.post(f"/items/{item.id}/take")
+    assert response.status_code == 400
+    app_session.refresh(item)
+    assert item.assignee_id is None
+
+
+def test_language_choice_sticks_to_the_account(browser, app_session):
+    nurse = make_user(app_session)
+    browser.login(nurse)
+    response = browser.post("/language", {"language": "sv", "next": "/work"}, htmx=False)
+    assert response.status_code == 302
+    body = text(browser.get("/work"))
+    assert '<html lang="sv">' in body and "Mitt arbete" in body
+    app_session.refresh(nurse)
+    assert nurse.language == "sv"
+    browser.post("/language", {"language": "en", "next": "/work"}, htmx=False)
+    assert "My work" in text(browser.get("/work"))
+
+
+def test_pages_carry_a_strict_content_security_policy(browser, app_session):
+    response = browser.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "<script>" not in text(response)
+    assert response.headers["Cache-Control"] == "no-store"
