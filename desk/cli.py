@@ -7,6 +7,7 @@ import json
 import random
 import secrets
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -151,22 +152,52 @@ def init_command(demo: bool, items: int, seed: int) -> None:
     passwords = _create_demo_accounts()
     if not db.session.scalar(select(func.count()).select_from(WorkItem)):
         created = _load_demo_items(items, seed)
-        _take_some_for_demo()
+        _settle_demo_history(seed)
         click.echo(f"Loaded {created} demo deliveries.")
     _print_accounts(passwords)
 
 
-def _take_some_for_demo() -> None:
-    """Give the demo a lived-in look: colleagues already hold a few items."""
-    from .lifecycle import take
+def _settle_demo_history(seed: int) -> None:
+    """Give the demo a lived-in look: most older items were handled by colleagues, a backlog
+    of overdue ones remains, and colleagues hold a few items right now."""
+    from .lifecycle import resolve, take
 
+    rng = random.Random(seed)
+    now = utcnow()
+    users = db.session.scalars(
+        select(User).where(User.role.in_([Role.PROFESSIONAL.value, Role.TEAM_LEAD.value]))
+    ).all()
+    outcomes = ["self-care-guidance", "appointment-booked", "callback-arranged",
+                "forwarded-municipal-system", "forwarded-professional", "no-action-needed"]
+    items = db.session.scalars(select(WorkItem).order_by(WorkItem.submitted_at)).all()
+    for item in items:
+        age = now - item.submitted_at
+        old = (item.due_at is not None and item.due_at < now - timedelta(hours=1)) or (
+            item.due_at is None and age > timedelta(hours=3))
+        if not old or rng.random() < 0.12:
+            continue
+        handler = rng.choice([u for u in users if item.queue_code in u.queue_codes])
+        take(db.session, item, handler)
+        resolve(db.session, item, handler, rng.choice(outcomes))
+        # Backdate the handling to when it would have happened.
+        started = item.submitted_at + timedelta(minutes=rng.randint(3, 240))
+        finished = started + timedelta(minutes=rng.randint(4, 45))
+        for event in item.events:
+            if event.kind == "taken":
+                event.at = started
+            elif event.kind == "resolved":
+                event.at = finished
+        item.resolved_at = item.updated_at = finished
     colleague = db.session.scalar(select(User).where(User.username == "sjukskotare"))
     lead = db.session.scalar(select(User).where(User.username == "tiiminvetaja"))
     for user, codes in ((colleague, ["chat-regional"]), (lead, ["help-regional"])):
-        items = db.session.scalars(
-            select(WorkItem).where(WorkItem.queue_code.in_(codes)).order_by(WorkItem.id).limit(2)
+        waiting = db.session.scalars(
+            select(WorkItem)
+            .where(WorkItem.queue_code.in_(codes), WorkItem.status == "new")
+            .order_by(WorkItem.submitted_at.desc())
+            .limit(2)
         )
-        for item in items:
+        for item in waiting:
             take(db.session, item, user)
     db.session.commit()
 
