@@ -167,13 +167,20 @@ def _settle_demo_history(seed: int) -> None:
     users = db.session.scalars(
         select(User).where(User.role.in_([Role.PROFESSIONAL.value, Role.TEAM_LEAD.value]))
     ).all()
-    outcomes = ["self-care-guidance", "appointment-booked", "callback-arranged",
-                "forwarded-municipal-system", "forwarded-professional", "no-action-needed"]
+    outcomes = [
+        "self-care-guidance",
+        "appointment-booked",
+        "callback-arranged",
+        "forwarded-municipal-system",
+        "forwarded-professional",
+        "no-action-needed",
+    ]
     items = db.session.scalars(select(WorkItem).order_by(WorkItem.submitted_at)).all()
     for item in items:
         age = now - item.submitted_at
         old = (item.due_at is not None and item.due_at < now - timedelta(hours=1)) or (
-            item.due_at is None and age > timedelta(hours=3))
+            item.due_at is None and age > timedelta(hours=3)
+        )
         if not old or rng.random() < 0.12:
             continue
         handler = rng.choice([u for u in users if item.queue_code in u.queue_codes])

@@ -89,8 +89,20 @@ def _check_holder(item: WorkItem, user: User) -> None:
         raise AlreadyTaken(holder=item.assignee.display_name)
 
 
-def _touch(item: WorkItem, now: datetime) -> None:
-    item.updated_at = now
+def _changed(
+    session: Session,
+    item: WorkItem,
+    user: User,
+    kind: EventKind,
+    *,
+    now: datetime | None = None,
+    **fields: str | None,
+) -> WorkItem:
+    """Stamp the item as changed, record the change in its timeline, and flush."""
+    item.updated_at = now or utcnow()
+    record(session, item, user, kind, at=item.updated_at, **fields)
+    session.flush()
+    return item
 
 
 def _claim(session: Session, item: WorkItem, user: User, now: datetime) -> bool:
@@ -169,13 +181,9 @@ def release(
     _check_access(item, user)
     _check_holder(item, user)
     _check_version(item, expected_version)
-    now = utcnow()
     item.assignee = None
     item.status = ItemStatus.NEW.value
-    _touch(item, now)
-    record(session, item, user, EventKind.RELEASED, at=now)
-    session.flush()
-    return item
+    return _changed(session, item, user, EventKind.RELEASED)
 
 
 def transfer(
@@ -198,25 +206,20 @@ def transfer(
     if queue.code == item.queue_code:
         raise SameQueue()
     reason = _clean_text(reason, required=True)
-    now = utcnow()
     from_code = item.queue_code
     item.queue = queue
     item.service_area_code = queue.service_area_code
     item.assignee = None
     item.status = ItemStatus.NEW.value
-    _touch(item, now)
-    record(
+    return _changed(
         session,
         item,
         user,
         EventKind.TRANSFERRED,
-        at=now,
         from_queue_code=from_code,
         to_queue_code=queue.code,
         text=reason,
     )
-    session.flush()
-    return item
 
 
 def add_note(session: Session, item: WorkItem, user: User, text: str | None) -> ItemEvent:
@@ -243,12 +246,8 @@ def wait_for_resident(
     if item.status != ItemStatus.IN_PROGRESS.value:
         raise WrongStatus(status=item.status)
     text = _clean_text(text, required=False)
-    now = utcnow()
     item.status = ItemStatus.WAITING.value
-    _touch(item, now)
-    record(session, item, user, EventKind.WAITING, at=now, text=text)
-    session.flush()
-    return item
+    return _changed(session, item, user, EventKind.WAITING, text=text)
 
 
 def resume(
@@ -260,12 +259,8 @@ def resume(
     _check_version(item, expected_version)
     if item.status != ItemStatus.WAITING.value:
         raise WrongStatus(status=item.status)
-    now = utcnow()
     item.status = ItemStatus.IN_PROGRESS.value
-    _touch(item, now)
-    record(session, item, user, EventKind.RESUMED, at=now)
-    session.flush()
-    return item
+    return _changed(session, item, user, EventKind.RESUMED)
 
 
 def resolve(
@@ -289,10 +284,9 @@ def resolve(
     item.status = ItemStatus.RESOLVED.value
     item.outcome_code = outcome.code
     item.resolved_at = now
-    _touch(item, now)
-    record(session, item, user, EventKind.RESOLVED, at=now, outcome_code=outcome.code, text=text)
-    session.flush()
-    return item
+    return _changed(
+        session, item, user, EventKind.RESOLVED, now=now, outcome_code=outcome.code, text=text
+    )
 
 
 def reveal_personal_id(session: Session, item: WorkItem, user: User) -> str | None:

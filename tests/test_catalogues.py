@@ -17,8 +17,12 @@ PYBABEL = Path(sys.executable).with_name("pybabel")
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory) -> set[str]:
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
-    subprocess.run([str(PYBABEL), "extract", "-F", "babel.cfg", "-o", str(pot), "."],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [str(PYBABEL), "extract", "-F", "babel.cfg", "-o", str(pot), "."],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     with pot.open("rb") as f:
         return {m.id for m in read_po(f) if m.id}
 

@@ -12,8 +12,14 @@ from desk.models import InboundDelivery, ItemEvent, User, WorkItem
 
 
 def test_init_demo_on_a_fresh_sqlite_file_is_ready_to_sign_in(tmp_path):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'desk.db'}",
-                      "REDIS_URL": None, "DESK_JOBS_INLINE": True, "SECRET_KEY": "t"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'desk.db'}",
+            "REDIS_URL": None,
+            "DESK_JOBS_INLINE": True,
+            "SECRET_KEY": "t",
+        }
+    )
     app.instance_path = str(tmp_path)
     runner = app.test_cli_runner()
     result = runner.invoke(args=["desk", "init", "--demo", "--items", "120"])
@@ -43,9 +49,10 @@ def test_init_demo_on_a_fresh_sqlite_file_is_ready_to_sign_in(tmp_path):
     client = app.test_client()
     page = client.get("/login")
     token = page.get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
-    response = client.post("/login", data={"username": "hoitaja",
-                                            "password": passwords["hoitaja"],
-                                            "csrf_token": token})
+    response = client.post(
+        "/login",
+        data={"username": "hoitaja", "password": passwords["hoitaja"], "csrf_token": token},
+    )
     assert response.status_code == 302
     assert "Oma työ" in client.get("/work").get_data(as_text=True)
     with app.app_context():
