@@ -147,7 +147,7 @@ def test_transfer_from_regional_chat_to_an_identified_chat_queue(browser, app_se
     )
     assert response.status_code == 200
     body = text(response)
-    assert "Siirretty jonosta chat-regional jonoon chat-id-porvoo" in body
+    assert "Siirretty jonosta Chat, koko alue (anonyymi) jonoon Tunnistettu chat: Porvoo" in body
     assert "Tunnistautui, asuu Porvoossa" in body
 
 

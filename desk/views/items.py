@@ -35,15 +35,13 @@ def _load(item_id: int) -> WorkItem:
 
 def _context(item: WorkItem, **extra) -> dict:
     outcomes = db.session.scalars(select(OutcomeCode).order_by(OutcomeCode.position)).all()
+    queues = db.session.scalars(select(Queue).order_by(Queue.code)).all()
     return {
         "item": item,
         "now": utcnow(),
         "masked_pid": masked(item.personal_id) if item.personal_id else None,
-        "queues": db.session.scalars(
-            select(Queue)
-            .where(Queue.active.is_(True), Queue.code != item.queue_code)
-            .order_by(Queue.code)
-        ).all(),
+        "queues": [q for q in queues if q.active and q.code != item.queue_code],
+        "queue_names": {q.code: q.name(language()) for q in queues},
         "outcomes": [o for o in outcomes if o.active],
         "outcome_names": {o.code: o.name(language()) for o in outcomes},
         **extra,

@@ -69,18 +69,25 @@ def assessment_kind_label(code: str) -> str:
     return {"symptom": _("Symptom assessment"), "service": _("Service assessment")}.get(code, code)
 
 
-def event_label(event: ItemEvent) -> str:
-    """What happened, in one line."""
+def event_label(event: ItemEvent, queue_names: dict[str, str]) -> str:
+    """What happened, in one line, with queues by their names."""
+
+    def queue(code: str | None) -> str:
+        return queue_names.get(code, code) if code else "?"
+
+    match event.kind:
+        case "routed":
+            return _("Routed to queue %(queue)s", queue=queue(event.to_queue_code))
+        case "transferred":
+            return _(
+                "Transferred from %(from)s to %(to)s",
+                **{"from": queue(event.from_queue_code), "to": queue(event.to_queue_code)},
+            )
     return {
         "created": _("Received"),
-        "routed": _("Routed to queue %(queue)s", queue=event.to_queue_code),
         "updated": _("The resident added to the matter"),
         "taken": _("Taken"),
         "released": _("Released back to the queue"),
-        "transferred": _(
-            "Transferred from %(from)s to %(to)s",
-            **{"from": event.from_queue_code, "to": event.to_queue_code},
-        ),
         "noted": _("Internal note"),
         "waiting": _("Waiting for the resident"),
         "resumed": _("Continued"),
