@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 export FLASK_APP := desk
 
-.PHONY: run test setup services translations extract lint bench screenshots clean
+.PHONY: run test setup services browser translations extract lint bench screenshots clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,11 +31,15 @@ run: setup
 services:
 	./scripts/services.sh
 
+# Debian's Chromium for the browser tests (Playwright must never download its own).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup services lint
+test: setup services browser lint
 	$(BIN)/pytest
 
 bench: setup services

@@ -159,3 +159,65 @@ def redis_url() -> str:
     yield REDIS_URL
     connection.flushdb()
     connection.close()
+
+
+# --- the real browser ------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_DB_URL = os.environ.get(
+    "TEST_BROWSER_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/desk_browser"
+)
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory):
+    """The desk served on a free port against its own PostgreSQL database: (url, engine)."""
+    from tests.live import serve
+
+    with serve(BROWSER_DB_URL, tmp_path_factory) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live, request):
+    """A fresh browser tab; the test fails on any console error or CSP violation."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="fi-FI")
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    problems: list[str] = []
+    allowed = getattr(request.node.get_closest_marker("console_allows"), "args", ())
+    tab.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and not any(a in m.text for a in allowed)
+            and problems.append(f"{tab.url}: {m.text}")
+        ),
+    )
+    tab.on("pageerror", lambda e: problems.append(f"{tab.url}: {e}"))
+    tab.base_url = live[0]
+    yield tab
+    context.close()
+    assert problems == [], "console errors or CSP violations"

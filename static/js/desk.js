@@ -32,7 +32,11 @@
     event.detail.headers["X-CSRFToken"] = csrfToken();
   });
 
-  document.addEventListener("htmx:beforeRequest", clearAlert);
+  // A new action makes earlier messages stale: clear them so only the current one is read.
+  document.addEventListener("htmx:beforeRequest", function () {
+    clearAlert();
+    document.querySelectorAll("[data-flash]").forEach(function (flash) { flash.remove(); });
+  });
 
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
@@ -82,5 +86,75 @@
     var dialog = event.detail.requestConfig && event.detail.requestConfig.elt
       ? event.detail.requestConfig.elt.closest("dialog") : null;
     if (dialog && dialog.open) dialog.close();
+  });
+
+  // Keyboard shortcuts for the frequent actions; listed in the help dialog ("?").
+  // They never fire while typing in a field or with a modifier key held.
+  function typing(target) {
+    return target.closest("input, textarea, select, [contenteditable=''], [contenteditable=true]");
+  }
+
+  function rows() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-item-row]"));
+  }
+
+  function currentRow() {
+    var active = document.activeElement;
+    return active ? active.closest("[data-item-row]") : null;
+  }
+
+  function moveRow(step) {
+    var all = rows();
+    if (!all.length) return;
+    var index = all.indexOf(currentRow());
+    var next = index < 0 ? (step > 0 ? 0 : all.length - 1)
+      : Math.min(all.length - 1, Math.max(0, index + step));
+    var link = all[next].querySelector("a");
+    if (link) link.focus();
+  }
+
+  function press(selector) {
+    var element = document.querySelector(selector);
+    if (!element) return false;
+    element.click();
+    return true;
+  }
+
+  function focusField(selector) {
+    var field = document.querySelector(selector);
+    if (!field) return false;
+    field.scrollIntoView({ block: "center" });
+    field.focus();
+    return true;
+  }
+
+  var shortcuts = {
+    "j": function () { moveRow(1); return true; },
+    "k": function () { moveRow(-1); return true; },
+    "t": function () {
+      var row = currentRow();
+      if (row) {
+        var button = row.querySelector("form button[type=submit]");
+        if (button) { button.click(); return true; }
+      }
+      return press("#item [data-action=take]");
+    },
+    "n": function () { return press("[data-shortcut=take-next]"); },
+    "c": function () { return focusField("#note-text"); },
+    "r": function () { return focusField("#resolve-outcome"); },
+    "m": function () { return press("[data-dialog-open=transfer-dialog]"); },
+    "w": function () { return press("[data-shortcut=my-work]"); },
+    "?": function () {
+      var help = document.getElementById("shortcut-help");
+      if (help && !help.open) help.showModal();
+      return Boolean(help);
+    }
+  };
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.altKey || event.metaKey || event.defaultPrevented) return;
+    if (typing(event.target) || document.querySelector("dialog[open]")) return;
+    var action = shortcuts[event.key];
+    if (action && action()) event.preventDefault();
   });
 })();

@@ -1,0 +1,90 @@
+"""The real desk served on a free 127.0.0.1 port against PostgreSQL, for browser tests and
+screenshots: a migrated database with reference data, known accounts and realistic items."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from desk import demo, intake
+from desk.extensions import db
+from desk.models import InboundDelivery, utcnow
+from tests.conftest import _migrated_app, _recreate_pg_database
+from tests.factories import make_user
+
+ACCOUNTS = {
+    "hoitaja": dict(
+        name="Hanna Hoitaja",
+        role="professional",
+        language="fi",
+        queues=[
+            "chat-regional",
+            "help-regional",
+            "chat-id-porvoo",
+            "omaolo-porvoo",
+            "health-porvoo",
+            "social-porvoo",
+        ],
+    ),
+    "sjukskotare": dict(
+        name="Sara Sjöberg",
+        role="professional",
+        language="sv",
+        queues=["chat-regional", "chat-id-porvoo", "omaolo-porvoo"],
+    ),
+    "kouluttaja": dict(name="Kalle Kouluttaja", role="trainer", language="fi", queues=[]),
+}
+
+
+def seed(session: Session, items: int = 60, seed_value: int = 7) -> None:
+    """Accounts (password: tests.factories.PASSWORD) and demo deliveries routed to items."""
+    for username, spec in ACCOUNTS.items():
+        user = make_user(
+            session,
+            role=spec["role"],
+            queues=spec["queues"],
+            name=spec["name"],
+            language=spec["language"],
+        )
+        user.username = username
+    rng = random.Random(seed_value)
+    for channel, payload in demo.deliveries(rng, utcnow(), items):
+        body = json.dumps(payload, sort_keys=True).encode()
+        delivery = InboundDelivery(
+            id=str(uuid.uuid4()),
+            channel=channel,
+            external_id=payload["external_id"],
+            payload=payload,
+            content_hash=hashlib.sha256(body).hexdigest(),
+        )
+        session.add(delivery)
+        session.flush()
+        intake.process(session, delivery)
+    session.commit()
+
+
+@contextmanager
+def serve(database_url: str, tmp_path_factory) -> Iterator[tuple[str, object]]:
+    """Recreate the database, seed it, and serve the app; yields (base URL, engine)."""
+    _recreate_pg_database(database_url)
+    app = _migrated_app(database_url, tmp_path_factory, TESTING=False)
+    with app.app_context():
+        seed(db.session)
+        engine = db.engine
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}", engine
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        engine.dispose()

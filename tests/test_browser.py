@@ -1,0 +1,205 @@
+"""Stories in a real browser (Debian's Chromium): what the professional sees and can do, by
+mouse and by keyboard, with axe-core checking WCAG 2.1 AA on every page and state."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desk import lifecycle
+from desk.models import User, WorkItem
+from tests.factories import PASSWORD, make_item
+
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+axe = Axe()
+
+
+def accessible(page: Page, state: str) -> None:
+    """axe-core finds no WCAG 2.1 A/AA violation in the page as it is now."""
+    results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+    assert results.violations_count == 0, f"{state}:\n{results.generate_report()}"
+
+
+def sign_in(page: Page, username: str = "hoitaja") -> None:
+    page.goto(page.base_url + "/login")
+    page.get_by_label("Käyttäjätunnus").fill(username)
+    page.get_by_label("Salasana").fill(PASSWORD)
+    page.get_by_role("button", name="Kirjaudu", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/work$"))
+    page.wait_for_load_state()  # the desk's script is ready for shortcuts
+
+
+def new_item(live, title: str, **kw) -> int:
+    with Session(live[1]) as s:
+        item = make_item(s, title=title, **kw)
+        s.commit()
+        return item.id
+
+
+def take_as(live, item_id: int, username: str) -> None:
+    with Session(live[1]) as s:
+        user = s.scalar(select(User).where(User.username == username))
+        lifecycle.take(s, s.get(WorkItem, item_id), user)
+        s.commit()
+
+
+@pytest.mark.console_allows("status of 409", "status of 404")
+def test_every_page_and_state_is_accessible(page: Page, live):
+    page.goto(page.base_url + "/login")
+    accessible(page, "sign-in page")
+    page.get_by_role("button", name="Kirjaudu", exact=True).click()
+    accessible(page, "sign-in refused")  # required fields: the browser's own message
+    sign_in(page)
+    accessible(page, "My work")
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Pikanäppäimet")).to_be_visible()
+    accessible(page, "shortcut help")
+    page.keyboard.press("Escape")
+
+    with Session(live[1]) as s:
+        per_channel = {
+            channel: s.scalar(
+                select(WorkItem.id)
+                .where(
+                    WorkItem.channel == channel,
+                    WorkItem.queue_code.in_(
+                        [
+                            "chat-regional",
+                            "help-regional",
+                            "omaolo-porvoo",
+                            "health-porvoo",
+                            "social-porvoo",
+                            "chat-id-porvoo",
+                        ]
+                    ),
+                )
+                .limit(1)
+            )
+            for channel in ("chat", "omaolo", "eform", "help-request")
+        }
+    for channel, item_id in per_channel.items():
+        assert item_id, channel
+        page.goto(f"{page.base_url}/items/{item_id}")
+        accessible(page, f"{channel} item")
+
+    item_id = new_item(live, "Saavutettavuus: siirto")
+    page.goto(f"{page.base_url}/items/{item_id}")
+    page.get_by_role("button", name="Siirrä…").click()
+    expect(page.get_by_role("dialog", name="Siirrä toiseen jonoon")).to_be_visible()
+    accessible(page, "transfer dialog")
+    page.keyboard.press("Escape")
+
+    take_as(live, item_id, "sjukskotare")
+    page.get_by_role("button", name="Ota", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_text("Sara Sjöberg on jo ottanut tämän asian.")
+    accessible(page, "refusal shown in place")
+
+    page.goto(page.base_url + "/items/987654321")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Ei löytynyt")
+    accessible(page, "404 page")
+
+    page.get_by_role("button", name="Svenska").click()
+    expect(page.locator("html")).to_have_attribute("lang", "sv")
+    page.goto(page.base_url + "/work")
+    accessible(page, "My work in Swedish")
+    page.get_by_role("button", name="Suomi").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fi")
+
+
+def test_take_transfer_note_and_resolve(page: Page, live):
+    title = "Ajanvaraus hammaslääkärille (selain)"
+    new_item(live, title, emergency=True, due_in=timedelta(minutes=12))
+    sign_in(page)
+    row = page.get_by_role("row").filter(has_text=title)
+    row.get_by_role("button", name="Ota").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    expect(page.get_by_text("Otit asian itsellesi.")).to_be_visible()
+    # The message from taking goes as soon as the next action starts.
+
+    page.get_by_role("button", name="Siirrä…").click()
+    dialog = page.get_by_role("dialog", name="Siirrä toiseen jonoon")
+    dialog.get_by_label("Jono").select_option(label="Tunnistettu chat: Porvoo")
+    dialog.get_by_label("Syy").fill("Asukas tunnistautui vahvasti, asuu Porvoossa.")
+    dialog.get_by_role("button", name="Siirrä", exact=True).click()
+    status = page.get_by_role("status").filter(has_text="Asia siirrettiin.")
+    expect(status).to_be_visible()
+    expect(status).to_be_focused()
+    timeline = page.get_by_role("region", name="Aikajana")
+    expect(timeline).to_contain_text(
+        "Siirretty jonosta Chat, koko alue (anonyymi) jonoon Tunnistettu chat: Porvoo"
+    )
+    expect(timeline).to_contain_text("Asukas tunnistautui vahvasti, asuu Porvoossa.")
+
+    page.get_by_role("button", name="Ota", exact=True).click()
+    expect(page.locator("#item").get_by_role("status")).to_have_text("Otit asian itsellesi.")
+    page.get_by_label("Sisäinen muistiinpano").fill("Soitin, sovittu aika <b>ma klo 9</b>.")
+    page.get_by_role("button", name="Lisää muistiinpano").click()
+    expect(timeline).to_contain_text("Soitin, sovittu aika <b>ma klo 9</b>.")
+
+    page.get_by_label("Lopputulos").select_option(label="Aika varattu")
+    page.get_by_role("button", name="Ratkaise").click()
+    expect(page.get_by_text("Asia on ratkaistu.")).to_be_visible()
+    expect(timeline).to_contain_text("Ratkaistu: Aika varattu")
+    page.get_by_role("link", name="Oma työ").first.click()
+    expect(page.get_by_role("row").filter(has_text=title)).to_have_count(0)
+
+
+def test_keyboard_only_take_note_and_resolve(page: Page, live):
+    title = "Näppäimistö: reseptin uusinta"
+    # An emergency two days overdue: first in the contract's order.
+    new_item(live, title, emergency=True, due_in=timedelta(days=-2))
+    sign_in(page)
+    keyboard = page.keyboard
+    keyboard.press("j")
+    expect(page.get_by_role("link", name=title)).to_be_focused()
+    keyboard.press("t")
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+
+    keyboard.press("c")
+    expect(page.get_by_label("Sisäinen muistiinpano")).to_be_focused()
+    keyboard.type("Resepti uusittu, ohjeistettu apteekkiin.")
+    # Typing "c", "t" or "r" in the field did not trigger shortcuts.
+    expect(page.get_by_label("Sisäinen muistiinpano")).to_have_value(
+        "Resepti uusittu, ohjeistettu apteekkiin."
+    )
+    keyboard.press("Tab")
+    keyboard.press("Enter")
+    expect(page.get_by_role("region", name="Aikajana")).to_contain_text("Resepti uusittu")
+
+    keyboard.press("r")
+    expect(page.get_by_label("Lopputulos")).to_be_focused()
+    keyboard.press("ArrowDown")
+    keyboard.press("Tab")
+    keyboard.press("Tab")
+    keyboard.press("Enter")
+    expect(page.get_by_text("Asia on ratkaistu.")).to_be_visible()
+
+
+def test_switch_to_swedish_and_back(page: Page):
+    sign_in(page)
+    page.get_by_role("button", name="Svenska").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mitt arbete")
+    expect(page.locator("html")).to_have_attribute("lang", "sv")
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mitt arbete")
+    page.get_by_role("button", name="Suomi").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Oma työ")
+
+
+@pytest.mark.console_allows("status of 500", "Error Code 500")
+def test_a_failed_request_shows_a_message(page: Page, live):
+    item_id = new_item(live, "Virhetilanne")
+    sign_in(page)
+    page.goto(f"{page.base_url}/items/{item_id}")
+    page.route("**/note", lambda route: route.fulfill(status=500, body="boom"))
+    page.get_by_label("Sisäinen muistiinpano").fill("Tämä ei tallennu")
+    page.get_by_role("button", name="Lisää muistiinpano").click()
+    expect(page.locator("#alert")).to_have_text(
+        "Toiminto epäonnistui. Mitään ei muutettu. Yritä uudelleen."
+    )
