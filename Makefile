@@ -45,5 +45,9 @@ test: setup services browser lint
 bench: setup services
 	$(BIN)/python -m bench.run
 
+# Screenshots of the main pages in fi, sv and en into docs/screenshots/.
+screenshots: setup services browser
+	$(BIN)/python -m tests.screenshots
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

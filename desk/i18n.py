@@ -11,8 +11,11 @@ from flask_login import current_user
 
 from .extensions import babel
 
+# Dates, times and numbers as written in Finland: English gets Finland's formats too.
+FORMATS = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_FI"}
 
-def select_locale() -> str:
+
+def chosen_language() -> str:
     """The signed-in user's language, else the one chosen on this browser, else Finnish."""
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.language in languages:
@@ -22,9 +25,15 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or "fi"
 
 
+def select_locale() -> str:
+    """The Babel locale: the chosen language with Finland's formats."""
+    return FORMATS[chosen_language()]
+
+
 def language() -> str:
-    """The current interface language code."""
-    return str(get_locale() or "fi")
+    """The current interface language code (fi, sv or en)."""
+    locale = get_locale()
+    return locale.language if locale else "fi"
 
 
 def duration(span: timedelta) -> str:

@@ -14,6 +14,8 @@ from .models import DeliveryStatus, EventKind, InboundDelivery, WorkItem, utcnow
 from .routing import RoutingError, route
 
 TITLE_LIMIT = 300
+# A chat has no title of its own: its first words stand in, short enough to scan in a list.
+CHAT_TITLE_LIMIT = 90
 # The channel-specific part of a payload that the item shows as its content.
 CONTENT_FIELDS = {
     "chat": ("topic", "bot_summary", "conversation"),
@@ -37,7 +39,8 @@ def _title(channel: str, payload: dict[str, Any]) -> str:
     else:
         title = payload["request"]["topic"]
     title = " ".join(title.split())
-    return title if len(title) <= TITLE_LIMIT else title[: TITLE_LIMIT - 1] + "…"
+    limit = CHAT_TITLE_LIMIT if channel == "chat" else TITLE_LIMIT
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
 def build_item(session: Session, channel: str, payload: dict[str, Any]) -> WorkItem:

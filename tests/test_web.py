@@ -265,3 +265,20 @@ def test_pages_carry_a_strict_content_security_policy(browser, app_session):
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert "<script>" not in text(response)
     assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("language", "pattern"),
+    [
+        ("fi", r"\d{1,2}\.\d{1,2}\.\d{4} \d{1,2}\.\d{2}"),
+        ("sv", r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"),
+        ("en", r"\d{2}/\d{2}/\d{4}, \d{1,2}\.\d{2}"),
+    ],
+)
+def test_times_are_written_as_in_finland_in_each_language(browser, app_session, language, pattern):
+    nurse = make_user(app_session, language=language)
+    item = make_item(app_session)
+    browser.login(nurse)
+    body = text(browser.get(f"/items/{item.id}"))
+    received = body.split('<time datetime="')[1].split("</time>")[0]
+    assert re.search(pattern, received), received

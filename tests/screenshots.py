@@ -1,0 +1,94 @@
+"""Regenerate screenshots of the main pages in each language into docs/screenshots/.
+
+Run with `make screenshots`: serves the real desk on PostgreSQL with synthetic data and
+photographs it in Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desk.models import WorkItem
+from tests.conftest import CHROMIUM
+from tests.factories import PASSWORD
+from tests.live import serve
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/desk_screenshots"
+LANGUAGES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
+
+
+class _Tmp:
+    """The bit of pytest's tmp_path_factory that `serve` uses."""
+
+    def __init__(self, root: str) -> None:
+        self.root = Path(root)
+
+    def mktemp(self, name: str) -> Path:
+        path = Path(tempfile.mkdtemp(prefix=name, dir=self.root))
+        return path
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp, serve(DATABASE, _Tmp(tmp)) as (base, engine):
+        with Session(engine) as s:
+            samples = {
+                channel: s.scalar(
+                    select(WorkItem.id)
+                    .where(
+                        WorkItem.channel == channel,
+                        WorkItem.queue_code.in_(
+                            [
+                                "chat-regional",
+                                "help-regional",
+                                "omaolo-porvoo",
+                                "health-porvoo",
+                                "social-porvoo",
+                                "chat-id-porvoo",
+                            ]
+                        ),
+                    )
+                    .order_by(WorkItem.id)
+                    .limit(1)
+                )
+                for channel in ("chat", "omaolo", "eform", "help-request")
+            }
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fi-FI")
+            page.goto(base + "/login")
+            page.screenshot(path=OUT / "fi-login.png")
+            page.fill("#username", "hoitaja")
+            page.fill("#password", PASSWORD)
+            page.click("form.stack button[type=submit]")
+            page.wait_for_url("**/work")
+            for code, label in LANGUAGES.items():
+                page.get_by_role("button", name=label).click()
+                expect(page.locator("html")).to_have_attribute("lang", code)
+                page.goto(base + "/work")
+                page.screenshot(path=OUT / f"{code}-my-work.png")
+                for channel, item_id in samples.items():
+                    page.goto(f"{base}/items/{item_id}")
+                    page.screenshot(path=OUT / f"{code}-item-{channel}.png", full_page=True)
+                page.click("[data-dialog-open=transfer-dialog]")
+                page.screenshot(path=OUT / f"{code}-transfer-dialog.png")
+                page.keyboard.press("Escape")
+                page.keyboard.press("?")
+                page.screenshot(path=OUT / f"{code}-shortcuts.png")
+                page.keyboard.press("Escape")
+            page.get_by_role("button", name="Suomi").click()
+            browser.close()
+    print(f"Screenshots in {OUT}")
+
+
+if __name__ == "__main__":
+    main()
