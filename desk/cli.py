@@ -1,12 +1,10 @@
-"""`flask desk …`: set up the database and demo data, run the job worker."""
+"""`flask desk …`: set up the database and demo data, tokens, the worker and the scheduler."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import secrets
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +18,6 @@ from . import reference
 from .auth import set_password
 from .extensions import db
 from .models import (
-    InboundDelivery,
     Municipality,
     Queue,
     Role,
@@ -108,21 +105,15 @@ def _create_demo_accounts() -> dict[str, str]:
 
 
 def _load_demo_items(count: int, seed: int) -> int:
-    """Store synthetic deliveries and run them through the real intake job."""
+    """Receive synthetic deliveries as the API does and run them through the intake job."""
+    from . import channels
     from .demo import deliveries
+    from .inbound import receive
 
     rng = random.Random(seed)
     ids = []
     for channel, payload in deliveries(rng, utcnow(), count):
-        body = json.dumps(payload, sort_keys=True, ensure_ascii=False)
-        delivery = InboundDelivery(
-            id=str(uuid.uuid4()),
-            channel=channel,
-            external_id=payload["external_id"],
-            payload=payload,
-            content_hash=hashlib.sha256(body.encode()).hexdigest(),
-        )
-        db.session.add(delivery)
+        _, delivery = receive(db.session, channels.get(channel), payload)
         ids.append(delivery.id)
     db.session.commit()
     for delivery_id in ids:
@@ -147,6 +138,11 @@ def init_command(demo: bool, items: int, seed: int) -> None:
     reference.load(db.session)
     db.session.commit()
     click.echo("Database migrated; reference data loaded.")
+    if current_app.config["DESK_JOBS_INLINE"]:
+        # Without a worker and scheduler, whatever an earlier run left unprocessed goes now.
+        from .tasks.sweep import sweep_pending
+
+        sweep_pending(0)
     if not demo:
         return
     passwords = _create_demo_accounts()
@@ -218,6 +214,52 @@ def accounts_command() -> None:
     _print_accounts(json.loads(path.read_text()))
 
 
+@desk.command("sweep")
+@click.option(
+    "--grace",
+    default=0.0,
+    show_default=True,
+    help="Leave deliveries younger than this many seconds alone.",
+)
+def sweep_command(grace: float) -> None:
+    """Hand deliveries not yet in an item to the intake job again (once)."""
+    from .tasks.sweep import sweep_pending
+
+    click.echo(f"Re-enqueued {sweep_pending(grace)} deliveries.")
+
+
+@desk.command("scheduler")
+@click.option("--interval", default=30, show_default=True, help="Seconds between sweeps.")
+def scheduler_command(interval: int) -> None:
+    """Run the one scheduler process: the sweep every `interval` seconds (rq cron)."""
+    from rq.cron import CronScheduler
+
+    from .tasks import QUEUE_NAME, redis_connection
+    from .tasks.sweep import sweep_pending
+
+    if current_app.config["DESK_JOBS_INLINE"]:
+        raise click.ClickException("REDIS_URL is not set: there is nothing to schedule")
+    connection = redis_connection()
+    lock = "desk:scheduler"
+
+    class SingleScheduler(CronScheduler):
+        """Refuses to run beside another: two would sweep twice as often, for nothing."""
+
+        def heartbeat(self) -> None:
+            super().heartbeat()
+            connection.set(lock, self.name, ex=interval * 3)
+
+    scheduler = SingleScheduler(connection)
+    if not connection.set(lock, scheduler.name, nx=True, ex=interval * 3):
+        raise click.ClickException(f"another scheduler is running ({connection.get(lock)!r})")
+    scheduler.register(sweep_pending, queue_name=QUEUE_NAME, interval=interval)
+    try:
+        scheduler.start()
+    finally:
+        if connection.get(lock) == scheduler.name.encode():
+            connection.delete(lock)
+
+
 @desk.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst: bool) -> None:
@@ -236,3 +278,55 @@ def worker_command(burst: bool) -> None:
 def init_app(app: Flask) -> None:
     """Register the `flask desk` commands."""
     app.cli.add_command(desk)
+
+
+token = AppGroup("token", help="Bearer tokens of source systems.")
+desk.add_command(token)
+
+
+@token.command("create")
+@click.option("--name", required=True, help='Which source system, e.g. "Omaolo production".')
+@click.option(
+    "--channel",
+    "channel_names",
+    multiple=True,
+    required=True,
+    help="A channel the token may deliver to; repeat for several.",
+)
+def token_create(name: str, channel_names: tuple[str, ...]) -> None:
+    """Create a token and print it once; only its hash is stored."""
+    from . import channels, tokens
+
+    unknown = [c for c in channel_names if channels.get(c) is None]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown channel(s): {', '.join(unknown)}; use {', '.join(channels.names())}"
+        )
+    row, secret = tokens.create(db.session, name, list(dict.fromkeys(channel_names)))
+    db.session.commit()
+    click.echo(f"Token {row.id} for {name} ({row.channels}). It is shown only now:")
+    click.echo(secret)
+
+
+@token.command("list")
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    from .models import ApiToken
+
+    for row in db.session.scalars(select(ApiToken).order_by(ApiToken.id)):
+        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+        click.echo(f"{row.id:>4}  {row.name:<30} {row.channels:<36} {state:<24} used {used}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke a token: its source system gets 401 from now on."""
+    from . import tokens
+
+    row = tokens.revoke(db.session, token_id)
+    if row is None:
+        raise click.ClickException(f"no token {token_id}")
+    db.session.commit()
+    click.echo(f"Token {row.id} ({row.name}) revoked.")

@@ -1,4 +1,4 @@
-"""Legal deadlines: a working-day calendar and the contract's rules, in Europe/Helsinki.
+"""Legal deadlines: the working-day calendar the channels' deadline rules use, in Helsinki.
 
 A working day is Monday to Friday except Finnish public holidays and the days Act 150/1930
 treats alike (Independence Day, May Day, Christmas Eve, Midsummer Eve). Office hours end 16:00.
@@ -66,39 +66,10 @@ class Deadline:
     emergency: bool = False
 
 
-URGENCY_HOURS = {"P1": 2, "P2": 10}
+def elapsed(start: datetime, **span: float) -> datetime:
+    """`start` plus real elapsed time, in Helsinki time.
 
-
-def _elapsed(start: datetime, span: timedelta) -> datetime:
-    # Aware arithmetic in a zone adds wall-clock time; across a daylight-saving change the
-    # resident would wait an hour more or less. Add real elapsed time in UTC instead.
-    return (start.astimezone(UTC) + span).astimezone(HELSINKI)
-
-
-def deadline_for(
-    channel: str,
-    submitted_at: datetime,
-    *,
-    assessment_kind: str | None = None,
-    urgency: str | None = None,
-    form_type: str | None = None,
-    urgent: bool = False,
-) -> Deadline:
-    """The contract's deadline rules; `due_at` is aware and in Europe/Helsinki."""
-    if channel == "chat":
-        return Deadline(None)
-    if channel == "omaolo" and assessment_kind == "symptom":
-        if urgency == "P0":
-            return Deadline(_elapsed(submitted_at, timedelta(minutes=15)), emergency=True)
-        if urgency in URGENCY_HOURS:
-            return Deadline(_elapsed(submitted_at, timedelta(hours=URGENCY_HOURS[urgency])))
-        return Deadline(same_working_day(submitted_at))
-    if channel == "eform" and form_type in {
-        "income-support",
-        "disability-services",
-        "social-care-need",
-    }:
-        if form_type == "income-support" and urgent:
-            return Deadline(working_days_after(submitted_at, 1))
-        return Deadline(working_days_after(submitted_at, 7))
-    return Deadline(same_working_day(submitted_at))
+    Aware arithmetic in a zone adds wall-clock time: across a daylight-saving change the
+    resident would wait an hour more or less. Adding in UTC counts real time.
+    """
+    return (start.astimezone(UTC) + timedelta(**span)).astimezone(HELSINKI)

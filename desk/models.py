@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
@@ -346,6 +347,24 @@ class ItemEvent(Base):
     actor: Mapped[User | None] = relationship(lazy="joined")
 
 
+class ApiToken(Base):
+    """A source system's bearer token: only its hash is stored; it names its channels."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channels: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    @property
+    def channel_list(self) -> list[str]:
+        return [c for c in self.channels.split(",") if c]
+
+
 class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"
     ROUTED = "routed"
@@ -358,7 +377,13 @@ class InboundDelivery(Base):
     __tablename__ = "inbound_delivery"
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
-        Index("ix_inbound_delivery_pending", "status", "received_at"),
+        # What the sweep looks for: deliveries whose latest content has not reached an item.
+        Index(
+            "ix_inbound_delivery_unapplied",
+            "received_at",
+            postgresql_where=text("applied_hash IS NULL OR applied_hash <> content_hash"),
+            sqlite_where=text("applied_hash IS NULL OR applied_hash <> content_hash"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -367,6 +392,9 @@ class InboundDelivery(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     payload: Mapped[dict[str, Any]]
     content_hash: Mapped[str] = mapped_column(String(64))
+    # The content hash last applied to the item: differs while a grown chat awaits processing.
+    applied_hash: Mapped[str | None] = mapped_column(String(64))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING.value)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"))
     reason: Mapped[str | None] = mapped_column(Text)

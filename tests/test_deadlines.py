@@ -6,11 +6,24 @@ from datetime import datetime
 
 import pytest
 
-from desk.deadlines import HELSINKI, deadline_for, is_working_day
+from desk import channels
+from desk.deadlines import HELSINKI, is_working_day
 
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=HELSINKI)
+
+
+def deadline_for(
+    channel, submitted, *, assessment_kind=None, urgency=None, form_type=None, urgent=False
+):
+    """The deadline the channel's adapter gives a delivery with these facts."""
+    payload = {
+        "assessment": {"kind": assessment_kind, "urgency": urgency},
+        "form": {"type": form_type},
+        "urgent": urgent,
+    }
+    return channels.get(channel).deadline(payload, submitted)
 
 
 def due(channel: str, submitted: str, **kw) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
 from ..security import is_htmx
+from .api import error as api_error
 
 
 def _messages() -> dict[int, tuple[str, str]]:
@@ -25,10 +27,27 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def _api_error(status: int):
+    codes = {
+        400: "bad_request",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+        503: "unavailable",
+    }
+    return api_error(status, codes.get(status, "server_error")), status
+
+
 def _render(status: int, detail: str | None = None):
+    if request.path.startswith("/api/"):
+        return _api_error(status)
     title, text = _messages().get(status, _messages()[500])
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
-    return render_template(template, status=status, title=title, text=detail or text), status
+    page = render_template(template, status=status, title=title, text=detail or text)
+    return make_response(page), status
 
 
 def init_app(app: Flask) -> None:
@@ -44,6 +63,15 @@ def init_app(app: Flask) -> None:
         if error.code is None or error.code < 400:
             return error
         return _render(error.code)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        # Nothing was committed: the request's transaction is simply abandoned.
+        app.logger.error("database unavailable: %s", error.orig)
+        db.session.rollback()
+        response, status = _render(503)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response, status
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):

@@ -1,0 +1,82 @@
+"""Receiving a delivery: store it once per (channel, external_id), whatever arrives when.
+
+A new delivery is stored for the intake job; a repeat is a duplicate (same content), an update
+(a chat that grew) or a conflict (anything else, which changes nothing).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .channels.base import Adapter
+from .models import DeliveryStatus, InboundDelivery, utcnow
+
+
+class Receipt(enum.StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    UPDATED = "updated"
+    CONFLICT = "conflict"
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    """The same hash for the same JSON content, whatever its key order or spacing."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def receive(
+    session: Session, adapter: Adapter, payload: dict[str, Any], *, token_id: int | None = None
+) -> tuple[Receipt, InboundDelivery]:
+    """Store a valid delivery or classify it as a repeat; flushes, the caller commits.
+
+    The insert does nothing on a conflicting (channel, external_id), so any number of
+    simultaneous copies store exactly one delivery.
+    """
+    digest = content_hash(payload)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    new_id = str(uuid.uuid4())
+    inserted = session.execute(
+        insert(InboundDelivery)
+        .values(
+            id=new_id,
+            channel=adapter.name,
+            external_id=payload["external_id"],
+            received_at=utcnow(),
+            payload=payload,
+            content_hash=digest,
+            status=DeliveryStatus.PENDING.value,
+            attempts=0,
+            token_id=token_id,
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(InboundDelivery.id)
+    ).scalar()
+    if inserted is not None:
+        return Receipt.ACCEPTED, session.get(InboundDelivery, new_id)
+    stored = session.scalars(
+        select(InboundDelivery)
+        .where(
+            InboundDelivery.channel == adapter.name,
+            InboundDelivery.external_id == payload["external_id"],
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if stored.content_hash == digest:
+        return Receipt.DUPLICATE, stored
+    updated = adapter.update(stored.payload, payload)
+    if updated is None:
+        return Receipt.CONFLICT, stored
+    stored.payload = updated
+    stored.content_hash = digest
+    session.flush()
+    return Receipt.UPDATED, stored

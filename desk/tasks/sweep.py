@@ -1,0 +1,39 @@
+"""The sweep: hands deliveries whose content has not reached an item to the intake job again
+(a worker killed mid-job, Redis down when the delivery arrived, a failed retry)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from ..extensions import db
+from ..models import InboundDelivery, utcnow
+from . import enqueue
+from .inbound import process_delivery
+
+GRACE = timedelta(seconds=30)
+BATCH = 1000
+
+
+def unapplied():
+    """Deliveries whose latest content is not yet in an item (matches the partial index)."""
+    return or_(
+        InboundDelivery.applied_hash.is_(None),
+        InboundDelivery.applied_hash != InboundDelivery.content_hash,
+    )
+
+
+def sweep_pending(grace_seconds: float = GRACE.total_seconds()) -> int:
+    """Re-enqueue unapplied deliveries older than the grace period; returns how many."""
+    cutoff = utcnow() - timedelta(seconds=grace_seconds)
+    ids = db.session.scalars(
+        select(InboundDelivery.id)
+        .where(unapplied(), InboundDelivery.received_at < cutoff)
+        .order_by(InboundDelivery.received_at)
+        .limit(BATCH)
+    ).all()
+    db.session.commit()
+    for delivery_id in ids:
+        enqueue(process_delivery, delivery_id, job_id=f"delivery-{delivery_id}")
+    return len(ids)

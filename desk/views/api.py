@@ -1,0 +1,140 @@
+"""The inbound API of ../shared/contract/inbound.md: source systems deliver work items here.
+
+Bearer tokens per source system; every answer is JSON. A delivery is committed before `202`
+is sent, then handed to the intake job; if Redis is down the sweep hands it over later.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from .. import channels, tokens
+from ..channels.base import check_delivery
+from ..deadlines import HELSINKI
+from ..extensions import csrf, db
+from ..inbound import Receipt, receive
+from ..models import ApiToken, InboundDelivery, WorkItem
+from ..openapi import spec
+from ..tasks import enqueue
+from ..tasks.inbound import process_delivery
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def error(status: int, code: str, message: str | None = None, **extra) -> Response:
+    """A JSON error answer."""
+    body = {"error": code, **({"message": message} if message else {}), **extra}
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="desk"'
+    return response
+
+
+def _token(channel: str) -> ApiToken | Response:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    token = tokens.find(db.session, secret.strip()) if scheme.lower() == "bearer" else None
+    if token is None:
+        return error(401, "unauthorized", "a valid bearer token is required")
+    if channel not in token.channel_list:
+        return error(403, "forbidden", f"this token may not deliver to {channel}")
+    tokens.touch(token)
+    return token
+
+
+def _item_url(delivery: InboundDelivery) -> str | None:
+    return (
+        url_for("items.show", item_id=delivery.item_id, _external=True)
+        if delivery.item_id
+        else None
+    )
+
+
+def _hand_over(delivery_id: str) -> None:
+    # The delivery is already committed: a failure here only delays it until the sweep.
+    try:
+        enqueue(process_delivery, delivery_id, job_id=f"delivery-{delivery_id}")
+    except RedisError:
+        current_app.logger.warning("Redis unavailable; delivery %s left for the sweep", delivery_id)
+
+
+@bp.post("/inbound/<channel>")
+def deliver(channel: str):
+    """Accept one delivery from a source system."""
+    adapter = channels.get(channel)
+    if adapter is None:
+        return error(404, "unknown_channel", f"no channel {channel!r}")
+    token = _token(channel)
+    if isinstance(token, Response):
+        return token
+    if request.mimetype != "application/json":
+        return error(400, "invalid_json", "the body must be JSON (Content-Type: application/json)")
+    try:
+        payload = json.loads(request.get_data())
+    except (ValueError, UnicodeDecodeError):
+        return error(400, "invalid_json", "the body is not valid JSON")
+    if not isinstance(payload, dict):
+        return error(400, "invalid_json", "the body must be a JSON object")
+    problems = check_delivery(adapter, payload)
+    if problems:
+        return error(422, "invalid", problems=problems)
+    receipt, delivery = receive(db.session, adapter, payload, token_id=token.id)
+    db.session.commit()
+    if receipt == Receipt.CONFLICT:
+        return error(
+            409,
+            "conflict",
+            "this external_id was received with other content",
+            delivery_id=delivery.id,
+        )
+    if receipt in (Receipt.ACCEPTED, Receipt.UPDATED):
+        _hand_over(delivery.id)
+    body = {
+        "status": receipt.value,
+        "delivery_id": delivery.id,
+        "item_url": None if receipt == Receipt.ACCEPTED else _item_url(delivery),
+    }
+    return jsonify(body), 202 if receipt == Receipt.ACCEPTED else 200
+
+
+@bp.get("/inbound/<channel>/<path:external_id>")
+def state(channel: str, external_id: str):
+    """The processing state of a delivery, for the source system to show the resident."""
+    if channels.get(channel) is None:
+        return error(404, "unknown_channel", f"no channel {channel!r}")
+    token = _token(channel)
+    if isinstance(token, Response):
+        return token
+    delivery = db.session.scalar(
+        select(InboundDelivery).where(
+            InboundDelivery.channel == channel, InboundDelivery.external_id == external_id
+        )
+    )
+    db.session.commit()
+    if delivery is None:
+        return error(404, "not_found", "no delivery with this external_id")
+    item = db.session.get(WorkItem, delivery.item_id) if delivery.item_id else None
+    return jsonify(
+        {
+            "status": delivery.status,
+            "item_id": str(item.id) if item else None,
+            "queue": item.queue_code if item else None,
+            "item_status": item.status if item else None,
+            "due_at": item.due_at.astimezone(HELSINKI).isoformat()
+            if item and item.due_at
+            else None,
+            "reason": delivery.reason,
+        }
+    )
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 description of the inbound API."""
+    return jsonify(spec(url_for("api.openapi", _external=True).rsplit("/api/v1", 1)[0]))
