@@ -144,7 +144,7 @@ def committed(app) -> Iterator[Engine]:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE item_event, inbound_delivery, work_item, queue_membership, "
+                "TRUNCATE item_event, inbound_delivery, api_token, work_item, queue_membership, "
                 "municipality_scope, user_account RESTART IDENTITY CASCADE"
             )
         )
