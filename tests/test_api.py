@@ -256,3 +256,16 @@ def test_openapi_describes_the_endpoints(client):
         "/api/v1/inbound/help-request",
         "/api/v1/inbound/{channel}/{external_id}",
     }
+
+
+def test_text_no_database_can_store_is_refused_not_crashed(api):
+    payload = example("help-request.json")
+    payload["request"]["message"] = "nolla\u0000merkki"
+    payload["extra"] = {"x": "\ud800"}
+    response = api.post("help-request", payload)
+    assert response.status_code == 422
+    assert {p["field"] for p in response.json["problems"]} == {"request.message", "extra.x"}
+    nan = json.dumps(example("help-request.json")).replace('"fi"', "NaN", 1)
+    assert (
+        api.post("help-request", None, data=nan, content_type="application/json").status_code == 400
+    )

@@ -159,6 +159,24 @@ class Adapter:
         return None
 
 
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _check_characters(checker: Checker, value: Any, path: str) -> None:
+    # NUL and unpaired surrogates are valid JSON escapes, but no database text can hold them.
+    if isinstance(value, str):
+        if UNSTORABLE.search(value):
+            checker.problem(path, "contains a NUL character or an unpaired surrogate")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if UNSTORABLE.search(key):
+                checker.problem(path or "(root)", "has a field name that cannot be stored")
+            _check_characters(checker, item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            _check_characters(checker, item, f"{path}[{n}]")
+
+
 def check_delivery(
     adapter: Adapter, payload: Any, *, now: datetime | None = None
 ) -> list[dict[str, str]]:
@@ -167,6 +185,7 @@ def check_delivery(
     if not isinstance(payload, dict):
         checker.problem("", "must be a JSON object")
         return checker.problems
+    _check_characters(checker, payload, "")
     checker.string(payload, "external_id", "external_id", max_len=128)
     submitted = checker.timestamp(payload, "submitted_at", "submitted_at")
     if submitted is not None and submitted > (now or utcnow()) + FUTURE_TOLERANCE:

@@ -64,6 +64,10 @@ def _hand_over(delivery_id: str) -> None:
         current_app.logger.warning("Redis unavailable; delivery %s left for the sweep", delivery_id)
 
 
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 @bp.post("/inbound/<channel>")
 def deliver(channel: str):
     """Accept one delivery from a source system."""
@@ -76,7 +80,7 @@ def deliver(channel: str):
     if request.mimetype != "application/json":
         return error(400, "invalid_json", "the body must be JSON (Content-Type: application/json)")
     try:
-        payload = json.loads(request.get_data())
+        payload = json.loads(request.get_data(), parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError):
         return error(400, "invalid_json", "the body is not valid JSON")
     if not isinstance(payload, dict):
