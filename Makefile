@@ -23,8 +23,13 @@ extract: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o desk/translations/messages.pot --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i desk/translations/messages.pot -d desk/translations --no-fuzzy-matching --ignore-obsolete
 
+# `make run SIMULATE=2` also posts about two synthetic deliveries a second (log in instance/).
 run: setup
 	$(BIN)/flask desk init --demo
+	@if [ -n "$(SIMULATE)" ]; then \
+	  echo "Simulator: $(SIMULATE) deliveries a second (instance/simulate.log)"; \
+	  ($(BIN)/flask desk simulate --rate $(SIMULATE) --minutes 480 > instance/simulate.log 2>&1 &); \
+	fi
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 # PostgreSQL and Redis on 127.0.0.1, started when they are not running.

@@ -330,3 +330,32 @@ def token_revoke(token_id: int) -> None:
         raise click.ClickException(f"no token {token_id}")
     db.session.commit()
     click.echo(f"Token {row.id} ({row.name}) revoked.")
+
+
+@desk.command("simulate")
+@click.option("--rate", default=1.0, show_default=True, help="Deliveries a second.")
+@click.option("--minutes", default=10.0, show_default=True)
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True)
+@click.option(
+    "--token",
+    "secret",
+    help="A token for all four channels; without one, a token "
+    "is created in this desk's database (for a local demo).",
+)
+@click.option("--seed", type=int, default=None)
+def simulate_command(
+    rate: float, minutes: float, url: str, secret: str | None, seed: int | None
+) -> None:
+    """Post realistic synthetic deliveries over HTTP: a living desk for demos and load tests."""
+    from . import channels, simulate, tokens
+
+    if secret is None:
+        upgrade()
+        _, secret = tokens.create(db.session, "Simulator", channels.names())
+        db.session.commit()
+
+    def report(counts) -> None:
+        text = ", ".join(f"{status or 'unreachable'}: {n}" for status, n in sorted(counts.items()))
+        click.echo(f"sent {sum(counts.values())} ({text})")
+
+    simulate.run(url, secret, rate, minutes, seed=seed, clock=utcnow, report=report)
