@@ -269,3 +269,21 @@ def test_text_no_database_can_store_is_refused_not_crashed(api):
     assert (
         api.post("help-request", None, data=nan, content_type="application/json").status_code == 400
     )
+
+
+def test_an_item_delivered_through_the_api_is_shown_as_typed(api, client, app_session):
+    from tests.factories import make_user
+    from tests.test_web import Browser
+
+    payload = example("chat-anonymous.json")
+    payload["conversation"][1]["text"] = '<img src=x onerror="alert(1)"> & "kuume" > 38 😷'
+    api.post("chat", payload)
+    nurse = make_user(app_session, queues=["chat-regional"])
+    app_session.commit()
+    browser = Browser(client).login(nurse)
+    work = browser.get("/work").get_data(as_text=True)
+    item_id = api.state("chat", payload["external_id"]).json["item_id"]
+    assert f'href="/items/{item_id}"' in work
+    page = browser.get(f"/items/{item_id}").get_data(as_text=True)
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; &#34;kuume&#34; &gt; 38 😷" in page
+    assert "<img src=x" not in page
