@@ -31,13 +31,15 @@ def test_a_simulated_minute_reaches_the_live_desk_without_a_refusal(live):
         s.commit()
         before = s.scalar(select(func.count()).select_from(InboundDelivery))
     reports = []
-    results = simulate.run(url, secret, rate=40, minutes=0.05, seed=11, clock=utcnow,
-                           report=reports.append)
+    results = simulate.run(
+        url, secret, rate=40, minutes=0.05, seed=11, clock=utcnow, report=reports.append
+    )
     assert sum(results.values()) >= 100
     assert set(results) <= {200, 202}, results  # accepted, duplicate or updated: never refused
     with Session(engine) as s:
         received = s.scalar(select(func.count()).select_from(InboundDelivery)) - before
         assert received == results[202]
-        items = s.scalar(select(func.count()).select_from(WorkItem).where(
-            WorkItem.external_id.like("sim-%")))
+        items = s.scalar(
+            select(func.count()).select_from(WorkItem).where(WorkItem.external_id.like("sim-%"))
+        )
         assert items == received
