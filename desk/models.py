@@ -238,13 +238,6 @@ class User(Base):
 # --- work --------------------------------------------------------------------------------------
 
 
-class Channel(enum.StrEnum):
-    CHAT = "chat"
-    OMAOLO = "omaolo"
-    EFORM = "eform"
-    HELP_REQUEST = "help-request"
-
-
 class ItemStatus(enum.StrEnum):
     NEW = "new"
     IN_PROGRESS = "in_progress"

@@ -11,12 +11,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from desk import demo, intake
 from desk.extensions import db
-from desk.models import InboundDelivery, utcnow
+from desk.models import InboundDelivery, WorkItem, utcnow
 from tests.conftest import _migrated_app, _recreate_pg_database
 from tests.factories import make_user
 
@@ -69,6 +70,21 @@ def seed(session: Session, items: int = 60, seed_value: int = 7) -> None:
         session.flush()
         intake.process(session, delivery)
     session.commit()
+
+
+def sample_items(engine) -> dict[str, int]:
+    """One item of each channel that "hoitaja" may open."""
+    queues = ACCOUNTS["hoitaja"]["queues"]
+    with Session(engine) as s:
+        return {
+            channel: s.scalar(
+                select(WorkItem.id)
+                .where(WorkItem.channel == channel, WorkItem.queue_code.in_(queues))
+                .order_by(WorkItem.id)
+                .limit(1)
+            )
+            for channel in ("chat", "omaolo", "eform", "help-request")
+        }
 
 
 @contextmanager

@@ -10,13 +10,10 @@ import tempfile
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from desk.models import WorkItem
 from tests.conftest import CHROMIUM
 from tests.factories import PASSWORD
-from tests.live import serve
+from tests.live import sample_items, serve
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/desk_screenshots"
@@ -37,28 +34,7 @@ class _Tmp:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, serve(DATABASE, _Tmp(tmp)) as (base, engine):
-        with Session(engine) as s:
-            samples = {
-                channel: s.scalar(
-                    select(WorkItem.id)
-                    .where(
-                        WorkItem.channel == channel,
-                        WorkItem.queue_code.in_(
-                            [
-                                "chat-regional",
-                                "help-regional",
-                                "omaolo-porvoo",
-                                "health-porvoo",
-                                "social-porvoo",
-                                "chat-id-porvoo",
-                            ]
-                        ),
-                    )
-                    .order_by(WorkItem.id)
-                    .limit(1)
-                )
-                for channel in ("chat", "omaolo", "eform", "help-request")
-            }
+        samples = sample_items(engine)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM,

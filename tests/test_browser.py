@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from desk import lifecycle
 from desk.models import User, WorkItem
 from tests.factories import PASSWORD, make_item
+from tests.live import sample_items
 
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 axe = Axe()
@@ -62,27 +63,7 @@ def test_every_page_and_state_is_accessible(page: Page, live):
     accessible(page, "shortcut help")
     page.keyboard.press("Escape")
 
-    with Session(live[1]) as s:
-        per_channel = {
-            channel: s.scalar(
-                select(WorkItem.id)
-                .where(
-                    WorkItem.channel == channel,
-                    WorkItem.queue_code.in_(
-                        [
-                            "chat-regional",
-                            "help-regional",
-                            "omaolo-porvoo",
-                            "health-porvoo",
-                            "social-porvoo",
-                            "chat-id-porvoo",
-                        ]
-                    ),
-                )
-                .limit(1)
-            )
-            for channel in ("chat", "omaolo", "eform", "help-request")
-        }
+    per_channel = sample_items(live[1])
     for channel, item_id in per_channel.items():
         assert item_id, channel
         page.goto(f"{page.base_url}/items/{item_id}")

@@ -14,8 +14,8 @@ from redis import Redis
 from rq import Queue, Retry
 
 QUEUE_NAME = "desk"
-# Back off while Redis, the database or a worker is having trouble; the sweep of a later
-# issue picks up whatever still fails after these.
+# Back off while the database or a worker is having trouble; the sweep picks up whatever
+# still fails after these.
 RETRY = Retry(max=5, interval=[1, 5, 30, 120, 600])
 
 
