@@ -262,17 +262,37 @@ def scheduler_command(interval: int) -> None:
 
 @desk.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-def worker_command(burst: bool) -> None:
+@click.option(
+    "--fork/--no-fork",
+    default=False,
+    show_default=True,
+    help="Run each job in a forked process (isolation) or in this one (speed).",
+)
+def worker_command(burst: bool, fork: bool) -> None:
     """Run an rq worker for the desk's jobs, in this app's context."""
-    from rq import Worker
+    from rq import SimpleWorker, Worker
 
     from .tasks import QUEUE_NAME, redis_connection
 
     if current_app.config["DESK_JOBS_INLINE"]:
         raise click.ClickException("REDIS_URL is not set: jobs run in-process, no worker needed")
-    # Connections opened before forking must not be shared with the job processes.
-    db.engine.dispose()
-    Worker([QUEUE_NAME], connection=redis_connection()).work(burst=burst)
+    if fork:
+        # Connections opened before forking must not be shared with the job processes.
+        db.engine.dispose()
+    # The desk's jobs are short database transactions: forking for each costs more than the
+    # job itself, so by default they run in the worker's own process.
+    base = Worker if fork else SimpleWorker
+
+    class AppWorker(base):
+        """Each job starts with a fresh database session."""
+
+        def perform_job(self, job, queue):
+            try:
+                return super().perform_job(job, queue)
+            finally:
+                db.session.remove()
+
+    AppWorker([QUEUE_NAME], connection=redis_connection()).work(burst=burst)
 
 
 def init_app(app: Flask) -> None:
