@@ -227,3 +227,42 @@ def test_token_commands_show_the_secret_once_and_store_only_a_hash(app, committe
     assert runner.invoke(args=["desk", "token", "revoke", token_id]).exit_code == 0
     with app.app_context():
         assert tokens.find(db.session, secret) is None
+
+
+def test_exactly_one_scheduler_runs_and_it_enqueues_the_sweep(app, redis_url):
+    env = {
+        **os.environ,
+        "FLASK_APP": "desk",
+        "DATABASE_URL": PG_URL,
+        "REDIS_URL": redis_url,
+        "DESK_SECRET_KEY": "t",
+    }
+    command = [sys.executable, "-m", "flask", "desk", "scheduler", "--interval", "1"]
+    first = subprocess.Popen(
+        command,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    redis = Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + 20
+        while not redis.exists("desk:scheduler") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+        assert second.returncode != 0
+        assert "another scheduler is running" in second.stderr
+        from rq import Queue
+
+        queue = Queue(QUEUE_NAME, connection=redis)
+        while time.monotonic() < deadline:
+            if any(job.func_name.endswith("sweep_pending") for job in queue.jobs):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the scheduler enqueued no sweep")
+    finally:
+        os.killpg(first.pid, signal.SIGTERM)
+        first.wait(timeout=30)
+        redis.close()
