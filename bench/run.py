@@ -63,7 +63,7 @@ def summary(seconds: list[float]) -> dict:
 # Names for the statements the pages and take next run, in the order they are tried.
 STATEMENT_NAMES = [
     (r"^SELECT 1$", "pool pre-ping"),
-    (r"FOR UPDATE OF work_item SKIP LOCKED", "take next: candidate FOR UPDATE SKIP LOCKED"),
+    (r"FOR UPDATE (OF work_item )?SKIP LOCKED", "take next: candidate FOR UPDATE SKIP LOCKED"),
     (r"^UPDATE work_item ", "take next: claim UPDATE"),
     (r"^INSERT INTO item_event", "event INSERT"),
     (r"^SELECT count\(\*\) .*FROM work_item", "available: count"),

@@ -40,6 +40,18 @@ def work_order() -> tuple:
     )
 
 
+def takeable(user: User, within: set[str] | None = None) -> tuple:
+    """What the user may take now: new, unassigned items of their queues (or some of them).
+
+    Matches the partial index ix_work_item_takeable, which holds these rows in work order.
+    """
+    return (
+        visible_to(user, user.queue_codes if within is None else within),
+        WorkItem.status == ItemStatus.NEW.value,
+        WorkItem.assignee_id.is_(None),
+    )
+
+
 def record(
     session: Session,
     item: WorkItem,
@@ -149,23 +161,18 @@ def take_next(session: Session, user: User) -> WorkItem | None:
     Rows locked by a concurrent take-next are skipped (PostgreSQL), and the claim itself is
     conditional, so two people pressing it together never get the same item.
     """
-    if user.is_admin and not user.queue_codes:
-        return None
     for _ in range(10):
-        candidate = session.scalar(
-            select(WorkItem)
-            .where(
-                visible_to(user),
-                WorkItem.queue_code.in_(user.queue_codes),
-                WorkItem.status == ItemStatus.NEW.value,
-                WorkItem.assignee_id.is_(None),
-            )
+        # Only the id: the index gives the order, and the lock is taken on one narrow row.
+        candidate_id = session.scalar(
+            select(WorkItem.id)
+            .where(*takeable(user))
             .order_by(*work_order())
             .limit(1)
-            .with_for_update(skip_locked=True, of=WorkItem)
+            .with_for_update(skip_locked=True)
         )
-        if candidate is None:
+        if candidate_id is None:
             return None
+        candidate = session.get(WorkItem, candidate_id)
         now = utcnow()
         if _claim(session, candidate, user, now):
             record(session, candidate, user, EventKind.TAKEN, at=now)

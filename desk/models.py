@@ -264,6 +264,26 @@ class WorkItem(Base):
             "submitted_at",
         ),
         Index("ix_work_item_assignee", "assignee_id", "status"),
+        # What may be taken, in the contract's order: My work's list and take next read it
+        # from the front and stop at the first rows they may see.
+        Index(
+            "ix_work_item_takeable",
+            text("emergency DESC"),
+            "due_at",
+            "submitted_at",
+            "title",
+            "id",
+            postgresql_where=text("status = 'new' AND assignee_id IS NULL"),
+            sqlite_where=text("status = 'new' AND assignee_id IS NULL"),
+        ),
+        # The same rows by queue and municipality: counting what waits is an index-only scan.
+        Index(
+            "ix_work_item_takeable_by_queue",
+            "queue_code",
+            "municipality_code",
+            postgresql_where=text("status = 'new' AND assignee_id IS NULL"),
+            sqlite_where=text("status = 'new' AND assignee_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

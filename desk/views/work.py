@@ -7,9 +7,8 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import func, select
 
-from ..access import visible_to
 from ..extensions import db
-from ..lifecycle import take_next, work_order
+from ..lifecycle import take_next, takeable, work_order
 from ..models import ItemStatus, WorkItem, utcnow
 from ..security import WORKERS, is_htmx, me, roles_required
 
@@ -34,15 +33,8 @@ def _my_work(queue_filter: str | None, message: str | None = None) -> dict:
         )
         .order_by(*work_order())
     ).all()
-    queue_codes = user.queue_codes
-    if queue_filter in queue_codes:
-        queue_codes = {queue_filter}
-    available_where = (
-        visible_to(user),
-        WorkItem.queue_code.in_(queue_codes),
-        WorkItem.status == ItemStatus.NEW.value,
-        WorkItem.assignee_id.is_(None),
-    )
+    within = {queue_filter} if queue_filter in user.queue_codes else None
+    available_where = takeable(user, within)
     available = db.session.scalars(
         select(WorkItem).where(*available_where).order_by(*work_order()).limit(PAGE)
     ).all()
