@@ -89,6 +89,10 @@ def start(args) -> list[subprocess.Popen]:
                 str(args.web),
                 "-b",
                 f"127.0.0.1:{PORT}",
+                "-k",
+                "gthread",
+                "--threads",
+                "4",
                 "--log-level",
                 "warning",
                 "desk:create_app()",
@@ -140,7 +144,11 @@ def _sender(work, secret, rate, out):
 def load(work, secret, senders: int, rate: float) -> tuple[list, float]:
     """Spread `work` over `senders` processes; returns (status, seconds) pairs and wall time."""
     queue = multiprocessing.Queue()
-    shares = [work[i::senders] for i in range(senders)]
+    # A delivery's versions (a growing chat) always go through the same sender, in order.
+    shares = [[] for _ in range(senders)]
+    for channel, body in work:
+        external_id = json.loads(body)["external_id"]
+        shares[hash((channel, external_id)) % senders].append((channel, body))
     processes = [
         multiprocessing.Process(
             target=_sender, args=(share, secret, rate / senders if rate else 0, queue)

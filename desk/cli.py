@@ -113,8 +113,7 @@ def _load_demo_items(count: int, seed: int) -> int:
     rng = random.Random(seed)
     ids = []
     for channel, payload in deliveries(rng, utcnow(), count):
-        _, delivery = receive(db.session, channels.get(channel), payload)
-        ids.append(delivery.id)
+        ids.append(receive(db.session, channels.get(channel), payload).delivery_id)
     db.session.commit()
     for delivery_id in ids:
         enqueue(process_delivery, delivery_id, job_id=f"delivery-{delivery_id}")

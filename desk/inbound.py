@@ -10,6 +10,7 @@ import enum
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -33,9 +34,18 @@ def content_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Received:
+    """What became of a delivery: the receipt, the delivery it is stored as, and its item."""
+
+    receipt: Receipt
+    delivery_id: str
+    item_id: int | None = None
+
+
 def receive(
     session: Session, adapter: Adapter, payload: dict[str, Any], *, token_id: int | None = None
-) -> tuple[Receipt, InboundDelivery]:
+) -> Received:
     """Store a valid delivery or classify it as a repeat; flushes, the caller commits.
 
     The insert does nothing on a conflicting (channel, external_id), so any number of
@@ -61,7 +71,7 @@ def receive(
         .returning(InboundDelivery.id)
     ).scalar()
     if inserted is not None:
-        return Receipt.ACCEPTED, session.get(InboundDelivery, new_id)
+        return Received(Receipt.ACCEPTED, new_id)
     stored = session.scalars(
         select(InboundDelivery)
         .where(
@@ -72,11 +82,11 @@ def receive(
         .execution_options(populate_existing=True)
     ).one()
     if stored.content_hash == digest:
-        return Receipt.DUPLICATE, stored
+        return Received(Receipt.DUPLICATE, stored.id, stored.item_id)
     updated = adapter.update(stored.payload, payload)
     if updated is None:
-        return Receipt.CONFLICT, stored
+        return Received(Receipt.CONFLICT, stored.id, stored.item_id)
     stored.payload = updated
     stored.content_hash = digest
     session.flush()
-    return Receipt.UPDATED, stored
+    return Received(Receipt.UPDATED, stored.id, stored.item_id)

@@ -65,27 +65,34 @@ def events(rng: random.Random, clock: Callable[[], datetime]) -> Iterator[tuple[
     pool: dict[str, list[dict]] = {}
     for channel, payload in deliveries(rng, clock(), POOL):
         pool.setdefault(channel, []).append(payload)
-    sent: list[tuple[str, dict]] = []
-    chats: list[dict] = []
+    # The latest version of what was sent: a repeat resends it as it is now, so a retried chat
+    # is never older than what the desk already has.
+    latest: dict[str, tuple[str, dict]] = {}
+    recent: list[str] = []
+    chats: list[str] = []
     while True:
         roll = rng.random()
-        if sent and roll < REPEAT:
-            yield rng.choice(sent)
+        if recent and roll < REPEAT:
+            yield latest[rng.choice(recent)]
             continue
         if chats and roll < REPEAT + GROW:
-            index = rng.randrange(len(chats))
-            chats[index] = grow(chats[index], rng, clock())
-            yield "chat", chats[index]
+            key = rng.choice(chats)
+            latest[key] = ("chat", grow(latest[key][1], rng, clock()))
+            yield latest[key]
             continue
         channel = rng.choices(list(MIX), weights=list(MIX.values()))[0]
         template = rng.choice(pool[channel])
-        payload = restamp(template, clock(), f"sim-{uuid.UUID(int=rng.getrandbits(128))}")
-        sent.append((channel, payload))
-        sent[:] = sent[-500:]
+        key = f"sim-{uuid.UUID(int=rng.getrandbits(128))}"
+        latest[key] = (channel, restamp(template, clock(), key))
+        recent.append(key)
         if channel == "chat":
-            chats.append(payload)
-            chats[:] = chats[-200:]
-        yield channel, payload
+            chats.append(key)
+        if len(recent) > 500:
+            gone = recent.pop(0)
+            latest.pop(gone, None)
+            if gone in chats:
+                chats.remove(gone)
+        yield latest[key]
 
 
 def post(url: str, token: str, channel: str, payload: dict, timeout: float = 10) -> int:
@@ -147,17 +154,25 @@ def run(
     start = time.monotonic()
     end = start + minutes * 60
     next_report = start + 10
-    with ThreadPoolExecutor(max_workers=min(64, max(4, int(rate)))) as pool:
+    # One sending thread per lane, and a delivery always in the same lane: versions of a growing
+    # chat arrive in the order they were written, as from a real source system.
+    lanes = [ThreadPoolExecutor(max_workers=1) for _ in range(min(64, max(4, int(rate))))]
+    try:
         n = 0
         while (due := start + n * interval) < end:
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            pool.submit(send, *next(stream))
+            channel, payload = next(stream)
+            lane = lanes[hash((channel, payload["external_id"])) % len(lanes)]
+            lane.submit(send, channel, payload)
             n += 1
             if time.monotonic() >= next_report:
                 with lock:
                     report(Counter(results))
                 next_report += 10
+    finally:
+        for lane in lanes:
+            lane.shutdown(wait=True)
     report(results)
     return results

@@ -151,9 +151,10 @@ def test_a_worker_killed_mid_job_leaves_the_item_to_appear_exactly_once(app, com
     app.config.update(DESK_JOBS_INLINE=False, REDIS_URL=redis_url)
     try:
         with app.app_context():
-            _, stored = receive(db.session, channels.get("help-request"), delivery("killed"))
+            delivery_id = receive(
+                db.session, channels.get("help-request"), delivery("killed")
+            ).delivery_id
             db.session.commit()
-            delivery_id = stored.id
             enqueue(process_delivery, delivery_id, job_id=f"delivery-{delivery_id}")
         # Hold the delivery's row so that the job is caught in the middle, then kill it.
         with committed.connect() as blocker:

@@ -48,12 +48,8 @@ def _token(channel: str) -> ApiToken | Response:
     return token
 
 
-def _item_url(delivery: InboundDelivery) -> str | None:
-    return (
-        url_for("items.show", item_id=delivery.item_id, _external=True)
-        if delivery.item_id
-        else None
-    )
+def _item_url(item_id: int | None) -> str | None:
+    return url_for("items.show", item_id=item_id, _external=True) if item_id else None
 
 
 def _hand_over(delivery_id: str) -> None:
@@ -88,21 +84,22 @@ def deliver(channel: str):
     problems = check_delivery(adapter, payload)
     if problems:
         return error(422, "invalid", problems=problems)
-    receipt, delivery = receive(db.session, adapter, payload, token_id=token.id)
+    received = receive(db.session, adapter, payload, token_id=token.id)
     db.session.commit()
+    receipt = received.receipt
     if receipt == Receipt.CONFLICT:
         return error(
             409,
             "conflict",
             "this external_id was received with other content",
-            delivery_id=delivery.id,
+            delivery_id=received.delivery_id,
         )
     if receipt in (Receipt.ACCEPTED, Receipt.UPDATED):
-        _hand_over(delivery.id)
+        _hand_over(received.delivery_id)
     body = {
         "status": receipt.value,
-        "delivery_id": delivery.id,
-        "item_url": None if receipt == Receipt.ACCEPTED else _item_url(delivery),
+        "delivery_id": received.delivery_id,
+        "item_url": _item_url(received.item_id),
     }
     return jsonify(body), 202 if receipt == Receipt.ACCEPTED else 200
 
