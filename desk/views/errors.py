@@ -24,6 +24,10 @@ def _messages() -> dict[int, tuple[str, str]]:
             _("Something went wrong"),
             _("The desk ran into an error. Nothing was changed; try again in a moment."),
         ),
+        503: (
+            _("Temporarily unavailable"),
+            _("The desk cannot reach its database. Nothing was changed; try again soon."),
+        ),
     }
 
 
