@@ -282,3 +282,20 @@ def test_times_are_written_as_in_finland_in_each_language(browser, app_session, 
     body = text(browser.get(f"/items/{item.id}"))
     received = body.split('<time datetime="')[1].split("</time>")[0]
     assert re.search(pattern, received), received
+
+
+def test_an_unexpected_error_shows_the_500_page_in_the_layout(tmp_path):
+    from desk import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
+                      "SECRET_KEY": "t", "REDIS_URL": None, "DESK_JOBS_INLINE": True})
+
+    def broken():
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/broken", view_func=broken)
+    response = app.test_client().get("/broken", headers={"Accept-Language": "sv"})
+    assert response.status_code == 500
+    body = text(response)
+    assert '<html lang="sv">' in body and "Något gick fel" in body
+    assert "boom" not in body
