@@ -59,3 +59,34 @@ def test_an_enqueued_delivery_becomes_one_item_on_a_worker(app, committed, redis
         item = s.get(WorkItem, stored.item_id)
         assert item.queue_code == "omaolo-sipoo" and item.language == "sv"
         assert s.query(WorkItem).count() == 1
+
+
+def test_deliveries_arriving_together_are_routed_by_one_waiting_drain(app, committed, redis_url):
+    from desk import tokens
+
+    app.config.update(DESK_JOBS_INLINE=False, REDIS_URL=redis_url)
+    try:
+        with app.app_context():
+            _, secret = tokens.create(db.session, "Omaolo", ["omaolo"])
+            db.session.commit()
+        client = app.test_client()
+        for n in range(30):
+            payload = {
+                **PAYLOAD,
+                "external_id": f"omaolo-drain-{n}",
+                "resident": {"identification": "strong", "personal_id": "131052-308T"},
+            }
+            response = client.post(
+                "/api/v1/inbound/omaolo",
+                json=payload,
+                headers={"Authorization": f"Bearer {secret}"},
+            )
+            assert response.status_code == 202
+        with app.app_context():
+            assert job_queue().count == 1  # one drain waits for all thirty
+            SimpleWorker([QUEUE_NAME], connection=Redis.from_url(redis_url)).work(burst=True)
+    finally:
+        app.config.update(DESK_JOBS_INLINE=True, REDIS_URL=None)
+    with Session(committed) as s:
+        assert s.query(WorkItem).count() == 30
+        assert {d.status for d in s.query(InboundDelivery)} == {"routed"}

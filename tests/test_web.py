@@ -287,8 +287,14 @@ def test_times_are_written_as_in_finland_in_each_language(browser, app_session, 
 def test_an_unexpected_error_shows_the_500_page_in_the_layout(tmp_path):
     from desk import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
-                      "SECRET_KEY": "t", "REDIS_URL": None, "DESK_JOBS_INLINE": True})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
+            "SECRET_KEY": "t",
+            "REDIS_URL": None,
+            "DESK_JOBS_INLINE": True,
+        }
+    )
 
     def broken():
         raise RuntimeError("boom")

@@ -19,8 +19,7 @@ from ..extensions import csrf, db
 from ..inbound import Receipt, receive
 from ..models import ApiToken, InboundDelivery, WorkItem
 from ..openapi import spec
-from ..tasks import enqueue
-from ..tasks.inbound import process_delivery
+from ..tasks.inbound import process_delivery, request_drain
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -55,9 +54,14 @@ def _item_url(item_id: int | None) -> str | None:
 def _hand_over(delivery_id: str) -> None:
     # The delivery is already committed: a failure here only delays it until the sweep.
     try:
-        enqueue(process_delivery, delivery_id, job_id=f"delivery-{delivery_id}")
+        if current_app.config["DESK_JOBS_INLINE"]:
+            process_delivery(delivery_id)
+        else:
+            request_drain()
     except RedisError:
         current_app.logger.warning("Redis unavailable; delivery %s left for the sweep", delivery_id)
+    except Exception:
+        current_app.logger.exception("routing delivery %s failed; left for the sweep", delivery_id)
 
 
 def _no_constants(name: str):
