@@ -108,9 +108,12 @@ def test_take_transfer_note_and_resolve(page: Page, live):
     dialog.get_by_label("Jono").select_option(label="Tunnistettu chat: Porvoo")
     dialog.get_by_label("Syy").fill("Asukas tunnistautui vahvasti, asuu Porvoossa.")
     dialog.get_by_role("button", name="Siirrä", exact=True).click()
-    status = page.get_by_role("status").filter(has_text="Asia siirrettiin.")
-    expect(status).to_be_visible()
-    expect(status).to_be_focused()
+    message = page.locator("#item .alert-success")
+    expect(message).to_have_text("Asia siirrettiin.")
+    expect(message).to_be_focused()
+    expect(page.get_by_role("status").and_(page.locator("#live"))).to_have_text(
+        "Asia siirrettiin."
+    )  # announced to screen readers
     timeline = page.get_by_role("region", name="Aikajana")
     expect(timeline).to_contain_text(
         "Siirretty jonosta Chat, koko alue (anonyymi) jonoon Tunnistettu chat: Porvoo"
@@ -118,7 +121,7 @@ def test_take_transfer_note_and_resolve(page: Page, live):
     expect(timeline).to_contain_text("Asukas tunnistautui vahvasti, asuu Porvoossa.")
 
     page.get_by_role("button", name="Ota", exact=True).click()
-    expect(page.locator("#item").get_by_role("status")).to_have_text("Otit asian itsellesi.")
+    expect(page.locator("#item .alert-success")).to_have_text("Otit asian itsellesi.")
     page.get_by_label("Sisäinen muistiinpano").fill("Soitin, sovittu aika <b>ma klo 9</b>.")
     page.get_by_role("button", name="Lisää muistiinpano").click()
     expect(timeline).to_contain_text("Soitin, sovittu aika <b>ma klo 9</b>.")
