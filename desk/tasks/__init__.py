@@ -21,7 +21,9 @@ RETRY = Retry(max=5, interval=[1, 5, 30, 120, 600])
 
 @cache
 def _redis(url: str) -> Redis:
-    return Redis.from_url(url)
+    # Short timeouts: with Redis unreachable, accepting a delivery must not hang (the sweep
+    # hands it over later).
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
 
 
 def redis_connection() -> Redis:
