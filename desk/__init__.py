@@ -25,13 +25,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     channels.configure(app.config["DESK_CHANNELS"])
 
-    from .views import api, errors, items, labels, work
+    from .views import api, errors, items, labels, situation, work
     from .views import auth as auth_views
 
     app.register_blueprint(api.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(work.bp)
     app.register_blueprint(items.bp)
+    app.register_blueprint(situation.bp)
     errors.init_app(app)
     labels.init_app(app)
 

@@ -58,6 +58,13 @@ def test_every_page_and_state_is_accessible(page: Page, live):
     accessible(page, "sign-in refused")  # required fields: the browser's own message
     sign_in(page)
     accessible(page, "My work")
+    page.get_by_role("link", name="Tilannekuva").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tilannekuva")
+    accessible(page, "situation view")
+    page.locator("table.situation a").first.click()
+    expect(page.get_by_role("navigation", name="Sivut")).to_be_attached()
+    accessible(page, "items behind a number")
+    page.goto(page.base_url + "/work")
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Pikanäppäimet")).to_be_visible()
     accessible(page, "shortcut help")

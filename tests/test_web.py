@@ -305,3 +305,36 @@ def test_an_unexpected_error_shows_the_500_page_in_the_layout(tmp_path):
     body = text(response)
     assert '<html lang="sv">' in body and "Något gick fel" in body
     assert "boom" not in body
+
+
+def test_situation_view_counts_my_queues_and_lists_the_items_behind_a_number(browser, app_session):
+    nurse = make_user(app_session, queues=["omaolo-porvoo"])
+    late = make_item(
+        app_session, queue="omaolo-porvoo", title="Myöhässä oleva", due_in=timedelta(minutes=-20)
+    )
+    make_item(app_session, queue="omaolo-porvoo", title="Ajallaan", due_in=timedelta(hours=4))
+    make_item(
+        app_session, queue="social-sipoo", title="Toisen jonon asia", due_in=timedelta(minutes=-20)
+    )
+    browser.login(nurse)
+    page = text(browser.get("/situation"))
+    assert "Omaolo-arviot: Porvoo" in page and "Sosiaalipalvelut: Sipoo" not in page
+    link = re.search(r'href="(/situation/items\?[^"]*state=overdue[^"]*)"', page).group(1)
+    listed = text(browser.get(link.replace("&amp;", "&")))
+    assert late.title in listed and "Ajallaan" not in listed
+    assert "Toisen jonon asia" not in listed
+    assert browser.get("/situation/items?queue=social-sipoo").status_code == 404
+
+
+def test_situation_list_pages_with_a_next_link(browser, app_session):
+    nurse = make_user(app_session, queues=["omaolo-porvoo"])
+    for n in range(55):
+        make_item(
+            app_session, queue="omaolo-porvoo", title=f"Asia {n:02d}", due_in=timedelta(hours=1)
+        )
+    browser.login(nurse)
+    first = text(browser.get("/situation/items?queue=omaolo-porvoo&state=waiting"))
+    assert first.count("data-item-row") == 50
+    next_link = re.search(r'href="([^"]*after=\d+[^"]*)" rel="next"', first).group(1)
+    second = text(browser.get(next_link.replace("&amp;", "&")))
+    assert second.count("data-item-row") == 5 and 'rel="next"' not in second

@@ -1,0 +1,133 @@
+"""The situation view (tilannekuva): every queue's numbers, and the items behind each number."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from .. import situation
+from ..extensions import db
+from ..i18n import language
+from ..models import Municipality, Queue, ServiceArea, SystemArea, WorkItem, utcnow
+from ..security import me
+from ..situation import Counts, Cursor, Filters
+
+bp = Blueprint("situation", __name__, url_prefix="/situation")
+PAGE = 50
+CHANNELS = ("chat", "omaolo", "eform", "help-request")
+
+
+def _filters() -> Filters:
+    args = request.args
+    return Filters(
+        municipality=args.get("municipality") or None,
+        channel=args.get("channel") if args.get("channel") in CHANNELS else None,
+        service_area=args.get("service_area") or None,
+        identification=args.get("identification")
+        if args.get("identification") in ("none", "strong")
+        else None,
+    )
+
+
+def state_labels() -> dict[str, str]:
+    return {
+        "waiting": _("Waiting"),
+        "in_progress": _("In progress"),
+        "waiting_resident": _("Waiting for the resident"),
+        "due_soon": _("Due within the hour"),
+        "overdue": _("Overdue"),
+        "emergency": _("Emergencies"),
+    }
+
+
+def _choices() -> dict:
+    return {
+        "municipalities": db.session.scalars(select(Municipality).order_by(Municipality.code)),
+        "service_areas": db.session.scalars(select(ServiceArea).order_by(ServiceArea.code)),
+        "channels": CHANNELS,
+    }
+
+
+@bp.get("")
+@login_required
+def index():
+    """Every queue the user may see, grouped by system area, with totals."""
+    user = me()
+    filters = _filters()
+    now = utcnow()
+    numbers = situation.counts(db.session, user, filters, now)
+    visible = [
+        q
+        for q in db.session.scalars(select(Queue).order_by(Queue.code))
+        if user.is_admin or q.code in user.queue_codes
+    ]
+    areas = {a.code: a for a in db.session.scalars(select(SystemArea))}
+    groups: dict[str | None, list] = {}
+    for queue in sorted(
+        visible, key=lambda q: (q.system_area_code or "", q.service_area_code, q.code)
+    ):
+        groups.setdefault(queue.system_area_code, []).append(
+            (queue, numbers.get(queue.code, Counts(queues=[queue.code])))
+        )
+    sections = []
+    total = Counts()
+    for code, rows in groups.items():
+        subtotal = Counts()
+        for _queue, counts in rows:
+            subtotal.add(counts)
+        total.add(subtotal)
+        name = areas[code].name(language()) if code else _("Whole region")
+        sections.append({"code": code or "regional", "name": name, "rows": rows, "total": subtotal})
+    return render_template(
+        "situation/index.html",
+        sections=sections,
+        total=total,
+        now=now,
+        filters=filters,
+        states=state_labels(),
+        **_choices(),
+    )
+
+
+@bp.get("/items")
+@login_required
+def items():
+    """The open items behind one number of the view, in the contract's order, a page at a time."""
+    user = me()
+    filters = _filters()
+    queue = (
+        db.session.get(Queue, request.args.get("queue", "")) if request.args.get("queue") else None
+    )
+    if queue is not None and not (user.is_admin or queue.code in user.queue_codes):
+        abort(404)
+    state = request.args.get("state") if request.args.get("state") in situation.STATES else None
+    after = None
+    if (after_id := request.args.get("after", "")).isdigit():
+        row = db.session.get(WorkItem, int(after_id))
+        after = Cursor.after(row) if row is not None else None
+    now = utcnow()
+    page = situation.items(
+        db.session,
+        user,
+        filters,
+        now,
+        queue=queue.code if queue else None,
+        state=state,
+        after=after,
+        limit=PAGE + 1,
+    )
+    more = len(page) > PAGE
+    page = page[:PAGE]
+    return render_template(
+        "situation/items.html",
+        items=page,
+        more=more,
+        queue=queue,
+        state=state,
+        states=state_labels(),
+        filters=filters,
+        now=now,
+        first_page=after is None,
+    )
