@@ -259,7 +259,7 @@ def _plan(conn, statement: str, parameters) -> dict:
     )
     sort = re.search(r"Sort Method: (.+)", plan)
     return {
-        "uses_ix_work_item_queue_order": "ix_work_item_queue_order" in plan,
+        "indexes": sorted(set(re.findall(r"(ix_work_item_\w+)", plan))),
         "execution_ms": float(re.search(r"Execution Time: ([\d.]+)", plan).group(1)),
         "sort_method": sort.group(1).strip() if sort else None,
         "plan": plan,
@@ -504,10 +504,9 @@ def print_table(results: dict) -> None:
             f"({len(info['queues'])} queues, {info['available']:,} items waiting)"
         )
         for name, plan in info["plans"].items():
-            index = "uses" if plan["uses_ix_work_item_queue_order"] else "does not use"
             print(
-                f"  {name}: {plan['execution_ms']} ms, {index} ix_work_item_queue_order, "
-                f"sort: {plan['sort_method'] or '-'}"
+                f"  {name}: {plan['execution_ms']} ms, "
+                f"indexes: {', '.join(plan['indexes']) or '-'}, sort: {plan['sort_method'] or '-'}"
             )
 
 

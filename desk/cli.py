@@ -172,6 +172,12 @@ def _settle_demo_history(seed: int) -> None:
     ]
     items = db.session.scalars(select(WorkItem).order_by(WorkItem.submitted_at)).all()
     for item in items:
+        # The demo's deliveries all arrive at once; date them as they would have arrived.
+        item.created_at = item.updated_at = item.submitted_at + timedelta(
+            seconds=rng.randint(1, 20)
+        )
+        for event in item.events:
+            event.at = item.created_at
         age = now - item.submitted_at
         old = (item.due_at is not None and item.due_at < now - timedelta(hours=1)) or (
             item.due_at is None and age > timedelta(hours=3)

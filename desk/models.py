@@ -254,15 +254,6 @@ class WorkItem(Base):
     __tablename__ = "work_item"
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
-        # The order every list uses, for the open items of a queue.
-        Index(
-            "ix_work_item_queue_order",
-            "queue_code",
-            "status",
-            "emergency",
-            "due_at",
-            "submitted_at",
-        ),
         Index("ix_work_item_assignee", "assignee_id", "status"),
         # What may be taken, in the contract's order: My work's list and take next read it
         # from the front and stop at the first rows they may see.
@@ -275,6 +266,26 @@ class WorkItem(Base):
             "id",
             postgresql_where=text("status = 'new' AND assignee_id IS NULL"),
             sqlite_where=text("status = 'new' AND assignee_id IS NULL"),
+        ),
+        # The situation view reads only open items, however much history there is.
+        Index(
+            "ix_work_item_open",
+            "queue_code",
+            "status",
+            "emergency",
+            "due_at",
+            "submitted_at",
+            "municipality_code",
+            postgresql_where=text("status IN ('new', 'in_progress', 'waiting')"),
+            sqlite_where=text("status IN ('new', 'in_progress', 'waiting')"),
+        ),
+        # The last day's arrivals and resolutions (the situation view's trend lines).
+        Index("ix_work_item_created", "created_at"),
+        Index(
+            "ix_work_item_resolved",
+            "resolved_at",
+            postgresql_where=text("resolved_at IS NOT NULL"),
+            sqlite_where=text("resolved_at IS NOT NULL"),
         ),
         # The same rows by queue and municipality: counting what waits is an index-only scan.
         Index(

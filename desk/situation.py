@@ -155,3 +155,34 @@ def items(
     if after is not None:
         query = query.where(after.condition())
     return list(session.scalars(query.order_by(*work_order()).limit(limit)))
+
+
+HOURS = 24
+
+
+@dataclass
+class Trend:
+    """Arrivals and resolutions per hour over the last day, oldest hour first."""
+
+    arrived: list[int] = field(default_factory=lambda: [0] * HOURS)
+    resolved: list[int] = field(default_factory=lambda: [0] * HOURS)
+
+
+def trends(session: Session, user: User, filters: Filters, now: datetime) -> dict[str, Trend]:
+    """Per queue, items arrived and resolved in each of the last 24 hours."""
+    starts = [now - timedelta(hours=HOURS - n) for n in range(HOURS + 1)]
+    result: dict[str, Trend] = {}
+    for column, attribute in ((WorkItem.created_at, "arrived"), (WorkItem.resolved_at, "resolved")):
+        buckets = [
+            func.count().filter(column >= starts[n], column < starts[n + 1]).label(f"h{n}")
+            for n in range(HOURS)
+        ]
+        rows = session.execute(
+            select(WorkItem.queue_code, *buckets)
+            .where(column >= starts[0], visible_to(user), *filters.conditions())
+            .group_by(WorkItem.queue_code)
+        )
+        for row in rows:
+            trend = result.setdefault(row.queue_code, Trend())
+            setattr(trend, attribute, [getattr(row, f"h{n}") for n in range(HOURS)])
+    return result

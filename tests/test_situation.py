@@ -87,3 +87,20 @@ def test_keyset_pages_follow_the_contract_order_without_gaps_or_repeats(session)
         pages.extend(item.id for item in page)
         after = Cursor.after(page[-1])
     assert pages == expected
+
+
+def test_the_days_trend_counts_arrivals_and_resolutions_per_hour(session):
+    now = utcnow() + timedelta(seconds=5)  # the view's moment: after the resolution below
+    nurse = make_user(session, queues=["omaolo-porvoo"])
+    recent = make_item(session, queue="omaolo-porvoo")
+    recent.created_at = now - timedelta(minutes=10)
+    older = make_item(session, queue="omaolo-porvoo")
+    older.created_at = now - timedelta(hours=5, minutes=30)
+    ancient = make_item(session, queue="omaolo-porvoo")
+    ancient.created_at = now - timedelta(days=3)
+    lifecycle.take(session, ancient, nurse)
+    lifecycle.resolve(session, ancient, nurse, "no-action-needed")
+    session.flush()
+    trend = situation.trends(session, nurse, Filters(), now)["omaolo-porvoo"]
+    assert trend.arrived[23] == 1 and trend.arrived[18] == 1 and sum(trend.arrived) == 2
+    assert trend.resolved[23] == 1 and sum(trend.resolved) == 1

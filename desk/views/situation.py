@@ -87,6 +87,8 @@ def index():
         now=now,
         filters=filters,
         states=state_labels(),
+        trends=situation.trends(db.session, user, filters, now),
+        empty_trend=situation.Trend(),
         **_choices(),
     )
 
