@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(work.bp)
     app.register_blueprint(items.bp)
     app.register_blueprint(situation.bp)
+    situation.init_app(app)
     errors.init_app(app)
     labels.init_app(app)
 

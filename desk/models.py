@@ -371,6 +371,20 @@ class ItemEvent(Base):
     actor: Mapped[User | None] = relationship(lazy="joined")
 
 
+class SavedView(Base):
+    """A professional's own filtered list of the situation view, kept for the navigation."""
+
+    __tablename__ = "saved_view"
+    __table_args__ = (Index("ix_saved_view_user", "user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    name: Mapped[str] = mapped_column(String(80))
+    #: the list's parameters: queue, state and the filters (only known keys are kept)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ApiToken(Base):
     """A source system's bearer token: only its hash is stored; it names its channels."""
 

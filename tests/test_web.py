@@ -338,3 +338,35 @@ def test_situation_list_pages_with_a_next_link(browser, app_session):
     next_link = re.search(r'href="([^"]*after=\d+[^"]*)" rel="next"', first).group(1)
     second = text(browser.get(next_link.replace("&amp;", "&")))
     assert second.count("data-item-row") == 5 and 'rel="next"' not in second
+
+
+def test_a_saved_view_returns_from_the_navigation_and_is_mine_alone(browser, app_session):
+    nurse = make_user(app_session, queues=["omaolo-porvoo"])
+    make_item(app_session, queue="omaolo-porvoo", title="Myöhässä", due_in=timedelta(minutes=-5))
+    browser.login(nurse)
+    response = browser.post(
+        "/situation/views",
+        {
+            "name": "Porvoon myöhässä olevat",
+            "queue": "omaolo-porvoo",
+            "state": "overdue",
+            "channel": "omaolo",
+            "bogus": "x",
+        },
+        htmx=False,
+    )
+    assert response.status_code == 302
+    page = text(browser.get("/work"))
+    link = re.search(r'href="([^"]+)" class="saved-view">Porvoon myöhässä olevat<', page)
+    url = link.group(1).replace("&amp;", "&")
+    assert "state=overdue" in url and "bogus" not in url
+    assert "Myöhässä" in text(browser.get(url))
+    from desk.models import SavedView
+
+    view = app_session.scalars(select(SavedView)).one()
+    other = make_user(app_session)
+    app_session.commit()
+    stranger = Browser(browser.client.application.test_client()).login(other)
+    assert stranger.post(f"/situation/views/{view.id}/delete", htmx=False).status_code == 404
+    assert "Porvoon myöhässä olevat" not in text(stranger.get("/work"))
+    assert browser.post(f"/situation/views/{view.id}/delete", htmx=False).status_code == 302

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -10,7 +10,15 @@ from sqlalchemy import select
 from .. import situation
 from ..extensions import db
 from ..i18n import language
-from ..models import Municipality, Queue, ServiceArea, SystemArea, WorkItem, utcnow
+from ..models import (
+    Municipality,
+    Queue,
+    SavedView,
+    ServiceArea,
+    SystemArea,
+    WorkItem,
+    utcnow,
+)
 from ..security import me
 from ..situation import Counts, Cursor, Filters
 
@@ -19,8 +27,11 @@ PAGE = 50
 CHANNELS = ("chat", "omaolo", "eform", "help-request")
 
 
-def _filters() -> Filters:
-    args = request.args
+LIST_KEYS = ("queue", "state", "municipality", "channel", "service_area", "identification")
+
+
+def _filters(args=None) -> Filters:
+    args = request.args if args is None else args
     return Filters(
         municipality=args.get("municipality") or None,
         channel=args.get("channel") if args.get("channel") in CHANNELS else None,
@@ -133,3 +144,46 @@ def items():
         now=now,
         first_page=after is None,
     )
+
+
+@bp.post("/views")
+@login_required
+def save_view():
+    """Keep the list with these filters as a personal view in the navigation."""
+    name = " ".join(request.form.get("name", "").split())[:80]
+    params = {k: request.form[k] for k in LIST_KEYS if request.form.get(k)}
+    if not name:
+        flash(_("Give the view a name."), "error")
+        return redirect(url_for("situation.items", **params))
+    db.session.add(SavedView(user_id=me().id, name=name, params=params))
+    db.session.commit()
+    flash(_("The view %(name)s was saved.", name=name), "success")
+    return redirect(url_for("situation.items", **params))
+
+
+@bp.post("/views/<int:view_id>/delete")
+@login_required
+def delete_view(view_id: int):
+    """Remove one of my saved views."""
+    view = db.session.get(SavedView, view_id)
+    if view is None or view.user_id != me().id:
+        abort(404)
+    db.session.delete(view)
+    db.session.commit()
+    flash(_("The view %(name)s was removed.", name=view.name), "success")
+    return redirect(url_for("situation.index"))
+
+
+def init_app(app: Flask) -> None:
+    """Offer every page the signed-in user's saved views, for the navigation."""
+
+    @app.context_processor
+    def saved_views():
+        from flask_login import current_user
+
+        if not current_user.is_authenticated:
+            return {"saved_views": []}
+        views = db.session.scalars(
+            select(SavedView).where(SavedView.user_id == current_user.id).order_by(SavedView.name)
+        ).all()
+        return {"saved_views": views}
