@@ -14,7 +14,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import auth, channels, i18n, security
+    from . import auth, channels, i18n, live, security
     from .extensions import csrf, db, migrate
 
     db.init_app(app)
@@ -23,15 +23,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    live.init_app(app)
     channels.configure(app.config["DESK_CHANNELS"])
 
     from .views import api, errors, items, labels, situation, work
     from .views import auth as auth_views
+    from .views import live as live_views
 
     app.register_blueprint(api.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(work.bp)
     app.register_blueprint(items.bp)
+    app.register_blueprint(live_views.bp)
     app.register_blueprint(situation.bp)
     situation.init_app(app)
     errors.init_app(app)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -99,6 +109,7 @@ def index():
         filters=filters,
         states=state_labels(),
         trends=situation.trends(db.session, user, filters, now),
+        live=current_app.extensions.get("desk_live") is not None,
         empty_trend=situation.Trend(),
         **_choices(),
     )

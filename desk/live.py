@@ -1,0 +1,112 @@
+"""Live updates: a committed change publishes a small event on Redis; each server process
+holds one subscription and fans events out to its open pages over Server-Sent Events.
+
+Without Redis (the embedded default) nothing is published and pages poll.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import threading
+from collections.abc import Iterator
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .models import ItemEvent
+
+CHANNEL = "desk:changes"
+HEARTBEAT_SECONDS = 15
+_CHANGES = "desk_changed_queues"
+
+
+def _collect(session: Session, flush_context) -> None:
+    # Every change to an item records an event, so new events name what changed.
+    changed = session.info.setdefault(_CHANGES, set())
+    for obj in session.new:
+        if isinstance(obj, ItemEvent) and obj.item is not None:
+            changed.add(obj.item.queue_code)
+            if obj.from_queue_code:
+                changed.add(obj.from_queue_code)
+
+
+def _publish_after_commit(session: Session) -> None:
+    changed = session.info.pop(_CHANGES, None)
+    if not changed or not has_app_context() or not current_app.config.get("REDIS_URL"):
+        return
+    try:
+        from .tasks import redis_connection
+
+        redis_connection().publish(CHANNEL, json.dumps({"queues": sorted(changed)}))
+    except Exception:  # a missed live update is repaired by the slow poll
+        current_app.logger.warning("could not publish a live update", exc_info=True)
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_CHANGES, None)
+
+
+class Broadcaster:
+    """One Redis subscription for this process, shared by every open page."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self.listeners: set[queue.Queue] = set()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        from redis import Redis
+
+        pubsub = Redis.from_url(self.redis_url).pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(CHANNEL)
+        for message in pubsub.listen():
+            data = message["data"].decode() if isinstance(message["data"], bytes) else ""
+            with self.lock:
+                listeners = list(self.listeners)
+            for listener in listeners:
+                # A page that does not read is refreshed by its slow poll instead.
+                with contextlib.suppress(queue.Full):
+                    listener.put_nowait(data)
+
+    def listen(self) -> queue.Queue:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, daemon=True, name="desk-live")
+                self.thread.start()
+            listener: queue.Queue = queue.Queue(maxsize=100)
+            self.listeners.add(listener)
+            return listener
+
+    def leave(self, listener: queue.Queue) -> None:
+        with self.lock:
+            self.listeners.discard(listener)
+
+    def stream(self) -> Iterator[str]:
+        """Server-Sent Events for one page: a `change` per committed change, and heartbeats."""
+        listener = self.listen()
+        try:
+            yield ": connected\n\n"
+            while True:
+                try:
+                    data = listener.get(timeout=HEARTBEAT_SECONDS)
+                except queue.Empty:
+                    yield ": heartbeat\n\n"
+                    continue
+                yield f"event: change\ndata: {data}\n\n"
+        finally:
+            self.leave(listener)
+
+
+def init_app(app: Flask) -> None:
+    """Publish committed changes (when Redis is configured) and keep this process's hub."""
+    if not event.contains(Session, "after_flush", _collect):
+        event.listen(Session, "after_flush", _collect)
+        event.listen(Session, "after_commit", _publish_after_commit)
+        event.listen(Session, "after_soft_rollback", lambda s, t: _forget(s))
+    app.extensions["desk_live"] = (
+        Broadcaster(app.config["REDIS_URL"]) if app.config.get("REDIS_URL") else None
+    )

@@ -1,0 +1,22 @@
+"""The Server-Sent Events stream that live pages listen to."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app
+from flask_login import login_required
+
+bp = Blueprint("live", __name__)
+
+
+@bp.get("/events")
+@login_required
+def events():
+    """Changes as they are committed (no resident data: only which queues changed)."""
+    hub = current_app.extensions.get("desk_live")
+    if hub is None:
+        abort(404)
+    return Response(
+        hub.stream(),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
