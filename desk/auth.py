@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db, login_manager
@@ -59,5 +60,10 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> LoginUser | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        try:
+            user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        except SQLAlchemyError:
+            # Without the database nobody is signed in, so the error page can still be shown.
+            db.session.rollback()
+            return None
         return LoginUser(user) if user is not None and user.active else None

@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import situation
 from ..extensions import db
@@ -194,7 +195,14 @@ def init_app(app: Flask) -> None:
 
         if not current_user.is_authenticated:
             return {"saved_views": []}
-        views = db.session.scalars(
-            select(SavedView).where(SavedView.user_id == current_user.id).order_by(SavedView.name)
-        ).all()
+        try:
+            views = db.session.scalars(
+                select(SavedView)
+                .where(SavedView.user_id == current_user.id)
+                .order_by(SavedView.name)
+            ).all()
+        except SQLAlchemyError:
+            # The navigation must not stop an error page from showing.
+            db.session.rollback()
+            views = []
         return {"saved_views": views}
