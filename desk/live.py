@@ -21,32 +21,42 @@ from .models import ItemEvent
 CHANNEL = "desk:changes"
 HEARTBEAT_SECONDS = 15
 _CHANGES = "desk_changed_queues"
+_EMERGENCIES = "desk_emergency_queues"
 
 
 def _collect(session: Session, flush_context) -> None:
     # Every change to an item records an event, so new events name what changed.
     changed = session.info.setdefault(_CHANGES, set())
+    emergencies = session.info.setdefault(_EMERGENCIES, set())
     for obj in session.new:
         if isinstance(obj, ItemEvent) and obj.item is not None:
             changed.add(obj.item.queue_code)
             if obj.from_queue_code:
                 changed.add(obj.from_queue_code)
+            if obj.kind == "routed" and obj.item.emergency:
+                emergencies.add(obj.item.queue_code)
 
 
 def _publish_after_commit(session: Session) -> None:
     changed = session.info.pop(_CHANGES, None)
+    emergencies = session.info.pop(_EMERGENCIES, None)
     if not changed or not has_app_context() or not current_app.config.get("REDIS_URL"):
         return
+    message = {"queues": sorted(changed)}
+    if emergencies:
+        # Only queue codes: each page decides whether the emergency is one of its own.
+        message["emergencies"] = sorted(emergencies)
     try:
         from .tasks import redis_connection
 
-        redis_connection().publish(CHANNEL, json.dumps({"queues": sorted(changed)}))
+        redis_connection().publish(CHANNEL, json.dumps(message))
     except Exception:  # a missed live update is repaired by the slow poll
         current_app.logger.warning("could not publish a live update", exc_info=True)
 
 
 def _forget(session: Session) -> None:
     session.info.pop(_CHANGES, None)
+    session.info.pop(_EMERGENCIES, None)
 
 
 class Broadcaster:
@@ -110,3 +120,4 @@ def init_app(app: Flask) -> None:
     app.extensions["desk_live"] = (
         Broadcaster(app.config["REDIS_URL"]) if app.config.get("REDIS_URL") else None
     )
+    app.jinja_env.globals["live_updates"] = lambda: app.extensions["desk_live"] is not None

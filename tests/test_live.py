@@ -65,3 +65,40 @@ def test_without_redis_there_is_no_stream_and_pages_poll(client, app_session):
     assert browser.get("/events").status_code == 404
     page = browser.get("/situation").get_data(as_text=True)
     assert 'hx-trigger="every 20s"' in page and "sse-connect" not in page
+
+
+def test_a_new_emergency_is_published_with_its_queue(app, committed, redis_url):
+    from desk import channels, intake
+    from desk.inbound import receive
+    from desk.models import InboundDelivery, utcnow
+
+    hub = Broadcaster(redis_url)
+    page = hub.listen()
+    _subscribed(redis_url)
+    payload = {
+        "external_id": "p0-live",
+        "submitted_at": utcnow().isoformat(),
+        "municipality": "sipoo",
+        "resident": {"identification": "none"},
+        "assessment": {
+            "kind": "symptom",
+            "code": "chest-pain",
+            "title": "Rintakipu",
+            "urgency": "P0",
+            "recommendation": "Soita 112.",
+        },
+    }
+    app.config.update(REDIS_URL=redis_url)
+    try:
+        with app.app_context():
+            delivery_id = receive(db.session, channels.get("omaolo"), payload).delivery_id
+            db.session.commit()
+            intake.process(db.session, db.session.get(InboundDelivery, delivery_id))
+            db.session.commit()
+            db.session.remove()
+    finally:
+        app.config.update(REDIS_URL=None)
+    assert json.loads(page.get(timeout=5)) == {
+        "queues": ["omaolo-sipoo"],
+        "emergencies": ["omaolo-sipoo"],
+    }

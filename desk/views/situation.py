@@ -6,7 +6,6 @@ from flask import (
     Blueprint,
     Flask,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -110,7 +109,6 @@ def index():
         filters=filters,
         states=state_labels(),
         trends=situation.trends(db.session, user, filters, now),
-        live=current_app.extensions.get("desk_live") is not None,
         empty_trend=situation.Trend(),
         **_choices(),
     )

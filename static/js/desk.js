@@ -157,4 +157,49 @@
     var action = shortcuts[event.key];
     if (action && action()) event.preventDefault();
   });
+
+  // A new emergency in one of my queues: a visible alert (role=alert, so it is announced),
+  // and a short tone if the professional has switched sound on.
+  function myQueues() {
+    return (document.body.dataset.myQueues || "").split(" ").filter(Boolean);
+  }
+
+  function beep() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    var context = new Context();
+    var tone = context.createOscillator();
+    tone.frequency.value = 880;
+    tone.connect(context.destination);
+    tone.start();
+    tone.stop(context.currentTime + 0.3);
+  }
+
+  document.addEventListener("htmx:sseMessage", function (event) {
+    if (!event.target || event.target.id !== "emergency-watch") return;
+    var message;
+    try { message = JSON.parse(event.detail.data); } catch (e) { return; }
+    var mine = myQueues();
+    var hit = (message.emergencies || []).some(function (q) { return mine.indexOf(q) >= 0; });
+    if (!hit) return;
+    var box = document.getElementById("emergency-alert");
+    if (!box) return;
+    box.hidden = false;
+    var text = box.querySelector("[data-text]");
+    // Re-setting the text makes screen readers announce a repeated alert again.
+    if (text) { var words = text.textContent; text.textContent = ""; text.textContent = words; }
+    var sound = document.getElementById("emergency-sound");
+    if (sound && sound.checked) beep();
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "emergency-sound") {
+      window.localStorage.setItem("desk-emergency-sound", event.target.checked ? "on" : "off");
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var sound = document.getElementById("emergency-sound");
+    if (sound) sound.checked = window.localStorage.getItem("desk-emergency-sound") === "on";
+  });
 })();
