@@ -104,3 +104,83 @@ def test_the_days_trend_counts_arrivals_and_resolutions_per_hour(session):
     trend = situation.trends(session, nurse, Filters(), now)["omaolo-porvoo"]
     assert trend.arrived[23] == 1 and trend.arrived[18] == 1 and sum(trend.arrived) == 2
     assert trend.resolved[23] == 1 and sum(trend.resolved) == 1
+
+
+def test_the_view_matches_a_direct_count_after_concurrent_arrivals_takes_and_resolutions(
+    app, committed
+):
+    """Arrivals through the API, takes and resolutions by several people at once."""
+    import json as jsonlib
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, func
+    from sqlalchemy.orm import Session as PlainSession
+
+    from desk import tokens
+    from desk.extensions import db
+    from desk.models import ItemStatus, User
+
+    example = Path(__file__).resolve().parents[2] / "shared/contract/examples/help-request.json"
+    with app.app_context():
+        _, secret = tokens.create(db.session, "t", ["help-request"])
+        people = [make_user(db.session, queues=["help-regional"]).id for _ in range(4)]
+        lead = make_user(db.session, role="team_lead", queues=["help-regional"]).id
+        db.session.commit()
+        db.session.remove()
+
+    def arrive(n):
+        payload = jsonlib.loads(example.read_text(encoding="utf-8"))
+        payload["external_id"] = f"count-{n}"
+        return (
+            app.test_client()
+            .post(
+                "/api/v1/inbound/help-request",
+                json=payload,
+                headers={"Authorization": f"Bearer {secret}"},
+            )
+            .status_code
+        )
+
+    engine = create_engine(committed.url, pool_size=8)
+
+    def work(user_id):
+        done = 0
+        for _ in range(200):
+            if done == 3:
+                break
+            with PlainSession(engine) as s:
+                user = s.get(User, user_id)
+                item = lifecycle.take_next(s, user)
+                if item is None:
+                    s.commit()
+                    time.sleep(0.01)
+                    continue
+                if done % 2 == 0:
+                    lifecycle.resolve(s, item, user, "no-action-needed")
+                s.commit()
+                done += 1
+        return done
+
+    with ThreadPoolExecutor(8) as pool:
+        arrivals = pool.map(arrive, range(40))
+        takes = [pool.submit(work, person) for person in people]
+        assert set(arrivals) == {202}
+        assert sum(t.result() for t in takes) == 12
+    engine.dispose()
+
+    now = utcnow()
+    with PlainSession(committed) as s:
+        viewer = s.get(User, lead)
+        numbers = situation.counts(s, viewer, Filters(), now)["help-regional"]
+        direct = dict(
+            s.execute(
+                select(WorkItem.status, func.count())
+                .where(WorkItem.queue_code == "help-regional")
+                .group_by(WorkItem.status)
+            ).all()
+        )
+    assert numbers.waiting == direct.get(ItemStatus.NEW.value, 0)
+    assert numbers.in_progress == direct.get(ItemStatus.IN_PROGRESS.value, 0)
+    assert numbers.waiting + numbers.in_progress + direct.get("resolved", 0) == 40

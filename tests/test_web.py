@@ -370,3 +370,12 @@ def test_a_saved_view_returns_from_the_navigation_and_is_mine_alone(browser, app
     assert stranger.post(f"/situation/views/{view.id}/delete", htmx=False).status_code == 404
     assert "Porvoon myöhässä olevat" not in text(stranger.get("/work"))
     assert browser.post(f"/situation/views/{view.id}/delete", htmx=False).status_code == 302
+
+
+def test_the_live_refresh_of_the_situation_view_gets_only_its_numbers(browser, app_session):
+    nurse = make_user(app_session, queues=["omaolo-porvoo"])
+    make_item(app_session, queue="omaolo-porvoo")
+    browser.login(nurse)
+    fragment = text(browser.get("/situation", headers={"HX-Request": "true"}))
+    assert fragment.lstrip().startswith('<div id="situation-live"')
+    assert "<html" not in fragment and "Omaolo-arviot: Porvoo" in fragment

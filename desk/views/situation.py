@@ -29,7 +29,7 @@ from ..models import (
     WorkItem,
     utcnow,
 )
-from ..security import me
+from ..security import is_htmx, me
 from ..situation import Counts, Cursor, Filters
 
 bp = Blueprint("situation", __name__, url_prefix="/situation")
@@ -101,8 +101,10 @@ def index():
         total.add(subtotal)
         name = areas[code].name(language()) if code else _("Whole region")
         sections.append({"code": code or "regional", "name": name, "rows": rows, "total": subtotal})
+    # The live refresh asks for the numbers only; the page around them stays as it is.
+    template = "situation/_live.html" if is_htmx() else "situation/index.html"
     return render_template(
-        "situation/index.html",
+        template,
         sections=sections,
         total=total,
         now=now,
