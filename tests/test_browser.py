@@ -27,6 +27,11 @@ def accessible(page: Page, state: str) -> None:
     assert results.violations_count == 0, f"{state}:\n{results.generate_report()}"
 
 
+def settled(page: Page) -> None:
+    """Wait until htmx has finished settling the last swap (its new forms are live)."""
+    expect(page.locator(".htmx-added, .htmx-settling, .htmx-swapping")).to_have_count(0)
+
+
 def sign_in(page: Page, username: str = "hoitaja") -> None:
     page.goto(page.base_url + "/login")
     page.get_by_label("Käyttäjätunnus").fill(username)
@@ -107,7 +112,7 @@ def test_take_transfer_note_and_resolve(page: Page, live):
     row = page.get_by_role("row").filter(has_text=title)
     row.get_by_role("button", name="Ota").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
-    expect(page.get_by_text("Otit asian itsellesi.")).to_be_visible()
+    expect(page.locator(".alert-success").first).to_have_text("Otit asian itsellesi.")
     # The message from taking goes as soon as the next action starts.
 
     page.get_by_role("button", name="Siirrä…").click()
@@ -132,10 +137,11 @@ def test_take_transfer_note_and_resolve(page: Page, live):
     page.get_by_label("Sisäinen muistiinpano").fill("Soitin, sovittu aika <b>ma klo 9</b>.")
     page.get_by_role("button", name="Lisää muistiinpano").click()
     expect(timeline).to_contain_text("Soitin, sovittu aika <b>ma klo 9</b>.")
+    settled(page)
 
     page.get_by_label("Lopputulos").select_option(label="Aika varattu")
     page.get_by_role("button", name="Ratkaise").click()
-    expect(page.get_by_text("Asia on ratkaistu.")).to_be_visible()
+    expect(page.locator("#item .alert-success")).to_have_text("Asia on ratkaistu.")
     expect(timeline).to_contain_text("Ratkaistu: Aika varattu")
     page.get_by_role("link", name="Oma työ").first.click()
     expect(page.get_by_role("row").filter(has_text=title)).to_have_count(0)
@@ -162,6 +168,7 @@ def test_keyboard_only_take_note_and_resolve(page: Page, live):
     keyboard.press("Tab")
     keyboard.press("Enter")
     expect(page.get_by_role("region", name="Aikajana")).to_contain_text("Resepti uusittu")
+    settled(page)
 
     keyboard.press("r")
     expect(page.get_by_label("Lopputulos")).to_be_focused()
@@ -169,7 +176,7 @@ def test_keyboard_only_take_note_and_resolve(page: Page, live):
     keyboard.press("Tab")
     keyboard.press("Tab")
     keyboard.press("Enter")
-    expect(page.get_by_text("Asia on ratkaistu.")).to_be_visible()
+    expect(page.locator("#item .alert-success")).to_have_text("Asia on ratkaistu.")
 
 
 def test_switch_to_swedish_and_back(page: Page):
