@@ -52,6 +52,7 @@ def test_the_live_api_answers_as_described(live, live_token, tmp_path):
             "--report-dir",
             str(tmp_path),
         ],
+        cwd=tmp_path,  # schemathesis keeps a cache in its working directory
         capture_output=True,
         text=True,
         timeout=600,
