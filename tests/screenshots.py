@@ -52,6 +52,8 @@ def main() -> None:
                 expect(page.locator("html")).to_have_attribute("lang", code)
                 page.goto(base + "/work")
                 page.screenshot(path=OUT / f"{code}-my-work.png")
+                page.goto(base + "/situation")
+                page.screenshot(path=OUT / f"{code}-situation.png", full_page=True)
                 for channel, item_id in samples.items():
                     page.goto(f"{base}/items/{item_id}")
                     page.screenshot(path=OUT / f"{code}-item-{channel}.png", full_page=True)
