@@ -53,14 +53,12 @@ class Counts:
     overdue: int = 0
     emergency: int = 0
     oldest: datetime | None = None
-    queues: list[str] = field(default_factory=list)
 
     def add(self, other: Counts) -> None:
         for name in STATES:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         if other.oldest and (self.oldest is None or other.oldest < self.oldest):
             self.oldest = other.oldest
-        self.queues += other.queues
 
 
 def state_condition(state: str, now: datetime):
@@ -88,7 +86,6 @@ def counts(session: Session, user: User, filters: Filters, now: datetime) -> dic
         row.queue_code: Counts(
             **{state: getattr(row, state) for state in STATES},
             oldest=row.oldest,
-            queues=[row.queue_code],
         )
         for row in rows
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..extensions import db
 from ..intake import process
@@ -19,6 +19,14 @@ from . import enqueue, redis_connection
 log = logging.getLogger(__name__)
 WAITING_DRAIN = "desk:drain-waiting"
 BATCH = 100
+
+
+def unapplied():
+    """Deliveries whose latest content is not yet in an item (matches the partial index)."""
+    return or_(
+        InboundDelivery.applied_hash.is_(None),
+        InboundDelivery.applied_hash != InboundDelivery.content_hash,
+    )
 
 
 def process_delivery(delivery_id: str) -> int | None:
@@ -43,8 +51,6 @@ def request_drain() -> None:
 
 def drain_deliveries() -> int:
     """Route every delivery whose content is not yet in an item, a batch per transaction."""
-    from .sweep import unapplied
-
     # From here on, a new delivery must wake another drain: this one may already be past it.
     redis_connection().delete(WAITING_DRAIN)
     failed: set[str] = set()

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import InboundDelivery, utcnow
 from . import enqueue
-from .inbound import process_delivery
+from .inbound import process_delivery, unapplied
 
 GRACE = timedelta(seconds=30)
 BATCH = 1000
-
-
-def unapplied():
-    """Deliveries whose latest content is not yet in an item (matches the partial index)."""
-    return or_(
-        InboundDelivery.applied_hash.is_(None),
-        InboundDelivery.applied_hash != InboundDelivery.content_hash,
-    )
 
 
 def sweep_pending(grace_seconds: float = GRACE.total_seconds()) -> int:

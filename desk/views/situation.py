@@ -90,7 +90,7 @@ def index():
         visible, key=lambda q: (q.system_area_code or "", q.service_area_code, q.code)
     ):
         groups.setdefault(queue.system_area_code, []).append(
-            (queue, numbers.get(queue.code, Counts(queues=[queue.code])))
+            (queue, numbers.get(queue.code, Counts()))
         )
     sections = []
     total = Counts()
