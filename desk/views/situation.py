@@ -186,17 +186,17 @@ def delete_view(view_id: int):
     return redirect(url_for("situation.index"))
 
 
-def init_app(app: Flask) -> None:
-    """Offer every page the signed-in user's saved views, for the navigation."""
+def my_saved_views() -> list[SavedView]:
+    """The signed-in user's saved views (read once per request, and only by pages that show
+    them: fragments never ask)."""
+    from flask import g
+    from flask_login import current_user
 
-    @app.context_processor
-    def saved_views():
-        from flask_login import current_user
-
-        if not current_user.is_authenticated:
-            return {"saved_views": []}
+    if not current_user.is_authenticated:
+        return []
+    if "saved_views" not in g:
         try:
-            views = db.session.scalars(
+            g.saved_views = db.session.scalars(
                 select(SavedView)
                 .where(SavedView.user_id == current_user.id)
                 .order_by(SavedView.name)
@@ -204,5 +204,10 @@ def init_app(app: Flask) -> None:
         except SQLAlchemyError:
             # The navigation must not stop an error page from showing.
             db.session.rollback()
-            views = []
-        return {"saved_views": views}
+            g.saved_views = []
+    return g.saved_views
+
+
+def init_app(app: Flask) -> None:
+    """Offer every page the signed-in user's saved views, for the navigation."""
+    app.jinja_env.globals["saved_views"] = my_saved_views
