@@ -43,6 +43,8 @@ def from_environment(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": os.environ.get("DESK_SECURE_COOKIES") == "1",
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 256 * 1024,
+        # How often an open item page reports that someone still has it open.
+        "DESK_PRESENCE_POLL_SECONDS": 20,
         # The channel adapter modules in use (desk/channels/<name>.py or dotted paths).
         "DESK_CHANNELS": os.environ.get("DESK_CHANNELS", "chat,omaolo,eform,help_request").split(
             ","

@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .models import ItemEvent
+from .presence import MemoryPresence, RedisPresence
 
 CHANNEL = "desk:changes"
 HEARTBEAT_SECONDS = 15
@@ -112,7 +113,8 @@ class Broadcaster:
 
 
 def init_app(app: Flask) -> None:
-    """Publish committed changes (when Redis is configured) and keep this process's hub."""
+    """Publish committed changes (when Redis is configured), keep this process's hub and the
+    record of who has which item open."""
     if not event.contains(Session, "after_flush", _collect):
         event.listen(Session, "after_flush", _collect)
         event.listen(Session, "after_commit", _publish_after_commit)
@@ -120,4 +122,10 @@ def init_app(app: Flask) -> None:
     app.extensions["desk_live"] = (
         Broadcaster(app.config["REDIS_URL"]) if app.config.get("REDIS_URL") else None
     )
+    if app.config.get("REDIS_URL"):
+        from .tasks import _redis
+
+        app.extensions["desk_presence"] = RedisPresence(_redis(app.config["REDIS_URL"]))
+    else:
+        app.extensions["desk_presence"] = MemoryPresence()
     app.jinja_env.globals["live_updates"] = lambda: app.extensions["desk_live"] is not None

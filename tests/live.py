@@ -91,7 +91,7 @@ def sample_items(engine) -> dict[str, int]:
 def serve(database_url: str, tmp_path_factory) -> Iterator[tuple[str, object]]:
     """Recreate the database, seed it, and serve the app; yields (base URL, engine)."""
     _recreate_pg_database(database_url)
-    app = _migrated_app(database_url, tmp_path_factory, TESTING=False)
+    app = _migrated_app(database_url, tmp_path_factory, TESTING=False, DESK_PRESENCE_POLL_SECONDS=1)
     with app.app_context():
         seed(db.session)
         engine = db.engine

@@ -201,3 +201,33 @@ def test_a_failed_request_shows_a_message(page: Page, live):
     expect(page.locator("#alert")).to_have_text(
         "Toiminto epäonnistui. Mitään ei muutettu. Yritä uudelleen."
     )
+
+
+def test_two_people_on_one_item_see_each_other(page: Page, chromium, live):
+    item_id = new_item(live, "Yhteinen asia: rokotusaika", queue="omaolo-porvoo")
+    sign_in(page)
+    page.goto(f"{page.base_url}/items/{item_id}")
+    presence = page.locator("#presence")
+    expect(presence).to_be_empty()
+
+    context = chromium.new_context(locale="fi-FI")
+    other = context.new_page()
+    other.base_url = page.base_url
+    try:
+        sign_in(other, "sjukskotare")
+        other.goto(f"{page.base_url}/items/{item_id}")
+        # Sara sees at once that Hanna has it open, in her own language...
+        expect(other.locator("#presence")).to_contain_text("Ärendet är just nu öppet även hos:")
+        expect(other.locator("#presence")).to_contain_text("Hanna Hoitaja")
+        # ...and Hanna's page learns of Sara at its next ask, in a polite live region.
+        expect(presence).to_contain_text("Tätä asiaa katsoo nyt myös: Sara Sjöberg")
+        expect(presence).to_have_attribute("role", "status")
+        accessible(page, "item page with a collision warning")
+        # Focus stays where the reader is while the warning refreshes.
+        page.get_by_label("Sisäinen muistiinpano").focus()
+        # Sara goes back to her work: Hanna's warning goes within a few seconds, not 45.
+        other.get_by_role("link", name="Mitt arbete").first.click()
+        expect(presence).to_be_empty()
+        expect(page.get_by_label("Sisäinen muistiinpano")).to_be_focused()
+    finally:
+        context.close()

@@ -7,10 +7,12 @@ import json
 import time
 
 from redis import Redis
+from sqlalchemy import select
 
 from desk import lifecycle
 from desk.extensions import db
 from desk.live import CHANNEL, Broadcaster
+from desk.models import User, WorkItem
 from tests.factories import make_item, make_user
 
 
@@ -102,3 +104,47 @@ def test_a_new_emergency_is_published_with_its_queue(app, committed, redis_url):
         "queues": ["omaolo-sipoo"],
         "emergencies": ["omaolo-sipoo"],
     }
+
+
+def test_one_gevent_worker_streams_to_hundreds_of_pages_and_still_serves(app, committed, redis_url):
+    """The stream as served in production (README): gunicorn, one gevent worker. Far more
+    pages listen than a thread pool has threads, every one gets the change, and the same
+    worker still answers ordinary requests at once."""
+    import urllib.request
+
+    from bench.live import Pages, sign_in, stream_server
+    from tests.conftest import PG_URL
+    from tests.factories import PASSWORD
+
+    with app.app_context():
+        nurse = make_user(db.session, queues=["chat-regional"])
+        item = make_item(db.session, queue="chat-regional")
+        db.session.commit()
+        username, item_id = nurse.username, item.id
+        db.session.remove()
+
+    with stream_server(PG_URL, redis_url, 5089, "test-secret") as base:
+        pages = Pages(base, sign_in(base, username, PASSWORD), 300)
+        pages.open(timeout=60)
+        try:
+            started = time.monotonic()
+            with urllib.request.urlopen(base + "/login", timeout=5) as response:  # noqa: S310
+                assert response.status == 200
+            assert time.monotonic() - started < 2, "the streams tie up the worker"
+
+            app.config.update(REDIS_URL=redis_url)
+            try:
+                with app.app_context():
+                    lifecycle.take(
+                        db.session,
+                        db.session.get(WorkItem, item_id),
+                        db.session.scalar(select(User).where(User.username == username)),
+                    )
+                    db.session.commit()
+                    db.session.remove()
+            finally:
+                app.config.update(REDIS_URL=None)
+            pages.wait_for(1, timeout=10)
+        finally:
+            pages.close()
+    assert all(json.loads(p[0][1]) == {"queues": ["chat-regional"]} for p in pages.arrivals)

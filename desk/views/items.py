@@ -8,18 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
 from .. import lifecycle
-from ..access import load_item_for_display
+from ..access import load_item_for_display, may_work_on
 from ..errors import DomainError, ItemNotFound
 from ..extensions import db
 from ..i18n import language
-from ..models import OutcomeCode, Queue, WorkItem, utcnow
+from ..models import OutcomeCode, Queue, User, WorkItem, utcnow
 from ..pid import masked
+from ..presence import Presence
 from ..security import WORKERS, is_htmx, me, roles_required
 from .messages import describe
 
@@ -55,7 +65,53 @@ def show(item_id: int):
     item = _load(item_id)
     if is_htmx():
         return render_template("items/_item.html", **_context(item))
-    return render_template("items/show.html", **_context(item))
+    return render_template(
+        "items/show.html",
+        others=_look(item),
+        presence_poll=current_app.config["DESK_PRESENCE_POLL_SECONDS"],
+        **_context(item),
+    )
+
+
+def _presence() -> Presence:
+    return current_app.extensions["desk_presence"]
+
+
+def _look(item: WorkItem) -> list[tuple[User, object]]:
+    """Record that I have the item open; who else has it open now, longest first."""
+    looks = _presence().look(item.id, me().id, utcnow())
+    users = {
+        u.id: u
+        for u in db.session.scalars(select(User).where(User.id.in_([v.user_id for v in looks])))
+    }
+    return [(users[v.user_id], v) for v in looks if v.user_id in users]
+
+
+def _may_see(item_id: int) -> WorkItem:
+    # Presence shows colleagues' names only, never resident data: no display is loaded.
+    item = db.session.get(WorkItem, item_id)
+    if item is None or not may_work_on(me(), item):
+        abort(404)
+    return item
+
+
+@bp.get("/<int:item_id>/presence")
+@login_required
+def presence(item_id: int):
+    """Who else has the item open (the page asks every 20 s); unchanged answers 204."""
+    others = _look(_may_see(item_id))
+    seen = ",".join(str(user.id) for user, _look in others)
+    if request.args.get("seen") == seen:
+        return "", 204
+    return render_template("items/_presence.html", others=others, item_id=item_id)
+
+
+@bp.post("/<int:item_id>/presence/leave")
+@login_required
+def leave(item_id: int):
+    """The item page was closed: my presence on it ends now."""
+    _presence().leave(_may_see(item_id).id, me().id)
+    return "", 204
 
 
 def _version() -> int | None:

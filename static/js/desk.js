@@ -53,6 +53,8 @@
   // After an item action, move focus to its message (or the heading) so keyboard and
   // screen-reader users continue from what changed.
   document.addEventListener("htmx:afterSwap", function (event) {
+    // Background refreshes (polls, live numbers) never move the reader's focus.
+    if (event.detail.elt && event.detail.elt.closest("[data-background]")) return;
     var target = event.detail.target;
     if (!target || !document.body.contains(target)) target = document.getElementById("item");
     if (!target) return;
@@ -202,4 +204,15 @@
     var sound = document.getElementById("emergency-sound");
     if (sound) sound.checked = window.localStorage.getItem("desk-emergency-sound") === "on";
   });
+
+  // Leaving an item page ends my "also looking at this" at once, not after it goes stale.
+  function leaveItem() {
+    var presence = document.querySelector("[data-presence-leave]");
+    if (!presence || !navigator.sendBeacon) return;
+    var form = new FormData();
+    form.append("csrf_token", csrfToken());
+    navigator.sendBeacon(presence.getAttribute("data-presence-leave"), form);
+  }
+  document.addEventListener("htmx:beforeHistorySave", leaveItem);
+  window.addEventListener("pagehide", leaveItem);
 })();
