@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app, request, session
-from flask_babel import format_datetime, format_decimal, get_locale
-from flask_babel import gettext as _
+from flask import Flask, current_app, g, request, session
+from flask_babel import format_datetime, format_decimal, get_locale, get_translations
 from flask_login import current_user
 
 from .extensions import babel
@@ -65,9 +64,36 @@ def file_size(size: int) -> str:
     return _("%(n)s MB", n=format_decimal(round(size / 1024 / 1024, 1)))
 
 
+def _translations():
+    # Flask-Babel looks the catalogue up on every call (several context lookups each); a
+    # page of 50 rows asks hundreds of times, so it is looked up once per request.
+    try:
+        return g.desk_translations
+    except AttributeError:
+        g.desk_translations = get_translations()
+        return g.desk_translations
+
+
+def gettext(string: str, **variables) -> str:
+    """Flask-Babel's gettext, with the catalogue looked up once per request (for the helpers
+    that templates call for every row)."""
+    translated = _translations().ugettext(string)
+    return translated % variables if variables else translated
+
+
+_ = gettext
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel and the template helpers."""
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.globals.update(
         language=language, duration=duration, when=when, parse_time=parse_time, file_size=file_size
     )

@@ -248,6 +248,15 @@ class ItemStatus(enum.StrEnum):
 OPEN_STATUSES = (ItemStatus.NEW.value, ItemStatus.IN_PROGRESS.value, ItemStatus.WAITING.value)
 
 
+TREND_COLUMNS = [
+    "queue_code",
+    "municipality_code",
+    "channel",
+    "service_area_code",
+    "identification",
+]
+
+
 class WorkItem(Base):
     """One resident's matter in a queue, from routing until resolved."""
 
@@ -279,11 +288,25 @@ class WorkItem(Base):
             postgresql_where=text("status IN ('new', 'in_progress', 'waiting')"),
             sqlite_where=text("status IN ('new', 'in_progress', 'waiting')"),
         ),
-        # The last day's arrivals and resolutions (the situation view's trend lines).
-        Index("ix_work_item_created", "created_at"),
+        # The open items in the contract's order: a list of the situation view reads it from
+        # its cursor and stops after one page, however long the list.
+        Index(
+            "ix_work_item_open_order",
+            text("emergency DESC"),
+            "due_at",
+            "submitted_at",
+            "title",
+            "id",
+            postgresql_where=text("status IN ('new', 'in_progress', 'waiting')"),
+            sqlite_where=text("status IN ('new', 'in_progress', 'waiting')"),
+        ),
+        # The last day's arrivals and resolutions, with the columns the view filters on, so
+        # the trend lines are index-only scans.
+        Index("ix_work_item_created", "created_at", postgresql_include=TREND_COLUMNS),
         Index(
             "ix_work_item_resolved",
             "resolved_at",
+            postgresql_include=TREND_COLUMNS,
             postgresql_where=text("resolved_at IS NOT NULL"),
             sqlite_where=text("resolved_at IS NOT NULL"),
         ),
@@ -314,6 +337,8 @@ class WorkItem(Base):
     resolved_at: Mapped[datetime | None]
     outcome_code: Mapped[str | None] = mapped_column(ForeignKey("outcome_code.code"))
     municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipality.code"))
+    #: the municipality the resident asks service from, when a professional noted it differs
+    requested_municipality_code: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(2), default="fi")
     identification: Mapped[str] = mapped_column(String(8), default="none")
     personal_id: Mapped[str | None] = mapped_column(String(16))
@@ -349,6 +374,8 @@ class EventKind(enum.StrEnum):
     RESUMED = "resumed"
     RESOLVED = "resolved"
     PID_REVEALED = "pid_revealed"
+    #: the resident asks service from another municipality (or no longer does)
+    REQUESTED_ELSEWHERE = "requested_elsewhere"
 
 
 class ItemEvent(Base):
@@ -365,6 +392,7 @@ class ItemEvent(Base):
     from_queue_code: Mapped[str | None] = mapped_column(String(64))
     to_queue_code: Mapped[str | None] = mapped_column(String(64))
     outcome_code: Mapped[str | None] = mapped_column(String(64))
+    municipality_code: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str | None] = mapped_column(Text)
 
     item: Mapped[WorkItem] = relationship(back_populates="events")
@@ -437,3 +465,119 @@ class InboundDelivery(Base):
     item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- instructions, the service matrix and response templates ------------------------------------
+
+
+class Instruction(Base):
+    """A work instruction: the list of its versions, the latest being what applies now."""
+
+    __tablename__ = "instruction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: set for seeded instructions, so loading the seed again never duplicates them
+    code: Mapped[str | None] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    versions: Mapped[list[InstructionVersion]] = relationship(
+        back_populates="instruction", order_by="InstructionVersion.number", lazy="selectin"
+    )
+
+    @property
+    def current(self) -> InstructionVersion:
+        return self.versions[-1]
+
+
+class InstructionVersion(Base):
+    """One version of an instruction: scope, texts and validity. Never changed once written."""
+
+    __tablename__ = "instruction_version"
+    __table_args__ = (UniqueConstraint("instruction_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instruction_id: Mapped[int] = mapped_column(ForeignKey("instruction.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24), default="work")
+    municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipality.code"))
+    system_area_code: Mapped[str | None] = mapped_column(ForeignKey("system_area.code"))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    service_area_code: Mapped[str | None] = mapped_column(ForeignKey("service_area.code"))
+    topic: Mapped[str | None] = mapped_column(String(80))
+    title_fi: Mapped[str] = mapped_column(String(200))
+    title_sv: Mapped[str] = mapped_column(String(200))
+    body_fi: Mapped[str] = mapped_column(Text)
+    body_sv: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    instruction: Mapped[Instruction] = relationship(back_populates="versions")
+    author: Mapped[User | None] = relationship(lazy="joined")
+
+    def title(self, language: str) -> str:
+        return self.title_sv if language == "sv" else self.title_fi
+
+    def body(self, language: str) -> str:
+        return self.body_sv if language == "sv" else self.body_fi
+
+
+class DigitalService(Base):
+    """One cell entry of the service matrix: a digital service a municipality's residents
+    have, in force from `valid_from` (inclusive) to `valid_to` (exclusive)."""
+
+    __tablename__ = "digital_service"
+    __table_args__ = (UniqueConstraint("municipality_code", "kind", "name", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipality.code"))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(160))
+    url: Mapped[str | None] = mapped_column(String(500))
+    note_fi: Mapped[str] = mapped_column(String(500), default="")
+    note_sv: Mapped[str] = mapped_column(String(500), default="")
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+    def note(self, language: str) -> str:
+        return (self.note_sv if language == "sv" else "") or self.note_fi
+
+
+class ResponseTemplate(Base):
+    """A ready reply or note phrase, in Finnish and Swedish, optionally for one municipality,
+    channel or service area."""
+
+    __tablename__ = "response_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(80), unique=True)
+    municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipality.code"))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    service_area_code: Mapped[str | None] = mapped_column(ForeignKey("service_area.code"))
+    title_fi: Mapped[str] = mapped_column(String(200))
+    title_sv: Mapped[str] = mapped_column(String(200))
+    body_fi: Mapped[str] = mapped_column(Text)
+    body_sv: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def title(self, language: str) -> str:
+        return self.title_sv if language == "sv" else self.title_fi
+
+    def body(self, language: str) -> str:
+        return self.body_sv if language == "sv" else self.body_fi
+
+
+class TemplateUse(Base):
+    """A template's text went into a saved note or resolution (what team leads count)."""
+
+    __tablename__ = "template_use"
+    __table_args__ = (Index("ix_template_use_template", "template_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("response_template.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id"))
+    language: Mapped[str] = mapped_column(String(2))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, and_, func, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from .access import visible_to
@@ -74,21 +74,40 @@ def state_condition(state: str, now: datetime):
 
 
 def counts(session: Session, user: User, filters: Filters, now: datetime) -> dict[str, Counts]:
-    """Counts per queue code, of the open items the user may see."""
-    columns = [func.count().filter(state_condition(state, now)).label(state) for state in STATES]
-    oldest = func.min(WorkItem.submitted_at).filter(WorkItem.status == ItemStatus.NEW.value)
+    """Counts per queue code, of the open items the user may see.
+
+    Grouped by what the index holds in order (queue, status, emergency), so only the two
+    deadline columns are tested row by row."""
     rows = session.execute(
-        select(WorkItem.queue_code, *columns, oldest.label("oldest"))
-        .where(WorkItem.status.in_(OPEN_STATUSES), visible_to(user), *filters.conditions())
-        .group_by(WorkItem.queue_code)
-    )
-    return {
-        row.queue_code: Counts(
-            **{state: getattr(row, state) for state in STATES},
-            oldest=row.oldest,
+        select(
+            WorkItem.queue_code,
+            WorkItem.status,
+            WorkItem.emergency,
+            func.count().label("n"),
+            func.count().filter(state_condition("due_soon", now)).label("due_soon"),
+            func.count().filter(state_condition("overdue", now)).label("overdue"),
+            func.min(WorkItem.submitted_at).label("oldest"),
         )
-        for row in rows
+        .where(WorkItem.status.in_(OPEN_STATUSES), visible_to(user), *filters.conditions())
+        .group_by(WorkItem.queue_code, WorkItem.status, WorkItem.emergency)
+    )
+    result: dict[str, Counts] = {}
+    by_status = {
+        ItemStatus.NEW.value: "waiting",
+        ItemStatus.IN_PROGRESS.value: "in_progress",
+        ItemStatus.WAITING.value: "waiting_resident",
     }
+    for row in rows:
+        counts = result.setdefault(row.queue_code, Counts())
+        state = by_status[row.status]
+        setattr(counts, state, getattr(counts, state) + row.n)
+        if row.emergency:
+            counts.emergency += row.n
+        counts.due_soon += row.due_soon
+        counts.overdue += row.overdue
+        if state == "waiting" and (counts.oldest is None or row.oldest < counts.oldest):
+            counts.oldest = row.oldest
+    return result
 
 
 @dataclass(frozen=True)
@@ -105,29 +124,34 @@ class Cursor:
     def after(cls, item: WorkItem) -> Cursor:
         return cls(item.emergency, item.due_at, item.submitted_at, item.title, item.id)
 
-    def condition(self):
-        """Rows after this one in (emergency DESC, due_at NULLS LAST, submitted_at, title, id)."""
-        tail = or_(
-            WorkItem.submitted_at > self.submitted_at,
-            and_(WorkItem.submitted_at == self.submitted_at, WorkItem.title > self.title),
-            and_(
-                WorkItem.submitted_at == self.submitted_at,
-                WorkItem.title == self.title,
-                WorkItem.id > self.id,
-            ),
+    def ranges(self) -> list:
+        """Rows after this one in (emergency DESC, due_at NULLS LAST, submitted_at, title, id),
+        as disjoint ranges that each read an index in order from a starting point: the same
+        emergency and deadline with a later (submitted_at, title, id); a later deadline; no
+        deadline; and the non-emergencies after the emergencies."""
+        same_due = (
+            WorkItem.due_at.is_(None) if self.due_at is None else WorkItem.due_at == self.due_at
         )
-        if self.due_at is None:
-            after_due = and_(WorkItem.due_at.is_(None), tail)
-        else:
-            after_due = or_(
-                WorkItem.due_at > self.due_at,
-                WorkItem.due_at.is_(None),
-                and_(WorkItem.due_at == self.due_at, tail),
+        ranges = [
+            and_(
+                WorkItem.emergency.is_(self.emergency),
+                same_due,
+                tuple_(WorkItem.submitted_at, WorkItem.title, WorkItem.id)
+                > tuple_(
+                    literal(self.submitted_at, WorkItem.submitted_at.type),
+                    literal(self.title, WorkItem.title.type),
+                    literal(self.id, WorkItem.id.type),
+                ),
             )
-        same_emergency = and_(WorkItem.emergency.is_(self.emergency), after_due)
+        ]
+        if self.due_at is not None:
+            ranges.append(
+                and_(WorkItem.emergency.is_(self.emergency), WorkItem.due_at > self.due_at)
+            )
+            ranges.append(and_(WorkItem.emergency.is_(self.emergency), WorkItem.due_at.is_(None)))
         if self.emergency:
-            return or_(WorkItem.emergency.is_(False), same_emergency)
-        return same_emergency
+            ranges.append(WorkItem.emergency.is_(False))
+        return ranges
 
 
 def items(
@@ -150,7 +174,20 @@ def items(
     if state:
         query = query.where(state_condition(state, now))
     if after is not None:
-        query = query.where(after.condition())
+        # Each range is read in order and cut at one page; the page is the first rows of
+        # their union. (One OR of them all makes PostgreSQL read everything after the cursor.)
+        pages = [
+            select(
+                query.where(r)
+                .with_only_columns(WorkItem.id)
+                .order_by(*work_order())
+                .limit(limit)
+                .subquery()
+                .c.id
+            )
+            for r in after.ranges()
+        ]
+        query = select(WorkItem).where(WorkItem.id.in_(union_all(*pages)))
     return list(session.scalars(query.order_by(*work_order()).limit(limit)))
 
 
@@ -165,21 +202,27 @@ class Trend:
     resolved: list[int] = field(default_factory=lambda: [0] * HOURS)
 
 
+def _hours_since(column, start: datetime, dialect: str):
+    """The whole hours from `start` to the column's time, as SQL."""
+    if dialect == "postgresql":
+        return func.floor(func.extract("epoch", column - start) / 3600)
+    return func.cast((func.julianday(column) - func.julianday(start)) * 24, Integer)
+
+
 def trends(session: Session, user: User, filters: Filters, now: datetime) -> dict[str, Trend]:
     """Per queue, items arrived and resolved in each of the last 24 hours."""
-    starts = [now - timedelta(hours=HOURS - n) for n in range(HOURS + 1)]
+    start = now - timedelta(hours=HOURS)
+    dialect = session.get_bind().dialect.name
     result: dict[str, Trend] = {}
     for column, attribute in ((WorkItem.created_at, "arrived"), (WorkItem.resolved_at, "resolved")):
-        buckets = [
-            func.count().filter(column >= starts[n], column < starts[n + 1]).label(f"h{n}")
-            for n in range(HOURS)
-        ]
+        hour = _hours_since(column, start, dialect).label("hour")
         rows = session.execute(
-            select(WorkItem.queue_code, *buckets)
-            .where(column >= starts[0], visible_to(user), *filters.conditions())
-            .group_by(WorkItem.queue_code)
+            select(WorkItem.queue_code, hour, func.count().label("n"))
+            .where(column >= start, column < now, visible_to(user), *filters.conditions())
+            .group_by(WorkItem.queue_code, hour)
         )
         for row in rows:
-            trend = result.setdefault(row.queue_code, Trend())
-            setattr(trend, attribute, [getattr(row, f"h{n}") for n in range(HOURS)])
+            if 0 <= row.hour < HOURS:
+                trend = result.setdefault(row.queue_code, Trend())
+                getattr(trend, attribute)[int(row.hour)] = row.n
     return result

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import gettext as _
 
+from ..i18n import gettext as _
 from ..models import ItemEvent
 
 

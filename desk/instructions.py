@@ -1,0 +1,203 @@
+"""Which work instructions apply to an item, on a day, as known at a moment. Plain Python.
+
+An instruction is a list of versions; every edit adds one, so what an item was shown when it
+arrived can be told apart from what applies now. A version's scope is optional at every facet:
+a municipality or a system area (neither: the whole region), a channel, a service area and a
+topic. It is in force from `valid_from` (inclusive) to `valid_to` (exclusive), days in Finland.
+
+Precedence: among instructions for the same facets (kind, channel, service area, topic), a
+municipality's hides its system area's, which hides the region's. The result is ordered from
+the most specific down, so the instruction closest to the resident comes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+WORK = "work"
+OTHER_MUNICIPALITY = "other_municipality"
+KINDS = (WORK, OTHER_MUNICIPALITY)
+
+
+class Version(Protocol):
+    """What resolution reads of an instruction version (the ORM row satisfies it)."""
+
+    id: int
+    instruction_id: int
+    number: int
+    kind: str
+    municipality_code: str | None
+    system_area_code: str | None
+    channel: str | None
+    service_area_code: str | None
+    topic: str | None
+    valid_from: date
+    valid_to: date | None
+    created_at: datetime
+    title_fi: str
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an item asks of the instructions. `requested_*` is the municipality the resident
+    asks service from, when it is not their own."""
+
+    municipality: str | None
+    system_area: str | None
+    channel: str | None
+    service_area: str | None
+    topic: str | None
+    requested_municipality: str | None = None
+    requested_system_area: str | None = None
+
+    @property
+    def asks_elsewhere(self) -> bool:
+        return bool(self.requested_municipality) and (
+            self.requested_municipality != self.municipality
+        )
+
+
+def day_in_finland(moment: datetime) -> date:
+    """The calendar day in Finland at `moment` (validity dates are Finnish days)."""
+    return moment.astimezone(HELSINKI).date()
+
+
+def in_force(version: Version, day: date) -> bool:
+    return version.valid_from <= day and (version.valid_to is None or day < version.valid_to)
+
+
+def level(version: Version) -> int:
+    """0 for a municipality's instruction, 1 for a system area's, 2 for the region's."""
+    if version.municipality_code:
+        return 0
+    return 1 if version.system_area_code else 2
+
+
+def _facets(version: Version) -> tuple:
+    return (version.kind, version.channel, version.service_area_code, version.topic)
+
+
+def _place_matches(version: Version, municipality: str | None, area: str | None) -> bool:
+    if version.municipality_code:
+        return version.municipality_code == municipality
+    if version.system_area_code:
+        return version.system_area_code == area
+    return True
+
+
+def matches(version: Version, scope: Scope) -> bool:
+    """Whether the version's scope covers the item's."""
+    for facet, wanted in (
+        (version.channel, scope.channel),
+        (version.service_area_code, scope.service_area),
+        (version.topic, scope.topic),
+    ):
+        if facet is not None and facet != wanted:
+            return False
+    if version.kind == OTHER_MUNICIPALITY:
+        # Shown only for a resident asking elsewhere; its place is where they ask.
+        return scope.asks_elsewhere and _place_matches(
+            version, scope.requested_municipality, scope.requested_system_area
+        )
+    return _place_matches(version, scope.municipality, scope.system_area)
+
+
+def as_known_at(versions: Sequence[Version], moment: datetime | None) -> Version | None:
+    """The instruction as it read at `moment` (its latest version then); None if it did not
+    exist yet. `None` for the moment means now."""
+    known = [v for v in versions if moment is None or v.created_at <= moment]
+    return max(known, key=lambda v: v.number, default=None)
+
+
+def applicable(
+    instructions: Iterable[Sequence[Version]],
+    scope: Scope,
+    day: date,
+    known_at: datetime | None = None,
+) -> list[Version]:
+    """The instructions that apply to `scope` on `day`, as they read at `known_at`, most
+    specific first."""
+    candidates = []
+    for versions in instructions:
+        version = as_known_at(versions, known_at)
+        if version is not None and in_force(version, day) and matches(version, scope):
+            candidates.append(version)
+    closest: dict[tuple, int] = {}
+    for version in candidates:
+        facets = _facets(version)
+        closest[facets] = min(closest.get(facets, 2), level(version))
+    chosen = [v for v in candidates if level(v) == closest[_facets(v)]]
+    return sorted(chosen, key=_order)
+
+
+def _order(version: Version) -> tuple:
+    specific = sum(
+        f is not None for f in (version.channel, version.service_area_code, version.topic)
+    )
+    return (
+        version.kind != OTHER_MUNICIPALITY,  # the special case first, when it arises
+        level(version),
+        -specific,
+        version.title_fi,
+        version.instruction_id,
+    )
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An instruction on the item page; `changed` when it has been edited since the item
+    arrived (then `then` is what applied at arrival)."""
+
+    version: Version
+    then: Version | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.then is not None and self.then.id != self.version.id
+
+
+def for_item(
+    instructions: Iterable[Sequence[Version]],
+    scope: Scope,
+    arrived: datetime,
+    now: datetime,
+) -> tuple[list[Shown], list[Version]]:
+    """What applies now, each marked if it changed since the item arrived; and what applied
+    at arrival but no longer does."""
+    instructions = list(instructions)
+    then = applicable(instructions, scope, day_in_finland(arrived), known_at=arrived)
+    current = applicable(instructions, scope, day_in_finland(now))
+    then_by_instruction = {v.instruction_id: v for v in then}
+    shown = [Shown(v, then_by_instruction.get(v.instruction_id)) for v in current]
+    still = {v.instruction_id for v in current}
+    return shown, [v for v in then if v.instruction_id not in still]
+
+
+def _scope_key(version: Version) -> tuple:
+    return (version.municipality_code, version.system_area_code, *_facets(version))
+
+
+def _overlap(a: Version, b: Version) -> bool:
+    a_end, b_end = a.valid_to or date.max, b.valid_to or date.max
+    return a.valid_from < b_end and b.valid_from < a_end
+
+
+def conflicts(instructions: Iterable[Sequence[Version]]) -> list[tuple[Version, Version]]:
+    """Pairs of instructions (as they read now) that would both apply to the same scope on
+    some day: an editor should merge them or end one."""
+    current = [v for versions in instructions if (v := as_known_at(versions, None))]
+    by_scope: dict[tuple, list[Version]] = {}
+    for version in current:
+        by_scope.setdefault(_scope_key(version), []).append(version)
+    pairs = []
+    for versions in by_scope.values():
+        versions.sort(key=lambda v: (v.valid_from, v.instruction_id))
+        for i, a in enumerate(versions):
+            pairs.extend((a, b) for b in versions[i + 1 :] if _overlap(a, b))
+    return pairs

@@ -1,0 +1,64 @@
+"""Response templates: ready phrases with placeholders filled from the item. Plain Python.
+
+A placeholder is a name in braces, e.g. `{first_name}`. Filling replaces those the item has a
+value for and leaves the rest as they are, listed, so that the professional sees what is still
+to write before anything is sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+#: The placeholders a template may use, in the order the editor lists them.
+PLACEHOLDERS = (
+    "first_name",
+    "municipality",
+    "self_booking_link",
+    "portal_link",
+    "professional",
+    "deadline",
+    "queue",
+)
+
+
+@dataclass(frozen=True)
+class Filled:
+    text: str
+    #: placeholders left in the text: known ones without a value, and unknown names
+    missing: list[str] = field(default_factory=list)
+
+
+def fill(template: str, values: Mapping[str, str | None]) -> Filled:
+    """`template` with every placeholder that has a value replaced."""
+    missing: list[str] = []
+
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        value = values.get(name)
+        if value:
+            return value
+        if name not in missing:
+            missing.append(name)
+        return match.group(0)
+
+    return Filled(PLACEHOLDER.sub(replace, template), missing)
+
+
+def unfilled(text: str) -> list[str]:
+    """Known placeholders still in a text about to be saved (unknown braces are the writer's
+    own business, e.g. a resident's quoted text)."""
+    found = []
+    for name in PLACEHOLDER.findall(text or ""):
+        if name in PLACEHOLDERS and name not in found:
+            found.append(name)
+    return found
+
+
+def first_name(full_name: str | None) -> str | None:
+    """The first of the resident's names, as the source system gave them."""
+    parts = (full_name or "").split()
+    return parts[0] if parts else None
