@@ -63,3 +63,13 @@ class StaleItem(DomainError):
     """The item changed after the user loaded it; they must look again before acting."""
 
     code = "stale"
+
+
+class UnfilledPlaceholders(DomainError):
+    """A template's placeholders are still in the text: fill them in before saving."""
+
+    code = "unfilled_placeholders"
+
+
+class UnknownMunicipality(DomainError):
+    code = "unknown_municipality"

@@ -52,7 +52,8 @@ class Scope:
     system_area: str | None
     channel: str | None
     service_area: str | None
-    topic: str | None
+    #: what the matter is about: e.g. the Omaolo assessment and its urgency class
+    topics: frozenset[str] = frozenset()
     requested_municipality: str | None = None
     requested_system_area: str | None = None
 
@@ -96,10 +97,11 @@ def matches(version: Version, scope: Scope) -> bool:
     for facet, wanted in (
         (version.channel, scope.channel),
         (version.service_area_code, scope.service_area),
-        (version.topic, scope.topic),
     ):
         if facet is not None and facet != wanted:
             return False
+    if version.topic is not None and version.topic not in scope.topics:
+        return False
     if version.kind == OTHER_MUNICIPALITY:
         # Shown only for a resident asking elsewhere; its place is where they ask.
         return scope.asks_elsewhere and _place_matches(
@@ -201,3 +203,100 @@ def conflicts(instructions: Iterable[Sequence[Version]]) -> list[tuple[Version, 
         for i, a in enumerate(versions):
             pairs.extend((a, b) for b in versions[i + 1 :] if _overlap(a, b))
     return pairs
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An editor's instruction, checked: what a new version will hold."""
+
+    kind: str
+    municipality_code: str | None
+    system_area_code: str | None
+    channel: str | None
+    service_area_code: str | None
+    topic: str | None
+    title_fi: str
+    title_sv: str
+    body_fi: str
+    body_sv: str
+    valid_from: date
+    valid_to: date | None
+
+
+MAX_TITLE = 200
+MAX_BODY = 20_000
+
+
+def check_draft(
+    form: dict[str, str],
+    *,
+    municipalities: set[str],
+    system_areas: set[str],
+    channels: set[str],
+    service_areas: set[str],
+) -> tuple[Draft | None, dict[str, str]]:
+    """The draft from an editor's form fields, or the problems per field (codes the UI words:
+    required, unknown, too_long, both_places, bad_date, ends_before_start)."""
+    problems: dict[str, str] = {}
+
+    def text(name: str, limit: int, required: bool = True) -> str:
+        value = (form.get(name) or "").strip()
+        if required and not value:
+            problems[name] = "required"
+        elif len(value) > limit:
+            problems[name] = "too_long"
+        return value
+
+    def code(name: str, known: set[str]) -> str | None:
+        value = (form.get(name) or "").strip() or None
+        if value is not None and value not in known:
+            problems[name] = "unknown"
+        return value
+
+    def day(name: str, required: bool) -> date | None:
+        value = (form.get(name) or "").strip()
+        if not value:
+            if required:
+                problems[name] = "required"
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            problems[name] = "bad_date"
+            return None
+
+    kind = (form.get("kind") or WORK).strip()
+    if kind not in KINDS:
+        problems["kind"] = "unknown"
+    municipality = code("municipality", municipalities)
+    area = code("system_area", system_areas)
+    if municipality and area:
+        problems["system_area"] = "both_places"
+    channel = code("channel", channels)
+    service_area = code("service_area", service_areas)
+    topic = text("topic", 80, required=False) or None
+    titles = {n: text(n, MAX_TITLE) for n in ("title_fi", "title_sv")}
+    bodies = {n: text(n, MAX_BODY) for n in ("body_fi", "body_sv")}
+    valid_from = day("valid_from", required=True)
+    valid_to = day("valid_to", required=False)
+    if valid_from and valid_to and valid_to <= valid_from:
+        problems["valid_to"] = "ends_before_start"
+    if problems:
+        return None, problems
+    return (
+        Draft(
+            kind,
+            municipality,
+            area,
+            channel,
+            service_area,
+            topic,
+            titles["title_fi"],
+            titles["title_sv"],
+            bodies["body_fi"],
+            bodies["body_sv"],
+            valid_from,
+            valid_to,
+        ),
+        {},
+    )

@@ -21,10 +21,23 @@ from .errors import (
     StaleItem,
     TextRequired,
     TextTooLong,
+    UnfilledPlaceholders,
+    UnknownMunicipality,
     UnknownOutcome,
     WrongStatus,
 )
-from .models import EventKind, ItemEvent, ItemStatus, OutcomeCode, Queue, User, WorkItem, utcnow
+from .models import (
+    EventKind,
+    ItemEvent,
+    ItemStatus,
+    Municipality,
+    OutcomeCode,
+    Queue,
+    User,
+    WorkItem,
+    utcnow,
+)
+from .responses import unfilled
 
 MAX_TEXT = 4000
 
@@ -75,6 +88,9 @@ def _clean_text(text: str | None, *, required: bool) -> str | None:
         return None
     if len(text) > MAX_TEXT:
         raise TextTooLong(limit=MAX_TEXT)
+    if missing := unfilled(text):
+        # A response template's placeholder left in: never saved, never sent as it is.
+        raise UnfilledPlaceholders(names=", ".join("{" + name + "}" for name in missing))
     return text
 
 
@@ -304,3 +320,22 @@ def reveal_personal_id(session: Session, item: WorkItem, user: User) -> str | No
     record(session, item, user, EventKind.PID_REVEALED)
     session.flush()
     return item.personal_id
+
+
+def request_elsewhere(
+    session: Session, item: WorkItem, user: User, municipality_code: str | None
+) -> WorkItem:
+    """Note that the resident asks service from another municipality than their own (or, with
+    None or their own, that they no longer do); the instructions for that case then apply."""
+    _check_access(item, user)
+    if item.status == ItemStatus.RESOLVED.value:
+        raise ItemClosed()
+    code = municipality_code or None
+    if code is not None and session.get(Municipality, code) is None:
+        raise UnknownMunicipality()
+    if code == item.municipality_code:
+        code = None
+    if code == item.requested_municipality_code:
+        return item
+    item.requested_municipality_code = code
+    return _changed(session, item, user, EventKind.REQUESTED_ELSEWHERE, municipality_code=code)

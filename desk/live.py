@@ -7,10 +7,12 @@ Without Redis (the embedded default) nothing is published and pages poll.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import queue
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
@@ -20,6 +22,10 @@ from .models import ItemEvent
 from .presence import MemoryPresence, RedisPresence
 
 CHANNEL = "desk:changes"
+#: counts committed changes; a cached live fragment is good until it moves
+GENERATION = "desk:generation"
+#: how long a cached fragment may be reused while nothing changes (deadlines move with time)
+FRAGMENT_SECONDS = 15
 HEARTBEAT_SECONDS = 15
 _CHANGES = "desk_changed_queues"
 _EMERGENCIES = "desk_emergency_queues"
@@ -50,7 +56,11 @@ def _publish_after_commit(session: Session) -> None:
     try:
         from .tasks import redis_connection
 
-        redis_connection().publish(CHANNEL, json.dumps(message))
+        redis = redis_connection()
+        with redis.pipeline(transaction=False) as pipe:
+            pipe.incr(GENERATION)
+            pipe.publish(CHANNEL, json.dumps(message))
+            pipe.execute()
     except Exception:  # a missed live update is repaired by the slow poll
         current_app.logger.warning("could not publish a live update", exc_info=True)
 
@@ -58,6 +68,30 @@ def _publish_after_commit(session: Session) -> None:
 def _forget(session: Session) -> None:
     session.info.pop(_CHANGES, None)
     session.info.pop(_EMERGENCIES, None)
+
+
+def shared_fragment(key: tuple, render: Callable[[], str]) -> str:
+    """`render()`, shared by every page with the same `key` until the next committed change
+    (or for FRAGMENT_SECONDS at most). Without Redis, or if Redis fails, it just renders."""
+    if not current_app.config.get("REDIS_URL"):
+        return render()
+    from .tasks import redis_connection
+
+    redis = redis_connection()
+    try:
+        generation = int(redis.get(GENERATION) or 0)
+        window = int(time.time() // FRAGMENT_SECONDS)
+        digest = hashlib.sha256(repr((key, generation, window)).encode()).hexdigest()
+        cached = redis.get(f"desk:fragment:{digest}")
+    except Exception:  # the page works without the cache
+        current_app.logger.warning("live fragment cache unavailable", exc_info=True)
+        return render()
+    if cached is not None:
+        return cached.decode()
+    html = render()
+    with contextlib.suppress(Exception):
+        redis.set(f"desk:fragment:{digest}", html.encode(), ex=FRAGMENT_SECONDS * 2)
+    return html
 
 
 class Broadcaster:

@@ -562,6 +562,9 @@ class ResponseTemplate(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    municipality: Mapped[Municipality | None] = relationship(lazy="joined")
+    service_area: Mapped[ServiceArea | None] = relationship(lazy="joined")
+
     def title(self, language: str) -> str:
         return self.title_sv if language == "sv" else self.title_fi
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import content
 from .models import (
     Municipality,
     OutcomeCode,
@@ -93,3 +94,6 @@ def load(session: Session, path: Path = REFERENCE_FILE) -> None:
             {"position": row["position"], "active": row.get("active", True), **_names(row)},
         )
     session.flush()
+    if path == REFERENCE_FILE:
+        # The service matrix, and the starting instructions and templates.
+        content.load(session)

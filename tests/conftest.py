@@ -16,7 +16,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
-from desk import create_app, reference
+from desk import content, create_app, reference
 from desk.extensions import db
 
 PG_URL = os.environ.get(
@@ -136,6 +136,14 @@ def client(app, app_session):
 
 
 @pytest.fixture
+def browser(client):
+    """The test client signed in and sending CSRF like a page (tests.web.Browser)."""
+    from tests.web import Browser
+
+    return Browser(client)
+
+
+@pytest.fixture
 def committed(app) -> Iterator[Engine]:
     """PostgreSQL with real commits (for concurrency); work tables emptied afterwards."""
     with app.app_context():
@@ -145,9 +153,15 @@ def committed(app) -> Iterator[Engine]:
         conn.execute(
             text(
                 "TRUNCATE item_event, inbound_delivery, api_token, work_item, queue_membership, "
-                "municipality_scope, user_account RESTART IDENTITY CASCADE"
+                "municipality_scope, user_account, instruction, response_template "
+                "RESTART IDENTITY CASCADE"
             )
         )
+    # Instruction versions name their authors (users): put the seeded content back.
+    with app.app_context():
+        content.load(db.session)
+        db.session.commit()
+        db.session.remove()
 
 
 @pytest.fixture

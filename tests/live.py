@@ -42,6 +42,12 @@ ACCOUNTS = {
         queues=["chat-regional", "chat-id-porvoo", "omaolo-porvoo"],
     ),
     "kouluttaja": dict(name="Kalle Kouluttaja", role="trainer", language="fi", queues=[]),
+    "tiimivastaava": dict(
+        name="Tiina Tiimivastaava",
+        role="team_lead",
+        language="fi",
+        queues=["chat-regional", "omaolo-porvoo", "health-porvoo", "social-porvoo"],
+    ),
 }
 
 

@@ -31,6 +31,17 @@ class _Tmp:
         return path
 
 
+def signed_in(browser, base: str, username: str):
+    """A new tab signed in as `username` (through the login form)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fi-FI")
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url("**/work")
+    return page
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, serve(DATABASE, _Tmp(tmp)) as (base, engine):
@@ -40,13 +51,10 @@ def main() -> None:
                 executable_path=CHROMIUM,
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fi-FI")
-            page.goto(base + "/login")
-            page.screenshot(path=OUT / "fi-login.png")
-            page.fill("#username", "hoitaja")
-            page.fill("#password", PASSWORD)
-            page.click("form.stack button[type=submit]")
-            page.wait_for_url("**/work")
+            login = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fi-FI")
+            login.goto(base + "/login")
+            login.screenshot(path=OUT / "fi-login.png")
+            page = signed_in(browser, base, "hoitaja")
             for code, label in LANGUAGES.items():
                 page.get_by_role("button", name=label).click()
                 expect(page.locator("html")).to_have_attribute("lang", code)
@@ -63,7 +71,35 @@ def main() -> None:
                 page.keyboard.press("?")
                 page.screenshot(path=OUT / f"{code}-shortcuts.png")
                 page.keyboard.press("Escape")
+                page.keyboard.press("i")
+                page.screenshot(path=OUT / f"{code}-templates-dialog.png")
+                page.keyboard.press("Escape")
+                page.goto(base + "/instructions")
+                page.screenshot(path=OUT / f"{code}-instructions.png", full_page=True)
+                page.goto(
+                    base + "/instructions/preview?municipality=sipoo&channel=omaolo"
+                    "&service_area=health&topic=respiratory-infection&requested=porvoo"
+                )
+                page.screenshot(path=OUT / f"{code}-instruction-preview.png", full_page=True)
+                page.goto(base + "/services?on=2027-01-15&compare=sipoo&compare=porvoo")
+                page.screenshot(path=OUT / f"{code}-services-compare.png", full_page=True)
+                page.goto(base + "/services")
+                page.screenshot(path=OUT / f"{code}-services.png", full_page=True)
+                page.goto(base + "/templates")
+                page.screenshot(path=OUT / f"{code}-templates.png", full_page=True)
             page.get_by_role("button", name="Suomi").click()
+            # Two people on one item: the second sees the collision warning.
+            item_id = samples["omaolo"]
+            page.goto(f"{base}/items/{item_id}")
+            other = signed_in(browser, base, "sjukskotare")
+            other.goto(f"{base}/items/{item_id}")
+            other.screenshot(path=OUT / "sv-item-collision-warning.png")
+            # A team lead's editor.
+            lead = signed_in(browser, base, "tiimivastaava")
+            lead.goto(base + "/instructions")
+            lead.locator("table.list a").first.click()
+            lead.locator("a[href$=edit]").click()
+            lead.screenshot(path=OUT / "fi-instruction-edit.png", full_page=True)
             browser.close()
     print(f"Screenshots in {OUT}")
 

@@ -273,7 +273,7 @@ def test_text_no_database_can_store_is_refused_not_crashed(api):
 
 def test_an_item_delivered_through_the_api_is_shown_as_typed(api, client, app_session):
     from tests.factories import make_user
-    from tests.test_web import Browser
+    from tests.web import Browser
 
     payload = example("chat-anonymous.json")
     payload["conversation"][1]["text"] = '<img src=x onerror="alert(1)"> & "kuume" > 38 😷'

@@ -173,8 +173,10 @@ def test_keyboard_only_take_note_and_resolve(page: Page, live):
     keyboard.press("r")
     expect(page.get_by_label("Lopputulos")).to_be_focused()
     keyboard.press("ArrowDown")
+    keyboard.press("Tab")  # "insert a template", then the summary, then the button
     keyboard.press("Tab")
     keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Ratkaise")).to_be_focused()
     keyboard.press("Enter")
     expect(page.locator("#item .alert-success")).to_have_text("Asia on ratkaistu.")
 

@@ -55,14 +55,14 @@ PORVOO_OMAOLO = Scope(
     system_area="porvoo",
     channel="omaolo",
     service_area="health",
-    topic="respiratory-infection",
+    topics=frozenset({"respiratory-infection", "P4"}),
 )
 MYRSKYLA_OMAOLO = Scope(
     municipality="myrskyla",
     system_area="porvoo",
     channel="omaolo",
     service_area="health",
-    topic="respiratory-infection",
+    topics=frozenset({"respiratory-infection", "P4"}),
 )
 TODAY = date(2026, 11, 26)
 
@@ -99,7 +99,7 @@ def test_municipality_hides_system_area_which_hides_region_for_the_same_facets()
         "Porvoon alue: hengitystieinfektio",
         "Omaolo yleisesti",
     ]
-    sipoo = Scope("sipoo", "sipoo", "omaolo", "health", "respiratory-infection")
+    sipoo = Scope("sipoo", "sipoo", "omaolo", "health", frozenset({"respiratory-infection"}))
     assert titles(applicable(everything, sipoo, TODAY)) == [
         "Alue: hengitystieinfektio",  # the same level: the more specific first
         "Omaolo yleisesti",
@@ -115,7 +115,7 @@ def test_every_facet_must_match_and_unset_facets_match_anything():
     found = applicable([chat_only, social, other_topic, loviisa, everyone], PORVOO_OMAOLO, TODAY)
     assert titles(found) == ["Kaikille"]
     # An anonymous resident of no known municipality gets the region's only.
-    anonymous = Scope(None, None, "chat", "general", None)
+    anonymous = Scope(None, None, "chat", "general")
     assert titles(applicable([chat_only, loviisa, everyone], anonymous, TODAY)) == [
         "Chat",
         "Kaikille",
@@ -176,20 +176,20 @@ def test_another_municipality_instructions_show_only_when_the_resident_asks_else
     )
     work = instruction("Tavallinen ohje")
     everything = [general, porvoo_offers, work]
-    sipoo_resident = Scope("sipoo", "sipoo", "chat", "health", None)
+    sipoo_resident = Scope("sipoo", "sipoo", "chat", "health", frozenset())
     assert titles(applicable(everything, sipoo_resident, TODAY)) == ["Tavallinen ohje"]
 
-    asks_porvoo = Scope("sipoo", "sipoo", "chat", "health", None, "porvoo", "porvoo")
+    asks_porvoo = Scope("sipoo", "sipoo", "chat", "health", frozenset(), "porvoo", "porvoo")
     assert titles(applicable(everything, asks_porvoo, TODAY)) == [
         "Porvoon palvelut muille",  # the special case first, and it hides the general one
         "Tavallinen ohje",
     ]
-    asks_askola = Scope("sipoo", "sipoo", "chat", "health", None, "askola", "askola")
+    asks_askola = Scope("sipoo", "sipoo", "chat", "health", frozenset(), "askola", "askola")
     assert titles(applicable(everything, asks_askola, TODAY)) == [
         "Toisen kunnan palvelu",
         "Tavallinen ohje",
     ]
-    asks_own = Scope("sipoo", "sipoo", "chat", "health", None, "sipoo", "sipoo")
+    asks_own = Scope("sipoo", "sipoo", "chat", "health", frozenset(), "sipoo", "sipoo")
     assert titles(applicable(everything, asks_own, TODAY)) == ["Tavallinen ohje"]
 
 
@@ -201,3 +201,11 @@ def test_two_instructions_for_the_same_scope_and_day_are_flagged():
     pairs = {(x.title_fi, y.title_fi) for x, y in conflicts([a, b, c, d])}
     # A ends the day C starts (to is exclusive): they follow each other, no clash.
     assert pairs == {("A", "B"), ("B", "C")}
+
+
+def test_an_item_has_several_topics_and_an_instruction_needs_one_of_them():
+    p0 = instruction("P0: hätätilanne", channel="omaolo", topic="P0")
+    respiratory = instruction("Hengitystie", channel="omaolo", topic="respiratory-infection")
+    emergency = Scope("porvoo", "porvoo", "omaolo", "health", frozenset({"chest-pain", "P0"}))
+    assert titles(applicable([p0, respiratory], emergency, TODAY)) == ["P0: hätätilanne"]
+    assert titles(applicable([p0, respiratory], PORVOO_OMAOLO, TODAY)) == ["Hengitystie"]

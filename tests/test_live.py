@@ -59,7 +59,7 @@ def test_the_event_stream_sends_changes_and_heartbeats(redis_url):
 
 
 def test_without_redis_there_is_no_stream_and_pages_poll(client, app_session):
-    from tests.test_web import Browser
+    from tests.web import Browser
 
     nurse = make_user(app_session)
     app_session.commit()
@@ -148,3 +148,46 @@ def test_one_gevent_worker_streams_to_hundreds_of_pages_and_still_serves(app, co
         finally:
             pages.close()
     assert all(json.loads(p[0][1]) == {"queues": ["chat-regional"]} for p in pages.arrivals)
+
+
+def test_the_live_fragment_is_rendered_once_per_change_for_the_same_view(app, committed, redis_url):
+    """Pages re-fetch the numbers after every change; with Redis, everyone who sees the same
+    queues gets one rendering until the next committed change, and nobody another's numbers."""
+    import re
+
+    from tests.web import Browser
+
+    with app.app_context():
+        first = make_user(db.session, queues=["chat-regional"])
+        second = make_user(db.session, queues=["chat-regional"])
+        elsewhere = make_user(db.session, queues=["omaolo-porvoo"])
+        item = make_item(db.session, queue="chat-regional")
+        db.session.commit()
+        users, item_id = (first, second, elsewhere), item.id
+        for user in users:
+            user.username  # noqa: B018 (loaded before the session goes)
+
+    def number(browser, state: str) -> str:
+        page = browser.get("/situation", headers={"HX-Request": "true"}).get_data(as_text=True)
+        found = re.search(rf'id="n-all-{state}"[^>]*>(\d+)<', page)
+        return found.group(1) if found else "0"
+
+    app.config.update(REDIS_URL=redis_url)
+    try:
+        pages = [Browser(app.test_client()).login(u) for u in users]
+        assert number(pages[0], "waiting") == "1"
+        assert len(Redis.from_url(redis_url).keys("desk:fragment:*")) == 1
+        assert number(pages[1], "waiting") == "1"  # the same view: the same rendering
+        assert len(Redis.from_url(redis_url).keys("desk:fragment:*")) == 1
+        with app.app_context():
+            lifecycle.take(
+                db.session, db.session.get(WorkItem, item_id), db.session.merge(users[0])
+            )
+            db.session.commit()
+            db.session.remove()
+        assert number(pages[1], "in_progress") == "1", "a committed change ends the sharing"
+        assert number(pages[1], "waiting") == "0"
+        other = pages[2].get("/situation", headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert "chat-regional" not in other
+    finally:
+        app.config.update(REDIS_URL=None)

@@ -11,7 +11,7 @@ from redis import Redis
 from desk.models import utcnow
 from desk.presence import FRESH, MemoryPresence, RedisPresence
 from tests.factories import make_item, make_user
-from tests.test_web import Browser, text
+from tests.web import Browser, text
 
 
 @pytest.fixture(params=["memory", "redis"])

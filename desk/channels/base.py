@@ -147,6 +147,12 @@ class Adapter:
         """The form type routing rules may match on (e-forms only)."""
         return None
 
+    def topics(self, content: dict) -> set[str]:
+        """What the matter is about, from an item's stored content (instructions match on it):
+        the chatbot's topic, the Omaolo assessment and its urgency, the form type, the
+        request's topic."""
+        return set()
+
     def deadline(self, payload: dict, submitted_at: datetime) -> Deadline:
         raise NotImplementedError
 

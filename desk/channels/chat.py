@@ -46,6 +46,9 @@ class Chat(Adapter):
     def content(self, payload: dict) -> dict:
         return {k: payload[k] for k in ("topic", "bot_summary", "conversation") if k in payload}
 
+    def topics(self, content: dict) -> set[str]:
+        return {content["topic"]} if content.get("topic") else set()
+
     def deadline(self, payload: dict, submitted_at: datetime) -> Deadline:
         return Deadline(None)
 

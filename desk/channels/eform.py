@@ -65,6 +65,10 @@ class EForm(Adapter):
     def content(self, payload: dict) -> dict:
         return {"form": payload["form"], "urgent": bool(payload.get("urgent"))}
 
+    def topics(self, content: dict) -> set[str]:
+        form_type = content.get("form", {}).get("type")
+        return {form_type} if form_type else set()
+
     def form_type(self, payload: dict) -> str | None:
         return payload["form"]["type"]
 

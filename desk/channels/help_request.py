@@ -31,6 +31,10 @@ class HelpRequest(Adapter):
     def content(self, payload: dict) -> dict:
         return {"request": payload["request"]}
 
+    def topics(self, content: dict) -> set[str]:
+        topic = content.get("request", {}).get("topic")
+        return {topic} if topic else set()
+
     def deadline(self, payload: dict, submitted_at: datetime) -> Deadline:
         return Deadline(same_working_day(submitted_at))
 

@@ -44,6 +44,10 @@ class Omaolo(Adapter):
     def content(self, payload: dict) -> dict:
         return {"assessment": payload["assessment"]}
 
+    def topics(self, content: dict) -> set[str]:
+        assessment = content.get("assessment", {})
+        return {v for v in (assessment.get("code"), assessment.get("urgency")) if v}
+
     def urgency(self, payload: dict) -> str | None:
         return payload["assessment"].get("urgency")
 

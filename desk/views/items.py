@@ -18,16 +18,17 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from .. import lifecycle
+from .. import guidance, lifecycle
 from ..access import load_item_for_display, may_work_on
 from ..errors import DomainError, ItemNotFound
 from ..extensions import db
 from ..i18n import language
-from ..models import OutcomeCode, Queue, User, WorkItem, utcnow
+from ..models import Municipality, OutcomeCode, Queue, User, WorkItem, utcnow
 from ..pid import masked
 from ..presence import Presence
 from ..security import WORKERS, is_htmx, me, roles_required
@@ -46,14 +47,27 @@ def _load(item_id: int) -> WorkItem:
 def _context(item: WorkItem, **extra) -> dict:
     outcomes = db.session.scalars(select(OutcomeCode).order_by(OutcomeCode.position)).all()
     queues = db.session.scalars(select(Queue).order_by(Queue.code)).all()
+    now = utcnow()
+    lang = language()
+    values = guidance.placeholder_values(
+        db.session, item, me(), item.language, now, lambda moment: format_date(moment, "short")
+    )
     return {
         "item": item,
-        "now": utcnow(),
+        "now": now,
         "masked_pid": masked(item.personal_id) if item.personal_id else None,
         "queues": [q for q in queues if q.active and q.code != item.queue_code],
-        "queue_names": {q.code: q.name(language()) for q in queues},
+        "queue_names": {q.code: q.name(lang) for q in queues},
         "outcomes": [o for o in outcomes if o.active],
-        "outcome_names": {o.code: o.name(language()) for o in outcomes},
+        "outcome_names": {o.code: o.name(lang) for o in outcomes},
+        "municipalities": db.session.scalars(
+            select(Municipality).order_by(Municipality.code)
+        ).all(),
+        "guidance": guidance.for_item(db.session, item, now),
+        "offered": guidance.offer(guidance.templates_for(db.session, item), values, item.language),
+        # What the user had written, kept when the action was refused.
+        "draft": request.form if request.method == "POST" and "error" in extra else {},
+        "draft_for": request.endpoint,
         **extra,
     }
 
@@ -144,6 +158,31 @@ def _act(
     return render_template("items/_item.html", **_context(item, message=done))
 
 
+def _with_templates(verb: Callable[[WorkItem], object]) -> Callable[[WorkItem], object]:
+    """The verb, then the response templates whose text went into it are counted."""
+
+    def run(item: WorkItem) -> object:
+        result = verb(item)
+        ids = [int(i) for i in request.form.get("template_ids", "").split(",") if i.isdigit()]
+        guidance.record_use(db.session, ids, item, me(), item.language)
+        return result
+
+    return run
+
+
+@bp.post("/<int:item_id>/elsewhere")
+@roles_required(*WORKERS)
+def elsewhere(item_id: int):
+    """Note the municipality the resident asks service from, when it is not their own."""
+    return _act(
+        item_id,
+        lambda item: lifecycle.request_elsewhere(
+            db.session, item, me(), request.form.get("municipality")
+        ),
+        _("Saved. The instructions now follow the municipality asked for."),
+    )
+
+
 @bp.post("/<int:item_id>/take")
 @roles_required(*WORKERS)
 def take(item_id: int):
@@ -188,7 +227,9 @@ def note(item_id: int):
     """Add an internal note."""
     return _act(
         item_id,
-        lambda item: lifecycle.add_note(db.session, item, me(), request.form.get("text")),
+        _with_templates(
+            lambda item: lifecycle.add_note(db.session, item, me(), request.form.get("text"))
+        ),
         _("Note added."),
     )
 
@@ -223,13 +264,15 @@ def resolve(item_id: int):
     """Resolve the item with an outcome."""
     return _act(
         item_id,
-        lambda item: lifecycle.resolve(
-            db.session,
-            item,
-            me(),
-            request.form.get("outcome"),
-            request.form.get("text"),
-            expected_version=_version(),
+        _with_templates(
+            lambda item: lifecycle.resolve(
+                db.session,
+                item,
+                me(),
+                request.form.get("outcome"),
+                request.form.get("text"),
+                expected_version=_version(),
+            )
         ),
         _("The item is resolved."),
     )

@@ -33,6 +33,13 @@ def describe(error: DomainError) -> str:
             return _("Choose an outcome.")
         case "stale":
             return _("Someone changed the item meanwhile. Check it and try again.")
+        case "unfilled_placeholders":
+            return _(
+                "Fill in or remove the template's placeholders first: %(names)s.",
+                names=params.get("names", ""),
+            )
+        case "unknown_municipality":
+            return _("Choose a municipality of the region.")
         case "not_permitted" | "not_found":
             return _("You do not have access to this item.")
     return _("The action could not be done.")

@@ -17,7 +17,7 @@ from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import situation
+from .. import live, situation
 from ..extensions import db
 from ..i18n import language
 from ..models import (
@@ -75,6 +75,22 @@ def _choices() -> dict:
 @login_required
 def index():
     """Every queue the user may see, grouped by system area, with totals."""
+    if is_htmx():
+        # The live refresh: every open page asks after each change, so the numbers are
+        # rendered once per change for everyone who sees the same (see live.shared_fragment).
+        user = me()
+        key = (
+            sorted(user.queue_codes),
+            sorted(user.municipality_codes),
+            user.is_admin,
+            request.full_path,
+            language(),
+        )
+        return live.shared_fragment(key, _render_index)
+    return _render_index()
+
+
+def _render_index() -> str:
     user = me()
     filters = _filters()
     now = utcnow()

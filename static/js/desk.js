@@ -69,11 +69,19 @@
     var opener = event.target.closest("[data-dialog-open]");
     if (opener) {
       var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
+      if (dialog && opener.hasAttribute("data-template-target")) {
+        dialog.setAttribute("data-target", opener.getAttribute("data-template-target"));
+      }
       if (dialog && typeof dialog.showModal === "function") {
         dialog.showModal();
         var first = dialog.querySelector("select, textarea, input:not([type=hidden])");
         if (first) first.focus();
       }
+      return;
+    }
+    var insert = event.target.closest("[data-insert-template]");
+    if (insert) {
+      insertTemplate(insert);
       return;
     }
     var closer = event.target.closest("[data-dialog-close]");
@@ -143,6 +151,7 @@
     },
     "n": function () { return press("[data-shortcut=take-next]"); },
     "c": function () { return focusField("#note-text"); },
+    "i": function () { return press("[data-shortcut=template]"); },
     "r": function () { return focusField("#resolve-outcome"); },
     "m": function () { return press("[data-dialog-open=transfer-dialog]"); },
     "w": function () { return press("[data-shortcut=my-work]"); },
@@ -215,4 +224,45 @@
   }
   document.addEventListener("htmx:beforeHistorySave", leaveItem);
   window.addEventListener("pagehide", leaveItem);
+
+  // Response templates: insert the chosen one (already filled from the item) where the
+  // cursor is, and count it when the note or resolution is saved.
+  function insertTemplate(button) {
+    var dialog = button.closest("dialog");
+    var field = document.getElementById(dialog.getAttribute("data-target") || "note-text");
+    var choice = button.closest("[data-template-choice]");
+    if (!field || !choice) return;
+    var text = choice.querySelector("[data-template-text]").textContent;
+    var start = field.selectionStart || 0;
+    var end = field.selectionEnd || 0;
+    var before = field.value.slice(0, start);
+    var gap = before && !/\s$/.test(before) ? "\n" : "";
+    field.value = before + gap + text + field.value.slice(end);
+    var ids = field.form.querySelector("input[name=template_ids]");
+    if (ids) {
+      var list = ids.value ? ids.value.split(",") : [];
+      list.push(button.getAttribute("data-insert-template"));
+      ids.value = list.join(",");
+    }
+    dialog.close();
+    field.focus();
+    var missing = choice.querySelector(".template-missing");
+    announce(dialog.getAttribute("data-inserted-text") + (missing ? " " + missing.textContent.trim() : ""));
+  }
+
+  document.addEventListener("input", function (event) {
+    if (!event.target.matches("[data-template-search]")) return;
+    var dialog = event.target.closest("dialog");
+    var words = event.target.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var shown = 0;
+    dialog.querySelectorAll("[data-template-choice]").forEach(function (choice) {
+      var text = choice.textContent.toLowerCase();
+      var match = words.every(function (word) { return text.indexOf(word) >= 0; });
+      choice.hidden = !match;
+      if (match) shown += 1;
+    });
+    dialog.querySelector("[data-template-none]").hidden = shown > 0;
+    var count = dialog.querySelector("[data-template-count]");
+    count.textContent = count.getAttribute("data-count-text").replace("%(n)s", shown);
+  });
 })();

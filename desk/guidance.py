@@ -1,0 +1,198 @@
+"""What the desk tells a professional beside an item: the instructions that apply, the
+municipality's digital services, and response templates filled from the item. Reads the
+database through a Session; no Flask."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import channels, instructions
+from .instructions import Scope, Shown, day_in_finland
+from .models import (
+    DigitalService,
+    Instruction,
+    InstructionVersion,
+    Municipality,
+    ResponseTemplate,
+    TemplateUse,
+    User,
+    WorkItem,
+)
+from .responses import Filled, fill, first_name
+from .routing import RoutingError, system_area_of
+
+#: The service matrix's rows, in the order a professional goes through them.
+SERVICE_KINDS = (
+    "identified_portal",
+    "self_booking",
+    "remote_reception",
+    "chat",
+    "omaolo",
+    "forms",
+    "phone_callback",
+)
+
+
+def all_instructions(session: Session) -> list[list[InstructionVersion]]:
+    """Every instruction with all its versions (a small table, read whole)."""
+    return [list(i.versions) for i in session.scalars(select(Instruction).order_by(Instruction.id))]
+
+
+def _area(session: Session, municipality: str | None, day: date) -> str | None:
+    if not municipality:
+        return None
+    try:
+        return system_area_of(session, municipality, day)
+    except RoutingError:
+        return None
+
+
+def topics_of(item: WorkItem) -> frozenset[str]:
+    adapter = channels.get(item.channel)
+    return frozenset(adapter.topics(item.content or {})) if adapter else frozenset()
+
+
+def scope_of(session: Session, item: WorkItem, day: date) -> Scope:
+    """What the item asks of the instructions on `day`."""
+    return Scope(
+        municipality=item.municipality_code,
+        system_area=_area(session, item.municipality_code, day),
+        channel=item.channel,
+        service_area=item.service_area_code,
+        topics=topics_of(item),
+        requested_municipality=item.requested_municipality_code,
+        requested_system_area=_area(session, item.requested_municipality_code, day),
+    )
+
+
+@dataclass
+class Guidance:
+    shown: list[Shown]
+    #: what applied when the item arrived but no longer does
+    gone: list[InstructionVersion]
+
+
+def for_item(session: Session, item: WorkItem, now: datetime) -> Guidance:
+    scope = scope_of(session, item, day_in_finland(now))
+    shown, gone = instructions.for_item(all_instructions(session), scope, item.submitted_at, now)
+    return Guidance(shown, gone)
+
+
+def services_on(session: Session, day: date) -> dict[str, dict[str, list[DigitalService]]]:
+    """The service matrix as it stands on `day`: municipality → kind → services."""
+    matrix: dict[str, dict[str, list[DigitalService]]] = defaultdict(lambda: defaultdict(list))
+    for service in session.scalars(
+        select(DigitalService).order_by(DigitalService.municipality_code, DigitalService.id)
+    ):
+        if (service.valid_from is None or service.valid_from <= day) and (
+            service.valid_to is None or day < service.valid_to
+        ):
+            matrix[service.municipality_code][service.kind].append(service)
+    return matrix
+
+
+def service_changes(session: Session, after: date, until: date) -> list[DigitalService]:
+    """Services that start or end in (after, until]: what changes soon."""
+    changes = session.scalars(
+        select(DigitalService).where(
+            ((DigitalService.valid_from > after) & (DigitalService.valid_from <= until))
+            | ((DigitalService.valid_to > after) & (DigitalService.valid_to <= until))
+        )
+    )
+    return sorted(
+        changes,
+        key=lambda s: (
+            min(d for d in (s.valid_from, s.valid_to) if d and d > after),
+            s.municipality_code,
+        ),
+    )
+
+
+def _first_link(services: list[DigitalService]) -> str | None:
+    return next((s.url for s in services if s.url), None)
+
+
+def placeholder_values(
+    session: Session,
+    item: WorkItem,
+    user: User,
+    language: str,
+    now: datetime,
+    format_date,
+) -> dict[str, str | None]:
+    """The values a template's placeholders take for this item, in `language`."""
+    municipality = (
+        session.get(Municipality, item.municipality_code) if item.municipality_code else None
+    )
+    services = services_on(session, day_in_finland(now)).get(item.municipality_code or "", {})
+    return {
+        "first_name": first_name(item.resident_name),
+        "municipality": municipality.name(language) if municipality else None,
+        "self_booking_link": _first_link(services.get("self_booking", [])),
+        "portal_link": _first_link(services.get("identified_portal", [])),
+        "professional": user.display_name,
+        "deadline": format_date(item.due_at) if item.due_at else None,
+        "queue": item.queue.name(language) if item.queue else None,
+    }
+
+
+def templates_for(session: Session, item: WorkItem) -> list[ResponseTemplate]:
+    """The active templates that suit the item: those for its municipality, channel and
+    service area, and the general ones; the most specific first."""
+    found = []
+    for template in session.scalars(select(ResponseTemplate).where(ResponseTemplate.active)):
+        facets = (
+            (template.municipality_code, item.municipality_code),
+            (template.channel, item.channel),
+            (template.service_area_code, item.service_area_code),
+        )
+        if all(mine is None or mine == theirs for mine, theirs in facets):
+            found.append(template)
+    return sorted(
+        found,
+        key=lambda t: (
+            -sum(f is not None for f in (t.municipality_code, t.channel, t.service_area_code)),
+            t.title_fi,
+        ),
+    )
+
+
+@dataclass
+class Offered:
+    template: ResponseTemplate
+    language: str
+    filled: Filled
+
+
+def offer(
+    templates: list[ResponseTemplate], values: dict[str, str | None], language: str
+) -> list[Offered]:
+    """Each template filled in the item's language (Swedish for a Swedish-speaking resident,
+    Finnish otherwise)."""
+    text_language = "sv" if language == "sv" else "fi"
+    return [Offered(t, text_language, fill(t.body(text_language), values)) for t in templates]
+
+
+def record_use(
+    session: Session, template_ids: list[int], item: WorkItem, user: User, language: str
+) -> None:
+    """Count the templates whose text went into a saved note or resolution."""
+    for template_id in dict.fromkeys(template_ids):
+        if session.get(ResponseTemplate, template_id) is not None:
+            session.add(
+                TemplateUse(
+                    template_id=template_id, item_id=item.id, user_id=user.id, language=language
+                )
+            )
+
+
+def use_counts(session: Session, since: datetime | None = None) -> dict[int, int]:
+    query = select(TemplateUse.template_id, func.count()).group_by(TemplateUse.template_id)
+    if since is not None:
+        query = query.where(TemplateUse.at >= since)
+    return dict(session.execute(query).all())

@@ -1,0 +1,398 @@
+"""Instructions (read by everyone, written by team leads and admins), the service matrix and
+the response templates."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, timedelta
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import login_required
+from markupsafe import Markup
+from sqlalchemy import select
+
+from .. import channels, guidance, instructions
+from ..extensions import db
+from ..i18n import language
+from ..instructions import Draft, Scope, Shown, check_draft, day_in_finland
+from ..markup import render
+from ..models import (
+    Instruction,
+    InstructionVersion,
+    Municipality,
+    ResponseTemplate,
+    Role,
+    ServiceArea,
+    SystemArea,
+    utcnow,
+)
+from ..responses import PLACEHOLDERS
+from ..security import me, roles_required
+
+bp = Blueprint("guidance", __name__)
+EDITORS = (Role.TEAM_LEAD, Role.ADMIN)
+
+
+def _reference() -> dict:
+    return {
+        "municipalities": db.session.scalars(
+            select(Municipality).order_by(Municipality.code)
+        ).all(),
+        "system_areas": db.session.scalars(select(SystemArea).order_by(SystemArea.code)).all(),
+        "service_areas": db.session.scalars(select(ServiceArea).order_by(ServiceArea.code)).all(),
+        "channels": channels.names(),
+        "kinds": instructions.KINDS,
+    }
+
+
+def _day(value: str | None) -> date:
+    """A date from the query string; today in Finland when missing or malformed."""
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        return day_in_finland(utcnow())
+
+
+def _may_edit() -> bool:
+    return me().role in {r.value for r in EDITORS}
+
+
+# --- instructions ---------------------------------------------------------------------------
+
+
+@bp.get("/instructions")
+@login_required
+def instructions_list():
+    """Every instruction as it reads now, with where it applies and whether it clashes."""
+    everything = guidance.all_instructions(db.session)
+    on = _day(request.args.get("on"))
+    municipality = request.args.get("municipality") or None
+    clashes: dict[int, list[InstructionVersion]] = {}
+    for a, b in instructions.conflicts(everything):
+        clashes.setdefault(a.instruction_id, []).append(b)
+        clashes.setdefault(b.instruction_id, []).append(a)
+    rows = []
+    for versions in everything:
+        current = versions[-1]
+        if municipality and current.municipality_code not in (None, municipality):
+            continue
+        rows.append(
+            (current, instructions.in_force(current, on), clashes.get(current.instruction_id, []))
+        )
+    rows.sort(key=lambda r: (instructions.level(r[0]), r[0].title(language())))
+    return render_template(
+        "guidance/instructions.html",
+        rows=rows,
+        on=on,
+        municipality=municipality,
+        may_edit=_may_edit(),
+        **_reference(),
+    )
+
+
+@bp.get("/instructions/preview")
+@login_required
+def instruction_preview():
+    """Exactly what a professional sees beside an item of this kind, on a chosen day."""
+    reference = _reference()
+    on = _day(request.args.get("on"))
+    args = request.args
+    municipality = args.get("municipality") or None
+    requested = args.get("requested") or None
+    known = {m.code for m in reference["municipalities"]}
+    if municipality not in known:
+        municipality = None
+    if requested not in known:
+        requested = None
+    scope = Scope(
+        municipality=municipality,
+        system_area=guidance._area(db.session, municipality, on),
+        channel=args.get("channel") or None,
+        service_area=args.get("service_area") or None,
+        topics=frozenset(t for t in (args.get("topic") or "").split() if t),
+        requested_municipality=requested,
+        requested_system_area=guidance._area(db.session, requested, on),
+    )
+    found = instructions.applicable(guidance.all_instructions(db.session), scope, on)
+    primary = "sv" if args.get("language") == "sv" else "fi"
+    return render_template(
+        "guidance/preview.html",
+        scope=scope,
+        on=on,
+        primary=primary,
+        preview=guidance.Guidance([Shown(v) for v in found], []),
+        **reference,
+    )
+
+
+def _form_values(draft_source) -> dict:
+    return {k: draft_source.get(k, "") or "" for k in FORM_FIELDS}
+
+
+FORM_FIELDS = (
+    "kind",
+    "municipality",
+    "system_area",
+    "channel",
+    "service_area",
+    "topic",
+    "title_fi",
+    "title_sv",
+    "body_fi",
+    "body_sv",
+    "valid_from",
+    "valid_to",
+)
+
+
+def _version_values(version: InstructionVersion) -> dict:
+    return {
+        "kind": version.kind,
+        "municipality": version.municipality_code or "",
+        "system_area": version.system_area_code or "",
+        "channel": version.channel or "",
+        "service_area": version.service_area_code or "",
+        "topic": version.topic or "",
+        "title_fi": version.title_fi,
+        "title_sv": version.title_sv,
+        "body_fi": version.body_fi,
+        "body_sv": version.body_sv,
+        "valid_from": version.valid_from.isoformat(),
+        "valid_to": version.valid_to.isoformat() if version.valid_to else "",
+    }
+
+
+def _checked(reference: dict) -> tuple[Draft | None, dict[str, str]]:
+    return check_draft(
+        request.form.to_dict(),
+        municipalities={m.code for m in reference["municipalities"]},
+        system_areas={a.code for a in reference["system_areas"]},
+        channels=set(reference["channels"]),
+        service_areas={s.code for s in reference["service_areas"]},
+    )
+
+
+def _save(instruction: Instruction, draft: Draft) -> InstructionVersion:
+    number = instruction.versions[-1].number + 1 if instruction.versions else 1
+    version = InstructionVersion(number=number, author_id=me().id, **asdict(draft))
+    instruction.versions.append(version)
+    db.session.flush()
+    return version
+
+
+def _warn_about_clashes(instruction: Instruction) -> None:
+    others = [
+        b if a.instruction_id == instruction.id else a
+        for a, b in instructions.conflicts(guidance.all_instructions(db.session))
+        if instruction.id in (a.instruction_id, b.instruction_id)
+    ]
+    if others:
+        flash(
+            _(
+                "Saved, but it overlaps with another instruction for the same scope: %(titles)s."
+                " Merge them or end one.",
+                titles=", ".join(v.title(language()) for v in others),
+            ),
+            "error",
+        )
+
+
+def _editor(instruction: Instruction | None, values: dict, problems: dict, status: int = 200):
+    return (
+        render_template(
+            "guidance/edit.html",
+            instruction=instruction,
+            values=values,
+            problems=problems,
+            **_reference(),
+        ),
+        status,
+    )
+
+
+@bp.get("/instructions/new")
+@roles_required(*EDITORS)
+def instruction_new():
+    today = day_in_finland(utcnow()).isoformat()
+    return _editor(
+        None, {**dict.fromkeys(FORM_FIELDS, ""), "kind": "work", "valid_from": today}, {}
+    )
+
+
+@bp.post("/instructions")
+@roles_required(*EDITORS)
+def instruction_create():
+    draft, problems = _checked(_reference())
+    if draft is None:
+        return _editor(None, _form_values(request.form), problems, 422)
+    instruction = Instruction()
+    db.session.add(instruction)
+    _save(instruction, draft)
+    _warn_about_clashes(instruction)
+    db.session.commit()
+    flash(_("The instruction was saved."), "success")
+    return redirect(url_for("guidance.instruction", instruction_id=instruction.id))
+
+
+def _instruction(instruction_id: int) -> Instruction:
+    instruction = db.session.get(Instruction, instruction_id)
+    if instruction is None or not instruction.versions:
+        abort(404)
+    return instruction
+
+
+@bp.get("/instructions/<int:instruction_id>")
+@login_required
+def instruction(instruction_id: int):
+    """The instruction as it reads now, and every earlier version with its author."""
+    found = _instruction(instruction_id)
+    return render_template(
+        "guidance/instruction.html", instruction=found, may_edit=_may_edit(), **_reference()
+    )
+
+
+@bp.get("/instructions/<int:instruction_id>/edit")
+@roles_required(*EDITORS)
+def instruction_edit(instruction_id: int):
+    found = _instruction(instruction_id)
+    return _editor(found, _version_values(found.current), {})
+
+
+@bp.post("/instructions/<int:instruction_id>")
+@roles_required(*EDITORS)
+def instruction_update(instruction_id: int):
+    """A change is a new version; the earlier ones stay as they were."""
+    found = _instruction(instruction_id)
+    draft, problems = _checked(_reference())
+    if draft is None:
+        return _editor(found, _form_values(request.form), problems, 422)
+    if asdict(draft) == {k: getattr(found.current, k) for k in asdict(draft)}:
+        flash(_("Nothing was changed."), "success")
+        return redirect(url_for("guidance.instruction", instruction_id=found.id))
+    _save(found, draft)
+    _warn_about_clashes(found)
+    db.session.commit()
+    flash(_("The instruction was saved as version %(n)d.", n=found.current.number), "success")
+    return redirect(url_for("guidance.instruction", instruction_id=found.id))
+
+
+@bp.post("/instructions/render")
+@roles_required(*EDITORS)
+def instruction_render():
+    """The editor's Markdown as it will show (the draft preview in the edit form)."""
+    lang = "sv" if request.form.get("preview") == "sv" else "fi"
+    body = request.form.get(f"body_{lang}", "")
+    return render_template("guidance/_rendered.html", body=body)
+
+
+# --- the service matrix ---------------------------------------------------------------------
+
+
+@bp.get("/services")
+@login_required
+def services():
+    """Each municipality's digital services on a day; two side by side; what changes soon."""
+    reference = _reference()
+    on = _day(request.args.get("on"))
+    known = [m.code for m in reference["municipalities"]]
+    compare = [c for c in request.args.getlist("compare") if c in known][:2]
+    shown = [m for m in reference["municipalities"] if not compare or m.code in compare]
+    matrix = guidance.services_on(db.session, on)
+    differing = set()
+    if len(compare) == 2:
+        for kind in guidance.SERVICE_KINDS:
+            a, b = ([s.name for s in matrix.get(c, {}).get(kind, [])] for c in compare)
+            if sorted(a) != sorted(b):
+                differing.add(kind)
+    return render_template(
+        "guidance/services.html",
+        on=on,
+        matrix=matrix,
+        differing=differing,
+        shown=shown,
+        compare=compare,
+        kinds=guidance.SERVICE_KINDS,
+        changes=guidance.service_changes(db.session, on, on + timedelta(days=62)),
+        municipality_names={m.code: m.name(language()) for m in reference["municipalities"]},
+        municipalities=reference["municipalities"],
+    )
+
+
+# --- response templates ---------------------------------------------------------------------
+
+
+@bp.get("/templates")
+@login_required
+def templates():
+    """The response templates, searchable, with how often each went into a saved text."""
+    query = (request.args.get("q") or "").strip().lower()
+    rows = db.session.scalars(select(ResponseTemplate).order_by(ResponseTemplate.title_fi)).all()
+    if query:
+        rows = [
+            t
+            for t in rows
+            if all(
+                word in " ".join((t.title_fi, t.title_sv, t.body_fi, t.body_sv)).lower()
+                for word in query.split()
+            )
+        ]
+    month_ago = utcnow() - timedelta(days=30)
+    return render_template(
+        "guidance/templates.html",
+        rows=rows,
+        q=request.args.get("q", ""),
+        uses_month=guidance.use_counts(db.session, month_ago),
+        uses_all=guidance.use_counts(db.session),
+        placeholders=PLACEHOLDERS,
+        **_reference(),
+    )
+
+
+# --- template helpers -----------------------------------------------------------------------
+
+
+def instruction_scope(version: InstructionVersion) -> str:
+    """Where an instruction applies, in words: place, channel, service area, topic."""
+    from .labels import channel_label
+
+    lang = language()
+    if version.municipality_code:
+        place = db.session.get(Municipality, version.municipality_code).name(lang)
+    elif version.system_area_code:
+        area = db.session.get(SystemArea, version.system_area_code).name(lang)
+        place = _("System area %(name)s", name=area)
+    else:
+        place = _("Whole region")
+    parts = [place]
+    if version.channel:
+        parts.append(channel_label(version.channel))
+    if version.service_area_code:
+        parts.append(db.session.get(ServiceArea, version.service_area_code).name(lang))
+    if version.topic:
+        parts.append(_("topic %(topic)s", topic=version.topic))
+    return " · ".join(parts)
+
+
+def validity(version) -> str:
+    start = format_date(version.valid_from, "short") if version.valid_from else None
+    end = format_date(version.valid_to - timedelta(days=1), "short") if version.valid_to else None
+    if start and end:
+        return _("%(start)s–%(end)s", start=start, end=end)
+    if start:
+        return _("from %(start)s", start=start)
+    if end:
+        return _("until %(end)s", end=end)
+    return _("always")
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        markdown=lambda text: Markup(render(text)),  # noqa: S704 (sanitised by nh3)
+        instruction_scope=instruction_scope,
+        validity=validity,
+    )
+    app.jinja_env.filters["format_placeholder"] = lambda name: "{" + name + "}"
+    # An end date is exclusive; people read the last day it still holds.
+    app.jinja_env.filters["last_day"] = lambda day: format_date(day - timedelta(days=1), "short")

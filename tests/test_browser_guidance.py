@@ -1,0 +1,159 @@
+"""Instructions, templates and the service matrix in a real browser: a hostile instruction does
+nothing, a template goes in by keyboard, and every new page passes axe-core."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session
+
+from tests.factories import make_item
+from tests.test_browser import accessible, settled, sign_in
+
+HOSTILE = (
+    "Ohje <script>window.pwned = 1</script>\n\n"
+    '<img src="x" onerror="window.pwned = 2">\n\n'
+    "[Avaa ohje](javascript:window.pwned=3) ja [Omaolo](https://www.omaolo.fi/)\n\n"
+    '<a href="#" onclick="window.pwned = 4">klikkaa</a>'
+)
+
+
+def porvoo_item(live, title: str) -> int:
+    with Session(live[1]) as s:
+        item = make_item(
+            s,
+            title=title,
+            channel="omaolo",
+            queue="omaolo-porvoo",
+            municipality="porvoo",
+            content={
+                "assessment": {
+                    "kind": "symptom",
+                    "code": "korvakipu",
+                    "title": "Korvakipu",
+                    "urgency": "P5",
+                    "recommendation": "Kiireetön vastaanotto.",
+                }
+            },
+        )
+        item.resident_name = "Aino Virtanen"
+        s.commit()
+        return item.id
+
+
+def test_a_hostile_instruction_is_shown_as_text_and_does_nothing(page: Page, live):
+    item_id = porvoo_item(live, "Korvakipu (vihamielinen ohje)")
+    sign_in(page, "tiimivastaava")
+    page.goto(page.base_url + "/instructions/new")
+    page.locator("#e-municipality").select_option("porvoo")
+    page.locator("#e-channel").select_option("omaolo")
+    page.locator("#e-topic").fill("korvakipu")
+    page.locator("#e-title-fi").fill('Korvakipu <b onmouseover="window.pwned=5">lihava</b>')
+    page.locator("#e-title-sv").fill("Öronvärk")
+    page.locator("#e-body-fi").fill(HOSTILE)
+    page.locator("#e-body-sv").fill("Anvisning på svenska.")
+    # The draft preview renders through the same sanitiser.
+    page.locator("button[name=preview][value=fi]").click()
+    expect(page.locator("#draft-fi a")).to_have_attribute("href", "https://www.omaolo.fi/")
+    page.locator("form.instruction-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/instructions/\d+$"))
+
+    page.goto(f"{page.base_url}/items/{item_id}")
+    card = page.locator("article.instruction").filter(has_text="Korvakipu")
+    expect(card).to_have_count(1)
+    expect(card.locator("h3")).to_have_text('Korvakipu <b onmouseover="window.pwned=5">lihava</b>')
+    expect(card.locator(".markdown").first).to_contain_text("<script>window.pwned = 1</script>")
+    assert card.locator("script, img, [onerror], [onclick], [onmouseover]").count() == 0
+    links = card.locator(".markdown").first.locator("a")
+    expect(links).to_have_count(1)
+    expect(links).to_have_attribute("href", "https://www.omaolo.fi/")
+    expect(links).to_have_attribute("rel", "noopener noreferrer")
+    card.locator("h3").hover()
+    card.locator("h3").click()
+    expect(page).to_have_url(f"{page.base_url}/items/{item_id}")
+    assert page.evaluate("window.pwned") is None
+    accessible(page, "item page with an instruction")
+
+
+def test_a_template_goes_into_a_note_by_keyboard_filled_from_the_item(page: Page, live):
+    item_id = porvoo_item(live, "Korvakipu (vastausmalli)")
+    sign_in(page)
+    page.goto(f"{page.base_url}/items/{item_id}")
+    page.keyboard.press("i")
+    dialog = page.get_by_role("dialog", name="Vastausmallit")
+    expect(dialog).to_be_visible()
+    search = dialog.get_by_label("Hae vastausmalleja")
+    expect(search).to_be_focused()
+    accessible(page, "template dialog")
+    page.keyboard.type("videovisit")
+    choices = dialog.locator("[data-template-choice]:visible")
+    expect(choices).to_have_count(1)
+    expect(choices.first).to_contain_text("Hei Aino,")
+    expect(dialog.get_by_role("status")).to_contain_text("1")
+    page.keyboard.press("Tab")
+    expect(choices.first.get_by_role("button", name="Lisää")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    note = page.get_by_label("Sisäinen muistiinpano")
+    expect(note).to_be_focused()
+    expect(note).to_have_value(re.compile(r"^Hei Aino,.*VideoVisit", re.S))
+    expect(page.locator("#live")).to_contain_text("Vastausmalli lisättiin.")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Lisää muistiinpano")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("region", name="Aikajana")).to_contain_text("Hei Aino,")
+    settled(page)
+
+
+@pytest.mark.console_allows("status of 409")
+def test_a_placeholder_left_in_is_refused_and_the_text_kept(page: Page, live):
+    item_id = porvoo_item(live, "Korvakipu (täyttämätön)")
+    with Session(live[1]) as s:
+        from desk.models import WorkItem
+
+        s.get(WorkItem, item_id).resident_name = None  # no first name to fill in
+        s.commit()
+    sign_in(page)
+    page.goto(f"{page.base_url}/items/{item_id}")
+    page.get_by_role("button", name="Lisää vastausmalli…").first.click()
+    dialog = page.get_by_role("dialog", name="Vastausmallit")
+    choice = dialog.locator("[data-template-choice]").filter(has_text="{first_name}").first
+    expect(choice.locator(".template-missing")).to_contain_text("{first_name}")
+    choice.get_by_role("button", name="Lisää").click()
+    page.get_by_role("button", name="Lisää muistiinpano").click()
+    expect(page.locator("#item .alert-error")).to_contain_text("{first_name}")
+    expect(page.get_by_label("Sisäinen muistiinpano")).to_have_value(re.compile(r"\{first_name\}"))
+
+
+@pytest.mark.console_allows("status of 422")
+def test_the_guidance_pages_are_accessible(page: Page, live):
+    sign_in(page, "tiimivastaava")
+    page.get_by_role("link", name="Ohjeet").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ohjeet")
+    accessible(page, "instructions")
+    page.locator("table.list a").first.click()
+    accessible(page, "one instruction with its versions")
+    page.get_by_role("link", name="Muokkaa").click()
+    page.locator("#e-title-fi").fill("")
+    page.locator("form.instruction-form button[type=submit]").click()
+    expect(page.get_by_role("alert")).to_contain_text("Ohjetta ei tallennettu")
+    expect(page.locator("#e-title-fi")).to_have_attribute("aria-invalid", "true")
+    accessible(page, "instruction editor with an error")
+    page.goto(
+        page.base_url + "/instructions/preview?municipality=sipoo&channel=omaolo"
+        "&service_area=health&topic=respiratory-infection&requested=porvoo"
+    )
+    expect(page.locator("article.instruction").first).to_be_visible()
+    accessible(page, "instruction preview")
+    page.get_by_role("link", name="Palvelut").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Digitaaliset palvelut kunnittain")
+    accessible(page, "service matrix")
+    page.get_by_label("Sipoo").check()
+    page.get_by_label("Askola").check()
+    page.get_by_role("button", name="Näytä").click()
+    expect(page.locator("table.matrix thead th")).to_have_count(3)
+    accessible(page, "two municipalities compared")
+    page.get_by_role("link", name="Vastausmallit").click()
+    accessible(page, "templates")
