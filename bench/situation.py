@@ -223,6 +223,46 @@ def measure(operations: list[Operation], log: QueryLog, requests: int, rng: rand
                 log.current = None
 
 
+SHARED_REDIS = "redis://127.0.0.1:6379/12"
+VIEWERS_PER_CHANGE = 20
+
+
+def measure_shared(url: str, requests: int) -> dict:
+    """The live refresh as production serves it (with Redis): after a change the first page
+    to ask renders the fragment, and the pages with the same view that ask after it get that
+    rendering. A change (the counter a commit moves) every VIEWERS_PER_CHANGE requests."""
+    from redis import Redis
+
+    from desk import create_app
+    from desk.live import GENERATION
+
+    redis = Redis.from_url(SHARED_REDIS)
+    redis.flushdb()
+    app = create_app({**generate.bench_config(url), "REDIS_URL": SHARED_REDIS})
+    client = app.test_client()
+    sign_in(client, LEAD)
+    operation = Operation(
+        "situation_fragment_shared",
+        LEAD,
+        client,
+        "/situation",
+        (LIVE_MARKER,),
+        {"HX-Request": "true"},
+    )
+    for _ in range(WARM_UP):
+        operation.get()
+    for n in range(requests):
+        if n % VIEWERS_PER_CHANGE == 0:
+            redis.incr(GENERATION)
+        started = time.perf_counter()
+        operation.get()
+        operation.timings.add(time.perf_counter() - started, [], LEAD)
+    redis.flushdb()
+    with app.app_context():
+        db.engine.dispose()
+    return {**operation.result(), "viewers_per_change": VIEWERS_PER_CHANGE}
+
+
 def captured(log: QueryLog, operation: Operation, name: str) -> tuple[str, object]:
     """The statement `name` exactly as the app ran it for one request of `operation`."""
     log.last.pop(name, None)
@@ -276,6 +316,12 @@ def print_table(results: dict) -> None:
             f" {row['p95_ms']:>8} {row['max_ms']:>8} {row['db_mean_ms']:>7}"
             f" {row['queries_per_call']:>5}"
         )
+    shared = results["shared"]
+    print(
+        f"{'fragment, shared':20} {shared['user']:10} {shared['n']:>5} {shared['p50_ms']:>8}"
+        f" {shared['p95_ms']:>8} {shared['max_ms']:>8}   (with Redis; a change every"
+        f" {shared['viewers_per_change']} requests)"
+    )
     print("(SQL ms: mean time in SQL statements per request; stmts: statements per request)")
     for row in results["measurements"]:
         top = "; ".join(f"{s['statement']} {s['ms_per_call']}" for s in row["statements"][:3])
@@ -415,6 +461,8 @@ def main(argv: list[str] | None = None) -> None:
     log = SituationQueryLog(engine)
     measure(operations, log, args.requests, rng)
 
+    shared = measure_shared(url, args.requests)
+
     statements = {
         "lead counts": captured(log, fragment_lead, "situation: counts"),
         "lead trend arrived": captured(log, fragment_lead, "situation: trend arrived"),
@@ -443,6 +491,7 @@ def main(argv: list[str] | None = None) -> None:
         },
         "checks": checks,
         "measurements": [operation.result() for operation in operations],
+        "shared": shared,
         "explain": plans,
     }
     print_table(results)
