@@ -62,3 +62,38 @@ def first_name(full_name: str | None) -> str | None:
     """The first of the resident's names, as the source system gave them."""
     parts = (full_name or "").split()
     return parts[0] if parts else None
+
+
+def check_template(
+    form: dict[str, str],
+    *,
+    municipalities: set[str],
+    channels: set[str],
+    service_areas: set[str],
+) -> tuple[dict | None, dict[str, str]]:
+    """A template's fields from an editor's form, or the problems per field (codes the UI
+    words: required, too_long, unknown, unknown_placeholder)."""
+    problems: dict[str, str] = {}
+    values: dict = {}
+    for name, limit in (("title_fi", 200), ("title_sv", 200), ("body_fi", 4000), ("body_sv", 4000)):
+        value = (form.get(name) or "").strip()
+        if not value:
+            problems[name] = "required"
+        elif len(value) > limit:
+            problems[name] = "too_long"
+        elif name.startswith("body") and any(
+            p not in PLACEHOLDERS for p in PLACEHOLDER.findall(value)
+        ):
+            problems[name] = "unknown_placeholder"
+        values[name] = value
+    for name, field_name, known in (
+        ("municipality", "municipality_code", municipalities),
+        ("channel", "channel", channels),
+        ("service_area", "service_area_code", service_areas),
+    ):
+        value = (form.get(name) or "").strip() or None
+        if value is not None and value not in known:
+            problems[name] = "unknown"
+        values[field_name] = value
+    values["active"] = form.get("active") == "on"
+    return (None, problems) if problems else (values, {})

@@ -267,3 +267,35 @@ def test_the_preview_shows_what_the_item_page_shows(browser, app_session):
     )
     titles = re.compile(r'<h3 id="instruction-\d+" lang="fi">(.*?)</h3>')
     assert titles.findall(on_item) == titles.findall(preview) != []
+
+
+def test_team_leads_write_templates_and_an_unused_one_is_not_offered(app, app_session):
+    lead = make_user(app_session, role="team_lead")
+    nurse = make_user(app_session, queues=["omaolo-porvoo"])
+    item = omaolo_item(app_session)
+    editor = Browser(app.test_client()).login(lead)
+    editor.get("/templates/new")
+    form = {
+        "title_fi": "Korvakipu: kotihoito-ohje",
+        "title_sv": "Öronvärk: egenvård",
+        "body_fi": "Hei {first_name}, tässä ohje kotihoitoon.",
+        "body_sv": "Hej {first_name}, här är anvisningen.",
+        "municipality": "porvoo",
+        "channel": "omaolo",
+        "active": "on",
+    }
+    refused = editor.post("/templates", {**form, "body_fi": "Hei {etunimi}"}, htmx=False)
+    assert refused.status_code == 422 and "Käytä vain" in text(refused)
+    assert editor.post("/templates", form, htmx=False).status_code == 302
+    template = app_session.scalars(
+        select(ResponseTemplate).where(ResponseTemplate.title_fi == form["title_fi"])
+    ).one()
+    professional = Browser(app.test_client()).login(nurse)
+    assert professional.get(f"/templates/{template.id}/edit").status_code == 403
+    assert professional.post("/templates", form, htmx=False).status_code == 403
+    assert form["title_fi"] in text(professional.get(f"/items/{item.id}"))
+
+    editor.get(f"/templates/{template.id}/edit")
+    answer = editor.post(f"/templates/{template.id}", {**form, "active": ""}, htmx=False)
+    assert answer.status_code == 302
+    assert form["title_fi"] not in text(professional.get(f"/items/{item.id}"))

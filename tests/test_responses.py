@@ -5,7 +5,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 from desk.markup import render
-from desk.responses import fill, first_name, unfilled
+from desk.responses import check_template, fill, first_name, unfilled
 
 
 def test_placeholders_with_values_are_filled_and_the_rest_listed():
@@ -62,3 +62,28 @@ class Elements(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.found.append((tag, dict(attrs)))
+
+
+def test_a_template_form_is_checked_field_by_field():
+    known = dict(municipalities={"porvoo"}, channels={"chat"}, service_areas={"health"})
+    good = {
+        "title_fi": "Ajanvaraus",
+        "title_sv": "Tidsbokning",
+        "body_fi": "Hei {first_name}, varaa aika: {self_booking_link}",
+        "body_sv": "Hej {first_name}!",
+        "municipality": "porvoo",
+        "channel": "",
+        "active": "on",
+    }
+    values, problems = check_template(good, **known)
+    assert problems == {}
+    assert values["municipality_code"] == "porvoo" and values["channel"] is None
+    assert values["active"] is True
+    _, problems = check_template(
+        {**good, "title_sv": " ", "body_fi": "Hei {etunimi}", "channel": "fax"}, **known
+    )
+    assert problems == {
+        "title_sv": "required",
+        "body_fi": "unknown_placeholder",
+        "channel": "unknown",
+    }

@@ -28,7 +28,7 @@ from ..models import (
     SystemArea,
     utcnow,
 )
-from ..responses import PLACEHOLDERS
+from ..responses import PLACEHOLDERS, check_template
 from ..security import me, roles_required
 
 bp = Blueprint("guidance", __name__)
@@ -346,8 +346,108 @@ def templates():
         uses_month=guidance.use_counts(db.session, month_ago),
         uses_all=guidance.use_counts(db.session),
         placeholders=PLACEHOLDERS,
+        may_edit=_may_edit(),
         **_reference(),
     )
+
+
+TEMPLATE_FIELDS = (
+    "title_fi",
+    "title_sv",
+    "body_fi",
+    "body_sv",
+    "municipality",
+    "channel",
+    "service_area",
+)
+
+
+def _template_editor(template: ResponseTemplate | None, values: dict, problems: dict, status=200):
+    return (
+        render_template(
+            "guidance/template_edit.html",
+            template=template,
+            values=values,
+            problems=problems,
+            placeholders=PLACEHOLDERS,
+            **_reference(),
+        ),
+        status,
+    )
+
+
+def _checked_template() -> tuple[dict | None, dict[str, str]]:
+    reference = _reference()
+    return check_template(
+        request.form.to_dict(),
+        municipalities={m.code for m in reference["municipalities"]},
+        channels=set(reference["channels"]),
+        service_areas={s.code for s in reference["service_areas"]},
+    )
+
+
+@bp.get("/templates/new")
+@roles_required(*EDITORS)
+def template_new():
+    return _template_editor(None, {**dict.fromkeys(TEMPLATE_FIELDS, ""), "active": True}, {})
+
+
+@bp.post("/templates")
+@roles_required(*EDITORS)
+def template_create():
+    values, problems = _checked_template()
+    if values is None:
+        return _template_editor(None, _template_form(), problems, 422)
+    db.session.add(ResponseTemplate(**values))
+    db.session.commit()
+    flash(_("The template was saved."), "success")
+    return redirect(url_for("guidance.templates"))
+
+
+def _template(template_id: int) -> ResponseTemplate:
+    template = db.session.get(ResponseTemplate, template_id)
+    if template is None:
+        abort(404)
+    return template
+
+
+def _template_form() -> dict:
+    return {
+        **{k: request.form.get(k, "") for k in TEMPLATE_FIELDS},
+        "active": request.form.get("active") == "on",
+    }
+
+
+@bp.get("/templates/<int:template_id>/edit")
+@roles_required(*EDITORS)
+def template_edit(template_id: int):
+    template = _template(template_id)
+    values = {
+        "title_fi": template.title_fi,
+        "title_sv": template.title_sv,
+        "body_fi": template.body_fi,
+        "body_sv": template.body_sv,
+        "municipality": template.municipality_code or "",
+        "channel": template.channel or "",
+        "service_area": template.service_area_code or "",
+        "active": template.active,
+    }
+    return _template_editor(template, values, {})
+
+
+@bp.post("/templates/<int:template_id>")
+@roles_required(*EDITORS)
+def template_update(template_id: int):
+    template = _template(template_id)
+    values, problems = _checked_template()
+    if values is None:
+        return _template_editor(template, _template_form(), problems, 422)
+    for name, value in values.items():
+        setattr(template, name, value)
+    template.updated_at = utcnow()
+    db.session.commit()
+    flash(_("The template was saved."), "success")
+    return redirect(url_for("guidance.templates"))
 
 
 # --- template helpers -----------------------------------------------------------------------
