@@ -287,6 +287,21 @@ def test_situation_view_counts_my_queues_and_lists_the_items_behind_a_number(bro
     assert browser.get("/situation/items?queue=social-sipoo").status_code == 404
 
 
+def test_situation_view_totals_my_queues_by_service_area(browser, app_session):
+    nurse = make_user(app_session, queues=["omaolo-porvoo", "health-porvoo", "social-porvoo"])
+    for queue in ("omaolo-porvoo", "omaolo-porvoo", "health-porvoo", "social-porvoo"):
+        make_item(app_session, queue=queue)
+    make_item(app_session, queue="social-sipoo")  # not the nurse's
+    browser.login(nurse)
+    page = text(browser.get("/situation"))
+    table = re.search(r"<caption>Palvelualueittain</caption>.*?</table>", page, re.S).group(0)
+    first_number = r'<th scope="row">([^<]+)</th>\s*<td class="num"><a [^>]*>(\d+)<'
+    rows = dict(re.findall(first_number, table))
+    assert rows == {"Terveyspalvelut": "3", "Sosiaalipalvelut": "1"}
+    listed = text(browser.get("/situation/items?state=waiting&service_area=social"))
+    assert listed.count("data-item-row") == 1
+
+
 def test_situation_list_pages_with_a_next_link(browser, app_session):
     nurse = make_user(app_session, queues=["omaolo-porvoo"])
     for n in range(55):

@@ -108,6 +108,12 @@ def _render_index() -> str:
         groups.setdefault(queue.system_area_code, []).append(
             (queue, numbers.get(queue.code, Counts()))
         )
+    service_areas = {a.code: a for a in db.session.scalars(select(ServiceArea))}
+    by_service: dict[str, Counts] = {}
+    for queue in visible:
+        by_service.setdefault(queue.service_area_code, Counts()).add(
+            numbers.get(queue.code, Counts())
+        )
     sections = []
     total = Counts()
     for code, rows in groups.items():
@@ -123,6 +129,7 @@ def _render_index() -> str:
         template,
         sections=sections,
         total=total,
+        by_service=[(service_areas[code], counts) for code, counts in sorted(by_service.items())],
         now=now,
         filters=filters,
         states=state_labels(),
