@@ -1,7 +1,8 @@
 """Who may see and work on what, and the one path by which resident data is loaded for display.
 
-Every page that shows a resident's data calls `load_item_for_display`; the access log hooks in
-there, so no other path may render an item.
+Every page that shows a resident's data calls `load_item_for_display`, which writes the access
+log row (asiakastietolaki 703/2023: the resident may ask who processed their data); no other
+path may render an item.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from .errors import ItemNotFound
-from .models import ItemEvent, User, WorkItem
+from .models import AccessLog, AccessPurpose, ItemEvent, User, WorkItem
 
 
 def may_work_on(user: User, item: WorkItem) -> bool:
@@ -39,10 +40,38 @@ def visible_to(user: User, within: set[str] | None = None) -> ColumnElement[bool
     )
 
 
+def record_access(
+    session: Session,
+    user: User,
+    purpose: AccessPurpose,
+    *,
+    item: WorkItem | None = None,
+    resident_id: str | None = None,
+) -> AccessLog:
+    """Append one row to the access log: who looked at which resident's data, and why."""
+    row = AccessLog(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        purpose=purpose.value,
+        item_id=item.id if item is not None else None,
+        resident_id=item.personal_id if item is not None else resident_id,
+        queue_code=item.queue_code if item is not None else None,
+        municipality_code=item.municipality_code if item is not None else None,
+    )
+    session.add(row)
+    return row
+
+
 def load_item_for_display(
-    session: Session, item_id: int, user: User, *, purpose: str = "view"
+    session: Session,
+    item_id: int,
+    user: User,
+    *,
+    purpose: AccessPurpose = AccessPurpose.VIEW,
 ) -> WorkItem:
-    """Load one item with its timeline for showing to `user`, or raise.
+    """Load one item with its timeline for showing to `user`, or raise; the look is logged.
 
     An item the user may not see is reported as not found, so that its existence does not leak.
     """
@@ -53,4 +82,6 @@ def load_item_for_display(
     )
     if item is None or not may_work_on(user, item):
         raise ItemNotFound(item_id=item_id)
+    record_access(session, user, purpose, item=item)
+    session.flush()
     return item

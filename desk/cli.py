@@ -72,6 +72,7 @@ DEMO_ACCOUNTS = [
     ("tiiminvetaja", "Tiina Tiiminvetäjä", Role.TEAM_LEAD, "fi", None, None),
     ("kouluttaja", "Kalle Kouluttaja", Role.TRAINER, "fi", [], None),
     ("admin", "Aino Ylläpitäjä", Role.ADMIN, "en", [], None),
+    ("tarkastaja", "Tuula Tarkastaja", Role.AUDITOR, "fi", [], None),
 ]
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .access import may_work_on, visible_to
+from .access import may_work_on, record_access, visible_to
 from .errors import (
     AlreadyTaken,
     InactiveQueue,
@@ -27,6 +27,7 @@ from .errors import (
     WrongStatus,
 )
 from .models import (
+    AccessPurpose,
     EventKind,
     ItemEvent,
     ItemStatus,
@@ -318,6 +319,7 @@ def reveal_personal_id(session: Session, item: WorkItem, user: User) -> str | No
     if item.personal_id is None:
         return None
     record(session, item, user, EventKind.PID_REVEALED)
+    record_access(session, user, AccessPurpose.REVEAL, item=item)
     session.flush()
     return item.personal_id
 

@@ -186,6 +186,8 @@ class Role(enum.StrEnum):
     TEAM_LEAD = "team_lead"
     TRAINER = "trainer"
     ADMIN = "admin"
+    #: reads the access log to answer residents' requests; sees no item itself
+    AUDITOR = "auditor"
 
 
 class QueueMembership(Base):
@@ -584,3 +586,38 @@ class TemplateUse(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id"))
     language: Mapped[str] = mapped_column(String(2))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccessPurpose(enum.StrEnum):
+    VIEW = "view"  # the item page
+    ACTION = "action"  # the item shown again after an action on it
+    REVEAL = "reveal"  # the whole personal identity code shown
+    EXPORT = "export"  # a resident's data in an export
+    AUDIT = "audit"  # an auditor searched or exported a resident's access log
+
+
+class AccessLog(Base):
+    """One look at a resident's data: who, when, which item, which resident, and why (the
+    viewer's role and the item's queue). Rows are only ever added (the database refuses
+    UPDATE and DELETE on this table)."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (
+        Index("ix_access_log_resident", "resident_id", "at"),
+        Index("ix_access_log_user", "user_id", "at"),
+        Index("ix_access_log_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    #: copied, so the row still says who it was if the account changes
+    username: Mapped[str] = mapped_column(String(80))
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"))
+    #: the resident's personal identity code; None for an anonymous resident
+    resident_id: Mapped[str | None] = mapped_column(String(16))
+    queue_code: Mapped[str | None] = mapped_column(String(64))
+    municipality_code: Mapped[str | None] = mapped_column(String(32))

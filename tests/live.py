@@ -42,6 +42,7 @@ ACCOUNTS = {
         queues=["chat-regional", "chat-id-porvoo", "omaolo-porvoo"],
     ),
     "kouluttaja": dict(name="Kalle Kouluttaja", role="trainer", language="fi", queues=[]),
+    "tarkastaja": dict(name="Tuula Tarkastaja", role="auditor", language="fi", queues=[]),
     "tiimivastaava": dict(
         name="Tiina Tiimivastaava",
         role="team_lead",

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
-from tests.factories import make_item
+from tests.factories import PASSWORD, make_item
 from tests.test_browser import accessible, settled, sign_in
 
 HOSTILE = (
@@ -163,3 +163,30 @@ def test_the_guidance_pages_are_accessible(page: Page, live):
     expect(page.get_by_role("alert")).to_contain_text("Vastausmallia ei tallennettu")
     expect(page.locator("#t-body-fi")).to_have_attribute("aria-invalid", "true")
     accessible(page, "template editor with errors")
+
+
+@pytest.mark.console_allows("status of 422")
+def test_the_access_log_is_accessible_to_its_auditor(page: Page, live):
+    with Session(live[1]) as s:
+        from sqlalchemy import select
+
+        from desk.models import WorkItem
+
+        resident = s.scalar(
+            select(WorkItem.personal_id).where(WorkItem.personal_id.is_not(None)).limit(1)
+        )
+    page.goto(page.base_url + "/login")
+    page.get_by_label("Käyttäjätunnus").fill("tarkastaja")
+    page.get_by_label("Salasana").fill(PASSWORD)
+    page.get_by_role("button", name="Kirjaudu", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/audit$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lokitiedot")
+    accessible(page, "access log search")
+    page.get_by_label("Asukkaan henkilötunnus").fill(resident)
+    page.get_by_role("button", name="Hae", exact=True).click()
+    expect(page.get_by_role("link", name="Lataa asukkaan lokitiedot (CSV)")).to_be_visible()
+    accessible(page, "access log of a resident")
+    page.get_by_label("Asukkaan henkilötunnus").fill("123")
+    page.get_by_role("button", name="Hae", exact=True).click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    accessible(page, "access log search with an error")

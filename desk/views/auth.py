@@ -14,6 +14,13 @@ from ..extensions import db
 bp = Blueprint("auth", __name__)
 
 
+def home() -> str:
+    """Where a signed-in user starts: auditors at the access log, everyone else at My work."""
+    if current_user.is_authenticated and current_user.role == "auditor":
+        return url_for("audit.index")
+    return url_for("work.index")
+
+
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: never redirect a signed-in user to another site.
     if (
@@ -23,14 +30,14 @@ def _safe_next(target: str | None) -> str:
         and not urlsplit(target).netloc
     ):
         return target
-    return url_for("work.index")
+    return home()
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Sign in with a local account."""
     if current_user.is_authenticated:
-        return redirect(url_for("work.index"))
+        return redirect(home())
     error = None
     status = 200
     if request.method == "POST":

@@ -28,7 +28,7 @@ from ..access import load_item_for_display, may_work_on
 from ..errors import DomainError, ItemNotFound
 from ..extensions import db
 from ..i18n import language
-from ..models import Municipality, OutcomeCode, Queue, User, WorkItem, utcnow
+from ..models import AccessPurpose, Municipality, OutcomeCode, Queue, User, WorkItem, utcnow
 from ..pid import masked
 from ..presence import Presence
 from ..security import WORKERS, is_htmx, me, roles_required
@@ -38,8 +38,10 @@ bp = Blueprint("items", __name__, url_prefix="/items")
 
 
 def _load(item_id: int) -> WorkItem:
+    """The item for display, the look logged: a page view, or the item shown after an action."""
+    purpose = AccessPurpose.VIEW if request.method == "GET" else AccessPurpose.ACTION
     try:
-        return load_item_for_display(db.session, item_id, me())
+        return load_item_for_display(db.session, item_id, me(), purpose=purpose)
     except ItemNotFound:
         abort(404)
 
@@ -78,13 +80,16 @@ def show(item_id: int):
     """One item: the channel's content, the resident, the deadline, the timeline, actions."""
     item = _load(item_id)
     if is_htmx():
-        return render_template("items/_item.html", **_context(item))
-    return render_template(
-        "items/show.html",
-        others=_look(item),
-        presence_poll=current_app.config["DESK_PRESENCE_POLL_SECONDS"],
-        **_context(item),
-    )
+        page = render_template("items/_item.html", **_context(item))
+    else:
+        page = render_template(
+            "items/show.html",
+            others=_look(item),
+            presence_poll=current_app.config["DESK_PRESENCE_POLL_SECONDS"],
+            **_context(item),
+        )
+    db.session.commit()  # the access log row
+    return page
 
 
 def _presence() -> Presence:
@@ -146,7 +151,9 @@ def _act(
             flash(describe(error), "error")
             return redirect(refused_url or url_for("items.show", item_id=item_id))
         item = _load(item_id)
-        return render_template("items/_item.html", **_context(item, error=describe(error))), 409
+        page = render_template("items/_item.html", **_context(item, error=describe(error)))
+        db.session.commit()  # nothing but the access log row
+        return page, 409
     db.session.commit()
     if isinstance(result, str):
         # A revealed code is shown once, in this answer, and never kept in the session.

@@ -14,6 +14,17 @@ def role_label(code: str) -> str:
         "team_lead": _("team lead"),
         "trainer": _("trainer"),
         "admin": _("administrator"),
+        "auditor": _("auditor"),
+    }.get(code, code)
+
+
+def access_label(code: str) -> str:
+    return {
+        "view": _("Opened the item"),
+        "action": _("Acted on the item"),
+        "reveal": _("Showed the whole personal identity code"),
+        "export": _("Exported"),
+        "audit": _("Searched the access log"),
     }.get(code, code)
 
 
@@ -101,6 +112,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         role_label=role_label,
         channel_label=channel_label,
+        access_label=access_label,
         status_label=status_label,
         identification_label=identification_label,
         language_label=language_label,

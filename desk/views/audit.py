@@ -1,0 +1,165 @@
+"""The access log for auditors: who looked at which resident's data, searchable, and a
+resident's whole log exported to answer their request (CSV and JSON). Read only: the app has
+no way to change or remove a row, and the database refuses to."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..access import record_access
+from ..extensions import db
+from ..instructions import HELSINKI
+from ..models import AccessLog, AccessPurpose, Role
+from ..pid import problem
+from ..security import me, roles_required
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+PAGE = 100
+COLUMNS = (
+    "at",
+    "username",
+    "display_name",
+    "role",
+    "purpose",
+    "item_id",
+    "resident_id",
+    "queue_code",
+    "municipality_code",
+)
+
+
+def _day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _search() -> tuple[dict, dict[str, str]]:
+    """The search fields, and what is wrong with them."""
+    problems: dict[str, str] = {}
+    resident = request.args.get("resident", "").strip().upper()
+    if resident and problem(resident):
+        problems["resident"] = _("This is not a valid personal identity code.")
+    professional = request.args.get("professional", "").strip()
+    start, end = _day("from"), _day("to")
+    for name, value in (("from", start), ("to", end)):
+        if request.args.get(name) and value is None:
+            problems[name] = _("Give a date (yyyy-mm-dd).")
+    return {"resident": resident, "professional": professional, "from": start, "to": end}, problems
+
+
+def _query(fields: dict):
+    query = select(AccessLog)
+    if fields["resident"]:
+        query = query.where(AccessLog.resident_id == fields["resident"])
+    if fields["professional"]:
+        query = query.where(AccessLog.username == fields["professional"])
+    if fields["from"]:
+        query = query.where(AccessLog.at >= datetime.combine(fields["from"], time(), HELSINKI))
+    if fields["to"]:
+        end = datetime.combine(fields["to"] + timedelta(days=1), time(), HELSINKI)
+        query = query.where(AccessLog.at < end)
+    return query.order_by(AccessLog.id.desc())
+
+
+@bp.get("")
+@roles_required(Role.AUDITOR)
+def index():
+    """Search the log by resident, professional and time."""
+    fields, problems = _search()
+    searched = any(fields.values()) and not problems
+    rows, more = [], False
+    if searched:
+        query = _query(fields)
+        if (before := request.args.get("before", "")).isdigit():
+            query = query.where(AccessLog.id < int(before))
+        rows = list(db.session.scalars(query.limit(PAGE + 1)))
+        more = len(rows) > PAGE
+        rows = rows[:PAGE]
+        if fields["resident"]:
+            # Looking up a resident's log is itself a look at their data.
+            record_access(db.session, me(), AccessPurpose.AUDIT, resident_id=fields["resident"])
+            db.session.commit()
+    status = 422 if problems else 200
+    older = {k: v for k, v in request.args.items() if k != "before" and v}
+    older_url = url_for("audit.index", **older, before=rows[-1].id) if more else None
+    return (
+        render_template(
+            "audit/index.html",
+            fields=fields,
+            problems=problems,
+            searched=searched,
+            rows=rows,
+            more=more,
+            older_url=older_url,
+        ),
+        status,
+    )
+
+
+def _resident_rows() -> tuple[str, list[AccessLog]] | None:
+    resident = request.args.get("resident", "").strip().upper()
+    if not resident or problem(resident):
+        return None
+    fields = {"resident": resident, "professional": "", "from": None, "to": None}
+    rows = list(db.session.scalars(_query(fields)))
+    record_access(db.session, me(), AccessPurpose.AUDIT, resident_id=resident)
+    db.session.commit()
+    return resident, rows
+
+
+def _value(row: AccessLog, column: str):
+    value = getattr(row, column)
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _download(body: str, mimetype: str, resident: str, extension: str) -> Response:
+    filename = f"access-log-{resident}.{extension}"
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get("/export.csv")
+@roles_required(Role.AUDITOR)
+def export_csv():
+    """A resident's whole access log as CSV (UTF-8 with BOM, so spreadsheets read it right)."""
+    found = _resident_rows()
+    if found is None:
+        return _("Give a valid personal identity code."), 400
+    resident, rows = found
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_value(row, c) for c in COLUMNS])
+    return _download(out.getvalue(), "text/csv", resident, "csv")
+
+
+@bp.get("/export.json")
+@roles_required(Role.AUDITOR)
+def export_json():
+    """A resident's whole access log as JSON."""
+    found = _resident_rows()
+    if found is None:
+        return _("Give a valid personal identity code."), 400
+    resident, rows = found
+    document = {
+        "resident": resident,
+        "exported_at": datetime.now(HELSINKI).isoformat(timespec="seconds"),
+        "entries": [{c: _value(row, c) for c in COLUMNS} for row in rows],
+    }
+    return _download(
+        json.dumps(document, ensure_ascii=False, indent=2), "application/json", resident, "json"
+    )

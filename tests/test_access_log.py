@@ -1,0 +1,160 @@
+"""The access log: every display of a resident's data writes a row, nothing can change or
+remove one, and an auditor finds and exports a resident's log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import DBAPIError
+
+from desk.access import record_access
+from desk.models import AccessLog, AccessPurpose, WorkItem
+from desk.pid import synthetic
+from tests.factories import make_item, make_user
+from tests.web import Browser, text
+
+RESIDENT = "Elina Esimerkki"
+
+
+def identified_item(session, queue="omaolo-porvoo", municipality="porvoo") -> WorkItem:
+    import random
+    from datetime import date
+
+    item = make_item(
+        session,
+        queue=queue,
+        municipality=municipality,
+        personal_id=synthetic(random.Random(len(queue)), date(1970, 5, 1)),
+    )
+    item.resident_name = RESIDENT
+    session.flush()
+    return item
+
+
+def rows_for(session, item_id: int) -> list[AccessLog]:
+    return list(
+        session.scalars(
+            select(AccessLog).where(AccessLog.item_id == item_id).order_by(AccessLog.id)
+        )
+    )
+
+
+def test_every_route_that_shows_a_resident_writes_a_log_row(app, app_session):
+    """Each route of an item, called as its user would: whenever the answer shows the
+    resident, a row says who, which item, which resident and why."""
+    nurse = make_user(app_session, queues=["omaolo-porvoo"])
+    browser = Browser(app.test_client()).login(nurse)
+    displaying = []
+    for rule in app.url_map.iter_rules():
+        if "item_id" not in rule.arguments:
+            continue
+        item = identified_item(app_session)
+        method = "GET" if "GET" in rule.methods else "POST"
+        url = rule.build({"item_id": item.id}, append_unknown=False)[1]
+        before = len(rows_for(app_session, item.id))
+        if method == "GET":
+            answer = browser.get(url)
+        else:
+            browser.post(f"/items/{item.id}/take")  # most actions need the item in hand
+            before = len(rows_for(app_session, item.id))
+            answer = browser.post(url, {"text": "Soitettu.", "outcome": "self-care-guidance"})
+        if RESIDENT not in text(answer):
+            continue
+        displaying.append(rule.endpoint)
+        new = rows_for(app_session, item.id)[before:]
+        assert new, f"{method} {rule.rule} showed the resident without a log row"
+        for row in new:
+            assert (row.user_id, row.username, row.role) == (
+                nurse.id,
+                nurse.username,
+                "professional",
+            )
+            assert row.resident_id == item.personal_id
+            assert (row.queue_code, row.municipality_code) == ("omaolo-porvoo", "porvoo")
+        assert ("view" if method == "GET" else "action") in {row.purpose for row in new}
+    # Not vacuous: the item page and its actions were among them.
+    assert {"items.show", "items.note", "items.reveal", "items.resolve"} <= set(displaying)
+
+
+def test_revealing_the_personal_identity_code_is_its_own_row(app, browser, app_session):
+    nurse = make_user(app_session, queues=["omaolo-porvoo"])
+    item = identified_item(app_session)
+    browser.login(nurse)
+    browser.get(f"/items/{item.id}")
+    assert item.personal_id not in text(browser.get(f"/items/{item.id}"))
+    answer = browser.post(f"/items/{item.id}/reveal")
+    assert item.personal_id in text(answer)
+    assert [r.purpose for r in rows_for(app_session, item.id)][-2:] == ["action", "reveal"]
+
+
+def test_the_log_cannot_be_changed_or_removed(session):
+    user = make_user(session)
+    item = make_item(session)
+    record_access(session, user, AccessPurpose.VIEW, item=item)
+    session.flush()
+    for statement in (
+        update(AccessLog).values(username="someone-else"),
+        delete(AccessLog),
+    ):
+        nested = session.begin_nested()
+        with pytest.raises(DBAPIError, match="append-only"):
+            session.execute(statement)
+        nested.rollback()
+    assert session.scalar(select(AccessLog.username)) == user.username
+
+
+def test_no_route_writes_to_the_log(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("audit."):
+            assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule
+
+
+def test_an_auditor_finds_and_exports_a_residents_log(app, app_session):
+    nurse = make_user(app_session, queues=["omaolo-porvoo"], name="Hanna Hoitaja")
+    auditor = make_user(app_session, role="auditor", queues=[], name="Tuula Tarkastaja")
+    item = identified_item(app_session)
+    other = identified_item(app_session, queue="omaolo-sipoo", municipality="sipoo")
+    browser = Browser(app.test_client()).login(nurse)
+    browser.get(f"/items/{item.id}")
+    browser.get(f"/items/{item.id}")
+    colleague = make_user(app_session, queues=["omaolo-sipoo"])
+    Browser(app.test_client()).login(colleague).get(f"/items/{other.id}")
+
+    audit = Browser(app.test_client()).login(auditor)
+    assert audit.get(f"/items/{item.id}").status_code == 404, "an auditor opens no item"
+    page = text(audit.get(f"/audit?resident={item.personal_id}"))
+    assert page.count("Hanna Hoitaja") == 2 and colleague.display_name not in page
+    searched = app_session.scalars(
+        select(AccessLog).where(AccessLog.purpose == "audit", AccessLog.user_id == auditor.id)
+    ).all()
+    assert [r.resident_id for r in searched] == [item.personal_id]
+
+    exported = audit.get(f"/audit/export.csv?resident={item.personal_id}")
+    assert exported.status_code == 200 and "attachment" in exported.headers["Content-Disposition"]
+    table = list(csv.DictReader(io.StringIO(text(exported).lstrip("\ufeff"))))
+    assert {r["resident_id"] for r in table} == {item.personal_id}
+    assert [r["purpose"] for r in table].count("view") == 2
+    document = json.loads(text(audit.get(f"/audit/export.json?resident={item.personal_id}")))
+    assert document["resident"] == item.personal_id
+    assert {e["username"] for e in document["entries"]} == {nurse.username, auditor.username}
+
+    by_professional = text(audit.get(f"/audit?professional={colleague.username}"))
+    assert other.personal_id in by_professional and item.personal_id not in by_professional
+    assert audit.get("/audit?resident=123456-7890").status_code == 422
+    assert audit.get("/audit/export.csv?resident=nonsense").status_code == 400
+    future = text(audit.get(f"/audit?resident={item.personal_id}&from=2099-01-01"))
+    assert "Hanna Hoitaja" not in future
+
+
+def test_only_auditors_read_the_log(app, app_session):
+    for role in ("professional", "team_lead", "trainer", "admin"):
+        user = make_user(app_session, role=role)
+        browser = Browser(app.test_client()).login(user)
+        for url in ("/audit", "/audit/export.csv?resident=x", "/audit/export.json?resident=x"):
+            assert browser.get(url).status_code == 403, (role, url)
+    count = app_session.scalar(select(func.count()).select_from(AccessLog))
+    assert count == 0
