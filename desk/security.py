@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from flask_login import current_user, login_required
 
+from . import policy
 from .models import Role, User
+from .policy import ACCESS, PUBLIC, SOURCE_SYSTEM
 
 CSP = "; ".join(
     [
@@ -48,7 +50,7 @@ def roles_required(*roles: Role) -> Callable:
     return decorate
 
 
-WORKERS = (Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN)
+WORKERS = tuple(policy.WORKERS)
 
 
 def is_htmx() -> bool:
@@ -57,7 +59,23 @@ def is_htmx() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Add the security headers to every response."""
+    """Enforce the route policy on every request, and add the security headers to every
+    response."""
+
+    @app.before_request
+    def enforce_policy():
+        if request.endpoint is None:
+            return None  # no such route: the 404 follows
+        rule = ACCESS.get(request.endpoint)
+        if rule is None:
+            abort(403)  # a route nobody has written a rule for is closed
+        if rule in (PUBLIC, SOURCE_SYSTEM):
+            return None
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        if current_user.role not in rule:
+            abort(403)
+        return None
 
     @app.after_request
     def headers(response: Response) -> Response:

@@ -125,7 +125,7 @@ def test_an_auditor_finds_and_exports_a_residents_log(app, app_session):
     Browser(app.test_client()).login(colleague).get(f"/items/{other.id}")
 
     audit = Browser(app.test_client()).login(auditor)
-    assert audit.get(f"/items/{item.id}").status_code == 404, "an auditor opens no item"
+    assert audit.get(f"/items/{item.id}").status_code == 403, "an auditor opens no item"
     page = text(audit.get(f"/audit?resident={item.personal_id}"))
     assert page.count("Hanna Hoitaja") == 2 and colleague.display_name not in page
     searched = app_session.scalars(

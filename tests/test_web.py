@@ -245,8 +245,9 @@ def test_times_are_written_as_in_finland_in_each_language(browser, app_session, 
     assert re.search(pattern, received), received
 
 
-def test_an_unexpected_error_shows_the_500_page_in_the_layout(tmp_path):
+def test_an_unexpected_error_shows_the_500_page_in_the_layout(tmp_path, monkeypatch):
     from desk import create_app
+    from desk.policy import ACCESS, PUBLIC
 
     app = create_app(
         {
@@ -261,6 +262,7 @@ def test_an_unexpected_error_shows_the_500_page_in_the_layout(tmp_path):
         raise RuntimeError("boom")
 
     app.add_url_rule("/broken", view_func=broken)
+    monkeypatch.setitem(ACCESS, "broken", PUBLIC)
     response = app.test_client().get("/broken", headers={"Accept-Language": "sv"})
     assert response.status_code == 500
     body = text(response)

@@ -1,0 +1,65 @@
+"""Who may call which route: every endpoint is listed here, and one that is not is refused
+(deny by default). The views check the same again (`roles_required`), and item routes also
+check the viewer's queues and municipalities, so a rule here is the outer wall, not the only
+one. Plain data; `security.init_app` enforces it and `tests/test_authorization.py` walks it."""
+
+from __future__ import annotations
+
+from .models import Role
+
+PUBLIC = "public"  # anyone, signed in or not
+SOURCE_SYSTEM = "source_system"  # a bearer token of a source system (the API checks it)
+
+EVERYONE = frozenset(Role)
+#: the desk's own pages: trainers read them too, but have no queue, so they see no item
+READERS = frozenset({Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN, Role.TRAINER})
+WORKERS = frozenset({Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN})
+EDITORS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
+AUDITORS = frozenset({Role.AUDITOR})
+
+ACCESS: dict[str, str | frozenset[Role]] = {
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.language": PUBLIC,
+    "auth.logout": EVERYONE,
+    "work.home": PUBLIC,  # sends each to their start page, or to sign in
+    "api.openapi": PUBLIC,
+    "api.deliver": SOURCE_SYSTEM,
+    "api.state": SOURCE_SYSTEM,
+    "work.index": READERS,
+    "work.next_item": WORKERS,
+    "situation.index": READERS,
+    "situation.items": READERS,
+    "situation.save_view": READERS,
+    "situation.delete_view": READERS,
+    "live.events": READERS,
+    "items.show": READERS,
+    "items.presence": READERS,
+    "items.leave": READERS,
+    "items.take": WORKERS,
+    "items.release": WORKERS,
+    "items.transfer": WORKERS,
+    "items.note": WORKERS,
+    "items.wait": WORKERS,
+    "items.resume": WORKERS,
+    "items.resolve": WORKERS,
+    "items.reveal": WORKERS,
+    "items.elsewhere": WORKERS,
+    "guidance.instructions_list": READERS,
+    "guidance.instruction": READERS,
+    "guidance.instruction_preview": READERS,
+    "guidance.services": READERS,
+    "guidance.templates": READERS,
+    "guidance.instruction_new": EDITORS,
+    "guidance.instruction_create": EDITORS,
+    "guidance.instruction_edit": EDITORS,
+    "guidance.instruction_update": EDITORS,
+    "guidance.instruction_render": EDITORS,
+    "guidance.template_new": EDITORS,
+    "guidance.template_create": EDITORS,
+    "guidance.template_edit": EDITORS,
+    "guidance.template_update": EDITORS,
+    "audit.index": AUDITORS,
+    "audit.export_csv": AUDITORS,
+    "audit.export_json": AUDITORS,
+}
