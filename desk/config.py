@@ -43,6 +43,16 @@ def from_environment(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": os.environ.get("DESK_SECURE_COOKIES") == "1",
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 256 * 1024,
+        # Hits per seconds; "0/60" switches one off (e.g. DESK_RATE_API_TOKEN=0/60 for a load test).
+        "DESK_RATE_LIMITS": {
+            name: os.environ.get(f"DESK_RATE_{name.upper()}", default)
+            for name, default in (
+                ("login_address", "30/300"),  # sign-in attempts from one address
+                ("login_user", "10/900"),  # sign-in attempts for one user name
+                ("api_token", "6000/60"),  # deliveries and look-ups of one source system
+                ("api_refused", "60/60"),  # requests without a valid token, per address
+            )
+        },
         # How often an open item page reports that someone still has it open.
         "DESK_PRESENCE_POLL_SECONDS": 20,
         # The channel adapter modules in use (desk/channels/<name>.py or dotted paths).

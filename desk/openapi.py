@@ -237,6 +237,7 @@ ERRORS = {
     "401": _answer("No or unknown bearer token", "Error"),
     "403": _answer("The token may not deliver to this channel", "Error"),
     "413": _answer("The body is larger than 256 KiB", "Error"),
+    "429": _answer("Too many requests from this token or address; retry later", "Error"),
     "503": _answer("The database is unreachable; retry after the Retry-After seconds", "Error"),
 }
 
@@ -292,7 +293,7 @@ def spec(server: str) -> dict[str, Any]:
             "responses": {
                 "200": _answer("The state", "State"),
                 "404": _answer("No delivery with this external_id", "Error"),
-                **{k: v for k, v in ERRORS.items() if k in ("401", "403", "503")},
+                **{k: v for k, v in ERRORS.items() if k in ("401", "403", "429", "503")},
             },
         }
     }

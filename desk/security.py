@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from . import policy
 from .models import Role, User
 from .policy import ACCESS, PUBLIC, SOURCE_SYSTEM
+from .ratelimit import Limit, MemoryLimiter, RedisLimiter
 
 CSP = "; ".join(
     [
@@ -58,9 +59,22 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
 
 
+def too_many(key: str, limit: str) -> int | None:
+    """Count one hit of `key` against the configured limit `limit`; the seconds to wait when
+    over it, else None."""
+    configured = current_app.config["DESK_RATE_LIMITS"].get(limit, "0/60")
+    return current_app.extensions["desk_limiter"].hit(key, Limit.parse(configured))
+
+
 def init_app(app: Flask) -> None:
     """Enforce the route policy on every request, and add the security headers to every
     response."""
+    if app.config.get("REDIS_URL"):
+        from .tasks import _redis
+
+        app.extensions["desk_limiter"] = RedisLimiter(_redis(app.config["REDIS_URL"]))
+    else:
+        app.extensions["desk_limiter"] = MemoryLimiter()
 
     @app.before_request
     def enforce_policy():
@@ -84,6 +98,8 @@ def init_app(app: Flask) -> None:
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
         response.vary.add("HX-Request")
         if response.mimetype == "text/html":
             # Pages carry personal data: never keep them in a shared or browser cache.

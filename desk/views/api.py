@@ -19,6 +19,7 @@ from ..extensions import csrf, db
 from ..inbound import Receipt, receive
 from ..models import ApiToken, InboundDelivery, WorkItem
 from ..openapi import spec
+from ..security import too_many
 from ..tasks.inbound import process_delivery, request_drain
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -35,12 +36,23 @@ def error(status: int, code: str, message: str | None = None, **extra) -> Respon
     return response
 
 
+def _slow_down(wait: int) -> Response:
+    response = error(429, "too_many_requests", f"retry after {wait} s")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 def _token(channel: str) -> ApiToken | Response:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     token = tokens.find(db.session, secret.strip()) if scheme.lower() == "bearer" else None
     if token is None:
+        # Guessing tokens is slowed down per address.
+        if wait := too_many(f"api:refused:{request.remote_addr}", "api_refused"):
+            return _slow_down(wait)
         return error(401, "unauthorized", "a valid bearer token is required")
+    if wait := too_many(f"api:token:{token.id}", "api_token"):
+        return _slow_down(wait)
     if channel not in token.channel_list:
         return error(403, "forbidden", f"this token may not deliver to {channel}")
     tokens.touch(token)

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import auth
 from ..extensions import db
+from ..security import too_many
 
 bp = Blueprint("auth", __name__)
 
@@ -40,7 +41,19 @@ def login():
         return redirect(home())
     error = None
     status = 200
+    wait = None
     if request.method == "POST":
+        username = request.form.get("username", "").strip().lower()
+        wait = too_many(f"login:address:{request.remote_addr}", "login_address") or too_many(
+            f"login:user:{username}", "login_user"
+        )
+    if wait:
+        error = _(
+            "Too many sign-in attempts. Try again in %(minutes)d min.",
+            minutes=max(1, round(wait / 60)),
+        )
+        status = 429
+    elif request.method == "POST":
         user = auth.authenticate(request.form.get("username", ""), request.form.get("password", ""))
         if user is None:
             error = _("Wrong username or password.")
@@ -53,9 +66,10 @@ def login():
                 user.language = chosen
                 db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
-    return render_template(
-        "auth/login.html", error=error, username=request.form.get("username", "")
-    ), status
+    username = request.form.get("username", "")
+    page = render_template("auth/login.html", error=error, username=username)
+    headers = {"Retry-After": str(wait)} if wait else {}
+    return page, status, headers
 
 
 @bp.post("/logout")
