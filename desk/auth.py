@@ -1,17 +1,29 @@
-"""Authentication behind one seam: local password accounts now, single sign-on later.
+"""Authentication behind one seam: the region's single sign-on (Keycloak) in production,
+local password accounts on the embedded default only.
 
-Views call `authenticate`; the rest of the app only sees `current_user`, a `User` row.
+Views call `authenticate` or `sign_in_with`; the rest of the app only sees `current_user`,
+a `User` row. With SSO the tokens stay in `sso_session` on the server, are refreshed before
+they expire, and a session ended at Keycloak ends the desk's at the next request.
 """
 
 from __future__ import annotations
 
-from flask import Flask
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask, current_app, flash, session
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db, login_manager
-from .models import User
+from .models import Municipality, SsoSession, User, utcnow
+from .sso import Identity, Keycloak, Settings, SignInFailed, parse_role_map
+
+#: tokens are refreshed this long before they expire
+REFRESH_AHEAD = timedelta(seconds=30)
 
 
 class LoginUser:
@@ -43,6 +55,49 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def sso() -> Keycloak | None:
+    """The configured Keycloak client, or None on the embedded default."""
+    return current_app.extensions.get("desk_sso")
+
+
+def provision(identity: Identity) -> User:
+    """The desk account of a Keycloak user, created or brought up to date from the token:
+    name, role and municipalities follow Keycloak; queues stay the team leads' to set."""
+    user = db.session.scalar(select(User).where(User.sso_subject == identity.subject))
+    if user is None:
+        user = db.session.scalar(select(User).where(User.username == identity.username.lower()))
+    if user is None:
+        user = User(username=identity.username.lower(), password_hash=None)
+        db.session.add(user)
+    user.sso_subject = identity.subject
+    user.display_name = identity.name or identity.username
+    user.role = identity.role.value
+    known = db.session.scalars(
+        select(Municipality).where(Municipality.code.in_(identity.municipalities))
+    ).all()
+    user.municipalities = list(known)
+    db.session.flush()
+    return user
+
+
+def _moment(posix: float | None) -> datetime | None:
+    return datetime.fromtimestamp(posix, UTC) if posix else None
+
+
+def keep_tokens(identity: Identity, user: User, sid: str | None = None) -> SsoSession:
+    """Store the tokens server-side under a random id (new, or the same after a refresh)."""
+    row = db.session.get(SsoSession, sid) if sid else None
+    if row is None:
+        row = SsoSession(id=secrets.token_urlsafe(32), user_id=user.id)
+        db.session.add(row)
+    row.access_token = identity.access_token
+    row.refresh_token = identity.refresh_token
+    row.id_token = identity.id_token
+    row.access_expires = _moment(identity.access_expires)
+    row.refresh_expires = _moment(identity.refresh_expires)
+    return row
+
+
 def set_password(user: User, password: str) -> None:
     """Store only a salted hash of the password."""
     user.password_hash = generate_password_hash(password)
@@ -51,12 +106,62 @@ def set_password(user: User, password: str) -> None:
 _DUMMY_HASH = generate_password_hash("not a password")
 
 
+def _configure_sso(app: Flask) -> None:
+    settings = app.config.get("DESK_KEYCLOAK") or {}
+    if not settings.get("server_url"):
+        if app.config.get("DESK_PRODUCTION"):
+            raise RuntimeError(
+                "DESK_PRODUCTION is set but Keycloak is not: set DESK_KEYCLOAK_URL, "
+                "DESK_KEYCLOAK_REALM and DESK_KEYCLOAK_CLIENT_ID (local accounts are for the "
+                "embedded default only)"
+            )
+        app.extensions["desk_sso"] = None
+        return
+    app.extensions["desk_sso"] = Keycloak(
+        Settings(
+            server_url=settings["server_url"],
+            realm=settings["realm"],
+            client_id=settings["client_id"],
+            client_secret=settings.get("client_secret"),
+            role_map=parse_role_map(settings.get("roles", "")),
+            municipality_claim=settings.get("municipality_claim", "municipalities"),
+        )
+    )
+
+
 def init_app(app: Flask) -> None:
-    """Wire flask-login to the user table."""
+    """Wire flask-login to the user table, and single sign-on when it is configured."""
+    _configure_sso(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
+
+    @app.before_request
+    def keep_sso_fresh():
+        """With SSO: refresh the tokens before they expire; a session ended at Keycloak (or
+        missing here) ends the desk's."""
+        keycloak = sso()
+        if keycloak is None or not current_user.is_authenticated:
+            return None
+        kept = db.session.get(SsoSession, session.get("sso_sid", ""))
+        if kept is not None and kept.access_expires - utcnow() > REFRESH_AHEAD:
+            return None
+        identity = None
+        if kept is not None:
+            try:
+                identity = keycloak.refresh(kept.refresh_token or "")
+            except SignInFailed:
+                db.session.delete(kept)
+        if identity is None:
+            logout_user()
+            session.clear()
+            db.session.commit()
+            flash(_("Your session has ended. Sign in again."), "info")
+            return None  # the route policy now sends the browser to sign in
+        keep_tokens(identity, provision(identity), sid=kept.id)
+        db.session.commit()
+        return None
 
     @login_manager.user_loader
     def load_user(user_id: str) -> LoginUser | None:

@@ -53,6 +53,24 @@ def from_environment(instance_path: str) -> dict:
                 ("api_refused", "60/60"),  # requests without a valid token, per address
             )
         },
+        # Single sign-on with the region's Keycloak (see README, "Sign-in"); unset: local
+        # accounts, which only the embedded default may use.
+        "DESK_KEYCLOAK": {
+            "server_url": os.environ.get("DESK_KEYCLOAK_URL", ""),
+            "realm": os.environ.get("DESK_KEYCLOAK_REALM", ""),
+            "client_id": os.environ.get("DESK_KEYCLOAK_CLIENT_ID", ""),
+            "client_secret": os.environ.get("DESK_KEYCLOAK_CLIENT_SECRET") or None,
+            "roles": os.environ.get(
+                "DESK_KEYCLOAK_ROLES",
+                "desk-professional=professional,desk-team-lead=team_lead,"
+                "desk-trainer=trainer,desk-admin=admin,desk-auditor=auditor",
+            ),
+            "municipality_claim": os.environ.get(
+                "DESK_KEYCLOAK_MUNICIPALITY_CLAIM", "municipalities"
+            ),
+        },
+        # A production configuration refuses to start without single sign-on.
+        "DESK_PRODUCTION": os.environ.get("DESK_PRODUCTION") == "1",
         # How often an open item page reports that someone still has it open.
         "DESK_PRESENCE_POLL_SECONDS": 20,
         # The channel adapter modules in use (desk/channels/<name>.py or dotted paths).

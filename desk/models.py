@@ -216,6 +216,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32), default=Role.PROFESSIONAL.value)
     language: Mapped[str] = mapped_column(String(2), default="fi")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the Keycloak subject (`sub`) of an account that signs in through the region's SSO
+    sso_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
 
     queues: Mapped[list[Queue]] = relationship(
         secondary="queue_membership", order_by="Queue.code", lazy="selectin"
@@ -621,3 +623,19 @@ class AccessLog(Base):
     resident_id: Mapped[str | None] = mapped_column(String(16))
     queue_code: Mapped[str | None] = mapped_column(String(64))
     municipality_code: Mapped[str | None] = mapped_column(String(32))
+
+
+class SsoSession(Base):
+    """A signed-in SSO session: the tokens stay here, on the server; the browser's cookie holds
+    only this row's random id."""
+
+    __tablename__ = "sso_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    access_token: Mapped[str] = mapped_column(Text)
+    refresh_token: Mapped[str | None] = mapped_column(Text)
+    id_token: Mapped[str] = mapped_column(Text)
+    access_expires: Mapped[datetime]
+    refresh_expires: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -21,6 +21,8 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
     "auth.login": PUBLIC,
     "auth.language": PUBLIC,
+    "auth.sso_start": PUBLIC,
+    "auth.callback": PUBLIC,
     "auth.logout": EVERYONE,
     "work.home": PUBLIC,  # sends each to their start page, or to sign in
     "api.openapi": PUBLIC,

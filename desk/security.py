@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, request
 from flask_login import current_user, login_required
@@ -13,20 +14,28 @@ from .models import Role, User
 from .policy import ACCESS, PUBLIC, SOURCE_SYSTEM
 from .ratelimit import Limit, MemoryLimiter, RedisLimiter
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def content_security_policy(sign_in_origin: str | None = None) -> str:
+    """The strict policy; signing out through Keycloak submits a form that ends up there, so
+    its origin is then allowed as a form target, and nothing else is."""
+    form_targets = "'self'" + (f" {sign_in_origin}" if sign_in_origin else "")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            f"form-action {form_targets}",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CSP = content_security_policy()
 
 
 def me() -> User:
@@ -91,9 +100,16 @@ def init_app(app: Flask) -> None:
             abort(403)
         return None
 
+    keycloak = app.extensions.get("desk_sso")
+    origin = None
+    if keycloak is not None:
+        parts = urlsplit(keycloak.settings.server_url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    policy_text = content_security_policy(origin)
+
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
+        response.headers["Content-Security-Policy"] = policy_text
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"

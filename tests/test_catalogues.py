@@ -18,7 +18,7 @@ PYBABEL = Path(sys.executable).with_name("pybabel")
 def extracted(tmp_path_factory) -> set[str]:
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     subprocess.run(
-        [str(PYBABEL), "extract", "-F", "babel.cfg", "-o", str(pot), "."],
+        [str(PYBABEL), "extract", "-F", "babel.cfg", "-k", "_l", "-o", str(pot), "."],
         cwd=ROOT,
         check=True,
         capture_output=True,

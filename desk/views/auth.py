@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import auth
 from ..extensions import db
+from ..models import SsoSession
 from ..security import too_many
+from ..sso import SignInFailed
 
 bp = Blueprint("auth", __name__)
 
@@ -42,6 +55,9 @@ def login():
     error = None
     status = 200
     wait = None
+    if auth.sso() is not None and request.method == "POST":
+        # In production everyone signs in through the region's Keycloak.
+        error, status = _("Sign in with the region's account."), 403
     if request.method == "POST":
         username = request.form.get("username", "").strip().lower()
         wait = too_many(f"login:address:{request.remote_addr}", "login_address") or too_many(
@@ -53,7 +69,7 @@ def login():
             minutes=max(1, round(wait / 60)),
         )
         status = 429
-    elif request.method == "POST":
+    elif request.method == "POST" and status == 200:
         user = auth.authenticate(request.form.get("username", ""), request.form.get("password", ""))
         if user is None:
             error = _("Wrong username or password.")
@@ -67,18 +83,92 @@ def login():
                 db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
     username = request.form.get("username", "")
-    page = render_template("auth/login.html", error=error, username=username)
+    page = render_template(
+        "auth/login.html", error=error, username=username, sso=auth.sso() is not None
+    )
     headers = {"Retry-After": str(wait)} if wait else {}
     return page, status, headers
+
+
+FAILURES = {
+    "state": _l("The sign-in was interrupted or came from elsewhere. Sign in again."),
+    "code_refused": _l("The sign-in could not be completed. Sign in again."),
+    "no_role": _l("Your account has no role in the desk. Ask your team lead for access."),
+    "expired": _l("The sign-in had expired. Sign in again."),
+}
+
+
+def _failed(code: str):
+    current_app.logger.warning("single sign-on refused: %s", code)
+    message = FAILURES.get(code, _l("The sign-in could not be verified. Sign in again."))
+    page = render_template("auth/login.html", error=str(message), username="", sso=True)
+    return page, 403 if code == "no_role" else 401
+
+
+@bp.get("/login/sso")
+def sso_start():
+    """Off to the region's Keycloak, with a fresh state, nonce and PKCE verifier."""
+    sso = auth.sso()
+    if sso is None:
+        abort(404)
+    begun = sso.begin(url_for("auth.callback", _external=True))
+    session["sso_flow"] = {
+        "state": begun.state,
+        "nonce": begun.nonce,
+        "verifier": begun.verifier,
+        "next": request.args.get("next"),
+    }
+    return redirect(begun.url)
+
+
+@bp.get("/login/callback")
+def callback():
+    """Back from Keycloak: check the state, exchange the code, verify the tokens, sign in."""
+    sso = auth.sso()
+    if sso is None:
+        abort(404)
+    flow = session.pop("sso_flow", None)
+    state = request.args.get("state", "")
+    if not flow or not secrets.compare_digest(state, flow["state"]):
+        return _failed("state")
+    if request.args.get("error") or not request.args.get("code"):
+        return _failed("code_refused")
+    try:
+        identity = sso.finish(
+            request.args["code"],
+            url_for("auth.callback", _external=True),
+            flow["nonce"],
+            flow["verifier"],
+        )
+    except SignInFailed as failure:
+        return _failed(failure.code)
+    user = auth.provision(identity)
+    kept = auth.keep_tokens(identity, user)
+    chosen = session.get("language")
+    session.clear()  # a new session on every sign-in
+    if chosen:
+        session["language"] = chosen
+    session["sso_sid"] = kept.id
+    login_user(auth.LoginUser(user))
+    db.session.commit()
+    return redirect(_safe_next(flow.get("next")))
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out."""
+    """Sign out; with SSO, the Keycloak session ends too (back channel, then the browser)."""
+    sso = auth.sso()
+    kept = db.session.get(SsoSession, session.get("sso_sid", "")) if sso else None
     logout_user()
     session.clear()
-    return redirect(url_for("auth.login"))
+    if kept is None:
+        return redirect(url_for("auth.login"))
+    sso.logout(kept.refresh_token)
+    end = sso.end_session_url(kept.id_token, url_for("auth.login", _external=True))
+    db.session.delete(kept)
+    db.session.commit()
+    return redirect(end)
 
 
 @bp.post("/language")

@@ -1,0 +1,244 @@
+"""Single sign-on through the region's Keycloak, for real over HTTP: the unmodified
+python-keycloak client in the desk against the Keycloak-compatible provider of tests/idp.py
+(RS256, PKCE, single-use codes, sessions), and the failures the desk must refuse."""
+
+from __future__ import annotations
+
+import re
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from desk import create_app
+from desk.extensions import db
+from desk.models import SsoSession, User
+from tests import idp
+from tests.conftest import _migrated_app
+
+NURSE = "nina.nurse"
+
+
+def _people() -> dict[str, idp.Person]:
+    return {
+        NURSE: idp.Person(
+            "salasana-1",
+            "Nina Nurse",
+            realm_roles=["desk-professional", "offline_access"],
+            municipalities=["/municipalities/porvoo", "/municipalities/sipoo"],
+        ),
+        "lea.lead": idp.Person("salasana-2", "Lea Lead", client_roles=["desk-team-lead"]),
+        "no.role": idp.Person("salasana-3", "Nobody Here", realm_roles=["offline_access"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def provider():
+    with idp.serve() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def sso_app(provider, tmp_path_factory):
+    database = tmp_path_factory.mktemp("sso") / "desk.db"
+    return _migrated_app(
+        f"sqlite:///{database}",
+        tmp_path_factory,
+        DESK_KEYCLOAK={
+            "server_url": provider.base + "/",
+            "realm": idp.REALM,
+            "client_id": idp.CLIENT_ID,
+            "client_secret": idp.CLIENT_SECRET,
+            "roles": "desk-professional=professional,desk-team-lead=team_lead",
+            "municipality_claim": "municipalities",
+        },
+    )
+
+
+@pytest.fixture(autouse=True)
+def fresh(provider):
+    provider.people = _people()
+    provider.spoil = None
+    provider.access_lifetime = 300
+    provider.calls.clear()
+    yield
+
+
+def _to_provider(client) -> str:
+    answer = client.get("/login/sso")
+    assert answer.status_code == 302
+    return answer.headers["Location"]
+
+
+def _at_provider(url: str, username: str, password: str) -> str:
+    """What the browser does at Keycloak: the form, then the redirect back with a code."""
+    assert requests.get(url, timeout=10).status_code == 200
+    answer = requests.post(
+        url, data={"username": username, "password": password}, allow_redirects=False, timeout=10
+    )
+    assert answer.status_code == 302, answer.text
+    return answer.headers["Location"]
+
+
+def _back(client, callback: str):
+    parts = urlsplit(callback)
+    return client.get(f"{parts.path}?{parts.query}")
+
+
+def sign_in(client, username=NURSE, password="salasana-1"):  # noqa: S107
+    return _back(client, _at_provider(_to_provider(client), username, password))
+
+
+def test_sign_in_uses_pkce_state_and_nonce_and_keeps_tokens_on_the_server(sso_app, provider):
+    client = sso_app.test_client()
+    url = _to_provider(client)
+    query = parse_qs(urlsplit(url).query)
+    assert url.startswith(f"{provider.issuer}/protocol/openid-connect/auth?")
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
+    assert len(query["state"][0]) >= 32 and len(query["nonce"][0]) >= 32
+    assert query["scope"] == ["openid profile email"]
+    answer = _back(client, _at_provider(url, NURSE, "salasana-1"))
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/work")
+    page = client.get("/work").get_data(as_text=True)
+    assert "Nina Nurse" in page
+    with sso_app.app_context():
+        user = db.session.scalar(select(User).where(User.username == NURSE))
+        assert user.role == "professional" and user.password_hash is None
+        assert user.municipality_codes == {"porvoo", "sipoo"}
+        kept = db.session.scalar(select(SsoSession).where(SsoSession.user_id == user.id))
+        assert kept.access_token.count(".") == 2 and kept.refresh_token
+    # The browser holds only a random session id, never a token.
+    cookie = client.get_cookie("session").value
+    session = sso_app.session_interface.get_signing_serializer(sso_app).loads(cookie)
+    assert set(session) >= {"sso_sid"} and kept.access_token not in str(session)
+    assert "access_token" not in str(session) and len(cookie) < 400
+
+
+def test_the_realms_keys_are_fetched_once_not_per_sign_in(sso_app, provider):
+    for _ in range(3):
+        sign_in(sso_app.test_client())
+    assert provider.calls.get("certs", 0) <= 1
+    assert provider.calls["token"] == 3
+
+
+@pytest.mark.parametrize("spoil", ["tamper", "expired", "audience", "other_key", "issuer", "nonce"])
+def test_tokens_that_cannot_be_trusted_are_refused(sso_app, provider, spoil):
+    client = sso_app.test_client()
+    url = _to_provider(client)
+    provider.spoil = spoil
+    answer = _back(client, _at_provider(url, NURSE, "salasana-1"))
+    assert answer.status_code == 401, spoil
+    assert 'role="alert"' in answer.get_data(as_text=True)
+    assert client.get("/work").status_code == 302, "not signed in"
+
+
+def test_a_replayed_code_and_a_wrong_state_are_refused(sso_app):
+    client = sso_app.test_client()
+    callback = _at_provider(_to_provider(client), NURSE, "salasana-1")
+    assert _back(client, callback).status_code == 302  # the first use signs in
+    other = sso_app.test_client()
+    state = parse_qs(urlsplit(_to_provider(other)).query)["state"][0]
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    replay = other.get(f"/login/callback?code={code}&state={state}")
+    assert replay.status_code == 401 and other.get("/work").status_code == 302
+    third = sso_app.test_client()
+    url = _to_provider(third)
+    callback = _at_provider(url, NURSE, "salasana-1")
+    forged = re.sub(r"state=[^&]+", "state=forged", callback)
+    assert _back(third, forged).status_code == 401
+    assert third.get("/work").status_code == 302
+
+
+def test_someone_without_a_desk_role_is_refused(sso_app):
+    client = sso_app.test_client()
+    answer = sign_in(client, "no.role", "salasana-3")
+    assert answer.status_code == 403
+    assert "ei ole roolia työpöydällä" in answer.get_data(as_text=True)
+    assert client.get("/work").status_code == 302
+    lead = sso_app.test_client()
+    sign_in(lead, "lea.lead", "salasana-2")  # a client role maps too
+    with sso_app.app_context():
+        assert db.session.scalar(select(User.role).where(User.username == "lea.lead")) == (
+            "team_lead"
+        )
+
+
+def test_tokens_are_refreshed_and_a_session_ended_at_keycloak_ends_the_desks(sso_app, provider):
+    provider.access_lifetime = 20  # under the 30 s the desk refreshes ahead
+    client = sso_app.test_client()
+    sign_in(client)
+    assert client.get("/work").status_code == 200
+    assert provider.calls.get("refresh", 0) >= 1, "refreshed before it expired"
+    for session in provider.sessions.values():
+        provider.ended.add(session["sid"])  # an administrator ends it in Keycloak
+    answer = client.get("/work")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_signing_out_ends_the_keycloak_session_too(sso_app, provider):
+    client = sso_app.test_client()
+    sign_in(client)
+    with sso_app.app_context():
+        kept = db.session.scalar(select(SsoSession).order_by(SsoSession.created_at.desc()))
+        refresh = kept.refresh_token
+    client.get("/work")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/work").text).group(1)
+    answer = client.post("/logout", headers={"X-CSRFToken": token})
+    assert answer.status_code == 302
+    end = answer.headers["Location"]
+    assert end.startswith(f"{provider.issuer}/protocol/openid-connect/logout?")
+    assert "id_token_hint=" in end and "post_logout_redirect_uri=" in end
+    assert provider.calls["logout"] == 1 and provider.sessions[refresh]["sid"] in provider.ended
+    assert client.get("/work").status_code == 302
+    with sso_app.app_context():
+        assert db.session.get(SsoSession, kept.id) is None
+
+
+def test_local_passwords_are_refused_when_the_region_signs_in(sso_app):
+    client = sso_app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    answer = client.post("/login", data={"username": "x", "password": "y", "csrf_token": token})
+    assert answer.status_code == 403
+
+
+def test_a_production_configuration_without_keycloak_refuses_to_start(tmp_path):
+    with pytest.raises(RuntimeError, match="DESK_PRODUCTION"):
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
+                "SECRET_KEY": "t",
+                "REDIS_URL": None,
+                "DESK_PRODUCTION": True,
+                "DESK_KEYCLOAK": {"server_url": ""},
+            }
+        )
+
+
+@pytest.fixture
+def sso_live(sso_app):
+    server = make_server("127.0.0.1", 0, sso_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.mark.console_allows("status of 404")  # the provider has no favicon
+def test_a_browser_signs_in_and_out_through_keycloak(sso_live, provider, page: Page):
+    page.goto(sso_live + "/login")
+    page.get_by_role("link", name="Kirjaudu alueen tunnuksella").click()
+    expect(page).to_have_url(re.compile(re.escape(provider.issuer)))
+    page.get_by_label("Username").fill(NURSE)
+    page.get_by_label("Password").fill("salasana-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(sso_live + "/work")
+    expect(page.locator(".who")).to_contain_text("Nina Nurse")
+    page.get_by_role("button", name="Kirjaudu ulos").click()
+    expect(page).to_have_url(sso_live + "/login")
+    assert provider.calls["logout"] >= 1
