@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, current_app, flash, session
+from flask import Flask, current_app, flash, request, session
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from sqlalchemy import select
@@ -142,7 +142,7 @@ def init_app(app: Flask) -> None:
         """With SSO: refresh the tokens before they expire; a session ended at Keycloak (or
         missing here) ends the desk's."""
         keycloak = sso()
-        if keycloak is None or not current_user.is_authenticated:
+        if keycloak is None or request.endpoint == "static" or not current_user.is_authenticated:
             return None
         kept = db.session.get(SsoSession, session.get("sso_sid", ""))
         if kept is not None and kept.access_expires - utcnow() > REFRESH_AHEAD:
