@@ -145,6 +145,8 @@ class Queue(Localised, Base):
     name_sv: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: manual (people take), round_robin or least_loaded (the desk gives)
+    assignment: Mapped[str] = mapped_column(String(16), default="manual")
 
 
 class RoutingRule(Base):
@@ -218,6 +220,13 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: the Keycloak subject (`sub`) of an account that signs in through the region's SSO
     sso_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
+    #: available, busy, on a break or offline (desk.assignment)
+    status: Mapped[str] = mapped_column(String(16), default="offline")
+    status_since: Mapped[datetime | None]
+    #: how much work in hand (weighted by channel) the desk may give this person at once
+    capacity: Mapped[int] = mapped_column(Integer, default=6)
+    #: when the desk last gave this person an item (round-robin order)
+    last_assigned_at: Mapped[datetime | None]
 
     queues: Mapped[list[Queue]] = relationship(
         secondary="queue_membership", order_by="Queue.code", lazy="selectin"
@@ -378,6 +387,12 @@ class EventKind(enum.StrEnum):
     RESUMED = "resumed"
     RESOLVED = "resolved"
     PID_REVEALED = "pid_revealed"
+    #: the desk gave the item to someone (round robin or least loaded)
+    ASSIGNED = "assigned"
+    #: a team lead moved the item to someone, or back to its queue
+    REASSIGNED = "reassigned"
+    #: its holder went offline before touching it: back to the queue
+    RETURNED = "returned"
     #: the resident asks service from another municipality (or no longer does)
     REQUESTED_ELSEWHERE = "requested_elsewhere"
 
@@ -397,10 +412,13 @@ class ItemEvent(Base):
     to_queue_code: Mapped[str | None] = mapped_column(String(64))
     outcome_code: Mapped[str | None] = mapped_column(String(64))
     municipality_code: Mapped[str | None] = mapped_column(String(32))
+    #: who the item went to (assigned, reassigned)
+    to_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     text: Mapped[str | None] = mapped_column(Text)
 
     item: Mapped[WorkItem] = relationship(back_populates="events")
-    actor: Mapped[User | None] = relationship(lazy="joined")
+    actor: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[actor_id])
+    to_user: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[to_user_id])
 
 
 class SavedView(Base):

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..intake import process
 from ..models import InboundDelivery
 from . import enqueue, redis_connection
+from .assign import request_dispatch
 
 log = logging.getLogger(__name__)
 WAITING_DRAIN = "desk:drain-waiting"
@@ -40,6 +41,8 @@ def process_delivery(delivery_id: str) -> int | None:
     except BaseException:
         db.session.rollback()
         raise
+    if item is not None:
+        request_dispatch()
     return item.id if item else None
 
 
@@ -65,6 +68,8 @@ def drain_deliveries() -> int:
         ).all()
         if not batch:
             db.session.commit()
+            if routed:
+                request_dispatch()
             return routed
         for delivery in batch:
             try:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import InboundDelivery, utcnow
 from . import enqueue
+from .assign import dispatch_waiting
 from .inbound import process_delivery, unapplied
 
 GRACE = timedelta(seconds=30)
@@ -28,4 +29,6 @@ def sweep_pending(grace_seconds: float = GRACE.total_seconds()) -> int:
     db.session.commit()
     for delivery_id in ids:
         enqueue(process_delivery, delivery_id, job_id=f"delivery-{delivery_id}")
+    # Also the safety net of automatic assignment (someone's break ended, a lost job).
+    enqueue(dispatch_waiting)
     return len(ids)

@@ -32,6 +32,7 @@ from ..models import AccessPurpose, Municipality, OutcomeCode, Queue, User, Work
 from ..pid import masked
 from ..presence import Presence
 from ..security import WORKERS, is_htmx, me, roles_required
+from ..tasks.assign import request_dispatch
 from .messages import describe
 
 bp = Blueprint("items", __name__, url_prefix="/items")
@@ -155,6 +156,7 @@ def _act(
         db.session.commit()  # nothing but the access log row
         return page, 409
     db.session.commit()
+    request_dispatch()  # room may have been freed, or the item be back in its queue
     if isinstance(result, str):
         # A revealed code is shown once, in this answer, and never kept in the session.
         template = "items/_item.html" if is_htmx() else "items/show.html"

@@ -1,0 +1,25 @@
+"""The dispatch job: the desk gives waiting items of the queues that assign automatically to
+available members with room (desk.assignment). Asked for after arrivals and after anything
+that frees room or changes who is available; the sweep runs it too, every 30 s."""
+
+from __future__ import annotations
+
+from .. import assignment
+from ..extensions import db
+from . import enqueue
+
+
+def dispatch_waiting() -> int:
+    """Dispatch once and commit; returns how many items were given."""
+    try:
+        given = assignment.dispatch(db.session)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return len(given)
+
+
+def request_dispatch() -> None:
+    """Run a dispatch now (embedded default) or soon (a worker)."""
+    enqueue(dispatch_waiting)

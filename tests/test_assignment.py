@@ -1,0 +1,223 @@
+"""Availability, capacity and the desk's assignment policies, as plain domain code; with a
+property-based test that drives random arrivals, status changes and resolutions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desk import lifecycle
+from desk.access import may_work_on
+from desk.assignment import Policy, Status, dispatch, loads, reassign, set_status, weight
+from desk.models import ItemEvent, ItemStatus, Queue, WorkItem, utcnow
+from tests.factories import make_item, make_user
+
+
+def _policy(session, queue: str, policy: Policy) -> None:
+    session.get(Queue, queue).assignment = policy.value
+    session.flush()
+
+
+def test_round_robin_gives_in_turn_and_least_loaded_to_the_lightest(session):
+    _policy(session, "omaolo-porvoo", Policy.ROUND_ROBIN)
+    a = make_user(session, queues=["omaolo-porvoo"], name="A")
+    b = make_user(session, queues=["omaolo-porvoo"], name="B")
+    for user in (a, b):
+        set_status(session, user, Status.AVAILABLE)
+    items = [make_item(session, queue="omaolo-porvoo", channel="omaolo") for _ in range(4)]
+    given = dispatch(session)
+    assert [user.display_name for _, user in given] == ["A", "B", "A", "B"]
+    assert all(i.status == ItemStatus.IN_PROGRESS.value for i in items)
+    kinds = session.scalars(select(ItemEvent.kind).where(ItemEvent.item_id == items[0].id)).all()
+    assert kinds[-1] == "assigned"
+
+    _policy(session, "omaolo-porvoo", Policy.LEAST_LOADED)
+    for item, user in given:
+        if user is a:
+            lifecycle.resolve(session, item, a, "self-care-guidance")
+    more = [make_item(session, queue="omaolo-porvoo", channel="omaolo") for _ in range(3)]
+    assert [u.display_name for _, u in dispatch(session)] == ["A", "A", "B"]
+    assert loads(session, [a, b]) == {a.id: 2, b.id: 3} and more
+
+
+def test_only_available_members_in_scope_with_room_get_items(session):
+    _policy(session, "chat-regional", Policy.LEAST_LOADED)
+    full = make_user(session, queues=["chat-regional"], name="Full")
+    full.capacity = 2
+    away = make_user(session, queues=["chat-regional"], name="Away")
+    sipoo_only = make_user(session, queues=["chat-regional"], municipalities=["sipoo"], name="S")
+    set_status(session, full, Status.AVAILABLE)
+    set_status(session, away, Status.BREAK)
+    set_status(session, sipoo_only, Status.AVAILABLE)
+    start = utcnow() - timedelta(hours=1)
+    porvoo_chat, sipoo_chat, later = (
+        make_item(
+            session,
+            queue="chat-regional",
+            municipality=municipality,
+            submitted_at=start + timedelta(minutes=n),
+        )
+        for n, municipality in enumerate(["porvoo", "sipoo", "porvoo"])
+    )
+    given_now = {(i.id, u.display_name) for i, u in dispatch(session)}
+    # A chat weighs 2: Full takes the first Porvoo chat and is then full; S may not see Porvoo.
+    assert given_now == {(porvoo_chat.id, "Full"), (sipoo_chat.id, "S")}
+    assert later.assignee_id is None, "it waits, in order, and the board says so"
+    assert weight("chat") == 2
+
+
+def test_going_offline_returns_untouched_items_and_keeps_the_rest(session):
+    _policy(session, "omaolo-porvoo", Policy.ROUND_ROBIN)
+    nurse = make_user(session, queues=["omaolo-porvoo"])
+    set_status(session, nurse, Status.AVAILABLE)
+    touched = make_item(session, queue="omaolo-porvoo", channel="omaolo")
+    fresh = make_item(session, queue="omaolo-porvoo", channel="omaolo")
+    dispatch(session)
+    lifecycle.add_note(session, touched, nurse, "Soitin, ei vastannut.")
+    returned = set_status(session, nurse, Status.OFFLINE)
+    assert returned == [fresh]
+    assert fresh.assignee_id is None and fresh.status == ItemStatus.NEW.value
+    assert touched.assignee_id == nurse.id
+    last = session.scalars(
+        select(ItemEvent).where(ItemEvent.item_id == fresh.id).order_by(ItemEvent.id.desc())
+    ).first()
+    assert last.kind == "returned"
+    assert dispatch(session) == [], "nobody is available to take it"
+
+
+def test_a_lead_reassigns_within_queue_and_scope(session):
+    lead = make_user(session, role="team_lead", queues=["omaolo-porvoo"])
+    a = make_user(session, queues=["omaolo-porvoo"])
+    outsider = make_user(session, queues=["omaolo-porvoo"], municipalities=["sipoo"])
+    item = make_item(session, queue="omaolo-porvoo", municipality="porvoo")
+    lifecycle.take(session, item, a)
+    reassign(session, item, lead, None)
+    assert item.assignee_id is None and item.status == ItemStatus.NEW.value
+    reassign(session, item, lead, a)
+    assert item.assignee_id == a.id and item.status == ItemStatus.IN_PROGRESS.value
+    import pytest
+
+    from desk.errors import NotPermitted
+
+    with pytest.raises(NotPermitted):
+        reassign(session, item, lead, outsider)
+
+
+# --- the invariants under random traffic -------------------------------------------------------
+
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("arrive"),
+            st.sampled_from(["omaolo-porvoo", "chat-regional"]),
+            st.sampled_from(["porvoo", "sipoo", None]),
+            st.sampled_from(["chat", "omaolo"]),
+        ),
+        st.tuples(st.just("status"), st.integers(0, 3), st.sampled_from(list(Status))),
+        st.tuples(st.just("resolve"), st.integers(0, 30)),
+    ),
+    min_size=1,
+    max_size=25,
+)
+PEOPLE = st.lists(
+    st.tuples(
+        st.sets(st.sampled_from(["omaolo-porvoo", "chat-regional"]), min_size=1),
+        st.sampled_from([None, ["porvoo"], ["sipoo"]]),
+        st.integers(1, 4),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+def _check_invariants(session) -> None:
+    users = {u.id: u for u in _people}
+    load = loads(session, users.values())
+    held = session.scalars(
+        select(WorkItem).where(WorkItem.assignee_id.is_not(None), WorkItem.status != "resolved")
+    ).all()
+    for item in held:
+        assert may_work_on(users[item.assignee_id], item), "someone outside the scope"
+    for user in users.values():
+        assert load[user.id] <= user.capacity, "someone above capacity"
+    for item in session.scalars(
+        select(WorkItem).where(WorkItem.status == "new", WorkItem.assignee_id.is_(None))
+    ):
+        for user in users.values():
+            eligible = (
+                user.status == "available"
+                and may_work_on(user, item)
+                and user.capacity - load[user.id] >= weight(item.channel)
+            )
+            assert not eligible, (
+                f"{item.id} waits while {user.display_name} has room",
+                session.get(Queue, item.queue_code).assignment,
+                user.capacity,
+                user.status,
+                item.queue_code,
+                item.channel,
+                item.municipality_code,
+                user.queue_codes,
+                load[user.id],
+                user.capacity,
+                session.get(Queue, item.queue_code).assignment,
+            )
+    for item in session.scalars(select(WorkItem)):
+        events = session.scalars(
+            select(ItemEvent.kind).where(ItemEvent.item_id == item.id).order_by(ItemEvent.id)
+        ).all()
+        holders = 0
+        for kind in events:
+            if kind in ("assigned", "taken"):
+                holders += 1
+                assert holders == 1, "one item held by two"
+            elif kind in ("returned", "released", "resolved"):
+                holders = 0
+
+
+_people: list = []
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(people=PEOPLE, actions=ACTIONS)
+def test_random_traffic_keeps_every_invariant(engines, people, actions):
+    # Each example on its own connection, in a transaction rolled back at its end.
+    with engines["postgresql"].connect() as connection:
+        transaction = connection.begin()
+        with Session(bind=connection) as session:
+            _run(session, people, actions)
+        transaction.rollback()
+
+
+def _run(session: Session, people, actions) -> None:
+    session.get(Queue, "chat-regional").assignment = Policy.LEAST_LOADED.value
+    session.get(Queue, "omaolo-porvoo").assignment = Policy.ROUND_ROBIN.value
+    _people.clear()
+    for queues, municipalities, capacity in people:
+        user = make_user(session, queues=sorted(queues), municipalities=municipalities)
+        user.capacity = capacity
+        set_status(session, user, Status.AVAILABLE)
+        _people.append(user)
+    for action in actions:
+        if action[0] == "arrive":
+            _, queue, municipality, channel = action
+            make_item(session, queue=queue, municipality=municipality, channel=channel)
+        elif action[0] == "status":
+            set_status(session, _people[action[1] % len(_people)], action[2])
+        else:
+            held = session.scalars(
+                select(WorkItem).where(WorkItem.status == "in_progress").order_by(WorkItem.id)
+            ).all()
+            if held:
+                item = held[action[1] % len(held)]
+                lifecycle.resolve(session, item, item.assignee, "self-care-guidance")
+        dispatch(session)
+        _check_invariants(session)
