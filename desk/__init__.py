@@ -26,7 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     live.init_app(app)
     channels.configure(app.config["DESK_CHANNELS"])
 
-    from .views import api, audit, errors, guidance, items, labels, situation, work
+    from .views import api, audit, errors, guidance, items, labels, situation, team, work
     from .views import auth as auth_views
     from .views import live as live_views
 
@@ -38,8 +38,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(situation.bp)
     app.register_blueprint(guidance.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(team.bp)
     situation.init_app(app)
     guidance.init_app(app)
+    team.init_app(app)
     errors.init_app(app)
     labels.init_app(app)
 

@@ -80,7 +80,7 @@ def set_status(session: Session, user: User, status: Status, now: datetime | Non
             item.assignee = None
             item.status = ItemStatus.NEW.value
             item.updated_at = now
-            record(session, item, None, EventKind.RETURNED, at=now, text=user.display_name)
+            record(session, item, user, EventKind.RETURNED, at=now)
             returned.append(item)
     session.flush()
     return returned

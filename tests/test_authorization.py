@@ -38,6 +38,8 @@ def world(app_session):
         "instruction_id": app_session.scalar(select(Instruction.id).limit(1)),
         "template_id": app_session.scalar(select(ResponseTemplate.id).limit(1)),
         "view_id": view.id,
+        "user_id": owner.id,
+        "code": "omaolo-porvoo",
         "channel": "chat",
         "external_id": "nothing-here",
         "filename": "css/desk.css",

@@ -190,3 +190,20 @@ def test_the_access_log_is_accessible_to_its_auditor(page: Page, live):
     page.get_by_role("button", name="Hae", exact=True).click()
     expect(page.get_by_role("alert")).to_be_visible()
     accessible(page, "access log search with an error")
+
+
+def test_the_team_board_and_availability_are_accessible(page: Page, live):
+    sign_in(page, "tiimivastaava")
+    page.get_by_label("Oma tavoitettavuus").select_option(label="Vapaana")
+    page.get_by_role("button", name="Vaihda").click()
+    expect(page.locator("[data-flash]")).to_contain_text("Tilasi on nyt: Vapaana.")
+    accessible(page, "My work with availability")
+    page.get_by_role("link", name="Tiimi").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tiimi")
+    accessible(page, "team board")
+    page.get_by_role("link", name="Hanna Hoitaja").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hanna Hoitaja")
+    accessible(page, "a person's load and settings")
+    page.get_by_role("link", name="Oma työ").first.click()
+    page.get_by_role("button", name="Lopeta päivä").click()
+    expect(page.locator("[data-flash]")).to_contain_text(re.compile("[Pp]oissa"))

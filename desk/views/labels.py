@@ -80,6 +80,10 @@ def assessment_kind_label(code: str) -> str:
     return {"symptom": _("Symptom assessment"), "service": _("Service assessment")}.get(code, code)
 
 
+def _person(event: ItemEvent) -> str:
+    return event.to_user.display_name if event.to_user else "?"
+
+
 def event_label(event: ItemEvent, queue_names: dict[str, str]) -> str:
     """What happened, in one line, with queues by their names."""
 
@@ -94,6 +98,18 @@ def event_label(event: ItemEvent, queue_names: dict[str, str]) -> str:
                 "Transferred from %(from)s to %(to)s",
                 **{"from": queue(event.from_queue_code), "to": queue(event.to_queue_code)},
             )
+        case "assigned":
+            return _("Given to %(person)s", person=_person(event))
+        case "reassigned" if event.to_user_id:
+            return _("Moved to %(person)s", person=_person(event))
+        case "reassigned":
+            return _("Moved back to the queue")
+        case "requested_elsewhere" if event.municipality_code:
+            return _(
+                "Asks service from another municipality: %(code)s", code=event.municipality_code
+            )
+        case "requested_elsewhere":
+            return _("Asks service from their own municipality again")
     return {
         "created": _("Received"),
         "updated": _("The resident added to the matter"),
@@ -104,6 +120,7 @@ def event_label(event: ItemEvent, queue_names: dict[str, str]) -> str:
         "resumed": _("Continued"),
         "resolved": _("Resolved"),
         "pid_revealed": _("Personal identity code shown"),
+        "returned": _("Back to the queue: its holder went offline"),
     }.get(event.kind, event.kind)
 
 

@@ -127,7 +127,14 @@ def test_no_form_or_htmx_post_works_without_its_csrf_token(app, app_session):
     lead = make_user(app_session, role="team_lead", queues=["omaolo-porvoo"])
     item = make_item(app_session, queue="omaolo-porvoo")
     browser = Browser(app.test_client()).login(lead)
-    values = {"item_id": item.id, "instruction_id": 1, "template_id": 1, "view_id": 1}
+    values = {
+        "item_id": item.id,
+        "instruction_id": 1,
+        "template_id": 1,
+        "view_id": 1,
+        "user_id": lead.id,
+        "code": "omaolo-porvoo",
+    }
     events = app_session.scalar(select(func.count()).select_from(ItemEvent))
     checked = 0
     for rule in _post_routes(app):

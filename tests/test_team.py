@@ -1,0 +1,92 @@
+"""A team lead's day through the real app: availability, automatic assignment, the board,
+reassigning and going offline."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from desk.models import ItemEvent, Queue, WorkItem
+from tests.factories import make_item, make_user
+from tests.web import Browser, text
+
+
+def test_a_lead_switches_a_queue_to_round_robin_and_the_desk_gives_items(app, app_session):
+    lead = make_user(app_session, role="team_lead", queues=["omaolo-porvoo"], name="Lea Lead")
+    anna = make_user(app_session, queues=["omaolo-porvoo"], name="Anna")
+    bert = make_user(app_session, queues=["omaolo-porvoo"], name="Bert")
+    items = [make_item(app_session, queue="omaolo-porvoo", channel="omaolo") for _ in range(3)]
+    boss = Browser(app.test_client()).login(lead)
+    a = Browser(app.test_client()).login(anna)
+    b = Browser(app.test_client()).login(bert)
+
+    # Both are available; the queue is still manual, so nothing is given yet.
+    assert a.post("/me/status", {"status": "available"}, htmx=False).status_code == 302
+    b.post("/me/status", {"status": "available"}, htmx=False)
+    app_session.expire_all()
+
+    def held() -> dict[int, int | None]:
+        return {i.id: i.assignee_id for i in app_session.scalars(select(WorkItem))}
+
+    assert set(held().values()) == {None}
+
+    boss.get("/team")
+    answer = boss.post(
+        "/team/queues/omaolo-porvoo/assignment", {"assignment": "round_robin"}, htmx=False
+    )
+    assert answer.status_code == 302
+    app_session.expire_all()
+    assert app_session.get(Queue, "omaolo-porvoo").assignment == "round_robin"
+    given = held()
+    assert sorted(given.values()) == sorted([anna.id, anna.id, bert.id]), "in turn"
+
+    board = text(boss.get("/team"))
+    row = re.search(r">Anna</a></th>.*?</tr>", board, re.S).group(0)
+    assert "Vapaana" in row
+
+    # Bert ends the day: what he has not touched goes back, and Anna gets it if she has room.
+    bert_items = [i for i, u in given.items() if u == bert.id]
+    b.post("/me/status", {"status": "offline"}, htmx=False)
+    app_session.expire_all()
+    for item_id in bert_items:
+        kinds = app_session.scalars(
+            select(ItemEvent.kind).where(ItemEvent.item_id == item_id).order_by(ItemEvent.id)
+        ).all()
+        assert "returned" in kinds
+        assert app_session.get(WorkItem, item_id).assignee_id == anna.id
+
+    # The lead moves everything of Anna's back to the queue at once.
+    boss.get(f"/team/people/{anna.id}")
+    answer = boss.post(
+        "/team/reassign",
+        {"items": [str(i.id) for i in items], "to": "queue"},
+        htmx=False,
+    )
+    assert answer.status_code == 302
+    app_session.expire_all()
+    events = app_session.scalars(select(ItemEvent).where(ItemEvent.kind == "reassigned")).all()
+    assert {e.item_id for e in events} >= {i.id for i in items}
+    assert all(e.actor_id == lead.id for e in events)
+
+
+def test_capacity_and_memberships_are_the_leads_to_set_in_their_own_queues(app, app_session):
+    lead = make_user(app_session, role="team_lead", queues=["omaolo-porvoo", "chat-regional"])
+    nurse = make_user(app_session, queues=["omaolo-porvoo", "social-sipoo"])
+    boss = Browser(app.test_client()).login(lead)
+    boss.get(f"/team/people/{nurse.id}")
+    answer = boss.post(
+        f"/team/people/{nurse.id}",
+        {"capacity": "3", "queues": ["chat-regional"]},
+        htmx=False,
+    )
+    assert answer.status_code == 302
+    app_session.expire_all()
+    nurse = app_session.get(type(nurse), nurse.id)
+    assert nurse.capacity == 3
+    # Removed from the lead's omaolo queue, added to chat; the Sipoo queue is not the lead's.
+    assert nurse.queue_codes == {"chat-regional", "social-sipoo"}
+    bad = boss.post(f"/team/people/{nurse.id}", {"capacity": "-1"}, htmx=False)
+    assert bad.status_code == 303
+    app_session.expire_all()
+    assert app_session.get(type(nurse), nurse.id).capacity == 3
