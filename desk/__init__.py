@@ -26,7 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     live.init_app(app)
     channels.configure(app.config["DESK_CHANNELS"])
 
-    from .views import api, audit, errors, guidance, items, labels, situation, team, work
+    from .views import api, audit, errors, guidance, items, labels, reports, situation, team, work
     from .views import auth as auth_views
     from .views import live as live_views
 
@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(guidance.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(team.bp)
+    app.register_blueprint(reports.bp)
     situation.init_app(app)
     guidance.init_app(app)
     team.init_app(app)

@@ -401,7 +401,11 @@ class ItemEvent(Base):
     """An append-only line of an item's history: its timeline and the reports' source."""
 
     __tablename__ = "item_event"
-    __table_args__ = (Index("ix_item_event_item", "item_id", "id"),)
+    __table_args__ = (
+        Index("ix_item_event_item", "item_id", "id"),
+        # The reports read one kind of event over a period.
+        Index("ix_item_event_kind_at", "kind", "at", postgresql_include=["item_id"]),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id"))
@@ -657,3 +661,16 @@ class SsoSession(Base):
     access_expires: Mapped[datetime]
     refresh_expires: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PhoneCalls(Base):
+    """Phone calls per day and municipality, imported from TeleQ's callback statistics: the
+    calls do not pass through the desk, but the digital share is measured against them."""
+
+    __tablename__ = "phone_calls"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(
+        ForeignKey("municipality.code"), primary_key=True
+    )
+    calls: Mapped[int] = mapped_column(Integer)

@@ -207,3 +207,12 @@ def test_the_team_board_and_availability_are_accessible(page: Page, live):
     page.get_by_role("link", name="Oma työ").first.click()
     page.get_by_role("button", name="Lopeta päivä").click()
     expect(page.locator("[data-flash]")).to_contain_text(re.compile("[Pp]oissa"))
+
+
+def test_the_reports_are_accessible(page: Page, live):
+    sign_in(page, "tiimivastaava")
+    page.get_by_role("link", name="Raportit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Raportit")
+    expect(page.get_by_role("img")).to_have_count(1)
+    page.get_by_text("Luvut", exact=True).click()
+    accessible(page, "reports with the figures open")

@@ -1,0 +1,191 @@
+"""Reports for team leads: a period's arrivals, resolutions, backlog, times, deadlines and
+the digital share against the region's 2025 target, compared with the period before; one row
+per item as CSV; and the import of TeleQ's phone statistics."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from .. import reports
+from ..extensions import db
+from ..i18n import duration, language
+from ..instructions import day_in_finland
+from ..models import (
+    ItemEvent,
+    Municipality,
+    OutcomeCode,
+    Queue,
+    ResponseTemplate,
+    WorkItem,
+    utcnow,
+)
+from ..policy import EDITORS
+from ..security import roles_required
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+MAX_DAYS = 366
+
+
+def _period() -> tuple[date, date, str | None]:
+    """[start, end) from the form's inclusive dates; the current month so far by default."""
+    today = day_in_finland(utcnow())
+    try:
+        start = date.fromisoformat(request.args.get("from", ""))
+        last = date.fromisoformat(request.args.get("to", ""))
+    except ValueError:
+        if request.args.get("from") or request.args.get("to"):
+            problem = _("Give the dates as yyyy-mm-dd.")
+        else:
+            problem = None
+        return today.replace(day=1), today + timedelta(days=1), problem
+    if last < start:
+        return start, start + timedelta(days=1), _("The end must come after the start.")
+    if (last - start).days >= MAX_DAYS:
+        return start, start + timedelta(days=MAX_DAYS), _("At most a year at a time.")
+    return start, last + timedelta(days=1), None
+
+
+@bp.get("")
+@roles_required(*EDITORS)
+def index():
+    start, end, problem = _period()
+    if problem:
+        flash(problem, "error")
+    report = reports.build(db.session, start, end)
+    before = reports.build(db.session, *reports.previous(start, end))
+    lang = language()
+    names = {
+        "queues": {q.code: q.name(lang) for q in db.session.scalars(select(Queue))},
+        "municipalities": {m.code: m.name(lang) for m in db.session.scalars(select(Municipality))},
+        "outcomes": {o.code: o.name(lang) for o in db.session.scalars(select(OutcomeCode))},
+        "templates": {t.id: t.title(lang) for t in db.session.scalars(select(ResponseTemplate))},
+    }
+    return render_template(
+        "reports/index.html",
+        report=report,
+        before=before,
+        names=names,
+        last_day=end - timedelta(days=1),
+        one_day=timedelta(days=1),
+        target=reports.DIGITAL_SHARE_TARGET,
+        duration_minutes=lambda value: duration(timedelta(minutes=float(value))),
+        lambda_municipality=lambda code: names["municipalities"].get(code, _("Not given")),
+        lambda_queue=lambda code: names["queues"].get(code, code),
+    )
+
+
+@bp.get("/items.csv")
+@roles_required(*EDITORS)
+def items_csv():
+    """One row per item that arrived in the period (no resident data), for a spreadsheet."""
+    start, end, _problem = _period()
+    begin, finish = reports._utc(start), reports._utc(end)
+    arrival, resolution, first = aliased(ItemEvent), aliased(ItemEvent), reports._first_action()
+    resolved_at = (
+        select(func.min(resolution.at))
+        .where(resolution.item_id == WorkItem.id, resolution.kind == "resolved")
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(
+            WorkItem.id,
+            WorkItem.channel,
+            WorkItem.municipality_code,
+            arrival.to_queue_code,
+            WorkItem.queue_code,
+            WorkItem.emergency,
+            WorkItem.urgency,
+            arrival.at,
+            first.c.first_at,
+            resolved_at,
+            WorkItem.due_at,
+            WorkItem.outcome_code,
+        )
+        .join(arrival, arrival.item_id == WorkItem.id)
+        .outerjoin(first, first.c.item_id == WorkItem.id)
+        .where(arrival.kind == "routed", arrival.at >= begin, arrival.at < finish)
+        .order_by(arrival.at)
+    )
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "item_id",
+            "channel",
+            "municipality",
+            "first_queue",
+            "queue",
+            "emergency",
+            "urgency",
+            "arrived",
+            "first_action",
+            "resolved",
+            "due",
+            "first_action_by_due",
+            "resolved_by_due",
+            "outcome",
+        ]
+    )
+    for row in rows:
+        arrived, first_at, resolved, due = (
+            reports._aware(v) if v else None for v in (row[7], row[8], row[9], row[10])
+        )
+        writer.writerow(
+            [
+                row[0],
+                row[1],
+                row[2] or "",
+                row[3],
+                row[4],
+                int(row[5]),
+                row[6] or "",
+                _iso(arrived),
+                _iso(first_at),
+                _iso(resolved),
+                _iso(due),
+                "" if due is None else int(bool(first_at and first_at <= due)),
+                "" if due is None else int(bool(resolved and resolved <= due)),
+                row[11] or "",
+            ]
+        )
+    name = f"items-{start.isoformat()}-{(end - timedelta(days=1)).isoformat()}.csv"
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _iso(moment) -> str:
+    return moment.astimezone(reports.HELSINKI).isoformat(timespec="minutes") if moment else ""
+
+
+@bp.post("/phone-calls")
+@roles_required(*EDITORS)
+def phone_calls():
+    """Import TeleQ's callback statistics (CSV: date;municipality;calls)."""
+    upload = request.files.get("file")
+    text = upload.read().decode("utf-8-sig", errors="replace") if upload else ""
+    known = set(db.session.scalars(select(Municipality.code)))
+    stored, problems = reports.import_phone_calls(db.session, text, known)
+    if problems or not stored:
+        db.session.rollback()
+        flash(
+            _(
+                "Nothing was imported. Check these lines: %(lines)s",
+                lines="; ".join(problems[:10]) or _("the file is empty"),
+            ),
+            "error",
+        )
+    else:
+        db.session.commit()
+        flash(_("%(n)d days of phone calls imported.", n=stored), "success")
+    return redirect(url_for("reports.index", **{k: v for k, v in request.args.items()}))

@@ -1,0 +1,154 @@
+"""Reports from the item events, checked against a history built by hand, on PostgreSQL and
+SQLite: counts per day in Finnish days, the backlog, durations, deadlines, the digital share."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from desk import reports
+from desk.models import ItemEvent
+from tests.factories import make_item, make_user
+
+FI = ZoneInfo("Europe/Helsinki")
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 10) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=FI)
+
+
+def history(session):
+    nurse = make_user(session, queues=["chat-regional"])
+    items = {}
+
+    def item(name, queue, channel, municipality, arrived, due=None, taken=None, resolved=None):
+        it = make_item(
+            session, queue=queue, channel=channel, municipality=municipality, submitted_at=arrived
+        )
+        it.due_at = due
+        session.add(ItemEvent(item=it, kind="routed", at=arrived, to_queue_code=queue))
+        if taken:
+            session.add(ItemEvent(item=it, kind="taken", at=taken, actor=nurse))
+        if resolved:
+            session.add(
+                ItemEvent(
+                    item=it, kind="resolved", at=resolved, actor=nurse, outcome_code="advice-given"
+                )
+            )
+        items[name] = it
+
+    item("A", "chat-regional", "chat", "porvoo", at(1, 8), at(1, 10), at(1, 8, 30), at(1, 9))
+    item("B", "omaolo-sipoo", "omaolo", "sipoo", at(1, 23, 30), at(2, 0, 30), at(2, 1), at(3, 12))
+    item("C", "social-porvoo", "eform", "porvoo", at(30, 10, month=9), resolved=at(2, 10))
+    item("D", "help-regional", "help-request", None, at(3, 23, 59))
+    # 00:10 on 4 October in Finland is still 3 October in UTC: outside the period.
+    item("E", "help-regional", "help-request", None, at(4, 0, 10))
+    session.flush()
+    return items
+
+
+def test_a_period_is_counted_in_finnish_days_from_the_events(session):
+    history(session)
+    report = reports.build(session, date(2026, 10, 1), date(2026, 10, 4))
+    assert report.arrivals == 3 and report.resolutions == 3
+    assert report.by_day == {
+        date(2026, 10, 1): [2, 1],
+        date(2026, 10, 2): [0, 1],
+        date(2026, 10, 3): [1, 1],
+    }
+    assert report.backlog == {
+        date(2026, 10, 1): 2,
+        date(2026, 10, 2): 1,
+        date(2026, 10, 3): 1,
+    }
+    assert report.by_hour[8] == 1 and report.by_hour[23] == 2 and sum(report.by_hour) == 3
+    assert report.by_channel == {
+        "chat": [1, 1],
+        "omaolo": [1, 1],
+        "help-request": [1, 0],
+        "eform": [0, 1],
+    }
+    assert report.by_municipality == {"porvoo": [1, 2], "sipoo": [1, 1], None: [1, 0]}
+    assert report.by_queue["omaolo-sipoo"] == [1, 1]
+    assert report.outcomes == {"advice-given": 3}
+
+
+def test_durations_deadlines_and_the_digital_share(session):
+    history(session)
+    report = reports.build(session, date(2026, 10, 1), date(2026, 10, 4))
+    # First action: A after 30 min, B after 90 min (D was never taken).
+    assert report.first_action_minutes == pytest.approx({"median": 60, "p90": 84})
+    # Resolution: A 60 min, B 36.5 h, C two days.
+    assert report.resolution_minutes == pytest.approx({"median": 2190, "p90": 2742})
+    # A's deadline was met on both counts, B's on neither.
+    assert (report.deadlines, report.deadline_first_action_met) == (2, 1)
+    assert report.deadline_resolved_met == 1 and report.attainment == 0.5
+    assert report.digital_share is None, "no phone figures yet"
+    stored, problems = reports.import_phone_calls(
+        session,
+        "date;municipality;calls\n2026-10-01;porvoo;3\n2026-10-02;sipoo;1\n",
+        {"porvoo", "sipoo"},
+    )
+    assert (stored, problems) == (2, [])
+    report = reports.build(session, date(2026, 10, 1), date(2026, 10, 4))
+    assert report.phone_calls == 4 and report.digital_share == pytest.approx(3 / 7)
+
+
+def test_a_bad_phone_file_stores_nothing_and_says_where(session):
+    stored, problems = reports.import_phone_calls(
+        session,
+        "2026-10-01;porvoo;3\n2026-13-01;porvoo;1\n2026-10-02;tampere;2\nrubbish\n",
+        {"porvoo"},
+    )
+    assert stored == 0 and [p.split(":")[0] for p in problems] == ["2", "3", "4"]
+    report = reports.build(session, date(2026, 10, 1), date(2026, 10, 3))
+    assert report.phone_calls == 0
+
+
+def test_the_previous_period_has_the_same_length():
+    assert reports.previous(date(2026, 10, 1), date(2026, 11, 1)) == (
+        date(2026, 8, 31),
+        date(2026, 10, 1),
+    )
+
+
+def test_the_report_page_csv_and_phone_import_for_a_lead(app, app_session):
+    import csv
+    import io
+
+    from tests.web import Browser, text
+
+    history(app_session)
+    lead = make_user(app_session, role="team_lead", queues=["chat-regional"])
+    browser = Browser(app.test_client()).login(lead)
+    page = browser.get("/reports?from=2026-10-01&to=2026-10-03")
+    assert page.status_code == 200
+    body = text(page)
+    assert "<svg" in body and 'role="img"' in body
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                text(browser.get("/reports/items.csv?from=2026-10-01&to=2026-10-03")).lstrip(
+                    "\ufeff"
+                )
+            )
+        )
+    )
+    assert rows[0][:3] == ["item_id", "channel", "municipality"]
+    assert [r[1] for r in rows[1:]] == ["chat", "omaolo", "help-request"]
+    assert rows[1][-3:-1] == ["1", "1"] and rows[2][-3:-1] == ["0", "0"]
+    answer = browser.client.post(
+        "/reports/phone-calls?from=2026-10-01&to=2026-10-03",
+        data={
+            "csrf_token": browser.token,
+            "file": (io.BytesIO(b"date;municipality;calls\n2026-10-01;porvoo;3\n"), "teleq.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 302
+    shown = text(browser.get("/reports?from=2026-10-01&to=2026-10-03"))
+    assert "50 %" in shown, "3 digital contacts against 3 phone calls"
+    nurse = Browser(app.test_client()).login(make_user(app_session))
+    assert nurse.get("/reports").status_code == 403
