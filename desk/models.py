@@ -323,6 +323,8 @@ class WorkItem(Base):
             postgresql_where=text("resolved_at IS NOT NULL"),
             sqlite_where=text("resolved_at IS NOT NULL"),
         ),
+        # Deadlines falling in a report's period.
+        Index("ix_work_item_due", "due_at"),
         # The same rows by queue and municipality: counting what waits is an index-only scan.
         Index(
             "ix_work_item_takeable_by_queue",

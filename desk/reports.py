@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from .models import EventKind, ItemEvent, PhoneCalls, TemplateUse, WorkItem
+from .models import OPEN_STATUSES, EventKind, ItemEvent, PhoneCalls, TemplateUse, WorkItem
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 #: the region's 2025 goals
@@ -70,6 +71,7 @@ def _hour(column, dialect: str):
     return func.cast(func.strftime("%s", column) / 3600, Integer)
 
 
+@lru_cache(maxsize=20_000)
 def _local(hour_number: int) -> datetime:
     return datetime.fromtimestamp(int(hour_number) * 3600, HELSINKI)
 
@@ -150,22 +152,23 @@ def build(session: Session, start: date, end: date) -> Report:
         bump(report.by_queue, queue, 1, n)
         report.outcomes[outcome] += n
 
-    # The backlog: open at the start (arrived before, not resolved before), then day by day.
-    before = _utc(start)
-    arrived_before = session.scalar(
-        select(func.count())
-        .select_from(ItemEvent)
-        .where(ItemEvent.kind == EventKind.ROUTED.value, ItemEvent.at < before)
+    # The backlog: what is open now, taken back to the start by the events since then
+    # (arrived since: was not open yet; resolved since: was open), then day by day.
+    open_now = session.scalar(
+        select(func.count()).select_from(WorkItem).where(WorkItem.status.in_(OPEN_STATUSES))
     )
-    resolved_before = session.scalar(
-        select(func.count())
-        .select_from(ItemEvent)
-        .where(ItemEvent.kind == EventKind.RESOLVED.value, ItemEvent.at < before)
-    )
-    open_now = arrived_before - resolved_before
+    since = {
+        kind: session.scalar(
+            select(func.count())
+            .select_from(ItemEvent)
+            .where(ItemEvent.kind == kind, ItemEvent.at >= begin)
+        )
+        for kind in (EventKind.ROUTED.value, EventKind.RESOLVED.value)
+    }
+    open_then = open_now - since[EventKind.ROUTED.value] + since[EventKind.RESOLVED.value]
     for day in report.days:
-        open_now += report.by_day[day][0] - report.by_day[day][1]
-        report.backlog[day] = open_now
+        open_then += report.by_day[day][0] - report.by_day[day][1]
+        report.backlog[day] = open_then
 
     _durations(session, report, begin, finish, dialect)
     _deadlines(session, report, begin, finish)
@@ -192,21 +195,32 @@ def build(session: Session, start: date, end: date) -> Report:
 FIRST_ACTIONS = (EventKind.TAKEN.value, EventKind.ASSIGNED.value)
 
 
-def _first_action():
-    """Per item, when someone first took it or the desk first gave it to someone."""
+def _first_action(since: datetime):
+    """Per item, when someone first took it or the desk first gave it to someone; only
+    actions from `since` on (for items that arrived then or later, that is all of them)."""
     event = aliased(ItemEvent)
     return (
         select(event.item_id, func.min(event.at).label("first_at"))
-        .where(event.kind.in_(FIRST_ACTIONS))
+        .where(event.kind.in_(FIRST_ACTIONS), event.at >= since)
         .group_by(event.item_id)
         .subquery()
+    )
+
+
+def first_action_of(item_id_column):
+    """When someone first took the item or the desk gave it (a correlated subquery)."""
+    event = aliased(ItemEvent)
+    return (
+        select(func.min(event.at))
+        .where(event.item_id == item_id_column, event.kind.in_(FIRST_ACTIONS))
+        .scalar_subquery()
     )
 
 
 def _durations(session: Session, report: Report, begin, finish, dialect: str) -> None:
     """Median and 90th percentile, in minutes: arrival to first action (items arrived in the
     period) and arrival to resolution (items resolved in the period)."""
-    first = _first_action()
+    first = _first_action(begin)
     arrival = aliased(ItemEvent)
     if dialect == "postgresql":
         minutes = lambda a, b: func.extract("epoch", a - b) / 60  # noqa: E731
@@ -269,24 +283,41 @@ def _aware(moment) -> datetime:
 
 def _deadlines(session: Session, report: Report, begin, finish) -> None:
     """Items whose deadline fell in the period: first action by then, resolved by then."""
-    first = _first_action()
     resolution = aliased(ItemEvent)
     resolved_at = (
         select(func.min(resolution.at))
         .where(resolution.item_id == WorkItem.id, resolution.kind == EventKind.RESOLVED.value)
         .scalar_subquery()
     )
+    first_at = first_action_of(WorkItem.id)
     row = session.execute(
         select(
             func.count(),
-            func.count().filter(first.c.first_at <= WorkItem.due_at),
+            func.count().filter(first_at <= WorkItem.due_at),
             func.count().filter(resolved_at <= WorkItem.due_at),
         )
         .select_from(WorkItem)
-        .outerjoin(first, first.c.item_id == WorkItem.id)
         .where(WorkItem.due_at >= begin, WorkItem.due_at < finish)
     ).one()
     report.deadlines, report.deadline_first_action_met, report.deadline_resolved_met = row
+
+
+def headline(session: Session, start: date, end: date) -> Report:
+    """Only the figures a comparison shows: arrivals, resolutions, deadline attainment."""
+    report = Report(start, end)
+    begin, finish = _utc(start), _utc(end)
+    for kind, name in (
+        (EventKind.ROUTED.value, "arrivals"),
+        (EventKind.RESOLVED.value, "resolutions"),
+    ):
+        count = session.scalar(
+            select(func.count())
+            .select_from(ItemEvent)
+            .where(ItemEvent.kind == kind, ItemEvent.at >= begin, ItemEvent.at < finish)
+        )
+        setattr(report, name, count)
+    _deadlines(session, report, begin, finish)
+    return report
 
 
 def previous(start: date, end: date) -> tuple[date, date]:

@@ -32,6 +32,7 @@ def history(session):
         if taken:
             session.add(ItemEvent(item=it, kind="taken", at=taken, actor=nurse))
         if resolved:
+            it.status, it.resolved_at = "resolved", resolved
             session.add(
                 ItemEvent(
                     item=it, kind="resolved", at=resolved, actor=nurse, outcome_code="advice-given"
@@ -152,3 +153,14 @@ def test_the_report_page_csv_and_phone_import_for_a_lead(app, app_session):
     assert "50 %" in shown, "3 digital contacts against 3 phone calls"
     nurse = Browser(app.test_client()).login(make_user(app_session))
     assert nurse.get("/reports").status_code == 403
+
+
+def test_the_headline_of_a_period_agrees_with_its_full_report(session):
+    history(session)
+    full = reports.build(session, date(2026, 10, 1), date(2026, 10, 4))
+    short = reports.headline(session, date(2026, 10, 1), date(2026, 10, 4))
+    assert (short.arrivals, short.resolutions, short.attainment) == (
+        full.arrivals,
+        full.resolutions,
+        full.attainment,
+    )

@@ -59,7 +59,7 @@ def index():
     if problem:
         flash(problem, "error")
     report = reports.build(db.session, start, end)
-    before = reports.build(db.session, *reports.previous(start, end))
+    before = reports.headline(db.session, *reports.previous(start, end))
     lang = language()
     names = {
         "queues": {q.code: q.name(lang) for q in db.session.scalars(select(Queue))},
@@ -87,7 +87,8 @@ def items_csv():
     """One row per item that arrived in the period (no resident data), for a spreadsheet."""
     start, end, _problem = _period()
     begin, finish = reports._utc(start), reports._utc(end)
-    arrival, resolution, first = aliased(ItemEvent), aliased(ItemEvent), reports._first_action()
+    arrival, resolution = aliased(ItemEvent), aliased(ItemEvent)
+    first = reports._first_action(begin)
     resolved_at = (
         select(func.min(resolution.at))
         .where(resolution.item_id == WorkItem.id, resolution.kind == "resolved")
