@@ -42,6 +42,17 @@ def signed_in(browser, base: str, username: str):
     return page
 
 
+def signed_in_as_auditor(browser, base: str):
+    """The auditor starts at the access log; search it for one resident."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fi-FI")
+    page.goto(base + "/login")
+    page.fill("#username", "tarkastaja")
+    page.fill("#password", PASSWORD)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url("**/audit")
+    return page
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, serve(DATABASE, _Tmp(tmp)) as (base, engine):
@@ -100,6 +111,15 @@ def main() -> None:
             lead.locator("table.list a").first.click()
             lead.locator("a[href$=edit]").click()
             lead.screenshot(path=OUT / "fi-instruction-edit.png", full_page=True)
+            lead.goto(base + "/team")
+            lead.screenshot(path=OUT / "fi-team-board.png", full_page=True)
+            lead.locator("table.list a").first.click()
+            lead.screenshot(path=OUT / "fi-team-person.png", full_page=True)
+            lead.goto(base + "/reports")
+            lead.locator("details summary").first.click()
+            lead.screenshot(path=OUT / "fi-reports.png", full_page=True)
+            auditor = signed_in_as_auditor(browser, base)
+            auditor.screenshot(path=OUT / "fi-access-log.png", full_page=True)
             browser.close()
     print(f"Screenshots in {OUT}")
 
