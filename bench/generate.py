@@ -323,7 +323,8 @@ ITEMS = """
 INSERT INTO work_item (
     id, channel, external_id, title, queue_code, service_area_code, status, assignee_id,
     emergency, urgency, submitted_at, due_at, created_at, updated_at, resolved_at,
-    outcome_code, municipality_code, language, identification, personal_id, resident_name,
+    first_action_at, outcome_code, municipality_code, language, identification, personal_id,
+    resident_name,
     resident_phone, resident_email, content, version
 )
 SELECT s.id, t.channel, 'bench-' || s.id, t.title, t.queue_code, t.service_area_code,
@@ -339,7 +340,8 @@ SELECT s.id, t.channel, 'bench-' || s.id, t.title, t.queue_code, t.service_area_
                 + CAST(:closes AS time)) AT TIME ZONE 'Europe/Helsinki'
        END,
        s.created_at, coalesce(s.resolved_at, s.waiting_at, s.taken_at, s.created_at),
-       s.resolved_at, s.outcome_code, t.municipality_code, t.language, t.identification,
+       s.resolved_at, s.taken_at, s.outcome_code, t.municipality_code, t.language,
+       t.identification,
        t.personal_id, t.resident_name, t.resident_phone, t.resident_email, t.content, s.version
 FROM bench_src s
 JOIN bench_template t ON t.grp = s.grp AND t.n = s.n

@@ -21,6 +21,7 @@ from desk.extensions import db
 
 from . import generate
 from .run import QueryLog, machine, sign_in, summary
+from .situation import ensure_lead
 
 RESULTS = Path(__file__).resolve().parent / "results" / "reports.json"
 
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
         engine = db.engine
         about = machine(engine)
         volume = generate.volume_of(db.session)
+        ensure_lead(db.session)  # the team lead who opens the report page
+        db.session.commit()
         report = reports.build(db.session, start, end)  # warm-up
         times, sql = [], []
         with QueryLog(engine) as log:

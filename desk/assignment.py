@@ -213,5 +213,6 @@ def reassign(
     )
     if to is not None:
         to.last_assigned_at = now
+        item.first_action_at = item.first_action_at or now
     session.flush()
     return item

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .access import may_work_on, record_access, visible_to
@@ -148,6 +148,7 @@ def _claim(session: Session, item: WorkItem, user: User, now: datetime) -> bool:
             status=ItemStatus.IN_PROGRESS.value,
             version=WorkItem.version + 1,
             updated_at=now,
+            first_action_at=func.coalesce(WorkItem.first_action_at, now),
         )
         .execution_options(synchronize_session=False)
     )

@@ -315,16 +315,24 @@ class WorkItem(Base):
         ),
         # The last day's arrivals and resolutions, with the columns the view filters on, so
         # the trend lines are index-only scans.
-        Index("ix_work_item_created", "created_at", postgresql_include=TREND_COLUMNS),
+        Index(
+            "ix_work_item_created",
+            "created_at",
+            postgresql_include=[*TREND_COLUMNS, "first_action_at"],
+        ),
         Index(
             "ix_work_item_resolved",
             "resolved_at",
-            postgresql_include=TREND_COLUMNS,
+            postgresql_include=[*TREND_COLUMNS, "submitted_at"],
             postgresql_where=text("resolved_at IS NOT NULL"),
             sqlite_where=text("resolved_at IS NOT NULL"),
         ),
         # Deadlines falling in a report's period.
-        Index("ix_work_item_due", "due_at"),
+        Index(
+            "ix_work_item_due",
+            "due_at",
+            postgresql_include=["id", "resolved_at", "first_action_at"],
+        ),
         # The same rows by queue and municipality: counting what waits is an index-only scan.
         Index(
             "ix_work_item_takeable_by_queue",
@@ -350,6 +358,8 @@ class WorkItem(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+    #: when someone first took the item or the desk first gave it to someone
+    first_action_at: Mapped[datetime | None]
     outcome_code: Mapped[str | None] = mapped_column(ForeignKey("outcome_code.code"))
     municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipality.code"))
     #: the municipality the resident asks service from, when a professional noted it differs
@@ -404,9 +414,14 @@ class ItemEvent(Base):
 
     __tablename__ = "item_event"
     __table_args__ = (
-        Index("ix_item_event_item", "item_id", "id"),
+        Index("ix_item_event_item", "item_id", "id", postgresql_include=["kind", "at"]),
         # The reports read one kind of event over a period.
-        Index("ix_item_event_kind_at", "kind", "at", postgresql_include=["item_id"]),
+        Index(
+            "ix_item_event_kind_at",
+            "kind",
+            "at",
+            postgresql_include=["item_id", "to_queue_code", "outcome_code"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,5 +1,6 @@
-"""The reports the region steers by, computed from the item events (not from counters that
-could drift). Plain SQLAlchemy; no Flask.
+"""The reports the region steers by, computed from what happened to each item — its events
+and the moments recorded on it (created, resolved, due) — never from counters that could
+drift. Plain SQLAlchemy; no Flask. Each query reads one index (PostgreSQL INCLUDE columns).
 
 A period is a range of days in Finland, [start, end). Events are counted in UTC hours by the
 database, and the hours are placed on Finnish days and hours here (Finland's offsets are whole
@@ -14,8 +15,8 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Integer, and_, func, select, text
+from sqlalchemy.orm import Session
 
 from .models import OPEN_STATUSES, EventKind, ItemEvent, PhoneCalls, TemplateUse, WorkItem
 
@@ -98,58 +99,55 @@ def build(session: Session, start: date, end: date) -> Report:
     begin, finish = _utc(start), _utc(end)
     dialect = session.get_bind().dialect.name
     in_period = and_(ItemEvent.at >= begin, ItemEvent.at < finish)
+    if dialect == "postgresql":
+        # A month's first actions are grouped and sorted in memory, not spilled to disk
+        # (this transaction only; the report reads, it changes nothing).
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
 
     def bump(table: dict, key, slot: int, n: int) -> None:
         table.setdefault(key, [0, 0])[slot] += n
 
-    # Arrivals: each item is routed once, when it arrives; the event names its first queue.
-    hour = _hour(ItemEvent.at, dialect).label("hour")
-    arrived = session.execute(
-        select(
-            hour,
-            WorkItem.channel,
-            WorkItem.municipality_code,
-            ItemEvent.to_queue_code,
-            func.count(),
-        )
-        .join(WorkItem, WorkItem.id == ItemEvent.item_id)
+    # Arrivals and resolutions: when each item was created (and routed, at once) and when it
+    # was resolved, read from indexes that hold the channel, municipality and queue; each
+    # counted per hour and per channel, municipality and queue in one scan.
+    for moment_column, slot in ((WorkItem.created_at, 0), (WorkItem.resolved_at, 1)):
+        dimensions = {
+            "hour": _hour(moment_column, dialect),
+            "channel": WorkItem.channel,
+            "municipality": WorkItem.municipality_code,
+            "queue": WorkItem.queue_code,
+        }
+        if slot == 0:
+            del dimensions["queue"]  # arrivals by the queue they landed in: from the events
+        period = (moment_column >= begin, moment_column < finish)
+        counted = _counts_by(session, dimensions, period, dialect)
+        for key, n in counted.pop("hour"):
+            moment = _local(key)
+            bump(report.by_day, moment.date(), slot, n)
+            if slot == 0:
+                report.arrivals += n
+                report.by_hour[moment.hour] += n
+            else:
+                report.resolutions += n
+        tables = {
+            "channel": report.by_channel,
+            "municipality": report.by_municipality,
+            "queue": report.by_queue,
+        }
+        for name, pairs in counted.items():
+            for key, n in pairs:
+                bump(tables[name], key, slot, n)
+    for queue, n in session.execute(
+        select(ItemEvent.to_queue_code, func.count())
         .where(ItemEvent.kind == EventKind.ROUTED.value, in_period)
-        .group_by(hour, WorkItem.channel, WorkItem.municipality_code, ItemEvent.to_queue_code)
-    )
-    for number, channel, municipality, queue, n in arrived:
-        moment = _local(number)
-        report.arrivals += n
-        bump(report.by_day, moment.date(), 0, n)
-        report.by_hour[moment.hour] += n
-        bump(report.by_channel, channel, 0, n)
-        bump(report.by_municipality, municipality, 0, n)
+        .group_by(ItemEvent.to_queue_code)
+    ):
         bump(report.by_queue, queue, 0, n)
-
-    resolved = session.execute(
-        select(
-            hour,
-            WorkItem.channel,
-            WorkItem.municipality_code,
-            WorkItem.queue_code,
-            ItemEvent.outcome_code,
-            func.count(),
-        )
-        .join(WorkItem, WorkItem.id == ItemEvent.item_id)
+    for outcome, n in session.execute(
+        select(ItemEvent.outcome_code, func.count())
         .where(ItemEvent.kind == EventKind.RESOLVED.value, in_period)
-        .group_by(
-            hour,
-            WorkItem.channel,
-            WorkItem.municipality_code,
-            WorkItem.queue_code,
-            ItemEvent.outcome_code,
-        )
-    )
-    for number, channel, municipality, queue, outcome, n in resolved:
-        report.resolutions += n
-        bump(report.by_day, _local(number).date(), 1, n)
-        bump(report.by_channel, channel, 1, n)
-        bump(report.by_municipality, municipality, 1, n)
-        bump(report.by_queue, queue, 1, n)
+        .group_by(ItemEvent.outcome_code)
+    ):
         report.outcomes[outcome] += n
 
     # The backlog: what is open now, taken back to the start by the events since then
@@ -192,36 +190,38 @@ def build(session: Session, start: date, end: date) -> Report:
     return report
 
 
-FIRST_ACTIONS = (EventKind.TAKEN.value, EventKind.ASSIGNED.value)
-
-
-def _first_action(since: datetime):
-    """Per item, when someone first took it or the desk first gave it to someone; only
-    actions from `since` on (for items that arrived then or later, that is all of them)."""
-    event = aliased(ItemEvent)
-    return (
-        select(event.item_id, func.min(event.at).label("first_at"))
-        .where(event.kind.in_(FIRST_ACTIONS), event.at >= since)
-        .group_by(event.item_id)
-        .subquery()
+def _counts_by(session: Session, dimensions: dict, period: tuple, dialect: str) -> dict:
+    """Counts per value of each dimension (name → [(value, n)]). On PostgreSQL one scan with
+    GROUPING SETS does them all; elsewhere one query each."""
+    if dialect != "postgresql":
+        return {
+            name: session.execute(
+                select(column, func.count()).where(*period).group_by(column)
+            ).all()
+            for name, column in dimensions.items()
+        }
+    names = list(dimensions)
+    rows = session.execute(
+        select(
+            *[column.label(name) for name, column in dimensions.items()],
+            *[func.grouping(column).label(f"g_{name}") for name, column in dimensions.items()],
+            func.count().label("n"),
+        )
+        .where(*period)
+        .group_by(func.grouping_sets(*dimensions.values()))
     )
-
-
-def first_action_of(item_id_column):
-    """When someone first took the item or the desk gave it (a correlated subquery)."""
-    event = aliased(ItemEvent)
-    return (
-        select(func.min(event.at))
-        .where(event.item_id == item_id_column, event.kind.in_(FIRST_ACTIONS))
-        .scalar_subquery()
-    )
+    counted: dict[str, list] = {name: [] for name in names}
+    for row in rows:
+        values = row._mapping
+        # GROUPING(column) is 0 for the one dimension this row is counted by.
+        name = next(n for n in names if values[f"g_{n}"] == 0)
+        counted[name].append((values[name], values["n"]))
+    return counted
 
 
 def _durations(session: Session, report: Report, begin, finish, dialect: str) -> None:
     """Median and 90th percentile, in minutes: arrival to first action (items arrived in the
     period) and arrival to resolution (items resolved in the period)."""
-    first = _first_action(begin)
-    arrival = aliased(ItemEvent)
     if dialect == "postgresql":
         minutes = lambda a, b: func.extract("epoch", a - b) / 60  # noqa: E731
 
@@ -235,39 +235,30 @@ def _durations(session: Session, report: Report, begin, finish, dialect: str) ->
             return {"median": row[0], "p90": row[1]}
 
         report.first_action_minutes = percentiles(
-            minutes(first.c.first_at, arrival.at),
-            arrival.item_id == first.c.item_id,
-            arrival.kind == EventKind.ROUTED.value,
-            arrival.at >= begin,
-            arrival.at < finish,
+            minutes(WorkItem.first_action_at, WorkItem.created_at),
+            WorkItem.created_at >= begin,
+            WorkItem.created_at < finish,
+            WorkItem.first_action_at.is_not(None),
         )
-        resolution = aliased(ItemEvent)
         report.resolution_minutes = percentiles(
-            minutes(resolution.at, WorkItem.submitted_at),
-            resolution.item_id == WorkItem.id,
-            resolution.kind == EventKind.RESOLVED.value,
-            resolution.at >= begin,
-            resolution.at < finish,
+            minutes(WorkItem.resolved_at, WorkItem.submitted_at),
+            WorkItem.resolved_at >= begin,
+            WorkItem.resolved_at < finish,
         )
         return
     rows = session.execute(
-        select(first.c.first_at, arrival.at).where(
-            arrival.item_id == first.c.item_id,
-            arrival.kind == EventKind.ROUTED.value,
-            arrival.at >= begin,
-            arrival.at < finish,
+        select(WorkItem.first_action_at, WorkItem.created_at).where(
+            WorkItem.created_at >= begin,
+            WorkItem.created_at < finish,
+            WorkItem.first_action_at.is_not(None),
         )
     ).all()
     report.first_action_minutes = _percentiles(
         [(_aware(a) - _aware(b)).total_seconds() / 60 for a, b in rows]
     )
-    resolution = aliased(ItemEvent)
     rows = session.execute(
-        select(resolution.at, WorkItem.submitted_at).where(
-            resolution.item_id == WorkItem.id,
-            resolution.kind == EventKind.RESOLVED.value,
-            resolution.at >= begin,
-            resolution.at < finish,
+        select(WorkItem.resolved_at, WorkItem.submitted_at).where(
+            WorkItem.resolved_at >= begin, WorkItem.resolved_at < finish
         )
     ).all()
     report.resolution_minutes = _percentiles(
@@ -283,18 +274,11 @@ def _aware(moment) -> datetime:
 
 def _deadlines(session: Session, report: Report, begin, finish) -> None:
     """Items whose deadline fell in the period: first action by then, resolved by then."""
-    resolution = aliased(ItemEvent)
-    resolved_at = (
-        select(func.min(resolution.at))
-        .where(resolution.item_id == WorkItem.id, resolution.kind == EventKind.RESOLVED.value)
-        .scalar_subquery()
-    )
-    first_at = first_action_of(WorkItem.id)
     row = session.execute(
         select(
             func.count(),
-            func.count().filter(first_at <= WorkItem.due_at),
-            func.count().filter(resolved_at <= WorkItem.due_at),
+            func.count().filter(WorkItem.first_action_at <= WorkItem.due_at),
+            func.count().filter(WorkItem.resolved_at <= WorkItem.due_at),
         )
         .select_from(WorkItem)
         .where(WorkItem.due_at >= begin, WorkItem.due_at < finish)

@@ -204,3 +204,18 @@ def test_revealing_a_personal_id_is_recorded(session):
     assert kinds(session, item) == ["pid_revealed"]
     stored = session.get(WorkItem, item.id)
     assert stored.personal_id == "120578-9385"
+
+
+def test_the_first_action_is_kept_on_the_item_through_releases(session):
+    from tests.factories import make_item, make_user
+
+    nurse = make_user(session)
+    other = make_user(session)
+    item = make_item(session)
+    assert item.first_action_at is None
+    lifecycle.take(session, item, nurse)
+    first = item.first_action_at
+    assert first is not None
+    lifecycle.release(session, item, nurse)
+    lifecycle.take(session, item, other)
+    assert item.first_action_at == first, "the first action stays the first"

@@ -28,8 +28,10 @@ def history(session):
             session, queue=queue, channel=channel, municipality=municipality, submitted_at=arrived
         )
         it.due_at = due
+        it.created_at = arrived
         session.add(ItemEvent(item=it, kind="routed", at=arrived, to_queue_code=queue))
         if taken:
+            it.first_action_at = taken
             session.add(ItemEvent(item=it, kind="taken", at=taken, actor=nurse))
         if resolved:
             it.status, it.resolved_at = "resolved", resolved

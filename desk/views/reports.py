@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from .. import reports
@@ -87,13 +87,7 @@ def items_csv():
     """One row per item that arrived in the period (no resident data), for a spreadsheet."""
     start, end, _problem = _period()
     begin, finish = reports._utc(start), reports._utc(end)
-    arrival, resolution = aliased(ItemEvent), aliased(ItemEvent)
-    first = reports._first_action(begin)
-    resolved_at = (
-        select(func.min(resolution.at))
-        .where(resolution.item_id == WorkItem.id, resolution.kind == "resolved")
-        .scalar_subquery()
-    )
+    arrival = aliased(ItemEvent)
     rows = db.session.execute(
         select(
             WorkItem.id,
@@ -103,16 +97,15 @@ def items_csv():
             WorkItem.queue_code,
             WorkItem.emergency,
             WorkItem.urgency,
-            arrival.at,
-            first.c.first_at,
-            resolved_at,
+            WorkItem.created_at,
+            WorkItem.first_action_at,
+            WorkItem.resolved_at,
             WorkItem.due_at,
             WorkItem.outcome_code,
         )
-        .join(arrival, arrival.item_id == WorkItem.id)
-        .outerjoin(first, first.c.item_id == WorkItem.id)
-        .where(arrival.kind == "routed", arrival.at >= begin, arrival.at < finish)
-        .order_by(arrival.at)
+        .join(arrival, (arrival.item_id == WorkItem.id) & (arrival.kind == "routed"))
+        .where(WorkItem.created_at >= begin, WorkItem.created_at < finish)
+        .order_by(WorkItem.created_at, WorkItem.id)
     )
     out = io.StringIO()
     out.write("\ufeff")
