@@ -66,6 +66,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "team.queue_policy": EDITORS,
     "team.person": EDITORS,
     "team.reassign": EDITORS,
+    "team.queue_items": EDITORS,
     "reports.index": EDITORS,
     "reports.items_csv": EDITORS,
     "reports.phone_calls": EDITORS,

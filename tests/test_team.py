@@ -90,3 +90,19 @@ def test_capacity_and_memberships_are_the_leads_to_set_in_their_own_queues(app, 
     assert bad.status_code == 303
     app_session.expire_all()
     assert app_session.get(type(nurse), nurse.id).capacity == 3
+
+
+def test_a_lead_gives_waiting_items_of_a_queue_to_someone(app, app_session):
+    lead = make_user(app_session, role="team_lead", queues=["omaolo-porvoo"])
+    anna = make_user(app_session, queues=["omaolo-porvoo"], name="Anna")
+    waiting = [make_item(app_session, queue="omaolo-porvoo", channel="omaolo") for _ in range(2)]
+    boss = Browser(app.test_client()).login(lead)
+    page = text(boss.get("/team/queues/omaolo-porvoo"))
+    assert all(i.title in page for i in waiting) and "Anna" in page
+    answer = boss.post(
+        "/team/reassign", {"items": [str(i.id) for i in waiting], "to": str(anna.id)}, htmx=False
+    )
+    assert answer.status_code == 302
+    app_session.expire_all()
+    assert {app_session.get(WorkItem, i.id).assignee_id for i in waiting} == {anna.id}
+    assert boss.get("/team/queues/social-sipoo").status_code == 404, "not the lead's queue"

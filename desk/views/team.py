@@ -14,6 +14,7 @@ from ..assignment import Policy, Status
 from ..errors import DomainError
 from ..extensions import db
 from ..i18n import language
+from ..lifecycle import work_order
 from ..models import ItemEvent, ItemStatus, Queue, Role, User, WorkItem, utcnow
 from ..policy import EDITORS, WORKERS
 from ..security import me, roles_required
@@ -216,6 +217,29 @@ def person(user_id: int):
         items=items,
         load=assignment.loads(db.session, [person])[person.id],
         people=[p for p in _people if p.id != person.id],
+        now=utcnow(),
+    )
+
+
+@bp.get("/team/queues/<code>")
+@roles_required(*EDITORS)
+def queue_items(code: str):
+    """A queue's open items, in the contract's order, to give to someone or take back."""
+    queue = db.session.get(Queue, code)
+    if queue is None or not (me().is_admin or code in me().queue_codes):
+        abort(404)
+    people, _queues = _team(me())
+    items = db.session.scalars(
+        select(WorkItem)
+        .where(WorkItem.queue_code == code, WorkItem.status != ItemStatus.RESOLVED.value)
+        .order_by(*work_order())
+        .limit(200)
+    ).all()
+    return render_template(
+        "team/queue.html",
+        queue=queue,
+        items=[i for i in items if may_work_on(me(), i)],
+        people=[p for p in people if code in p.queue_codes],
         now=utcnow(),
     )
 
