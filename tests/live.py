@@ -65,18 +65,23 @@ def seed(session: Session, items: int = 60, seed_value: int = 7) -> None:
         user.username = username
     rng = random.Random(seed_value)
     for channel, payload in demo.deliveries(rng, utcnow(), items):
-        body = json.dumps(payload, sort_keys=True).encode()
-        delivery = InboundDelivery(
-            id=str(uuid.uuid4()),
-            channel=channel,
-            external_id=payload["external_id"],
-            payload=payload,
-            content_hash=hashlib.sha256(body).hexdigest(),
-        )
-        session.add(delivery)
-        session.flush()
-        intake.process(session, delivery)
+        deliver(session, channel, payload)
     session.commit()
+
+
+def deliver(session: Session, channel: str, payload: dict):
+    """Store a delivery as the inbound API would and route it through the real intake."""
+    body = json.dumps(payload, sort_keys=True).encode()
+    delivery = InboundDelivery(
+        id=str(uuid.uuid4()),
+        channel=channel,
+        external_id=payload["external_id"],
+        payload=payload,
+        content_hash=hashlib.sha256(body).hexdigest(),
+    )
+    session.add(delivery)
+    session.flush()
+    return intake.process(session, delivery)
 
 
 def sample_items(engine) -> dict[str, int]:

@@ -16,6 +16,7 @@ from desk.models import (
     ResponseTemplate,
     TemplateUse,
 )
+from desk.views.guidance import _version_values
 from tests.factories import make_item, make_user
 from tests.web import Browser, text
 
@@ -76,21 +77,8 @@ def _instruction_id(session, code: str) -> int:
 
 
 def _form(version: InstructionVersion, **changes) -> dict:
-    values = {
-        "kind": version.kind,
-        "municipality": version.municipality_code or "",
-        "system_area": version.system_area_code or "",
-        "channel": version.channel or "",
-        "service_area": version.service_area_code or "",
-        "topic": version.topic or "",
-        "title_fi": version.title_fi,
-        "title_sv": version.title_sv,
-        "body_fi": version.body_fi,
-        "body_sv": version.body_sv,
-        "valid_from": version.valid_from.isoformat(),
-        "valid_to": version.valid_to.isoformat() if version.valid_to else "",
-    }
-    return {**values, **changes}
+    """The editor's form as it is filled for this version, with some fields changed."""
+    return {**_version_values(version), **changes}
 
 
 def test_an_edit_is_a_new_version_and_the_item_says_what_changed_since_it_arrived(app, app_session):

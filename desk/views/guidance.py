@@ -36,14 +36,21 @@ EDITORS = (Role.TEAM_LEAD, Role.ADMIN)
 
 
 def _reference() -> dict:
+    from .labels import channel_label
+
+    lang = language()
+    municipalities = db.session.scalars(select(Municipality).order_by(Municipality.code)).all()
+    service_areas = db.session.scalars(select(ServiceArea).order_by(ServiceArea.code)).all()
     return {
-        "municipalities": db.session.scalars(
-            select(Municipality).order_by(Municipality.code)
-        ).all(),
+        "municipalities": municipalities,
         "system_areas": db.session.scalars(select(SystemArea).order_by(SystemArea.code)).all(),
-        "service_areas": db.session.scalars(select(ServiceArea).order_by(ServiceArea.code)).all(),
+        "service_areas": service_areas,
         "channels": channels.names(),
         "kinds": instructions.KINDS,
+        # (code, name) pairs for the editors' select fields
+        "municipality_choices": [(m.code, m.name(lang)) for m in municipalities],
+        "channel_choices": [(c, channel_label(c)) for c in channels.names()],
+        "service_area_choices": [(a.code, a.name(lang)) for a in service_areas],
     }
 
 

@@ -4,16 +4,14 @@ through the real intake and opened in a real browser: shown as typed, never run.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
-from desk import intake
-from desk.models import InboundDelivery, utcnow
+from desk.models import utcnow
+from tests.live import deliver
 from tests.test_api import example
 from tests.test_browser import sign_in
 
@@ -56,17 +54,7 @@ def _hostile(channel: str, base: str) -> dict:
 
 def _deliver(engine, channel: str, payload: dict) -> int:
     with Session(engine) as session:
-        body = json.dumps(payload, sort_keys=True).encode()
-        delivery = InboundDelivery(
-            id=str(uuid.uuid4()),
-            channel=channel,
-            external_id=payload["external_id"],
-            payload=payload,
-            content_hash=hashlib.sha256(body).hexdigest(),
-        )
-        session.add(delivery)
-        session.flush()
-        item = intake.process(session, delivery)
+        item = deliver(session, channel, payload)
         session.commit()
         return item.id
 
