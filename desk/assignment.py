@@ -152,29 +152,37 @@ def dispatch(session: Session, now: datetime | None = None) -> list[tuple[WorkIt
         load = loads(session, members)
         room = {u.id: u.capacity - load[u.id] for u in members}
         smallest = min(DEFAULT_WEIGHT, *WEIGHTS.values())
+        # Read in order, a batch at a time, and stop as soon as everyone is full: a long queue
+        # costs one batch, not the whole backlog.
         waiting = session.scalars(
-            select(WorkItem).where(*takeable_in(queue.code)).order_by(*work_order())
-        ).all()
-        for item in waiting:
-            if all(r < smallest for r in room.values()):
-                break  # everyone is full: the rest waits, in order
-            need = weight(item.channel)
-            candidates = [
-                Candidate(u, load[u.id])
-                for u in members
-                if room[u.id] >= need and may_work_on(u, item)
-            ]
-            if not candidates:
-                continue  # nobody has room for this one: try the next
-            chosen = _choose(Policy(queue.assignment), candidates).user
-            if not _claim(session, item, chosen, now):
-                continue  # someone took it meanwhile
-            record(session, item, None, EventKind.ASSIGNED, at=now, to_user_id=chosen.id)
-            # In the order given, so the next turn goes to someone else.
-            chosen.last_assigned_at = now + timedelta(microseconds=len(given))
-            load[chosen.id] += need
-            room[chosen.id] -= need
-            given.append((item, chosen))
+            select(WorkItem)
+            .where(*takeable_in(queue.code))
+            .order_by(*work_order())
+            .execution_options(yield_per=100)
+        )
+        try:
+            for item in waiting:
+                if all(r < smallest for r in room.values()):
+                    break  # everyone is full: the rest waits, in order
+                need = weight(item.channel)
+                candidates = [
+                    Candidate(u, load[u.id])
+                    for u in members
+                    if room[u.id] >= need and may_work_on(u, item)
+                ]
+                if not candidates:
+                    continue  # nobody has room for this one: try the next
+                chosen = _choose(Policy(queue.assignment), candidates).user
+                if not _claim(session, item, chosen, now):
+                    continue  # someone took it meanwhile
+                record(session, item, None, EventKind.ASSIGNED, at=now, to_user_id=chosen.id)
+                # In the order given, so the next turn goes to someone else.
+                chosen.last_assigned_at = now + timedelta(microseconds=len(given))
+                load[chosen.id] += need
+                room[chosen.id] -= need
+                given.append((item, chosen))
+        finally:
+            waiting.close()  # the rest is not read
     session.flush()
     return given
 

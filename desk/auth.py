@@ -144,9 +144,17 @@ def init_app(app: Flask) -> None:
         keycloak = sso()
         if keycloak is None or request.endpoint == "static" or not current_user.is_authenticated:
             return None
-        kept = db.session.get(SsoSession, session.get("sso_sid", ""))
+        sid = session.get("sso_sid", "")
+        kept = db.session.get(SsoSession, sid)
         if kept is not None and kept.access_expires - utcnow() > REFRESH_AHEAD:
             return None
+        if kept is not None:
+            # Pages ask in parallel (polls, htmx): one refreshes, the others wait for it and
+            # then find fresh tokens, so a single-use refresh token is never spent twice.
+            kept = db.session.get(SsoSession, sid, with_for_update=True, populate_existing=True)
+            if kept is not None and kept.access_expires - utcnow() > REFRESH_AHEAD:
+                db.session.commit()
+                return None
         identity = None
         if kept is not None:
             try:
