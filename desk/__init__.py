@@ -14,9 +14,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import auth, channels, i18n, live, security
+    from . import auth, channels, i18n, live, security, spaces
     from .extensions import csrf, db, migrate
 
+    training = app.config.get("DESK_TRAINING_DATABASE_URL")
+    if training:
+        if training == app.config["SQLALCHEMY_DATABASE_URI"]:
+            raise RuntimeError("the training space needs a database of its own")
+        app.config["SQLALCHEMY_BINDS"] = {spaces.TRAINING: training}
+    spaces.init_app(app)  # before anything reads the database in a request
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_project_path("migrations")))
     csrf.init_app(app)

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db, login_manager
@@ -60,23 +61,24 @@ def sso() -> Keycloak | None:
     return current_app.extensions.get("desk_sso")
 
 
-def provision(identity: Identity) -> User:
+def provision(identity: Identity, store: Session | None = None) -> User:
     """The desk account of a Keycloak user, created or brought up to date from the token:
     name, role and municipalities follow Keycloak; queues stay the team leads' to set."""
-    user = db.session.scalar(select(User).where(User.sso_subject == identity.subject))
+    store = store or db.session
+    user = store.scalar(select(User).where(User.sso_subject == identity.subject))
     if user is None:
-        user = db.session.scalar(select(User).where(User.username == identity.username.lower()))
+        user = store.scalar(select(User).where(User.username == identity.username.lower()))
     if user is None:
         user = User(username=identity.username.lower(), password_hash=None)
-        db.session.add(user)
+        store.add(user)
     user.sso_subject = identity.subject
     user.display_name = identity.name or identity.username
     user.role = identity.role.value
-    known = db.session.scalars(
+    known = store.scalars(
         select(Municipality).where(Municipality.code.in_(identity.municipalities))
     ).all()
     user.municipalities = list(known)
-    db.session.flush()
+    store.flush()
     return user
 
 
@@ -84,12 +86,15 @@ def _moment(posix: float | None) -> datetime | None:
     return datetime.fromtimestamp(posix, UTC) if posix else None
 
 
-def keep_tokens(identity: Identity, user: User, sid: str | None = None) -> SsoSession:
+def keep_tokens(
+    identity: Identity, user: User, sid: str | None = None, store: Session | None = None
+) -> SsoSession:
     """Store the tokens server-side under a random id (new, or the same after a refresh)."""
-    row = db.session.get(SsoSession, sid) if sid else None
+    store = store or db.session
+    row = store.get(SsoSession, sid) if sid else None
     if row is None:
         row = SsoSession(id=secrets.token_urlsafe(32), user_id=user.id)
-        db.session.add(row)
+        store.add(row)
     row.access_token = identity.access_token
     row.refresh_token = identity.refresh_token
     row.id_token = identity.id_token
@@ -104,6 +109,31 @@ def set_password(user: User, password: str) -> None:
 
 
 _DUMMY_HASH = generate_password_hash("not a password")
+
+
+def _refresh(keycloak: Keycloak, real: Session, sid: str) -> bool:
+    """Refresh the SSO session's tokens when they are about to expire; True if it ended."""
+    kept = real.get(SsoSession, sid)
+    if kept is not None and kept.access_expires - utcnow() > REFRESH_AHEAD:
+        return False
+    if kept is not None:
+        # Pages ask in parallel (polls, htmx): one refreshes, the others wait for it and then
+        # find fresh tokens, so a single-use refresh token is never spent twice.
+        kept = real.get(SsoSession, sid, with_for_update=True, populate_existing=True)
+        if kept is not None and kept.access_expires - utcnow() > REFRESH_AHEAD:
+            real.commit()
+            return False
+    if kept is None:
+        return True
+    try:
+        identity = keycloak.refresh(kept.refresh_token or "")
+    except SignInFailed:
+        real.delete(kept)
+        real.commit()
+        return True
+    keep_tokens(identity, provision(identity, real), sid=kept.id, store=real)
+    real.commit()
+    return False
 
 
 def _configure_sso(app: Flask) -> None:
@@ -140,36 +170,18 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def keep_sso_fresh():
         """With SSO: refresh the tokens before they expire; a session ended at Keycloak (or
-        missing here) ends the desk's."""
+        missing here) ends the desk's. Accounts and tokens live in the real database, also
+        for someone working in the training space."""
         keycloak = sso()
         if keycloak is None or request.endpoint == "static" or not current_user.is_authenticated:
             return None
-        sid = session.get("sso_sid", "")
-        kept = db.session.get(SsoSession, sid)
-        if kept is not None and kept.access_expires - utcnow() > REFRESH_AHEAD:
-            return None
-        if kept is not None:
-            # Pages ask in parallel (polls, htmx): one refreshes, the others wait for it and
-            # then find fresh tokens, so a single-use refresh token is never spent twice.
-            kept = db.session.get(SsoSession, sid, with_for_update=True, populate_existing=True)
-            if kept is not None and kept.access_expires - utcnow() > REFRESH_AHEAD:
-                db.session.commit()
-                return None
-        identity = None
-        if kept is not None:
-            try:
-                identity = keycloak.refresh(kept.refresh_token or "")
-            except SignInFailed:
-                db.session.delete(kept)
-        if identity is None:
+        with Session(db.engine) as real:
+            ended = _refresh(keycloak, real, session.get("sso_sid", ""))
+        if ended:
             logout_user()
             session.clear()
-            db.session.commit()
             flash(_("Your session has ended. Sign in again."), "info")
-            return None  # the route policy now sends the browser to sign in
-        keep_tokens(identity, provision(identity), sid=kept.id)
-        db.session.commit()
-        return None
+        return None  # the route policy sends a signed-out browser to sign in
 
     @login_manager.user_loader
     def load_user(user_id: str) -> LoginUser | None:

@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from . import reference
+from . import reference, spaces
 from .auth import set_password
 from .extensions import db
 from .models import (
@@ -73,6 +73,7 @@ DEMO_ACCOUNTS = [
     ("kouluttaja", "Kalle Kouluttaja", Role.TRAINER, "fi", [], None),
     ("admin", "Aino Ylläpitäjä", Role.ADMIN, "en", [], None),
     ("tarkastaja", "Tuula Tarkastaja", Role.AUDITOR, "fi", [], None),
+    ("harjoittelija", "Heikki Harjoittelija", Role.TRAINEE, "fi", [], None),
 ]
 
 
@@ -137,7 +138,8 @@ def init_command(demo: bool, items: int, seed: int) -> None:
     upgrade()
     reference.load(db.session)
     db.session.commit()
-    click.echo("Database migrated; reference data loaded.")
+    spaces.prepare(current_app)
+    click.echo("Databases migrated (the desk's and the training space's); reference data loaded.")
     if current_app.config["DESK_JOBS_INLINE"]:
         # Without a worker and scheduler, whatever an earlier run left unprocessed goes now.
         from .tasks.sweep import sweep_pending

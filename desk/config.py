@@ -27,9 +27,16 @@ def from_environment(instance_path: str) -> dict:
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     redis_url = os.environ.get("REDIS_URL") or None
+    training_url = os.environ.get(
+        "DESK_TRAINING_DATABASE_URL", f"sqlite:///{Path(instance_path) / 'training.db'}"
+    )
+    if training_url.startswith("postgresql://"):
+        training_url = "postgresql+psycopg://" + training_url.removeprefix("postgresql://")
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # The training space's own database (desk/spaces.py): never the real one.
+        "DESK_TRAINING_DATABASE_URL": training_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         # Without Redis, jobs run in-process as soon as they are enqueued.

@@ -8,8 +8,9 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, event
 
 from .models import Base
+from .spaces import SpaceSession
 
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy(model_class=Base, session_options={"class_": SpaceSession})
 migrate = Migrate()
 login_manager = LoginManager()
 babel = Babel()

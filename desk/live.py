@@ -18,6 +18,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from . import spaces
 from .models import ItemEvent
 from .presence import MemoryPresence, RedisPresence
 
@@ -49,6 +50,8 @@ def _publish_after_commit(session: Session) -> None:
     emergencies = session.info.pop(_EMERGENCIES, None)
     if not changed or not has_app_context() or not current_app.config.get("REDIS_URL"):
         return
+    if spaces.current() == spaces.TRAINING:
+        return  # training never reaches the real desk's pages, not even as a queue code
     message = {"queues": sorted(changed)}
     if emergencies:
         # Only queue codes: each page decides whether the emergency is one of its own.
@@ -81,7 +84,9 @@ def shared_fragment(key: tuple, render: Callable[[], str]) -> str:
     try:
         generation = int(redis.get(GENERATION) or 0)
         window = int(time.time() // FRAGMENT_SECONDS)
-        digest = hashlib.sha256(repr((key, generation, window)).encode()).hexdigest()
+        digest = hashlib.sha256(
+            repr((spaces.current(), key, generation, window)).encode()
+        ).hexdigest()
         cached = redis.get(f"desk:fragment:{digest}")
     except Exception:  # the page works without the cache
         current_app.logger.warning("live fragment cache unavailable", exc_info=True)
@@ -156,10 +161,20 @@ def init_app(app: Flask) -> None:
     app.extensions["desk_live"] = (
         Broadcaster(app.config["REDIS_URL"]) if app.config.get("REDIS_URL") else None
     )
+    # Who has which item open, kept apart per space (item ids repeat across the databases).
     if app.config.get("REDIS_URL"):
         from .tasks import _redis
 
-        app.extensions["desk_presence"] = RedisPresence(_redis(app.config["REDIS_URL"]))
+        redis = _redis(app.config["REDIS_URL"])
+        app.extensions["desk_presence"] = {
+            space: RedisPresence(redis, prefix=f"desk:{space}:presence:")
+            for space in (spaces.REAL, spaces.TRAINING)
+        }
     else:
-        app.extensions["desk_presence"] = MemoryPresence()
-    app.jinja_env.globals["live_updates"] = lambda: app.extensions["desk_live"] is not None
+        app.extensions["desk_presence"] = {
+            space: MemoryPresence() for space in (spaces.REAL, spaces.TRAINING)
+        }
+    # Training pages poll: the stream carries the real desk's changes only.
+    app.jinja_env.globals["live_updates"] = lambda: (
+        app.extensions["desk_live"] is not None and spaces.current() == spaces.REAL
+    )

@@ -190,6 +190,8 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     #: reads the access log to answer residents' requests; sees no item itself
     AUDITOR = "auditor"
+    #: a new professional in onboarding: works in the training space only
+    TRAINEE = "trainee"
 
 
 class QueueMembership(Base):

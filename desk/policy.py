@@ -11,9 +11,9 @@ PUBLIC = "public"  # anyone, signed in or not
 SOURCE_SYSTEM = "source_system"  # a bearer token of a source system (the API checks it)
 
 EVERYONE = frozenset(Role)
-#: the desk's own pages: trainers read them too, but have no queue, so they see no item
-READERS = frozenset({Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN, Role.TRAINER})
-WORKERS = frozenset({Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN})
+#: the desk's own pages (trainers and trainees see them in the training space only)
+READERS = frozenset({Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN, Role.TRAINER, Role.TRAINEE})
+WORKERS = frozenset({Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN, Role.TRAINEE})
 EDITORS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
 AUDITORS = frozenset({Role.AUDITOR})
 

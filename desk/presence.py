@@ -65,15 +65,15 @@ class MemoryPresence:
 
 
 class RedisPresence:
-    """Reports shared by every process: `desk:presence:<item>` maps a user id to
+    """Reports shared by every process: `<prefix><item>` maps a user id to
     "<since>|<last>" (POSIX seconds) and expires when nobody reports any more."""
 
-    def __init__(self, redis) -> None:
+    def __init__(self, redis, prefix: str = "desk:presence:") -> None:
         self.redis = redis
+        self.prefix = prefix
 
-    @staticmethod
-    def _key(item_id: int) -> str:
-        return f"desk:presence:{item_id}"
+    def _key(self, item_id: int) -> str:
+        return f"{self.prefix}{item_id}"
 
     def look(self, item_id: int, user_id: int, now: datetime) -> list[Look]:
         key = self._key(item_id)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, current_app, request
 from flask_login import current_user, login_required
 
-from . import policy
+from . import policy, spaces
 from .models import Role, User
 from .policy import ACCESS, PUBLIC, SOURCE_SYSTEM
 from .ratelimit import Limit, MemoryLimiter, RedisLimiter
@@ -98,6 +98,8 @@ def init_app(app: Flask) -> None:
             return current_app.login_manager.unauthorized()
         if current_user.role not in rule:
             abort(403)
+        if current_user.role in spaces.TRAINING_ROLES and spaces.current() != spaces.TRAINING:
+            abort(403)  # a trainee's or trainer's session is never in the real desk
         return None
 
     keycloak = app.extensions.get("desk_sso")

@@ -16,7 +16,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
-from desk import content, create_app, reference
+from desk import content, create_app, reference, spaces
 from desk.extensions import db
 
 PG_URL = os.environ.get(
@@ -46,6 +46,8 @@ def _migrated_app(database_url: str, tmp_path_factory, **config):
             "DESK_JOBS_INLINE": True,
             # Every test signs in from 127.0.0.1: the limits are tested on their own.
             "DESK_RATE_LIMITS": {},
+            # The training space's own database, next to this app's instance.
+            "DESK_TRAINING_DATABASE_URL": f"sqlite:///{instance / 'training.db'}",
             **config,
         }
     )
@@ -55,6 +57,7 @@ def _migrated_app(database_url: str, tmp_path_factory, **config):
         reference.load(db.session)
         db.session.commit()
         db.session.remove()
+    spaces.prepare(app)
     return app
 
 

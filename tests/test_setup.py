@@ -44,7 +44,7 @@ def test_init_demo_on_a_fresh_sqlite_file_is_ready_to_sign_in(tmp_path):
         routed = db.session.scalar(select(func.count()).where(ItemEvent.kind == "routed"))
         assert routed == 120
         roles = set(db.session.scalars(select(User.role)))
-        assert roles == {"professional", "team_lead", "trainer", "admin", "auditor"}
+        assert roles == {"professional", "team_lead", "trainer", "admin", "auditor", "trainee"}
         db.engine.dispose()
 
     client = app.test_client()

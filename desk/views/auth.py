@@ -18,8 +18,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import Session
 
-from .. import auth
+from .. import auth, spaces
 from ..extensions import db
 from ..models import SsoSession
 from ..security import too_many
@@ -81,6 +82,7 @@ def login():
             if chosen in current_app.config["LANGUAGES"] and chosen != user.language:
                 user.language = chosen
                 db.session.commit()
+            _choose_space(user)
             return redirect(_safe_next(request.args.get("next")))
     username = request.form.get("username", "")
     page = render_template(
@@ -151,7 +153,17 @@ def callback():
     session["sso_sid"] = kept.id
     login_user(auth.LoginUser(user))
     db.session.commit()
+    _choose_space(user)
     return redirect(_safe_next(flow.get("next")))
+
+
+def _choose_space(user) -> None:
+    """Trainers and trainees work in the training space, with their account mirrored there;
+    everyone else in the real desk. Called last: from here on this request's queries go to
+    the chosen space's database."""
+    if user.role in spaces.TRAINING_ROLES:
+        spaces.mirror(user)
+        spaces.enter(spaces.TRAINING)
 
 
 @bp.post("/logout")
@@ -159,15 +171,19 @@ def callback():
 def logout():
     """Sign out; with SSO, the Keycloak session ends too (back channel, then the browser)."""
     sso = auth.sso()
-    kept = db.session.get(SsoSession, session.get("sso_sid", "")) if sso else None
+    sid = session.get("sso_sid", "")
     logout_user()
     session.clear()
-    if kept is None:
+    if sso is None:
         return redirect(url_for("auth.login"))
-    sso.logout(kept.refresh_token)
-    end = sso.end_session_url(kept.id_token, url_for("auth.login", _external=True))
-    db.session.delete(kept)
-    db.session.commit()
+    with Session(db.engine) as real:  # tokens live in the real database, in any space
+        kept = real.get(SsoSession, sid)
+        if kept is None:
+            return redirect(url_for("auth.login"))
+        sso.logout(kept.refresh_token)
+        end = sso.end_session_url(kept.id_token, url_for("auth.login", _external=True))
+        real.delete(kept)
+        real.commit()
     return redirect(end)
 
 

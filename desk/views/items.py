@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from .. import guidance, lifecycle
+from .. import guidance, lifecycle, spaces
 from ..access import load_item_for_display, may_work_on
 from ..errors import DomainError, ItemNotFound
 from ..extensions import db
@@ -94,7 +94,7 @@ def show(item_id: int):
 
 
 def _presence() -> Presence:
-    return current_app.extensions["desk_presence"]
+    return current_app.extensions["desk_presence"][spaces.current()]
 
 
 def _look(item: WorkItem) -> list[tuple[User, object]]:

@@ -15,6 +15,7 @@ def role_label(code: str) -> str:
         "trainer": _("trainer"),
         "admin": _("administrator"),
         "auditor": _("auditor"),
+        "trainee": _("trainee"),
     }.get(code, code)
 
 

@@ -1,0 +1,95 @@
+"""The real desk and the training space: the same app and pages on two databases.
+
+Which one a request uses is decided once, from the signed session, before anything else
+(`g.desk_space`); every query of that request then goes to that space's database, the user's
+own row included. Training data never shares a database, a cache key or a live channel with
+the real desk: isolation is structural, not a filter.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, g, has_request_context, session
+from flask_sqlalchemy.session import Session as FlaskSession
+
+REAL = "real"
+TRAINING = "training"
+#: roles that work only in the training space
+TRAINING_ROLES = frozenset({"trainer", "trainee"})
+
+
+def current() -> str:
+    """The space of this request (the real desk outside requests: jobs, commands)."""
+    if has_request_context():
+        return g.get("desk_space", REAL)
+    return REAL
+
+
+class SpaceSession(FlaskSession):
+    """Flask-SQLAlchemy's session, bound to the training database in training requests."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and current() == TRAINING:
+            return self._db.engines[TRAINING]
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+def enter(space: str) -> None:
+    """Remember the space in the session (at sign-in); it holds until sign-out."""
+    session["space"] = space
+    g.desk_space = space
+
+
+def prepare(app: Flask) -> None:
+    """Migrate the training database and load the reference data into it (idempotent)."""
+    from flask_migrate import upgrade
+
+    from . import create_app, reference
+    from .extensions import db
+
+    url = app.config.get("DESK_TRAINING_DATABASE_URL")
+    if not url:
+        return
+    overrides = {
+        key: app.config[key]
+        for key in ("SECRET_KEY", "REDIS_URL", "DESK_JOBS_INLINE")
+        if key in app.config
+    }
+    training = create_app(
+        {**overrides, "SQLALCHEMY_DATABASE_URI": url, "DESK_TRAINING_DATABASE_URL": None}
+    )
+    with training.app_context():
+        upgrade()
+        reference.load(db.session)
+        db.session.commit()
+        db.engine.dispose()
+
+
+def mirror(user) -> None:
+    """The account in the training database as it is in the real one (same id), with every
+    queue and municipality of the training space: the training desk knows its users from
+    here, and the real desk is never asked inside training."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from .extensions import db
+    from .models import Municipality, Queue, User
+
+    with Session(db.engines[TRAINING]) as training:
+        copy = training.get(User, user.id) or User(id=user.id)
+        copy.username = user.username
+        copy.display_name = user.display_name
+        copy.role = user.role
+        copy.language = user.language
+        copy.password_hash = None  # nobody signs in to the training database itself
+        copy.queues = list(training.scalars(select(Queue)))
+        copy.municipalities = list(training.scalars(select(Municipality)))
+        training.add(copy)
+        training.commit()
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def choose_space() -> None:
+        g.desk_space = TRAINING if session.get("space") == TRAINING else REAL
+
+    app.jinja_env.globals["in_training"] = lambda: current() == TRAINING

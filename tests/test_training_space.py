@@ -1,0 +1,108 @@
+"""The training space is its own database: trainers and trainees work there and see no real
+item, resident or access-log row; nothing of training reaches the real desk."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from desk import create_app
+from desk.extensions import db
+from desk.models import AccessLog, User, WorkItem
+from desk.spaces import TRAINING
+from tests.conftest import _migrated_app
+from tests.factories import make_item, make_user
+from tests.web import Browser, text
+
+
+@pytest.fixture
+def two_spaces(tmp_path_factory):
+    """An app on a real SQLite database with its training database beside it."""
+    real = tmp_path_factory.mktemp("real") / "desk.db"
+    app = _migrated_app(f"sqlite:///{real}", tmp_path_factory)
+    yield app
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def _add(app, space: str | None, build):
+    with app.app_context():
+        engine = db.engines[space] if space else db.engine
+        with Session(engine, expire_on_commit=False) as session:
+            result = build(session)
+            session.commit()
+            return result
+
+
+def test_trainers_and_trainees_work_only_in_the_training_database(two_spaces):
+    app = two_spaces
+    real_item = _add(
+        app,
+        None,
+        lambda s: make_item(s, queue="omaolo-porvoo", title="Oikea asukas: rintakipu").id,
+    )
+    nurse = _add(app, None, lambda s: _named(make_user(s, queues=["omaolo-porvoo"])))
+    trainee = _add(app, None, lambda s: _named(make_user(s, role="trainee", queues=[])))
+    trainer = _add(app, None, lambda s: _named(make_user(s, role="trainer", queues=[])))
+
+    for account in (trainee, trainer):
+        browser = Browser(app.test_client()).login(account)
+        answer = browser.get("/work")
+        assert answer.status_code == 200
+        work = text(answer)
+        assert "Oikea asukas" not in work
+        assert "HARJOITUS" in work.upper()  # every screen says where you are
+        assert browser.get(f"/items/{real_item}").status_code in (403, 404)
+
+    # A training item, in the training database only.
+    practice = _add(
+        app,
+        TRAINING,
+        lambda s: make_item(s, queue="omaolo-porvoo", title="Harjoitus: kuumeinen lapsi").id,
+    )
+    learner = Browser(app.test_client()).login(trainee)
+    assert "Harjoitus: kuumeinen lapsi" in text(learner.get("/work"))
+    assert learner.get(f"/items/{practice}").status_code == 200
+
+    professional = Browser(app.test_client()).login(nurse)
+    assert "Harjoitus" not in text(professional.get("/work"))
+    assert "Harjoitus" not in text(professional.get("/situation/items?queue=omaolo-porvoo"))
+    answer = professional.get(f"/items/{practice}")
+    assert "Harjoitus" not in text(answer)
+    assert "HARJOITUS" not in text(professional.get("/work")).upper()
+
+    # The trainee's look at the practice item is logged in training, not in the real log.
+    with app.app_context():
+        real_rows = db.session.scalar(
+            select(func.count()).select_from(AccessLog).where(AccessLog.user_id == trainee.id)
+        )
+        with Session(db.engines[TRAINING]) as training:
+            training_rows = training.scalar(
+                select(func.count()).select_from(AccessLog).where(AccessLog.user_id == trainee.id)
+            )
+            assert training.get(WorkItem, real_item) is None or (
+                training.get(WorkItem, real_item).title != "Oikea asukas: rintakipu"
+            )
+            mirrored = training.get(User, trainee.id)
+            assert mirrored.username == trainee.username and mirrored.password_hash is None
+    assert real_rows == 0 and training_rows >= 1
+
+
+def _named(user):
+    user.username  # noqa: B018 (loaded before its session closes)
+    return user
+
+
+def test_the_training_space_must_have_a_database_of_its_own(tmp_path):
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    with pytest.raises(RuntimeError, match="database of its own"):
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "DESK_TRAINING_DATABASE_URL": url,
+                "SECRET_KEY": "t",
+                "REDIS_URL": None,
+            }
+        )
