@@ -693,3 +693,87 @@ class PhoneCalls(Base):
         ForeignKey("municipality.code"), primary_key=True
     )
     calls: Mapped[int] = mapped_column(Integer)
+
+
+# --- training (rows live in the training space's database) --------------------------------------
+
+
+class TrainingPack(Base):
+    """A trainer's pack of synthetic scenarios, in Finnish and Swedish."""
+
+    __tablename__ = "training_pack"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    title_fi: Mapped[str] = mapped_column(String(200))
+    title_sv: Mapped[str] = mapped_column(String(200))
+    description_fi: Mapped[str] = mapped_column(Text, default="")
+    description_sv: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    scenarios: Mapped[list[TrainingScenario]] = relationship(
+        back_populates="pack", order_by="TrainingScenario.position", lazy="selectin"
+    )
+
+
+class TrainingScenario(Base):
+    """One synthetic delivery with the handling expected of a trainee and what to learn."""
+
+    __tablename__ = "training_scenario"
+    __table_args__ = (UniqueConstraint("pack_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack_id: Mapped[int] = mapped_column(ForeignKey("training_pack.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(120))
+    title_fi: Mapped[str] = mapped_column(String(200))
+    title_sv: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(32))
+    #: the inbound delivery, without external_id and submitted_at (set when it is released)
+    delivery: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    age_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    #: queue, transfer_to, urgency, instruction, outcome
+    expected: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    learning_fi: Mapped[str] = mapped_column(Text, default="")
+    learning_sv: Mapped[str] = mapped_column(Text, default="")
+
+    pack: Mapped[TrainingPack] = relationship(back_populates="scenarios")
+
+
+class TrainingRun(Base):
+    """A trainer's session: a pack for some trainees, all at once or paced."""
+
+    __tablename__ = "training_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack_id: Mapped[int] = mapped_column(ForeignKey("training_pack.id"))
+    trainer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: minutes between one scenario and the next; 0: all at once
+    pace_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    ended_at: Mapped[datetime | None]
+
+    pack: Mapped[TrainingPack] = relationship(lazy="joined")
+    cases: Mapped[list[TrainingCase]] = relationship(
+        back_populates="run", order_by="TrainingCase.id", lazy="selectin"
+    )
+
+
+class TrainingCase(Base):
+    """One scenario for one trainee in a run, and the item it became once released."""
+
+    __tablename__ = "training_case"
+    __table_args__ = (Index("ix_training_case_due", "released_at", "release_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("training_run.id"))
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("training_scenario.id"))
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    release_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"))
+
+    run: Mapped[TrainingRun] = relationship(back_populates="cases")
+    scenario: Mapped[TrainingScenario] = relationship(lazy="joined")
+    trainee: Mapped[User] = relationship(lazy="joined")
+    item: Mapped[WorkItem | None] = relationship(lazy="joined")

@@ -1,0 +1,217 @@
+"""Training: scenario packs, runs that release them to trainees, and scoring over the item
+events. Plain Python on a Session of the training space's database; no Flask.
+
+A released scenario goes through the real intake (validation, routing, deadlines) and is given
+to its trainee, who then works it with the normal desk. Scoring compares what happened to the
+item — its events — with what the scenario expects.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import intake
+from .lifecycle import record
+from .models import (
+    EventKind,
+    InboundDelivery,
+    ItemStatus,
+    TrainingCase,
+    TrainingPack,
+    TrainingRun,
+    TrainingScenario,
+    User,
+    WorkItem,
+    utcnow,
+)
+
+#: how soon an emergency must be acted on for "emergency noticed"
+EMERGENCY_WITHIN = timedelta(minutes=15)
+
+
+def load_pack(session: Session, data: dict) -> TrainingPack:
+    """Store a pack (by its code; loading it again updates it)."""
+    pack = session.scalar(select(TrainingPack).where(TrainingPack.code == data["code"]))
+    if pack is None:
+        pack = TrainingPack(code=data["code"])
+        session.add(pack)
+    for name in ("title_fi", "title_sv", "description_fi", "description_sv"):
+        setattr(pack, name, data.get(name, ""))
+    known = {s.code: s for s in pack.scenarios}
+    for position, row in enumerate(data["scenarios"]):
+        scenario = known.get(row["code"]) or TrainingScenario(code=row["code"])
+        if scenario.id is None:
+            pack.scenarios.append(scenario)
+        scenario.position = position
+        scenario.title_fi, scenario.title_sv = row["title_fi"], row["title_sv"]
+        scenario.channel = row["channel"]
+        scenario.delivery = row["delivery"]
+        scenario.age_minutes = int(row.get("age_minutes", 0))
+        scenario.expected = row["expected"]
+        scenario.learning_fi, scenario.learning_sv = row["learning_fi"], row["learning_sv"]
+    session.flush()
+    return pack
+
+
+def start_run(
+    session: Session,
+    pack: TrainingPack,
+    trainer: User,
+    trainees: list[User],
+    *,
+    pace_minutes: int = 0,
+    now: datetime | None = None,
+) -> TrainingRun:
+    """A run of the pack for the trainees: every scenario at once, or one every
+    `pace_minutes`, as a live shift would bring them. Releases what is due now."""
+    now = now or utcnow()
+    run = TrainingRun(pack=pack, trainer_id=trainer.id, started_at=now, pace_minutes=pace_minutes)
+    session.add(run)
+    for n, scenario in enumerate(pack.scenarios):
+        for trainee in trainees:
+            run.cases.append(
+                TrainingCase(
+                    scenario=scenario,
+                    trainee_id=trainee.id,
+                    release_at=now + timedelta(minutes=pace_minutes * n),
+                )
+            )
+    session.flush()
+    release_due(session, now)
+    return run
+
+
+def _payload(case: TrainingCase, at: datetime) -> dict:
+    """The scenario's delivery as its source system would send it at `at`."""
+    payload = copy.deepcopy(case.scenario.delivery)
+    arrived = at - timedelta(minutes=case.scenario.age_minutes)
+    payload["external_id"] = f"training-{case.run_id}-{case.trainee_id}-{case.scenario.code}"
+    payload["submitted_at"] = arrived.isoformat()
+    for message in payload.get("conversation", []):
+        minutes = message.pop("minutes_before", 0)
+        message["sent_at"] = (arrived - timedelta(minutes=minutes)).isoformat()
+    return payload
+
+
+def release_due(session: Session, now: datetime | None = None) -> list[TrainingCase]:
+    """Bring every case whose time has come in through the real intake, to its trainee."""
+    now = now or utcnow()
+    due = session.scalars(
+        select(TrainingCase).where(
+            TrainingCase.released_at.is_(None), TrainingCase.release_at <= now
+        )
+    ).all()
+    for case in due:
+        payload = _payload(case, case.release_at)
+        body = json.dumps(payload, sort_keys=True).encode()
+        delivery = InboundDelivery(
+            id=str(uuid.uuid4()),
+            channel=case.scenario.channel,
+            external_id=payload["external_id"],
+            payload=payload,
+            content_hash=hashlib.sha256(body).hexdigest(),
+        )
+        session.add(delivery)
+        session.flush()
+        item = intake.process(session, delivery)
+        if item is None:
+            continue  # a scenario the contract refuses: the trainer sees it unreleased
+        # Given to the trainee at once, so trainees do not work each other's copies.
+        item.assignee = case.trainee
+        item.status = ItemStatus.IN_PROGRESS.value
+        item.first_action_at = None
+        record(session, item, None, EventKind.ASSIGNED, at=now, to_user_id=case.trainee_id)
+        case.item = item
+        case.released_at = now
+    session.flush()
+    return due
+
+
+@dataclass
+class Score:
+    """How one case went: each check True, False, or None when it does not apply yet."""
+
+    case_id: int
+    scenario: str
+    queue: bool | None = None
+    transfer: bool | None = None
+    emergency: bool | None = None
+    deadline: bool | None = None
+    outcome: bool | None = None
+    minutes: float | None = None
+    missed: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> int:
+        return sum(1 for v in self._checks() if v)
+
+    @property
+    def possible(self) -> int:
+        return sum(1 for v in self._checks() if v is not None)
+
+    def _checks(self) -> list[bool | None]:
+        return [self.queue, self.transfer, self.emergency, self.deadline, self.outcome]
+
+
+def score(session: Session, case: TrainingCase) -> Score:
+    """Compare what happened to the case's item with what its scenario expects."""
+    expected = case.scenario.expected
+    result = Score(case.id, case.scenario.code)
+    item: WorkItem | None = case.item
+    if item is None:
+        return result
+    events = sorted(item.events, key=lambda e: e.id)
+    resolved = next((e for e in events if e.kind == EventKind.RESOLVED.value), None)
+    transfers = [e.to_queue_code for e in events if e.kind == EventKind.TRANSFERRED.value]
+    own = [e for e in events if e.actor_id == case.trainee_id]
+    target = expected.get("transfer_to")
+    if resolved is not None or transfers:
+        result.transfer = (target in transfers) if target else not transfers
+        result.queue = item.queue_code == (target or expected["queue"])
+    if resolved is not None:
+        result.outcome = resolved.outcome_code == expected.get("outcome")
+        result.minutes = round((resolved.at - case.released_at).total_seconds() / 60, 1)
+        if item.due_at is not None:
+            result.deadline = resolved.at <= item.due_at
+    if expected.get("urgency") == "emergency":
+        first = own[0].at if own else None
+        if first is not None:
+            result.emergency = first - case.released_at <= EMERGENCY_WITHIN
+        elif utcnow() - case.released_at > EMERGENCY_WITHIN:
+            result.emergency = False
+    for name in ("queue", "transfer", "emergency", "deadline", "outcome"):
+        if getattr(result, name) is False:
+            result.missed.append(name)
+    return result
+
+
+@dataclass
+class Progress:
+    """A run's results: per trainee their scores, and the mistakes made most often."""
+
+    by_trainee: dict[int, list[Score]]
+    common_mistakes: list[tuple[str, str, int]]  # (scenario, check, how many trainees)
+
+
+def progress(session: Session, run: TrainingRun) -> Progress:
+    by_trainee: dict[int, list[Score]] = {}
+    mistakes: dict[tuple[str, str], int] = {}
+    for case in run.cases:
+        result = score(session, case)
+        by_trainee.setdefault(case.trainee_id, []).append(result)
+        for check in result.missed:
+            key = (result.scenario, check)
+            mistakes[key] = mistakes.get(key, 0) + 1
+    common = sorted(
+        ((scenario, check, n) for (scenario, check), n in mistakes.items()),
+        key=lambda m: (-m[2], m[0], m[1]),
+    )
+    return Progress(by_trainee, common)

@@ -1,0 +1,103 @@
+"""Training runs and scoring, as plain domain code on a database like the training space's:
+the starter pack goes through the real intake, and a trainee's handling is scored from the
+item events."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from desk import lifecycle, training
+from desk.models import ItemStatus, utcnow
+from tests.factories import make_user
+
+PACK = json.loads(
+    (Path(__file__).parents[1] / "desk/data/training/starter_pack.json").read_text("utf-8")
+)
+
+
+def _case(run, trainee, code):
+    return next(c for c in run.cases if c.trainee_id == trainee.id and c.scenario.code == code)
+
+
+def test_the_starter_pack_reaches_every_trainee_through_the_real_intake(session):
+    pack = training.load_pack(session, PACK)
+    assert len(pack.scenarios) == len(PACK["scenarios"]) >= 20
+    trainer = make_user(session, role="trainer", queues=[])
+    trainees = [make_user(session, role="trainee", queues=[]) for _ in range(2)]
+    run = training.start_run(session, pack, trainer, trainees)
+    assert len(run.cases) == 2 * len(pack.scenarios)
+    for case in run.cases:
+        assert case.item is not None, case.scenario.code
+        assert case.item.assignee_id == case.trainee_id
+        # Routed by the real rules to the queue the scenario expects.
+        assert case.item.queue_code == case.scenario.expected["queue"], case.scenario.code
+    emergencies = [c for c in run.cases if c.item.emergency]
+    assert emergencies and all(c.scenario.expected["urgency"] == "emergency" for c in emergencies)
+    # Loading the pack again updates it; nothing doubles.
+    assert len(training.load_pack(session, PACK).scenarios) == len(PACK["scenarios"])
+
+
+def test_a_paced_run_releases_one_scenario_at_a_time(session):
+    pack = training.load_pack(session, PACK)
+    trainer = make_user(session, role="trainer", queues=[])
+    trainee = make_user(session, role="trainee", queues=[])
+    start = utcnow()
+    run = training.start_run(session, pack, trainer, [trainee], pace_minutes=10, now=start)
+    assert sum(1 for c in run.cases if c.released_at) == 1
+    training.release_due(session, start + timedelta(minutes=25))
+    assert sum(1 for c in run.cases if c.released_at) == 3
+
+
+def test_a_trainees_handling_is_scored_from_the_events(session):
+    pack = training.load_pack(session, PACK)
+    trainer = make_user(session, role="trainer", queues=[])
+    good = make_user(
+        session, role="trainee", queues=["chat-regional", "chat-id-loviisa-lapinjarvi"]
+    )
+    poor = make_user(
+        session, role="trainee", queues=["chat-regional", "chat-id-loviisa-lapinjarvi"]
+    )
+    run = training.start_run(session, pack, trainer, [good, poor])
+    code = "chat-anon-medication-loviisa-transfer"
+    expected = _case(run, good, code).scenario.expected
+
+    # The good trainee transfers to the identified chat, takes it there and resolves it right.
+    case = _case(run, good, code)
+    lifecycle.transfer(
+        session, case.item, good, _queue(session, expected["transfer_to"]), "Tunnistautui"
+    )
+    lifecycle.take(session, case.item, good)
+    lifecycle.resolve(session, case.item, good, expected["outcome"])
+    result = training.score(session, case)
+    assert (result.transfer, result.queue, result.outcome) == (True, True, True)
+    assert result.missed == [] and result.points == result.possible >= 3
+
+    # The poor one resolves it in the anonymous queue with another outcome.
+    other = _case(run, poor, code)
+    lifecycle.resolve(session, other.item, poor, "no-action-needed")
+    result = training.score(session, other)
+    assert result.transfer is False and result.queue is False and result.outcome is False
+    assert set(result.missed) == {"transfer", "queue", "outcome"}
+
+    report = training.progress(session, run)
+    assert (code, "transfer", 1) in report.common_mistakes
+    assert other.item.status == ItemStatus.RESOLVED.value
+
+
+def test_an_emergency_left_unopened_is_a_missed_emergency(session):
+    pack = training.load_pack(session, PACK)
+    trainer = make_user(session, role="trainer", queues=[])
+    trainee = make_user(session, role="trainee", queues=[])
+    start = utcnow() - timedelta(minutes=30)
+    run = training.start_run(session, pack, trainer, [trainee], now=start)
+    case = _case(run, trainee, "omaolo-p0-chest-pain-porvoo")
+    assert training.score(session, case).emergency is False
+    assert "emergency" in training.score(session, case).missed
+
+
+def _queue(session, code):
+    from desk.models import Queue
+
+    return session.get(Queue, code)
