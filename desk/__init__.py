@@ -32,7 +32,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     live.init_app(app)
     channels.configure(app.config["DESK_CHANNELS"])
 
-    from .views import api, audit, errors, guidance, items, labels, reports, situation, team, work
+    from .views import (
+        api,
+        audit,
+        errors,
+        guidance,
+        items,
+        labels,
+        reports,
+        situation,
+        team,
+        training,
+        work,
+    )
     from .views import auth as auth_views
     from .views import live as live_views
 
@@ -46,9 +58,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(audit.bp)
     app.register_blueprint(team.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(training.bp)
     situation.init_app(app)
     guidance.init_app(app)
     team.init_app(app)
+    training.init_app(app)
     errors.init_app(app)
     labels.init_app(app)
 

@@ -16,6 +16,7 @@ READERS = frozenset({Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN, Role.TRAINER
 WORKERS = frozenset({Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN, Role.TRAINEE})
 EDITORS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
 AUDITORS = frozenset({Role.AUDITOR})
+TRAINERS = frozenset({Role.TRAINER})
 
 ACCESS: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
@@ -70,6 +71,9 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "reports.index": EDITORS,
     "reports.items_csv": EDITORS,
     "reports.phone_calls": EDITORS,
+    "training.index": TRAINERS,
+    "training.start": TRAINERS,
+    "training.run": TRAINERS,
     "audit.index": AUDITORS,
     "audit.export_csv": AUDITORS,
     "audit.export_json": AUDITORS,

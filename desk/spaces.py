@@ -60,8 +60,19 @@ def prepare(app: Flask) -> None:
     with training.app_context():
         upgrade()
         reference.load(db.session)
+        _load_starter_pack(db.session)
         db.session.commit()
         db.engine.dispose()
+
+
+def _load_starter_pack(session) -> None:
+    import json
+    from pathlib import Path
+
+    from .training import load_pack
+
+    path = Path(__file__).parent / "data" / "training" / "starter_pack.json"
+    load_pack(session, json.loads(path.read_text(encoding="utf-8")))
 
 
 def mirror(user) -> None:

@@ -40,6 +40,7 @@ def world(app_session):
         "view_id": view.id,
         "user_id": owner.id,
         "code": "omaolo-porvoo",
+        "run_id": 1,
         "channel": "chat",
         "external_id": "nothing-here",
         "filename": "css/desk.css",

@@ -220,3 +220,11 @@ def test_the_reports_are_accessible(page: Page, live):
     expect(page.get_by_role("img")).to_have_count(1)
     page.get_by_text("Luvut", exact=True).click()
     accessible(page, "reports with the figures open")
+
+
+def test_the_training_pages_are_accessible(page: Page, live):
+    sign_in(page, "kouluttaja")
+    expect(page.locator(".training-banner")).to_be_visible()
+    page.get_by_role("link", name="Koulutus").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Koulutus")
+    accessible(page, "the trainer's page in the training space")

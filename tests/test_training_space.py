@@ -3,6 +3,8 @@ item, resident or access-log row; nothing of training reaches the real desk."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -106,3 +108,35 @@ def test_the_training_space_must_have_a_database_of_its_own(tmp_path):
                 "REDIS_URL": None,
             }
         )
+
+
+def test_a_trainer_runs_the_starter_pack_and_follows_the_scores(two_spaces):
+    app = two_spaces
+    trainer = _add(app, None, lambda s: _named(make_user(s, role="trainer", queues=[])))
+    trainee = _add(app, None, lambda s: _named(make_user(s, role="trainee", queues=[])))
+    learner = Browser(app.test_client()).login(trainee)  # mirrored into training now
+    teacher = Browser(app.test_client()).login(trainer)
+    page = text(teacher.get("/training"))
+    pack_id = re.search(r'<option value="(\d+)">', page).group(1)
+    answer = teacher.post(
+        "/training/runs", {"pack": pack_id, "trainees": [str(trainee.id)], "pace": "0"}, htmx=False
+    )
+    assert answer.status_code == 302
+    run_url = answer.headers["Location"]
+
+    work = text(learner.get("/work"))
+    assert "Rintakipu" in work or "rintakipu" in work.lower()
+    item_id = int(re.search(r'id="item-link-(\d+)"', work).group(1))
+    learner.get(f"/items/{item_id}")
+    answer = learner.post(
+        f"/items/{item_id}/resolve", {"outcome": "no-action-needed", "text": "Harjoitus"}
+    )
+    assert answer.status_code == 200
+    feedback = text(learner.get(f"/items/{item_id}"))
+    assert 'id="feedback-heading"' in feedback
+
+    progress = text(teacher.get(run_url))
+    assert trainee.display_name in progress and "/ " in progress
+    # The real desk knows nothing of it.
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WorkItem)) == 0
