@@ -74,6 +74,8 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "training.index": TRAINERS,
     "training.start": TRAINERS,
     "training.run": TRAINERS,
+    "training.reset": TRAINERS,
+    "training.results": TRAINERS,
     "audit.index": AUDITORS,
     "audit.export_csv": AUDITORS,
     "audit.export_json": AUDITORS,

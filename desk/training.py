@@ -215,3 +215,49 @@ def progress(session: Session, run: TrainingRun) -> Progress:
         key=lambda m: (-m[2], m[0], m[1]),
     )
     return Progress(by_trainee, common)
+
+
+def reset_run(session: Session, run: TrainingRun, trainer: User) -> TrainingRun:
+    """End a session and start it afresh for the same trainees, pack and pace. The old
+    practice items are closed by the desk (their history stays, as all history does)."""
+    now = utcnow()
+    trainees = []
+    for case in run.cases:
+        if case.trainee not in trainees:
+            trainees.append(case.trainee)
+        item = case.item
+        if item is not None and item.status != ItemStatus.RESOLVED.value:
+            item.status = ItemStatus.RESOLVED.value
+            item.resolved_at = now
+            item.outcome_code = "no-action-needed"
+            record(
+                session,
+                item,
+                None,
+                EventKind.RESOLVED,
+                at=now,
+                outcome_code="no-action-needed",
+                text="training session reset",
+            )
+    run.ended_at = now
+    session.flush()
+    return start_run(session, run.pack, trainer, trainees, pace_minutes=run.pace_minutes, now=now)
+
+
+def results_rows(session: Session, run: TrainingRun) -> list[list]:
+    """One row per trainee and scenario, for a spreadsheet."""
+    rows = []
+    for case in run.cases:
+        result = score(session, case)
+        rows.append(
+            [
+                case.trainee.username,
+                case.trainee.display_name,
+                result.scenario,
+                result.points,
+                result.possible,
+                " ".join(result.missed),
+                "" if result.minutes is None else result.minutes,
+            ]
+        )
+    return rows

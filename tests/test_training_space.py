@@ -137,6 +137,13 @@ def test_a_trainer_runs_the_starter_pack_and_follows_the_scores(two_spaces):
 
     progress = text(teacher.get(run_url))
     assert trainee.display_name in progress and "/ " in progress
+    results = text(teacher.get(run_url + "/results.csv")).lstrip("\ufeff").splitlines()
+    assert results[0].startswith("username,name,scenario") and len(results) > 20
+    assert any(",no-action" not in r and trainee.username in r for r in results[1:])
+    answer = teacher.post(run_url + "/reset", {}, htmx=False)
+    assert answer.status_code == 302 and answer.headers["Location"] != run_url
+    again = text(learner.get("/work"))
+    assert len(re.findall(r'id="item-link-', again)) >= 20, "a fresh set of practice items"
     # The real desk knows nothing of it.
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(WorkItem)) == 0

@@ -3,7 +3,20 @@ once or paced), and following each trainee's scores and the common mistakes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+import csv
+import io
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -56,6 +69,38 @@ def run(run_id: int):
         for u in db.session.scalars(select(User).where(User.id.in_(list(report.by_trainee))))
     }
     return render_template("training/run.html", run=found, report=report, people=people)
+
+
+@bp.post("/runs/<int:run_id>/reset")
+@roles_required(Role.TRAINER)
+def reset(run_id: int):
+    """Start the session again from the beginning for the same trainees."""
+    found = db.session.get(TrainingRun, run_id)
+    if found is None:
+        abort(404)
+    fresh = training.reset_run(db.session, found, me())
+    db.session.commit()
+    flash(_("The session started again from the beginning."), "success")
+    return redirect(url_for("training.run", run_id=fresh.id))
+
+
+@bp.get("/runs/<int:run_id>/results.csv")
+@roles_required(Role.TRAINER)
+def results(run_id: int):
+    """Every trainee's result per scenario, one row each (UTF-8 with BOM)."""
+    found = db.session.get(TrainingRun, run_id)
+    if found is None:
+        abort(404)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(["username", "name", "scenario", "points", "possible", "missed", "minutes"])
+    writer.writerows(training.results_rows(db.session, found))
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="training-{run_id}.csv"'},
+    )
 
 
 def feedback_for(item_id: int):
