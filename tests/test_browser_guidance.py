@@ -225,6 +225,17 @@ def test_the_reports_are_accessible(page: Page, live):
 def test_the_training_pages_are_accessible(page: Page, live):
     sign_in(page, "kouluttaja")
     expect(page.locator(".training-banner")).to_be_visible()
+    # The guided tour opens by itself on first use, and is walked by keyboard.
+    tour = page.get_by_role("dialog", name="Esittelykierros")
+    expect(tour).to_be_visible()
+    accessible(page, "the guided tour")
+    tour.get_by_role("button", name="Seuraava").click()
+    expect(tour.get_by_role("heading", level=3)).to_have_text("2 / 6: Asia")
+    expect(tour.get_by_role("heading", level=3)).to_be_focused()
+    tour.get_by_role("button", name="Sulje").click()
+    expect(tour).to_be_hidden()
+    page.reload()
+    expect(page.get_by_role("dialog", name="Esittelykierros")).to_be_hidden()  # once only
     page.get_by_role("link", name="Koulutus").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Koulutus")
     accessible(page, "the trainer's page in the training space")

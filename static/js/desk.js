@@ -265,4 +265,31 @@
     var count = dialog.querySelector("[data-template-count]");
     count.textContent = count.getAttribute("data-count-text").replace("%(n)s", shown);
   });
+
+  // The training space's guided tour: shown once on first use, then from the banner.
+  function tourMove(dialog, step) {
+    var steps = Array.prototype.slice.call(dialog.querySelectorAll("[data-tour-step]"));
+    var now = steps.findIndex(function (s) { return !s.hidden; });
+    var next = Math.max(0, Math.min(steps.length - 1, now + step));
+    steps[now].hidden = true;
+    steps[next].hidden = false;
+    var heading = steps[next].querySelector("h3");
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    var move = event.target.closest("[data-tour-move]");
+    if (move) tourMove(move.closest("dialog"), parseInt(move.getAttribute("data-tour-move"), 10));
+    if (event.target.closest("[data-tour-done]")) {
+      window.localStorage.setItem("desk-tour-done", "yes");
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var tour = document.getElementById("tour");
+    if (tour && !window.localStorage.getItem("desk-tour-done") && tour.showModal) {
+      tour.showModal();
+    }
+  });
 })();
