@@ -75,6 +75,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "training.start": TRAINERS,
     "training.run": TRAINERS,
     "training.reset": TRAINERS,
+    "training.upload_pack": TRAINERS,
     "training.results": TRAINERS,
     "audit.index": AUDITORS,
     "audit.export_csv": AUDITORS,

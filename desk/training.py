@@ -261,3 +261,61 @@ def results_rows(session: Session, run: TrainingRun) -> list[list]:
             ]
         )
     return rows
+
+
+SCENARIO_FIELDS = ("code", "title_fi", "title_sv", "channel", "delivery", "expected")
+URGENCIES = ("emergency", "urgent", "normal")
+
+
+def check_pack(data, *, queues: set[str], outcomes: set[str]) -> list[str]:
+    """Every problem of a pack a trainer wrote (the starter pack's format): each scenario's
+    delivery is checked against the inbound contract as its source system would send it."""
+    from . import channels
+    from .channels.base import check_delivery
+
+    if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
+        return ["the pack must be an object with a list of scenarios"]
+    problems = [
+        f"{name} is missing" for name in ("code", "title_fi", "title_sv") if not data.get(name)
+    ]
+    seen: set[str] = set()
+    for n, row in enumerate(data["scenarios"], start=1):
+        where = f"scenario {n}"
+        if not isinstance(row, dict):
+            problems.append(f"{where}: must be an object")
+            continue
+        missing = [name for name in SCENARIO_FIELDS if not row.get(name)]
+        if missing:
+            problems.append(f"{where}: {', '.join(missing)} missing")
+            continue
+        where = f"scenario {row['code']}"
+        if row["code"] in seen:
+            problems.append(f"{where}: the code is used twice")
+        seen.add(row["code"])
+        adapter = channels.get(row["channel"])
+        if adapter is None:
+            problems.append(f"{where}: unknown channel {row['channel']!r}")
+            continue
+        expected = row["expected"]
+        for name, known in (("queue", queues), ("outcome", outcomes)):
+            if expected.get(name) not in known:
+                problems.append(f"{where}: expected {name} {expected.get(name)!r} is unknown")
+        if expected.get("transfer_to") not in (None, *queues):
+            problems.append(f"{where}: transfer_to {expected.get('transfer_to')!r} is unknown")
+        if expected.get("urgency") not in URGENCIES:
+            problems.append(f"{where}: urgency must be one of {', '.join(URGENCIES)}")
+        case = TrainingCase(
+            scenario=TrainingScenario(
+                **{
+                    "code": row["code"],
+                    "delivery": row["delivery"],
+                    "age_minutes": int(row.get("age_minutes", 0) or 0),
+                }
+            ),
+            run_id=0,
+            trainee_id=0,
+        )
+        payload = _payload(case, utcnow())
+        for problem in check_delivery(adapter, payload):
+            problems.append(f"{where}: {problem['field']} {problem['message']}")
+    return problems

@@ -101,3 +101,26 @@ def _queue(session, code):
     from desk.models import Queue
 
     return session.get(Queue, code)
+
+
+def test_a_pack_is_checked_against_the_contract_before_it_is_stored():
+    import copy
+
+    from desk import channels
+
+    channels.configure(["chat", "omaolo", "eform", "help_request"])
+    queues = {s["expected"]["queue"] for s in PACK["scenarios"]} | {
+        s["expected"]["transfer_to"] for s in PACK["scenarios"] if s["expected"]["transfer_to"]
+    }
+    outcomes = {s["expected"]["outcome"] for s in PACK["scenarios"]}
+    assert training.check_pack(PACK, queues=queues, outcomes=outcomes) == []
+    broken = copy.deepcopy(PACK)
+    broken["scenarios"][0]["delivery"].pop("conversation", None)
+    broken["scenarios"][0]["channel"] = "chat"
+    broken["scenarios"][1]["expected"]["queue"] = "no-such-queue"
+    broken["scenarios"][2]["code"] = broken["scenarios"][3]["code"]
+    problems = training.check_pack(broken, queues=queues, outcomes=outcomes)
+    assert any("conversation" in p for p in problems)
+    assert any("no-such-queue" in p for p in problems)
+    assert any("used twice" in p for p in problems)
+    assert training.check_pack([], queues=queues, outcomes=outcomes)

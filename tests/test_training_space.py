@@ -147,3 +147,68 @@ def test_a_trainer_runs_the_starter_pack_and_follows_the_scores(two_spaces):
     # The real desk knows nothing of it.
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(WorkItem)) == 0
+
+
+def test_nothing_of_training_is_published_to_the_real_desks_live_pages(two_spaces, redis_url):
+    import json as jsonlib
+
+    from redis import Redis
+
+    from desk.live import CHANNEL
+
+    app = two_spaces
+    trainee = _add(app, None, lambda s: _named(make_user(s, role="trainee", queues=[])))
+    nurse = _add(app, None, lambda s: _named(make_user(s, queues=["omaolo-porvoo"])))
+    real_item = _add(app, None, lambda s: make_item(s, queue="omaolo-porvoo").id)
+    learner = Browser(app.test_client()).login(trainee)
+    practice = _add(app, TRAINING, lambda s: make_item(s, queue="chat-regional").id)
+    listener = Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(CHANNEL)
+    app.config["REDIS_URL"] = redis_url
+    try:
+        learner.get(f"/items/{practice}")
+        assert learner.post(f"/items/{practice}/take").status_code == 200
+        professional = Browser(app.test_client()).login(nurse)
+        professional.get(f"/items/{real_item}")
+        assert professional.post(f"/items/{real_item}/take").status_code == 200
+    finally:
+        app.config["REDIS_URL"] = None
+    messages = []
+    for _ in range(20):
+        message = listener.get_message(timeout=0.1)
+        if message:
+            messages.append(jsonlib.loads(message["data"]))
+    listener.close()
+    assert messages == [{"queues": ["omaolo-porvoo"]}], "the real take only"
+
+
+def test_a_trainer_saves_a_pack_of_their_own_only_when_it_is_right(two_spaces):
+    import io
+    import json as jsonlib
+    from pathlib import Path
+
+    app = two_spaces
+    trainer = _add(app, None, lambda s: _named(make_user(s, role="trainer", queues=[])))
+    teacher = Browser(app.test_client()).login(trainer)
+    teacher.get("/training")
+    pack = jsonlib.loads(
+        (Path(__file__).parents[1] / "desk/data/training/starter_pack.json").read_text()
+    )
+    pack["code"], pack["scenarios"] = "my-pack", pack["scenarios"][:3]
+
+    def upload(data: bytes):
+        return teacher.client.post(
+            "/training/packs",
+            data={"csrf_token": teacher.token, "file": (io.BytesIO(data), "pack.json")},
+            content_type="multipart/form-data",
+        )
+
+    bad = jsonlib.loads(jsonlib.dumps(pack))
+    bad["scenarios"][0]["expected"]["queue"] = "no-such-queue"
+    assert upload(jsonlib.dumps(bad).encode()).status_code == 302
+    assert upload(b"{not json").status_code == 302
+    assert "my-pack" not in text(teacher.get("/training")) and "3 tapausta" not in text(
+        teacher.get("/training")
+    )
+    upload(jsonlib.dumps(pack).encode())
+    assert "3 tapausta" in text(teacher.get("/training"))

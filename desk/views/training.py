@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from flask import (
     Blueprint,
@@ -22,7 +23,7 @@ from sqlalchemy import select
 
 from .. import spaces, training
 from ..extensions import db
-from ..models import Role, TrainingCase, TrainingPack, TrainingRun, User
+from ..models import OutcomeCode, Queue, Role, TrainingCase, TrainingPack, TrainingRun, User
 from ..security import me, roles_required
 
 bp = Blueprint("training", __name__, url_prefix="/training")
@@ -69,6 +70,39 @@ def run(run_id: int):
         for u in db.session.scalars(select(User).where(User.id.in_(list(report.by_trainee))))
     }
     return render_template("training/run.html", run=found, report=report, people=people)
+
+
+@bp.post("/packs")
+@roles_required(Role.TRAINER)
+def upload_pack():
+    """A pack the trainer wrote (JSON in the starter pack's format), checked whole: any
+    problem and nothing is stored."""
+    upload = request.files.get("file")
+    try:
+        data = json.loads(upload.read().decode("utf-8-sig")) if upload else None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    queues = set(db.session.scalars(select(Queue.code)))
+    outcomes = set(db.session.scalars(select(OutcomeCode.code)))
+    problems = (
+        training.check_pack(data, queues=queues, outcomes=outcomes)
+        if data is not None
+        else [_("The file is not JSON.")]
+    )
+    if problems:
+        flash(_("The pack was not saved: %(problems)s", problems="; ".join(problems[:8])), "error")
+        return redirect(url_for("training.index"))
+    pack = training.load_pack(db.session, data)
+    db.session.commit()
+    flash(
+        _(
+            "The pack %(code)s was saved with %(n)d scenarios.",
+            code=pack.code,
+            n=len(pack.scenarios),
+        ),
+        "success",
+    )
+    return redirect(url_for("training.index"))
 
 
 @bp.post("/runs/<int:run_id>/reset")
