@@ -777,3 +777,18 @@ class TrainingCase(Base):
     scenario: Mapped[TrainingScenario] = relationship(lazy="joined")
     trainee: Mapped[User] = relationship(lazy="joined")
     item: Mapped[WorkItem | None] = relationship(lazy="joined")
+
+
+class InstructionsShown(Base):
+    """Which instructions an item page showed to someone, and when (what training scores
+    "instruction consulted" by)."""
+
+    __tablename__ = "instructions_shown"
+    __table_args__ = (Index("ix_instructions_shown_item", "item_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the instructions' codes (seeded ones) or ids
+    shown: Mapped[dict[str, Any]] = mapped_column(default=dict)

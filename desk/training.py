@@ -23,6 +23,7 @@ from .lifecycle import record
 from .models import (
     EventKind,
     InboundDelivery,
+    InstructionsShown,
     ItemStatus,
     TrainingCase,
     TrainingPack,
@@ -146,6 +147,8 @@ class Score:
     emergency: bool | None = None
     deadline: bool | None = None
     outcome: bool | None = None
+    #: the trainee had the item open while the expected instruction was shown beside it
+    instruction: bool | None = None
     minutes: float | None = None
     missed: list[str] = field(default_factory=list)
 
@@ -158,7 +161,14 @@ class Score:
         return sum(1 for v in self._checks() if v is not None)
 
     def _checks(self) -> list[bool | None]:
-        return [self.queue, self.transfer, self.emergency, self.deadline, self.outcome]
+        return [
+            self.queue,
+            self.transfer,
+            self.emergency,
+            self.deadline,
+            self.outcome,
+            self.instruction,
+        ]
 
 
 def score(session: Session, case: TrainingCase) -> Score:
@@ -178,6 +188,8 @@ def score(session: Session, case: TrainingCase) -> Score:
         result.queue = item.queue_code == (target or expected["queue"])
     if resolved is not None:
         result.outcome = resolved.outcome_code == expected.get("outcome")
+        if expected.get("instruction"):
+            result.instruction = expected["instruction"] in _instructions_seen(session, case)
         result.minutes = round((resolved.at - case.released_at).total_seconds() / 60, 1)
         if item.due_at is not None:
             result.deadline = resolved.at <= item.due_at
@@ -187,10 +199,23 @@ def score(session: Session, case: TrainingCase) -> Score:
             result.emergency = first - case.released_at <= EMERGENCY_WITHIN
         elif utcnow() - case.released_at > EMERGENCY_WITHIN:
             result.emergency = False
-    for name in ("queue", "transfer", "emergency", "deadline", "outcome"):
+    for name in ("queue", "transfer", "emergency", "deadline", "outcome", "instruction"):
         if getattr(result, name) is False:
             result.missed.append(name)
     return result
+
+
+def _instructions_seen(session: Session, case: TrainingCase) -> set[str]:
+    """Every instruction the item page showed its trainee, whenever they had it open."""
+    seen: set[str] = set()
+    for shown in session.scalars(
+        select(InstructionsShown.shown).where(
+            InstructionsShown.item_id == case.item_id,
+            InstructionsShown.user_id == case.trainee_id,
+        )
+    ):
+        seen.update(shown.get("instructions", []))
+    return seen
 
 
 @dataclass

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from desk import lifecycle, training
-from desk.models import ItemStatus, utcnow
+from desk.models import InstructionsShown, ItemStatus, utcnow
 from tests.factories import make_user
 
 PACK = json.loads(
@@ -63,8 +63,16 @@ def test_a_trainees_handling_is_scored_from_the_events(session):
     code = "chat-anon-medication-loviisa-transfer"
     expected = _case(run, good, code).scenario.expected
 
-    # The good trainee transfers to the identified chat, takes it there and resolves it right.
+    # The good trainee reads the item with its instruction beside it (the item page notes
+    # what it showed), transfers to the identified chat, takes it there and resolves it right.
     case = _case(run, good, code)
+    session.add(
+        InstructionsShown(
+            item_id=case.item_id,
+            user_id=good.id,
+            shown={"instructions": [expected["instruction"], "identified-chat"]},
+        )
+    )
     lifecycle.transfer(
         session, case.item, good, _queue(session, expected["transfer_to"]), "Tunnistautui"
     )
@@ -72,14 +80,15 @@ def test_a_trainees_handling_is_scored_from_the_events(session):
     lifecycle.resolve(session, case.item, good, expected["outcome"])
     result = training.score(session, case)
     assert (result.transfer, result.queue, result.outcome) == (True, True, True)
-    assert result.missed == [] and result.points == result.possible >= 3
+    assert result.instruction is True
+    assert result.missed == [] and result.points == result.possible >= 4
 
     # The poor one resolves it in the anonymous queue with another outcome.
     other = _case(run, poor, code)
     lifecycle.resolve(session, other.item, poor, "no-action-needed")
     result = training.score(session, other)
     assert result.transfer is False and result.queue is False and result.outcome is False
-    assert set(result.missed) == {"transfer", "queue", "outcome"}
+    assert set(result.missed) == {"transfer", "queue", "outcome", "instruction"}
 
     report = training.progress(session, run)
     assert (code, "transfer", 1) in report.common_mistakes

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from desk import create_app
 from desk.extensions import db
-from desk.models import AccessLog, User, WorkItem
+from desk.models import AccessLog, InstructionsShown, User, WorkItem
 from desk.spaces import TRAINING
 from tests.conftest import _migrated_app
 from tests.factories import make_item, make_user
@@ -134,6 +134,11 @@ def test_a_trainer_runs_the_starter_pack_and_follows_the_scores(two_spaces):
     assert answer.status_code == 200
     feedback = text(learner.get(f"/items/{item_id}"))
     assert 'id="feedback-heading"' in feedback
+    with app.app_context(), Session(db.engines[TRAINING]) as training:
+        noted = training.scalars(
+            select(InstructionsShown).where(InstructionsShown.item_id == item_id)
+        ).all()
+        assert noted and "omaolo-p0-emergency" in noted[0].shown["instructions"]
 
     progress = text(teacher.get(run_url))
     assert trainee.display_name in progress and "/ " in progress

@@ -28,7 +28,17 @@ from ..access import load_item_for_display, may_work_on
 from ..errors import DomainError, ItemNotFound
 from ..extensions import db
 from ..i18n import language
-from ..models import AccessPurpose, Municipality, OutcomeCode, Queue, User, WorkItem, utcnow
+from ..models import (
+    AccessPurpose,
+    Instruction,
+    InstructionsShown,
+    Municipality,
+    OutcomeCode,
+    Queue,
+    User,
+    WorkItem,
+    utcnow,
+)
 from ..pid import masked
 from ..presence import Presence
 from ..security import WORKERS, is_htmx, me, roles_required
@@ -80,17 +90,40 @@ def _context(item: WorkItem, **extra) -> dict:
 def show(item_id: int):
     """One item: the channel's content, the resident, the deadline, the timeline, actions."""
     item = _load(item_id)
+    context = _context(item)
     if is_htmx():
-        page = render_template("items/_item.html", **_context(item))
+        page = render_template("items/_item.html", **context)
     else:
         page = render_template(
             "items/show.html",
             others=_look(item),
             presence_poll=current_app.config["DESK_PRESENCE_POLL_SECONDS"],
-            **_context(item),
+            **context,
         )
-    db.session.commit()  # the access log row
+    if spaces.current() == spaces.TRAINING:
+        _note_instructions_shown(item, context["guidance"])
+    db.session.commit()  # the access log row (and in training, what was shown)
     return page
+
+
+def _note_instructions_shown(item: WorkItem, shown) -> None:
+    """Which instructions this page showed (training scores "instruction consulted" by it)."""
+    ids = [s.version.instruction_id for s in shown.shown]
+    rows = (
+        db.session.execute(
+            select(Instruction.id, Instruction.code).where(Instruction.id.in_(ids))
+        ).all()
+        if ids
+        else []
+    )
+    codes = {row.id: row.code for row in rows}
+    db.session.add(
+        InstructionsShown(
+            item_id=item.id,
+            user_id=me().id,
+            shown={"instructions": [codes.get(i) or f"#{i}" for i in ids]},
+        )
+    )
 
 
 def _presence() -> Presence:

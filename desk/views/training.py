@@ -167,4 +167,5 @@ def check_label(check: str) -> str:
         "emergency": _("emergency noticed in time"),
         "deadline": _("deadline met"),
         "outcome": _("outcome"),
+        "instruction": _("instruction consulted"),
     }.get(check, check)
