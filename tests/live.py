@@ -43,6 +43,7 @@ ACCOUNTS = {
     ),
     "kouluttaja": dict(name="Kalle Kouluttaja", role="trainer", language="fi", queues=[]),
     "tarkastaja": dict(name="Tuula Tarkastaja", role="auditor", language="fi", queues=[]),
+    "harjoittelija": dict(name="Heikki Harjoittelija", role="trainee", language="fi", queues=[]),
     "tiimivastaava": dict(
         name="Tiina Tiimivastaava",
         role="team_lead",

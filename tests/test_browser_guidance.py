@@ -239,3 +239,34 @@ def test_the_training_pages_are_accessible(page: Page, live):
     page.get_by_role("link", name="Koulutus").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Koulutus")
     accessible(page, "the trainer's page in the training space")
+
+
+def test_a_trainee_practises_a_case_and_gets_feedback(page: Page, chromium, live):
+    sign_in(page, "harjoittelija")  # mirrored into the training space
+    page.evaluate("window.localStorage.setItem('desk-tour-done', 'yes')")
+    trainer_context = chromium.new_context(locale="fi-FI")
+    trainer = trainer_context.new_page()
+    trainer.base_url = page.base_url
+    try:
+        trainer.evaluate("1")
+        sign_in(trainer, "kouluttaja")
+        trainer.evaluate("window.localStorage.setItem('desk-tour-done', 'yes')")
+        trainer.goto(page.base_url + "/training")
+        trainer.get_by_label("Heikki Harjoittelija").check()
+        trainer.get_by_role("button", name="Aloita", exact=True).click()
+        expect(trainer.locator("[data-flash]")).to_contain_text("Harjoitus alkoi")
+        run_url = trainer.url
+    finally:
+        trainer_context.close()
+    page.goto(page.base_url + "/work")
+    first = page.locator("a[id^=item-link-]").first
+    first.click()
+    expect(page.locator(".training-banner")).to_be_visible()
+    page.get_by_label("Lopputulos").select_option(index=1)
+    page.get_by_role("button", name="Ratkaise").click()
+    expect(page.locator("#item .alert-success")).to_have_text("Asia on ratkaistu.")
+    page.reload()
+    feedback = page.get_by_role("region", name="Palaute")
+    expect(feedback).to_be_visible()
+    accessible(page, "a practice case with its feedback")
+    assert run_url
