@@ -76,6 +76,8 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "training.run": TRAINERS,
     "training.reset": TRAINERS,
     "training.upload_pack": TRAINERS,
+    "training.new_scenario": TRAINERS,
+    "training.add_scenario": TRAINERS,
     "training.results": TRAINERS,
     "audit.index": AUDITORS,
     "audit.export_csv": AUDITORS,

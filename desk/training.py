@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import intake
+from . import demo, intake
 from .lifecycle import record
 from .models import (
     EventKind,
@@ -344,3 +345,48 @@ def check_pack(data, *, queues: set[str], outcomes: set[str]) -> list[str]:
         for problem in check_delivery(adapter, payload):
             problems.append(f"{where}: {problem['field']} {problem['message']}")
     return problems
+
+
+def generated_delivery(channel: str, seed: int) -> dict:
+    """A synthetic delivery of the channel from the demo generator, in the scenario format
+    (no external_id or submitted_at; chat messages timed in minutes before submission)."""
+    now = utcnow()
+    for found, payload in demo.deliveries(random.Random(seed), now, 40):
+        if found != channel:
+            continue
+        submitted = datetime.fromisoformat(payload.pop("submitted_at"))
+        payload.pop("external_id", None)
+        for message in payload.get("conversation", []):
+            sent = datetime.fromisoformat(message.pop("sent_at"))
+            message["minutes_before"] = max(0, round((submitted - sent).total_seconds() / 60))
+        return payload
+    raise ValueError(f"no {channel} delivery from the generator")
+
+
+def add_scenario(session: Session, pack: TrainingPack, row: dict) -> TrainingScenario:
+    """Append one checked scenario to a pack (see `check_pack`)."""
+    data = {
+        "code": pack.code,
+        "title_fi": pack.title_fi,
+        "title_sv": pack.title_sv,
+        "description_fi": pack.description_fi,
+        "description_sv": pack.description_sv,
+        "scenarios": [scenario_row(s) for s in pack.scenarios] + [row],
+    }
+    load_pack(session, data)
+    return pack.scenarios[-1]
+
+
+def scenario_row(scenario: TrainingScenario) -> dict:
+    """A stored scenario in the pack format, as `load_pack` and `check_pack` take it."""
+    return {
+        "code": scenario.code,
+        "title_fi": scenario.title_fi,
+        "title_sv": scenario.title_sv,
+        "channel": scenario.channel,
+        "delivery": scenario.delivery,
+        "age_minutes": scenario.age_minutes,
+        "expected": scenario.expected,
+        "learning_fi": scenario.learning_fi,
+        "learning_sv": scenario.learning_sv,
+    }

@@ -41,6 +41,7 @@ def world(app_session):
         "user_id": owner.id,
         "code": "omaolo-porvoo",
         "run_id": 1,
+        "pack_id": 1,
         "channel": "chat",
         "external_id": "nothing-here",
         "filename": "css/desk.css",

@@ -270,3 +270,12 @@ def test_a_trainee_practises_a_case_and_gets_feedback(page: Page, chromium, live
     expect(feedback).to_be_visible()
     accessible(page, "a practice case with its feedback")
     assert run_url
+
+
+def test_the_scenario_form_is_accessible(page: Page, live):
+    sign_in(page, "kouluttaja")
+    page.evaluate("window.localStorage.setItem('desk-tour-done', 'yes')")
+    page.goto(page.base_url + "/training")
+    page.get_by_role("link", name="Kirjoita tapaus").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Uusi harjoitustapaus")
+    accessible(page, "the scenario form")

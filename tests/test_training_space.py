@@ -217,3 +217,41 @@ def test_a_trainer_saves_a_pack_of_their_own_only_when_it_is_right(two_spaces):
     )
     upload(jsonlib.dumps(pack).encode())
     assert "3 tapausta" in text(teacher.get("/training"))
+
+
+def test_a_trainer_writes_a_scenario_from_a_generated_delivery(two_spaces):
+    import html
+
+    app = two_spaces
+    trainer = _add(app, None, lambda s: _named(make_user(s, role="trainer", queues=[])))
+    teacher = Browser(app.test_client()).login(trainer)
+    page = text(teacher.get("/training"))
+    form_url = html.unescape(
+        re.search(r'href="(/training/packs/\d+/scenarios/new)"', page).group(1)
+    )
+    form = text(teacher.get(form_url + "?channel=help-request"))
+    delivery = html.unescape(
+        re.search(r'name="delivery"[^>]*>(.*?)</textarea>', form, re.S).group(1)
+    )
+    assert '"request"' in delivery and "submitted_at" not in delivery
+    post_url = form_url.replace("/new", "")
+    row = {
+        "channel": "help-request",
+        "code": "oma-tapaus",
+        "title_fi": "Oma tapaus",
+        "title_sv": "Eget fall",
+        "delivery": delivery,
+        "age_minutes": "10",
+        "queue": "help-regional",
+        "transfer_to": "",
+        "urgency": "normal",
+        "instruction": "help-request-handling",
+        "outcome": "self-care-guidance",
+        "learning_fi": "Soita asukkaalle.",
+        "learning_sv": "Ring invånaren.",
+    }
+    assert teacher.post(post_url, {**row, "delivery": "{oops"}, htmx=False).status_code == 422
+    bad = teacher.post(post_url, {**row, "queue": "no-such-queue"}, htmx=False)
+    assert bad.status_code == 422 and "no-such-queue" in text(bad)
+    assert teacher.post(post_url, row, htmx=False).status_code == 302
+    assert "25 tapausta" in text(teacher.get("/training"))

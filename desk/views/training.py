@@ -21,9 +21,19 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import spaces, training
+from .. import channels, spaces, training
 from ..extensions import db
-from ..models import OutcomeCode, Queue, Role, TrainingCase, TrainingPack, TrainingRun, User
+from ..i18n import language
+from ..models import (
+    Instruction,
+    OutcomeCode,
+    Queue,
+    Role,
+    TrainingCase,
+    TrainingPack,
+    TrainingRun,
+    User,
+)
 from ..security import me, roles_required
 
 bp = Blueprint("training", __name__, url_prefix="/training")
@@ -105,6 +115,107 @@ def upload_pack():
     return redirect(url_for("training.index"))
 
 
+SCENARIO_FIELDS = (
+    "code",
+    "title_fi",
+    "title_sv",
+    "age_minutes",
+    "queue",
+    "transfer_to",
+    "urgency",
+    "instruction",
+    "outcome",
+    "learning_fi",
+    "learning_sv",
+)
+
+
+def _scenario_form(pack: TrainingPack, values: dict, problems: list[str], status: int = 200):
+    return (
+        render_template(
+            "training/scenario.html",
+            pack=pack,
+            values=values,
+            problems=problems,
+            channels=channels.names(),
+            queues=db.session.scalars(select(Queue).order_by(Queue.code)).all(),
+            outcomes=db.session.scalars(select(OutcomeCode).order_by(OutcomeCode.position)).all(),
+            instruction_codes=sorted(c for c in db.session.scalars(select(Instruction.code)) if c),
+        ),
+        status,
+    )
+
+
+def _pack(pack_id: int) -> TrainingPack:
+    pack = db.session.get(TrainingPack, pack_id)
+    if pack is None:
+        abort(404)
+    return pack
+
+
+@bp.get("/packs/<int:pack_id>/scenarios/new")
+@roles_required(Role.TRAINER)
+def new_scenario(pack_id: int):
+    """Write a scenario: the delivery in the inbound contract's format, generated to start
+    from, and the handling expected of the trainee."""
+    pack = _pack(pack_id)
+    channel = request.args.get("channel", "chat")
+    if channel not in channels.names():
+        channel = "chat"
+    seed = int(request.args.get("seed", "1")) if request.args.get("seed", "1").isdigit() else 1
+    values = {name: "" for name in SCENARIO_FIELDS}
+    values.update(channel=channel, urgency="normal", age_minutes="5", seed=seed)
+    values["delivery"] = json.dumps(
+        training.generated_delivery(channel, seed), ensure_ascii=False, indent=2
+    )
+    return _scenario_form(pack, values, [])
+
+
+@bp.post("/packs/<int:pack_id>/scenarios")
+@roles_required(Role.TRAINER)
+def add_scenario(pack_id: int):
+    pack = _pack(pack_id)
+    form = request.form
+    values = {name: form.get(name, "") for name in (*SCENARIO_FIELDS, "channel", "delivery")}
+    try:
+        delivery = json.loads(values["delivery"])
+    except json.JSONDecodeError:
+        return _scenario_form(pack, values, [_("The delivery is not JSON.")], 422)
+    row = {
+        "code": values["code"].strip(),
+        "title_fi": values["title_fi"].strip(),
+        "title_sv": values["title_sv"].strip(),
+        "channel": values["channel"],
+        "delivery": delivery,
+        "age_minutes": int(values["age_minutes"]) if values["age_minutes"].isdigit() else 0,
+        "expected": {
+            "queue": values["queue"],
+            "transfer_to": values["transfer_to"] or None,
+            "urgency": values["urgency"],
+            "instruction": values["instruction"] or None,
+            "outcome": values["outcome"],
+        },
+        "learning_fi": values["learning_fi"].strip(),
+        "learning_sv": values["learning_sv"].strip(),
+    }
+    problems = training.check_pack(
+        {
+            "code": pack.code,
+            "title_fi": pack.title_fi,
+            "title_sv": pack.title_sv,
+            "scenarios": [*[training.scenario_row(s) for s in pack.scenarios], row],
+        },
+        queues=set(db.session.scalars(select(Queue.code))),
+        outcomes=set(db.session.scalars(select(OutcomeCode.code))),
+    )
+    if problems:
+        return _scenario_form(pack, values, problems, 422)
+    training.add_scenario(db.session, pack, row)
+    db.session.commit()
+    flash(_("The scenario was added to the pack."), "success")
+    return redirect(url_for("training.index"))
+
+
 @bp.post("/runs/<int:run_id>/reset")
 @roles_required(Role.TRAINER)
 def reset(run_id: int):
@@ -158,6 +269,13 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["training_feedback"] = feedback_for
     app.jinja_env.globals["check_label"] = check_label
     app.jinja_env.filters["check_label"] = check_label
+    # (value, label) pairs for the scenario form's select fields
+    from .labels import channel_label
+
+    app.jinja_env.filters["channel_choice"] = lambda c: (c, channel_label(c))
+    app.jinja_env.filters["queue_choice"] = lambda q: (q.code, q.name(language()))
+    app.jinja_env.filters["outcome_choice"] = lambda o: (o.code, o.name(language()))
+    app.jinja_env.filters["pair"] = lambda v: (v, v)
 
 
 def check_label(check: str) -> str:
