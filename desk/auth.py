@@ -74,6 +74,7 @@ def provision(identity: Identity, store: Session | None = None) -> User:
     user.sso_subject = identity.subject
     user.display_name = identity.name or identity.username
     user.role = identity.role.value
+    user.training_role = identity.training_role.value if identity.training_role else None
     known = store.scalars(
         select(Municipality).where(Municipality.code.in_(identity.municipalities))
     ).all()

@@ -76,6 +76,9 @@ DEMO_ACCOUNTS = [
     ("harjoittelija", "Heikki Harjoittelija", Role.TRAINEE, "fi", [], None),
 ]
 
+#: demo accounts that also hold a training role beside their real one
+DEMO_TRAINING_ROLES = {"tiiminvetaja": Role.TRAINER}
+
 
 def _demo_credentials_file() -> Path:
     return Path(current_app.instance_path) / "demo-accounts.json"
@@ -95,6 +98,8 @@ def _create_demo_accounts() -> dict[str, str]:
         if username not in saved or not user.password_hash:
             saved[username] = secrets.token_urlsafe(9)
             set_password(user, saved[username])
+        training_role = DEMO_TRAINING_ROLES.get(username)
+        user.training_role = training_role.value if training_role else None
         user.queues = [q for q in all_queues if queues is None or q.code in queues]
         user.municipalities = [
             m for m in all_municipalities if municipalities is None or m.code in municipalities
@@ -125,7 +130,9 @@ def _load_demo_items(count: int, seed: int) -> int:
 def _print_accounts(passwords: dict[str, str]) -> None:
     click.echo("\nDemo accounts (local sign-in at http://127.0.0.1:5000/login):")
     for username, name, role, *_ in DEMO_ACCOUNTS:
-        click.echo(f"  {role.value:<13} {username:<13} {passwords[username]:<14} {name}")
+        also = DEMO_TRAINING_ROLES.get(username)
+        roles = f"{role.value}+{also.value}" if also else role.value
+        click.echo(f"  {roles:<18} {username:<13} {passwords[username]:<14} {name}")
     click.echo("")
 
 

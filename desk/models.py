@@ -217,7 +217,10 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str | None] = mapped_column(String(256))
+    #: the role in the real desk; trainer or trainee for an account that works only in training
     role: Mapped[str] = mapped_column(String(32), default=Role.PROFESSIONAL.value)
+    #: trainer or trainee in the training space, for an account that also holds a real role
+    training_role: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(2), default="fi")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: the Keycloak subject (`sub`) of an account that signs in through the region's SSO

@@ -9,6 +9,8 @@ from .models import Role
 
 PUBLIC = "public"  # anyone, signed in or not
 SOURCE_SYSTEM = "source_system"  # a bearer token of a source system (the API checks it)
+#: an account with both a real role and a training role (moving between the two spaces)
+SWITCHERS = "switchers"
 
 EVERYONE = frozenset(Role)
 #: the desk's own pages (trainers and trainees see them in the training space only)
@@ -79,6 +81,8 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "training.new_scenario": TRAINERS,
     "training.add_scenario": TRAINERS,
     "training.results": TRAINERS,
+    "training.enter": SWITCHERS,
+    "training.leave": SWITCHERS,
     "audit.index": AUDITORS,
     "audit.export_csv": AUDITORS,
     "audit.export_json": AUDITORS,

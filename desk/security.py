@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from . import policy, spaces
 from .models import Role, User
-from .policy import ACCESS, PUBLIC, SOURCE_SYSTEM
+from .policy import ACCESS, PUBLIC, SOURCE_SYSTEM, SWITCHERS
 from .ratelimit import Limit, MemoryLimiter, RedisLimiter
 
 
@@ -96,6 +96,10 @@ def init_app(app: Flask) -> None:
             return None
         if not current_user.is_authenticated:
             return current_app.login_manager.unauthorized()
+        if rule == SWITCHERS:
+            if not spaces.may_switch(current_user.id):
+                abort(403)
+            return None
         if current_user.role not in rule:
             abort(403)
         if current_user.role in spaces.TRAINING_ROLES and spaces.current() != spaces.TRAINING:

@@ -17,6 +17,30 @@ TRAINING = "training"
 TRAINING_ROLES = frozenset({"trainer", "trainee"})
 
 
+def training_role(user) -> str | None:
+    """What the account is in the training space: its role if it works only in training, its
+    training role beside a real one, or None (no place in training)."""
+    return user.role if user.role in TRAINING_ROLES else user.training_role
+
+
+def may_switch(user_id: int) -> bool:
+    """Whether the account holds both a real role and a training role, and so may move
+    between the two spaces. Read from the real database, whatever the request's space."""
+    from sqlalchemy.orm import Session
+
+    from .extensions import db
+    from .models import User
+
+    with Session(db.engine) as real:
+        user = real.get(User, user_id)
+        return bool(
+            user is not None
+            and user.active
+            and user.role not in TRAINING_ROLES
+            and user.training_role in TRAINING_ROLES
+        )
+
+
 def current() -> str:
     """The space of this request (the real desk outside requests: jobs, commands)."""
     if has_request_context():
@@ -34,7 +58,8 @@ class SpaceSession(FlaskSession):
 
 
 def enter(space: str) -> None:
-    """Remember the space in the session (at sign-in); it holds until sign-out."""
+    """Remember the space in the session (at sign-in, or when an account with both a real and
+    a training role switches); it holds until sign-out or the next switch."""
     session["space"] = space
     g.desk_space = space
 
@@ -89,7 +114,8 @@ def mirror(user) -> None:
         copy = training.get(User, user.id) or User(id=user.id)
         copy.username = user.username
         copy.display_name = user.display_name
-        copy.role = user.role
+        copy.role = training_role(user)
+        copy.training_role = None
         copy.language = user.language
         copy.password_hash = None  # nobody signs in to the training database itself
         copy.queues = list(training.scalars(select(Queue)))

@@ -61,6 +61,8 @@ class Identity:
     access_expires: float
     refresh_expires: float | None
     claims: dict = field(default_factory=dict, repr=False)
+    #: trainer or trainee in the training space, beside a real `role`
+    training_role: Role | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,9 @@ class Settings:
     verify_tls: bool = True
 
 
-RANK = [Role.ADMIN, Role.AUDITOR, Role.TEAM_LEAD, Role.TRAINER, Role.PROFESSIONAL]
+#: the real desk's roles in order of power, then the training space's
+RANK = [Role.ADMIN, Role.AUDITOR, Role.TEAM_LEAD, Role.PROFESSIONAL]
+TRAINING_RANK = [Role.TRAINER, Role.TRAINEE]
 
 
 def _b64(data: bytes) -> str:
@@ -203,7 +207,7 @@ class Keycloak:
             raise SignInFailed("audience")
         if access.get("sub") != id_claims.get("sub"):
             raise SignInFailed("subject")
-        role = self.role_of(access)
+        role, training_role = self.roles_of(access)
         if role is None:
             raise SignInFailed("no_role")
         now = time.time()
@@ -220,14 +224,19 @@ class Keycloak:
             access_expires=float(access.get("exp", now + tokens.get("expires_in", 60))),
             refresh_expires=now + refresh_in if refresh_in else None,
             claims=access,
+            training_role=training_role,
         )
 
-    def role_of(self, access: dict) -> Role | None:
+    def roles_of(self, access: dict) -> tuple[Role | None, Role | None]:
+        """The desk role and, beside a real one, the training role. The strongest real role
+        wins; an account with only training roles is its strongest training role."""
         names = set(access.get("realm_access", {}).get("roles", []))
         client = access.get("resource_access", {}).get(self.settings.client_id, {})
         names |= set(client.get("roles", []))
         roles = {self.settings.role_map[n] for n in names if n in self.settings.role_map}
-        return next((r for r in RANK if r in roles), None)
+        real = next((r for r in RANK if r in roles), None)
+        training = next((r for r in TRAINING_RANK if r in roles), None)
+        return (real, training) if real is not None else (training, None)
 
     def municipalities_of(self, access: dict) -> list[str]:
         value = access.get(self.settings.municipality_claim, [])

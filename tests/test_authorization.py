@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from desk.models import Instruction, ResponseTemplate, Role, SavedView
-from desk.policy import ACCESS, PUBLIC, SOURCE_SYSTEM
+from desk.policy import ACCESS, PUBLIC, SOURCE_SYSTEM, SWITCHERS
 from tests.factories import make_item, make_user
 from tests.web import Browser
 
@@ -81,6 +81,9 @@ def test_each_role_reaches_exactly_what_the_policy_allows(app, app_session, worl
             assert answer.status_code == 401, where  # no bearer token here
         elif role is None:
             assert sent_to_login, where
+        elif allowed == SWITCHERS:
+            # nobody here holds a training role beside a real one (tests/test_training_space.py)
+            assert answer.status_code == 403, where
         elif role in allowed:
             assert answer.status_code not in (401, 403) and not sent_to_login, where
         else:

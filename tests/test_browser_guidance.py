@@ -7,8 +7,10 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desk.models import User
 from tests.factories import PASSWORD, make_item
 from tests.test_browser import accessible, settled, sign_in
 
@@ -279,3 +281,30 @@ def test_the_scenario_form_is_accessible(page: Page, live):
     page.get_by_role("link", name="Kirjoita tapaus").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Uusi harjoitustapaus")
     accessible(page, "the scenario form")
+
+
+def test_a_lead_who_also_trains_moves_to_the_training_space_and_back(page: Page, live):
+    with Session(live[1]) as s:
+        lead = s.scalar(select(User).where(User.username == "tiimivastaava"))
+        lead.training_role = "trainer"
+        s.commit()
+    try:
+        sign_in(page, "tiimivastaava")
+        expect(page.locator(".training-banner")).to_have_count(0)
+        page.get_by_role("button", name="Harjoitusympäristö").focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Koulutus")
+        expect(page.locator(".training-banner")).to_be_visible()
+        page.get_by_role("dialog", name="Esittelykierros").get_by_role(
+            "button", name="Sulje"
+        ).click()
+        expect(page.get_by_role("link", name="Tiimi")).to_have_count(0)  # a trainer here
+        accessible(page, "the training space entered from the real desk")
+        page.get_by_role("button", name="Takaisin oikealle työpöydälle").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Oma työ")
+        expect(page.locator(".training-banner")).to_have_count(0)
+        expect(page.get_by_role("link", name="Tiimi")).to_be_visible()
+    finally:
+        with Session(live[1]) as s:
+            s.scalar(select(User).where(User.username == "tiimivastaava")).training_role = None
+            s.commit()

@@ -33,6 +33,10 @@ def _people() -> dict[str, idp.Person]:
         ),
         "lea.lead": idp.Person("salasana-2", "Lea Lead", client_roles=["desk-team-lead"]),
         "no.role": idp.Person("salasana-3", "Nobody Here", realm_roles=["offline_access"]),
+        "tom.trainer": idp.Person(
+            "salasana-4", "Tom Trainer", realm_roles=["desk-professional", "desk-trainer"]
+        ),
+        "tea.trainee": idp.Person("salasana-5", "Tea Trainee", realm_roles=["desk-trainee"]),
     }
 
 
@@ -53,7 +57,10 @@ def sso_app(provider, tmp_path_factory):
             "realm": idp.REALM,
             "client_id": idp.CLIENT_ID,
             "client_secret": idp.CLIENT_SECRET,
-            "roles": "desk-professional=professional,desk-team-lead=team_lead",
+            "roles": (
+                "desk-professional=professional,desk-team-lead=team_lead,"
+                "desk-trainer=trainer,desk-trainee=trainee"
+            ),
             "municipality_claim": "municipalities",
         },
     )
@@ -165,6 +172,25 @@ def test_someone_without_a_desk_role_is_refused(sso_app):
         assert db.session.scalar(select(User.role).where(User.username == "lea.lead")) == (
             "team_lead"
         )
+
+
+def test_training_roles_come_from_the_token_beside_a_real_role_or_alone(sso_app):
+    both = sso_app.test_client()
+    sign_in(both, "tom.trainer", "salasana-4")
+    page = both.get("/work").get_data(as_text=True)
+    assert 'action="/training/enter"' in page and "training-banner" not in page
+    learner = sso_app.test_client()
+    assert sign_in(learner, "tea.trainee", "salasana-5").status_code == 302
+    assert "training-banner" in learner.get("/work").get_data(as_text=True)
+    with sso_app.app_context():
+        accounts = {
+            u.username: (u.role, u.training_role)
+            for u in db.session.scalars(select(User).where(User.username.like("t%.t%")))
+        }
+    assert accounts == {
+        "tom.trainer": ("professional", "trainer"),
+        "tea.trainee": ("trainee", None),
+    }
 
 
 def test_tokens_are_refreshed_and_a_session_ended_at_keycloak_ends_the_desks(sso_app, provider):

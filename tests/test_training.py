@@ -8,6 +8,8 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from desk import lifecycle, training
 from desk.models import InstructionsShown, ItemStatus, utcnow
 from tests.factories import make_user
@@ -133,3 +135,31 @@ def test_a_pack_is_checked_against_the_contract_before_it_is_stored():
     assert any("no-such-queue" in p for p in problems)
     assert any("used twice" in p for p in problems)
     assert training.check_pack([], queues=queues, outcomes=outcomes)
+
+
+def test_the_starter_pack_covers_what_onboarding_needs(session):
+    """Every channel, identified and anonymous residents, every system area, an Omaolo P0
+    emergency, an income-support application near its deadline, a resident asking another
+    municipality's service, and Swedish-speaking residents: as the items arrive."""
+    from desk import channels
+    from desk.models import SystemArea
+
+    pack = training.load_pack(session, PACK)
+    trainee = make_user(session, role="trainee", queues=[])
+    run = training.start_run(session, pack, make_user(session, role="trainer"), [trainee])
+    items = [case.item for case in run.cases]
+    assert {i.channel for i in items} == set(channels.names())
+    assert {"strong", "none"} <= {i.identification for i in items}
+    areas = {i.queue.system_area_code for i in items} - {None}
+    assert areas == set(session.scalars(select(SystemArea.code)))
+    assert any(i.channel == "omaolo" and i.emergency and i.urgency == "P0" for i in items)
+    now = utcnow()
+    assert any(
+        i.content.get("form", {}).get("type") == "income-support"
+        and i.due_at is not None
+        and i.due_at - now < timedelta(days=2)
+        for i in items
+    )
+    expected = [c.scenario.expected.get("instruction") or "" for c in run.cases]
+    assert any(code.startswith("other-municipality") for code in expected)
+    assert sum(i.language == "sv" for i in items) >= 3

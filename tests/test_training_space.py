@@ -255,3 +255,52 @@ def test_a_trainer_writes_a_scenario_from_a_generated_delivery(two_spaces):
     assert bad.status_code == 422 and "no-such-queue" in text(bad)
     assert teacher.post(post_url, row, htmx=False).status_code == 302
     assert "25 tapausta" in text(teacher.get("/training"))
+
+
+def _lead_who_also_trains(session):
+    lead = make_user(session, role="team_lead", queues=["omaolo-porvoo"])
+    lead.training_role = "trainer"
+    return _named(lead)
+
+
+def test_someone_with_a_real_and_a_training_role_moves_between_the_spaces(two_spaces):
+    """A team lead who also trains: the real desk at sign-in, the training space from the top
+    bar (their trainer's pages, no real item), and back; the two never mix."""
+    app = two_spaces
+    real_item = _add(app, None, lambda s: make_item(s, queue="omaolo-porvoo", title="Oikea").id)
+    lead = _add(app, None, _lead_who_also_trains)
+    browser = Browser(app.test_client()).login(lead)
+    work = text(browser.get("/work"))
+    assert f'id="item-link-{real_item}"' in work and "training-banner" not in work
+    assert 'action="/training/enter"' in work
+    assert browser.get("/training").status_code == 403  # a team lead in the real desk
+
+    answer = browser.post("/training/enter", htmx=False)
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/training")
+    trainer_page = text(browser.get("/training"))
+    assert "training-banner" in trainer_page and 'action="/training/leave"' in trainer_page
+    assert browser.get(f"/items/{real_item}").status_code == 404
+    assert browser.get("/team").status_code == 403  # a trainer in training, not a lead
+    with app.app_context(), Session(db.engines[TRAINING]) as training:
+        assert training.get(User, lead.id).role == "trainer"
+
+    answer = browser.post("/training/leave", htmx=False)
+    assert answer.status_code == 302
+    back = text(browser.get("/work"))
+    assert f'id="item-link-{real_item}"' in back and "training-banner" not in back
+    assert browser.get("/team").status_code == 200
+
+
+def test_only_those_with_both_roles_move_between_the_spaces(two_spaces):
+    app = two_spaces
+    nurse = _add(app, None, lambda s: _named(make_user(s, queues=["omaolo-porvoo"])))
+    trainee = _add(app, None, lambda s: _named(make_user(s, role="trainee", queues=[])))
+    professional = Browser(app.test_client()).login(nurse)
+    assert 'action="/training/enter"' not in text(professional.get("/work"))
+    assert professional.post("/training/enter", htmx=False).status_code == 403
+    assert "training-banner" not in text(professional.get("/work"))
+
+    learner = Browser(app.test_client()).login(trainee)
+    assert 'action="/training/leave"' not in text(learner.get("/work"))
+    assert learner.post("/training/leave", htmx=False).status_code == 403
+    assert "training-banner" in text(learner.get("/work"))  # still only in training

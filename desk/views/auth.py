@@ -159,11 +159,13 @@ def callback():
 
 def _choose_space(user) -> None:
     """Trainers and trainees work in the training space, with their account mirrored there;
-    everyone else in the real desk. Called last: from here on this request's queries go to
-    the chosen space's database."""
+    everyone else, those with a training role beside a real one too, starts in the real desk.
+    Called last: from here on this request's queries go to the chosen space's database."""
     if user.role in spaces.TRAINING_ROLES:
         spaces.mirror(user)
         spaces.enter(spaces.TRAINING)
+    elif user.training_role in spaces.TRAINING_ROLES:
+        session["switchable"] = True  # shows the way between the spaces
 
 
 @bp.post("/logout")

@@ -1,5 +1,6 @@
-"""The trainer's pages in the training space: packs, starting a run for trainees (all at
-once or paced), and following each trainee's scores and the common mistakes."""
+"""The trainer's pages in the training space: packs and scenarios, starting a run for trainees
+(all at once or paced), and following each trainee's scores and the common mistakes; and the
+way between the spaces for an account with a training role beside its real one."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .. import channels, spaces, training
 from ..extensions import db
@@ -214,6 +217,28 @@ def add_scenario(pack_id: int):
     db.session.commit()
     flash(_("The scenario was added to the pack."), "success")
     return redirect(url_for("training.index"))
+
+
+@bp.post("/enter")
+def enter():
+    """Into the training space, for an account with a training role beside its real one (the
+    policy checks that in the real database). The real desk's pages stay as they were."""
+    with Session(db.engine) as real:  # the account as the real desk knows it
+        user = real.get(User, me().id)
+        spaces.mirror(user)
+        role = spaces.training_role(user)
+    spaces.enter(spaces.TRAINING)
+    session["switchable"] = True
+    flash(_("You are in the training space."), "success")
+    return redirect(url_for("training.index" if role == Role.TRAINER else "work.index"))
+
+
+@bp.post("/leave")
+def leave():
+    """Back to the real desk from the training space."""
+    spaces.enter(spaces.REAL)
+    flash(_("You are back in the real desk."), "success")
+    return redirect(url_for("work.index"))
 
 
 @bp.post("/runs/<int:run_id>/reset")
