@@ -20,7 +20,7 @@ translations: $(BIN)/.installed
 
 # Extract messages from code and templates and merge them into the catalogues.
 extract: $(BIN)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o desk/translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o desk/translations/messages.pot --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i desk/translations/messages.pot -d desk/translations --no-fuzzy-matching --ignore-obsolete
 
 # `make run SIMULATE=2` also posts about two synthetic deliveries a second (log in instance/).

@@ -79,6 +79,8 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "training.reset": TRAINERS,
     "training.upload_pack": TRAINERS,
     "training.new_scenario": TRAINERS,
+    "training.create_pack": TRAINERS,
+    "training.pack_json": TRAINERS,
     "training.add_scenario": TRAINERS,
     "training.results": TRAINERS,
     "training.enter": SWITCHERS,

@@ -293,43 +293,88 @@ SCENARIO_FIELDS = ("code", "title_fi", "title_sv", "channel", "delivery", "expec
 URGENCIES = ("emergency", "urgent", "normal")
 
 
-def check_pack(data, *, queues: set[str], outcomes: set[str]) -> list[str]:
+def N_(message: str) -> str:  # noqa: N802 (the catalogues' marker for messages used later)
+    """Marks a message for the catalogues; the page translates it (this module has no Flask)."""
+    return message
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a pack: an English message (a catalogue id) and what fills it."""
+
+    message: str
+    params: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message % self.params
+
+
+def check_pack(data, *, queues: set[str], outcomes: set[str]) -> list[Problem]:
     """Every problem of a pack a trainer wrote (the starter pack's format): each scenario's
     delivery is checked against the inbound contract as its source system would send it."""
     from . import channels
     from .channels.base import check_delivery
 
     if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
-        return ["the pack must be an object with a list of scenarios"]
+        return [Problem(N_("The pack must be an object with a list of scenarios."))]
     problems = [
-        f"{name} is missing" for name in ("code", "title_fi", "title_sv") if not data.get(name)
+        Problem(N_("The pack's %(field)s is missing."), {"field": name})
+        for name in ("code", "title_fi", "title_sv")
+        if not data.get(name)
     ]
     seen: set[str] = set()
     for n, row in enumerate(data["scenarios"], start=1):
-        where = f"scenario {n}"
+        where = str(n)
         if not isinstance(row, dict):
-            problems.append(f"{where}: must be an object")
+            problems.append(Problem(N_("Scenario %(where)s must be an object."), {"where": where}))
             continue
         missing = [name for name in SCENARIO_FIELDS if not row.get(name)]
         if missing:
-            problems.append(f"{where}: {', '.join(missing)} missing")
+            problems.append(
+                Problem(
+                    N_("Scenario %(where)s: %(fields)s missing."),
+                    {"where": where, "fields": ", ".join(missing)},
+                )
+            )
             continue
-        where = f"scenario {row['code']}"
+        where = row["code"]
         if row["code"] in seen:
-            problems.append(f"{where}: the code is used twice")
+            problems.append(
+                Problem(N_("Scenario %(where)s: the code is used twice."), {"where": where})
+            )
         seen.add(row["code"])
         adapter = channels.get(row["channel"])
         if adapter is None:
-            problems.append(f"{where}: unknown channel {row['channel']!r}")
+            problems.append(
+                Problem(
+                    N_("Scenario %(where)s: unknown channel %(value)s."),
+                    {"where": where, "value": row["channel"]},
+                )
+            )
             continue
         expected = row["expected"]
         for name, known in (("queue", queues), ("outcome", outcomes)):
             if expected.get(name) not in known:
-                problems.append(f"{where}: expected {name} {expected.get(name)!r} is unknown")
+                problems.append(
+                    Problem(
+                        N_("Scenario %(where)s: the expected %(field)s %(value)s is unknown."),
+                        {"where": where, "field": name, "value": expected.get(name)},
+                    )
+                )
         if expected.get("transfer_to") not in (None, *queues):
-            problems.append(f"{where}: transfer_to {expected.get('transfer_to')!r} is unknown")
+            problems.append(
+                Problem(
+                    N_("Scenario %(where)s: the queue to transfer to, %(value)s, is unknown."),
+                    {"where": where, "value": expected.get("transfer_to")},
+                )
+            )
         if expected.get("urgency") not in URGENCIES:
-            problems.append(f"{where}: urgency must be one of {', '.join(URGENCIES)}")
+            problems.append(
+                Problem(
+                    N_("Scenario %(where)s: the urgency must be one of %(choices)s."),
+                    {"where": where, "choices": ", ".join(URGENCIES)},
+                )
+            )
         case = TrainingCase(
             scenario=TrainingScenario(
                 **{
@@ -342,8 +387,14 @@ def check_pack(data, *, queues: set[str], outcomes: set[str]) -> list[str]:
             trainee_id=0,
         )
         payload = _payload(case, utcnow())
-        for problem in check_delivery(adapter, payload):
-            problems.append(f"{where}: {problem['field']} {problem['message']}")
+        # The contract's own words for the field (they are the integrators' English).
+        problems.extend(
+            Problem(
+                N_("Scenario %(where)s, delivery field %(field)s: %(message)s"),
+                {"where": where, "field": problem["field"] or "/", "message": problem["message"]},
+            )
+            for problem in check_delivery(adapter, payload)
+        )
     return problems
 
 
@@ -365,16 +416,22 @@ def generated_delivery(channel: str, seed: int) -> dict:
 
 def add_scenario(session: Session, pack: TrainingPack, row: dict) -> TrainingScenario:
     """Append one checked scenario to a pack (see `check_pack`)."""
-    data = {
+    data = pack_data(pack)
+    data["scenarios"].append(row)
+    load_pack(session, data)
+    return pack.scenarios[-1]
+
+
+def pack_data(pack: TrainingPack) -> dict:
+    """A stored pack in the starter pack's format, as `load_pack` and `check_pack` take it."""
+    return {
         "code": pack.code,
         "title_fi": pack.title_fi,
         "title_sv": pack.title_sv,
         "description_fi": pack.description_fi,
         "description_sv": pack.description_sv,
-        "scenarios": [scenario_row(s) for s in pack.scenarios] + [row],
+        "scenarios": [scenario_row(s) for s in pack.scenarios],
     }
-    load_pack(session, data)
-    return pack.scenarios[-1]
 
 
 def scenario_row(scenario: TrainingScenario) -> dict:

@@ -141,6 +141,10 @@ def main() -> None:
             trainee.screenshot(path=OUT / "fi-training-feedback.png", full_page=True)
             trainer.reload()
             trainer.screenshot(path=OUT / "fi-training-progress.png", full_page=True)
+            trainer.goto(base + "/training")
+            trainer.get_by_role("link", name="Kirjoita tapaus").first.click()
+            trainer.wait_for_url("**/scenarios/new")
+            trainer.screenshot(path=OUT / "fi-training-scenario.png", full_page=True)
             browser.close()
     print(f"Screenshots in {OUT}")
 

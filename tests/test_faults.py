@@ -248,9 +248,10 @@ def test_exactly_one_scheduler_runs_and_it_enqueues_the_sweep(app, redis_url):
     )
     redis = Redis.from_url(redis_url)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded 2-core machine starts Flask slowly
         while not redis.exists("desk:scheduler") and time.monotonic() < deadline:
             time.sleep(0.1)
+        assert redis.exists("desk:scheduler"), "the first scheduler never took the lock"
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
         assert second.returncode != 0
         assert "another scheduler is running" in second.stderr

@@ -3,6 +3,7 @@ item, resident or access-log row; nothing of training reaches the real desk."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -220,8 +221,6 @@ def test_a_trainer_saves_a_pack_of_their_own_only_when_it_is_right(two_spaces):
 
 
 def test_a_trainer_writes_a_scenario_from_a_generated_delivery(two_spaces):
-    import html
-
     app = two_spaces
     trainer = _add(app, None, lambda s: _named(make_user(s, role="trainer", queues=[])))
     teacher = Browser(app.test_client()).login(trainer)
@@ -255,6 +254,56 @@ def test_a_trainer_writes_a_scenario_from_a_generated_delivery(two_spaces):
     assert bad.status_code == 422 and "no-such-queue" in text(bad)
     assert teacher.post(post_url, row, htmx=False).status_code == 302
     assert "25 tapausta" in text(teacher.get("/training"))
+
+
+def test_a_trainer_starts_a_pack_of_their_own_in_the_app(two_spaces):
+    import json
+
+    app = two_spaces
+    trainer = _add(app, None, lambda s: _named(make_user(s, role="trainer", queues=[])))
+    trainee = _add(app, None, lambda s: _named(make_user(s, role="trainee", queues=[])))
+    Browser(app.test_client()).login(trainee)  # known to the training space
+    teacher = Browser(app.test_client()).login(trainer)
+    titles = {"title_fi": "Perehdytys", "title_sv": "Introduktion"}
+    refused = teacher.post("/training/packs/new", {"code": "Ei Käy!", **titles}, htmx=False)
+    assert "Anna paketille tunniste" in text(teacher.get(refused.headers["Location"]))
+    answer = teacher.post("/training/packs/new", {"code": "perehdytys", **titles}, htmx=False)
+    form_url = answer.headers["Location"]
+    assert re.fullmatch(r"/training/packs/\d+/scenarios/new", form_url)
+    again = teacher.post("/training/packs/new", {"code": "perehdytys", **titles}, htmx=False)
+    assert "on jo olemassa" in text(teacher.get(again.headers["Location"]))
+    # An empty pack cannot be run.
+    pack_id = form_url.split("/")[3]
+    answer = teacher.post(
+        "/training/runs", {"pack": pack_id, "trainees": [str(trainee.id)], "pace": "0"}, htmx=False
+    )
+    assert answer.headers["Location"].endswith("/training")
+
+    form = text(teacher.get(form_url + "?channel=omaolo"))
+    delivery = html.unescape(re.search(r'name="delivery"[^>]*>(.*?)</textarea>', form, re.S)[1])
+    row = {
+        "channel": "omaolo",
+        "code": "ensimmainen",
+        "title_fi": "Ensimmäinen",
+        "title_sv": "Första",
+        "delivery": delivery,
+        "age_minutes": "0",
+        "queue": "no-such-queue",
+        "urgency": "normal",
+        "outcome": "self-care-guidance",
+    }
+    bad = teacher.post(form_url.replace("/new", ""), row, htmx=False)
+    assert bad.status_code == 422
+    assert "odotettu queue no-such-queue on tuntematon" in text(bad)  # in Finnish
+    row["queue"] = "omaolo-porvoo"
+    saved = teacher.post(form_url.replace("/new", ""), row, htmx=False)
+    assert saved.status_code == 302
+    downloaded = teacher.get(f"/training/packs/{pack_id}.json")
+    assert "attachment" in downloaded.headers["Content-Disposition"]
+    pack = json.loads(text(downloaded))
+    assert pack["code"] == "perehdytys" and [s["code"] for s in pack["scenarios"]] == [
+        "ensimmainen"
+    ]
 
 
 def _lead_who_also_trains(session):

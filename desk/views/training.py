@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from flask import (
     Blueprint,
@@ -62,8 +63,11 @@ def start():
         select(User).where(User.id.in_(ids), User.role == Role.TRAINEE.value)
     ).all()
     pace = request.form.get("pace", "0")
-    if pack is None or not trainees or not pace.isdigit() or int(pace) > 120:
-        flash(_("Choose a pack, at least one trainee and a pace of 0–120 minutes."), "error")
+    if pack is None or not pack.scenarios or not trainees or not pace.isdigit() or int(pace) > 120:
+        flash(
+            _("Choose a pack with scenarios, at least one trainee and a pace of 0–120 minutes."),
+            "error",
+        )
         return redirect(url_for("training.index"))
     run = training.start_run(db.session, pack, me(), list(trainees), pace_minutes=int(pace))
     db.session.commit()
@@ -98,12 +102,12 @@ def upload_pack():
     queues = set(db.session.scalars(select(Queue.code)))
     outcomes = set(db.session.scalars(select(OutcomeCode.code)))
     problems = (
-        training.check_pack(data, queues=queues, outcomes=outcomes)
+        worded(training.check_pack(data, queues=queues, outcomes=outcomes))
         if data is not None
         else [_("The file is not JSON.")]
     )
     if problems:
-        flash(_("The pack was not saved: %(problems)s", problems="; ".join(problems[:8])), "error")
+        flash(_("The pack was not saved: %(problems)s", problems=" ".join(problems[:8])), "error")
         return redirect(url_for("training.index"))
     pack = training.load_pack(db.session, data)
     db.session.commit()
@@ -156,6 +160,44 @@ def _pack(pack_id: int) -> TrainingPack:
     return pack
 
 
+def worded(problems: list[training.Problem]) -> list[str]:
+    """A pack's problems in the reader's language."""
+    return [_(problem.message, **problem.params) for problem in problems]
+
+
+PACK_CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+
+
+@bp.post("/packs/new")
+@roles_required(Role.TRAINER)
+def create_pack():
+    """A new, empty pack to write scenarios into."""
+    code = request.form.get("code", "").strip().lower()
+    titles = {name: request.form.get(name, "").strip() for name in ("title_fi", "title_sv")}
+    if not PACK_CODE.fullmatch(code) or not all(titles.values()):
+        flash(_("Give the pack a code (a–z, 0–9, -) and a title in both languages."), "error")
+        return redirect(url_for("training.index"))
+    if db.session.scalar(select(TrainingPack.id).where(TrainingPack.code == code)):
+        flash(_("A pack with the code %(code)s exists already.", code=code), "error")
+        return redirect(url_for("training.index"))
+    pack = training.load_pack(db.session, {"code": code, **titles, "scenarios": []})
+    db.session.commit()
+    return redirect(url_for("training.new_scenario", pack_id=pack.id))
+
+
+@bp.get("/packs/<int:pack_id>.json")
+@roles_required(Role.TRAINER)
+def pack_json(pack_id: int):
+    """The pack in the starter pack's format: to keep, share or edit and save again."""
+    pack = _pack(pack_id)
+    body = json.dumps(training.pack_data(pack), ensure_ascii=False, indent=1)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{pack.code}.json"'},
+    )
+
+
 @bp.get("/packs/<int:pack_id>/scenarios/new")
 @roles_required(Role.TRAINER)
 def new_scenario(pack_id: int):
@@ -201,16 +243,11 @@ def add_scenario(pack_id: int):
         "learning_fi": values["learning_fi"].strip(),
         "learning_sv": values["learning_sv"].strip(),
     }
-    problems = training.check_pack(
-        {
-            "code": pack.code,
-            "title_fi": pack.title_fi,
-            "title_sv": pack.title_sv,
-            "scenarios": [*[training.scenario_row(s) for s in pack.scenarios], row],
-        },
-        queues=set(db.session.scalars(select(Queue.code))),
-        outcomes=set(db.session.scalars(select(OutcomeCode.code))),
-    )
+    data = training.pack_data(pack)
+    data["scenarios"].append(row)
+    queues = set(db.session.scalars(select(Queue.code)))
+    outcomes = set(db.session.scalars(select(OutcomeCode.code)))
+    problems = worded(training.check_pack(data, queues=queues, outcomes=outcomes))
     if problems:
         return _scenario_form(pack, values, problems, 422)
     training.add_scenario(db.session, pack, row)
