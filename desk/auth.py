@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask, current_app, flash, request, session
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -99,9 +99,22 @@ def keep_tokens(
     row.access_token = identity.access_token
     row.refresh_token = identity.refresh_token
     row.id_token = identity.id_token
+    row.idp_session_id = identity.claims.get("sid") or identity.claims.get("session_state")
     row.access_expires = _moment(identity.access_expires)
     row.refresh_expires = _moment(identity.refresh_expires)
     return row
+
+
+def end_sso_sessions(store: Session, sid: str | None, sub: str | None) -> int:
+    """End the desk's sessions that a back-channel logout names: by Keycloak's session id, or
+    every session of the subject. Each browser is signed out at its next request."""
+    query = delete(SsoSession)
+    if sid:
+        query = query.where(SsoSession.idp_session_id == sid)
+    else:
+        users = select(User.id).where(User.sso_subject == sub)
+        query = query.where(SsoSession.user_id.in_(users))
+    return store.execute(query).rowcount
 
 
 def set_password(user: User, password: str) -> None:

@@ -680,6 +680,8 @@ class SsoSession(Base):
     access_token: Mapped[str] = mapped_column(Text)
     refresh_token: Mapped[str | None] = mapped_column(Text)
     id_token: Mapped[str] = mapped_column(Text)
+    #: Keycloak's own session id (`sid`): a back-channel logout names it
+    idp_session_id: Mapped[str | None] = mapped_column(String(255), index=True)
     access_expires: Mapped[datetime]
     refresh_expires: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

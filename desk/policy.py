@@ -26,6 +26,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "auth.language": PUBLIC,
     "auth.sso_start": PUBLIC,
     "auth.callback": PUBLIC,
+    "auth.backchannel_logout": PUBLIC,  # Keycloak, server to server; the signed token is checked
     "auth.logout": EVERYONE,
     "work.home": PUBLIC,  # sends each to their start page, or to sign in
     "api.openapi": PUBLIC,

@@ -8,6 +8,8 @@ through the unmodified python-keycloak client. No Flask here.
 - Roles come from the verified access token (`realm_access.roles` and
   `resource_access[<client>].roles`) through a configured map to the desk's roles;
   municipalities from a configured claim. Someone without a desk role is refused.
+- `logout_subject` verifies a back-channel logout token (OpenID Connect Back-Channel Logout
+  1.0) that Keycloak posts when a session ends there, so the desk can end its own at once.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ class Settings:
     verify_tls: bool = True
 
 
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+#: how far a logout token's `iat` may be from now, in seconds
+LOGOUT_AGE = 300
+
 #: the real desk's roles in order of power, then the training space's
 RANK = [Role.ADMIN, Role.AUDITOR, Role.TEAM_LEAD, Role.PROFESSIONAL]
 TRAINING_RANK = [Role.TRAINER, Role.TRAINEE]
@@ -127,7 +133,7 @@ class Keycloak:
                 self._keys, self._kids = keys, {cert.get("kid") for cert in certs}
             return self._keys
 
-    def _verify(self, token: str, **claims) -> dict:
+    def _verify(self, token: str, required: tuple[str, ...] = ("exp",), **claims) -> dict:
         try:
             header = jws.JWS()
             header.deserialize(token)
@@ -135,7 +141,9 @@ class Keycloak:
             if header.jose_header.get("alg") != "RS256":
                 raise SignInFailed("algorithm")
             return self.client.decode_token(
-                token, key=self._keyset(kid), check_claims={"exp": None, **claims}
+                token,
+                key=self._keyset(kid),
+                check_claims={**dict.fromkeys(required), **claims},
             )
         except SignInFailed:
             raise
@@ -194,6 +202,29 @@ class Keycloak:
             }
         )
         return f"{endpoint}?{query}"
+
+    def logout_subject(self, token: str, now: float | None = None) -> tuple[str | None, str | None]:
+        """The Keycloak session id and subject a back-channel logout token ends, once the token
+        is verified: signature, issuer, audience, the logout event, no nonce, a recent `iat`
+        (and `exp` when present)."""
+        claims = self._verify(
+            token, required=("iat",), iss=self.issuer, aud=self.settings.client_id
+        )
+        events = claims.get("events")
+        if not isinstance(events, dict) or LOGOUT_EVENT not in events:
+            raise SignInFailed("logout_event")
+        if "nonce" in claims:
+            raise SignInFailed("nonce")
+        now = now or time.time()
+        issued, expires = claims.get("iat"), claims.get("exp", now + 1)
+        if not isinstance(issued, int | float) or abs(now - issued) > LOGOUT_AGE:
+            raise SignInFailed("expired")
+        if not isinstance(expires, int | float) or expires <= now:
+            raise SignInFailed("expired")
+        sid, sub = claims.get("sid"), claims.get("sub")
+        if not sid and not sub:
+            raise SignInFailed("logout_subject")
+        return sid, sub
 
     # --- claims -------------------------------------------------------------------------------
 

@@ -78,6 +78,29 @@ class Provider:
             text = ".".join([head, forged.decode(), signature])
         return text
 
+    def end_sessions(self, username: str) -> list[str]:
+        """An administrator ends the person's sessions in Keycloak; their session ids."""
+        ended = {s["sid"] for s in self.sessions.values() if s["username"] == username}
+        self.ended |= ended
+        return sorted(ended)
+
+    def logout_token(self, sid: str | None = None, sub: str | None = None, **changes) -> str:
+        """What Keycloak posts to the client's back-channel logout URL when a session ends
+        (OpenID Connect Back-Channel Logout 1.0); `changes` spoil or drop (None) claims."""
+        claims = {
+            "iss": self.issuer,
+            "aud": CLIENT_ID,
+            "iat": int(time.time()),
+            "exp": int(time.time()) + 60,
+            "jti": secrets.token_hex(8),
+            "typ": "Logout",
+            "sid": sid,
+            "sub": sub,
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+            **changes,
+        }
+        return self.sign({k: v for k, v in claims.items() if v is not None})
+
     def tokens(self, username: str, session_id: str, nonce: str | None) -> dict:
         person = self.people[username]
         now = int(time.time())

@@ -72,6 +72,8 @@ def fresh(provider):
     provider.spoil = None
     provider.access_lifetime = 300
     provider.calls.clear()
+    provider.sessions.clear()
+    provider.ended.clear()
     yield
 
 
@@ -203,6 +205,62 @@ def test_tokens_are_refreshed_and_a_session_ended_at_keycloak_ends_the_desks(sso
         provider.ended.add(session["sid"])  # an administrator ends it in Keycloak
     answer = client.get("/work")
     assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_a_back_channel_logout_ends_the_desks_session_at_once(sso_app, provider):
+    """Keycloak posts a signed logout token when an administrator ends a session: the desk's
+    session of it ends before its tokens would expire; another person's stays."""
+    nurse, lead = sso_app.test_client(), sso_app.test_client()
+    sign_in(nurse)
+    sign_in(lead, "lea.lead", "salasana-2")
+    (sid,) = provider.end_sessions(NURSE)
+    answer = sso_app.test_client().post(
+        "/login/backchannel-logout", data={"logout_token": provider.logout_token(sid=sid)}
+    )
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    ended = nurse.get("/work")
+    assert ended.status_code == 302 and "/login" in ended.headers["Location"]
+    assert lead.get("/work").status_code == 200
+    # By subject only: every session of that person ends.
+    again = sso_app.test_client()
+    sign_in(again, "lea.lead", "salasana-2")
+    sub = provider.people["lea.lead"].sub
+    token = provider.logout_token(sub=sub)
+    answer = sso_app.test_client().post("/login/backchannel-logout", data={"logout_token": token})
+    assert answer.status_code == 200
+    assert again.get("/work").status_code == 302 and lead.get("/work").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        {"events": None},  # not a logout event
+        {"nonce": "n"},  # a logout token never carries a nonce
+        {"aud": "someone-else"},
+        {"iss": "https://elsewhere.example/realms/x"},
+        {"iat": 1_000_000_000},  # long ago
+        {"exp": 1_000_000_000},  # expired
+        {"sid": None, "sub": None},  # names nobody
+    ],
+)
+def test_a_logout_token_that_cannot_be_trusted_ends_nothing(sso_app, provider, spoil):
+    client = sso_app.test_client()
+    sign_in(client)
+    sid = [s["sid"] for s in provider.sessions.values() if s["username"] == NURSE][-1]
+    token = provider.logout_token(**{"sid": sid, **spoil})
+    answer = sso_app.test_client().post("/login/backchannel-logout", data={"logout_token": token})
+    assert answer.status_code == 400 and answer.json["error"] == "invalid_request"
+    assert client.get("/work").status_code == 200
+    provider.spoil = "other_key"  # signed by someone else
+    forged = provider.logout_token(sid=sid)
+    provider.spoil = None
+    assert (
+        sso_app.test_client()
+        .post("/login/backchannel-logout", data={"logout_token": forged})
+        .status_code
+        == 400
+    )
+    assert client.get("/work").status_code == 200
 
 
 def test_signing_out_ends_the_keycloak_session_too(sso_app, provider):

@@ -21,7 +21,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import Session
 
 from .. import auth, spaces
-from ..extensions import db
+from ..extensions import csrf, db
 from ..models import SsoSession
 from ..security import too_many
 from ..sso import SignInFailed
@@ -166,6 +166,36 @@ def _choose_space(user) -> None:
         spaces.enter(spaces.TRAINING)
     elif user.training_role in spaces.TRAINING_ROLES:
         session["switchable"] = True  # shows the way between the spaces
+
+
+@bp.post("/login/backchannel-logout")
+@csrf.exempt
+def backchannel_logout():
+    """Keycloak ends a session (an administrator, the user elsewhere, its own timeout) and
+    tells the desk over the back channel: the desk's sessions of it end at once. Configure
+    this URL as the client's "Backchannel logout URL" in Keycloak. Server to server: no
+    cookie and no CSRF token; the signed logout token is the proof."""
+    sso = auth.sso()
+    if sso is None:
+        abort(404)
+    wait = too_many(f"backchannel:{request.remote_addr}", "api_refused")
+    if wait:
+        return _no_store({"error": "too_many_requests"}, 429, {"Retry-After": str(wait)})
+    token = request.form.get("logout_token", "")
+    try:
+        sid, sub = sso.logout_subject(token)
+    except SignInFailed as failure:
+        current_app.logger.warning("back-channel logout refused: %s", failure.code)
+        return _no_store({"error": "invalid_request", "reason": failure.code}, 400)
+    with Session(db.engine) as real:  # SSO sessions live in the real database
+        ended = auth.end_sso_sessions(real, sid, sub)
+        real.commit()
+    current_app.logger.info("back-channel logout ended %d desk session(s)", ended)
+    return _no_store({}, 200)
+
+
+def _no_store(body: dict, status: int, headers: dict | None = None):
+    return body, status, {"Cache-Control": "no-store", **(headers or {})}
 
 
 @bp.post("/logout")
