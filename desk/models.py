@@ -720,6 +720,11 @@ class TrainingPack(Base):
         back_populates="pack", order_by="TrainingScenario.position", lazy="selectin"
     )
 
+    @property
+    def active_scenarios(self) -> list[TrainingScenario]:
+        """The scenarios a new session brings (those removed stay for earlier results)."""
+        return [s for s in self.scenarios if not s.retired]
+
 
 class TrainingScenario(Base):
     """One synthetic delivery with the handling expected of a trainee and what to learn."""
@@ -741,6 +746,8 @@ class TrainingScenario(Base):
     expected: Mapped[dict[str, Any]] = mapped_column(default=dict)
     learning_fi: Mapped[str] = mapped_column(Text, default="")
     learning_sv: Mapped[str] = mapped_column(Text, default="")
+    #: removed from the pack: no new session brings it; earlier results keep it
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
     pack: Mapped[TrainingPack] = relationship(back_populates="scenarios")
 
@@ -777,6 +784,9 @@ class TrainingCase(Base):
     release_at: Mapped[datetime]
     released_at: Mapped[datetime | None]
     item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"))
+    #: the scenario's expected handling when the session started: a later edit of the
+    #: scenario does not change the scores of sessions already run
+    expected: Mapped[dict[str, Any] | None]
 
     run: Mapped[TrainingRun] = relationship(back_populates="cases")
     scenario: Mapped[TrainingScenario] = relationship(lazy="joined")

@@ -59,6 +59,7 @@ def load_pack(session: Session, data: dict) -> TrainingPack:
         scenario.age_minutes = int(row.get("age_minutes", 0))
         scenario.expected = row["expected"]
         scenario.learning_fi, scenario.learning_sv = row["learning_fi"], row["learning_sv"]
+        scenario.retired = False  # loaded again: back in the pack
     session.flush()
     return pack
 
@@ -77,13 +78,14 @@ def start_run(
     now = now or utcnow()
     run = TrainingRun(pack=pack, trainer_id=trainer.id, started_at=now, pace_minutes=pace_minutes)
     session.add(run)
-    for n, scenario in enumerate(pack.scenarios):
+    for n, scenario in enumerate(pack.active_scenarios):
         for trainee in trainees:
             run.cases.append(
                 TrainingCase(
                     scenario=scenario,
                     trainee_id=trainee.id,
                     release_at=now + timedelta(minutes=pace_minutes * n),
+                    expected=copy.deepcopy(scenario.expected),
                 )
             )
     session.flush()
@@ -173,8 +175,9 @@ class Score:
 
 
 def score(session: Session, case: TrainingCase) -> Score:
-    """Compare what happened to the case's item with what its scenario expects."""
-    expected = case.scenario.expected
+    """Compare what happened to the case's item with what its scenario expected when the
+    session started."""
+    expected = case.expected or case.scenario.expected
     result = Score(case.id, case.scenario.code)
     item: WorkItem | None = case.item
     if item is None:
@@ -414,12 +417,27 @@ def generated_delivery(channel: str, seed: int) -> dict:
     raise ValueError(f"no {channel} delivery from the generator")
 
 
-def add_scenario(session: Session, pack: TrainingPack, row: dict) -> TrainingScenario:
-    """Append one checked scenario to a pack (see `check_pack`)."""
+def with_scenario(pack: TrainingPack, row: dict) -> dict:
+    """The pack's data with `row` in it: in place of the scenario of the same code, or added
+    last. What `check_pack` checks and `save_scenario` stores."""
     data = pack_data(pack)
-    data["scenarios"].append(row)
-    load_pack(session, data)
-    return pack.scenarios[-1]
+    rows = data["scenarios"]
+    at = next((n for n, r in enumerate(rows) if r["code"] == row["code"]), len(rows))
+    rows[at : at + 1] = [row]
+    return data
+
+
+def save_scenario(session: Session, pack: TrainingPack, row: dict) -> TrainingScenario:
+    """Store one checked scenario in a pack (see `check_pack`): a new one goes last, one of
+    a known code is updated. Sessions already run keep what they expected."""
+    load_pack(session, with_scenario(pack, row))
+    return next(s for s in pack.scenarios if s.code == row["code"])
+
+
+def retire_scenario(session: Session, scenario: TrainingScenario) -> None:
+    """Take a scenario out of its pack: no new session brings it; earlier results keep it."""
+    scenario.retired = True
+    session.flush()
 
 
 def pack_data(pack: TrainingPack) -> dict:
@@ -430,7 +448,7 @@ def pack_data(pack: TrainingPack) -> dict:
         "title_sv": pack.title_sv,
         "description_fi": pack.description_fi,
         "description_sv": pack.description_sv,
-        "scenarios": [scenario_row(s) for s in pack.scenarios],
+        "scenarios": [scenario_row(s) for s in pack.active_scenarios],
     }
 
 

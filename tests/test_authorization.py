@@ -42,6 +42,7 @@ def world(app_session):
         "code": "omaolo-porvoo",
         "run_id": 1,
         "pack_id": 1,
+        "scenario_id": 1,
         "channel": "chat",
         "external_id": "nothing-here",
         "filename": "css/desk.css",

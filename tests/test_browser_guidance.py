@@ -281,6 +281,12 @@ def test_the_scenario_form_is_accessible(page: Page, live):
     page.get_by_role("link", name="Kirjoita tapaus").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Uusi harjoitustapaus")
     accessible(page, "the scenario form")
+    page.get_by_role("navigation", name="Murupolku").get_by_role("link").last.click()
+    expect(page.get_by_role("table")).to_be_visible()
+    accessible(page, "a pack's scenarios")
+    page.get_by_role("table").get_by_role("link").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Muokkaa tapausta")
+    accessible(page, "editing a scenario")
 
 
 def test_a_lead_who_also_trains_moves_to_the_training_space_and_back(page: Page, live):

@@ -163,3 +163,32 @@ def test_the_starter_pack_covers_what_onboarding_needs(session):
     expected = [c.scenario.expected.get("instruction") or "" for c in run.cases]
     assert any(code.startswith("other-municipality") for code in expected)
     assert sum(i.language == "sv" for i in items) >= 3
+
+
+def test_editing_or_removing_a_scenario_leaves_sessions_already_run_as_they_were(session):
+    pack = training.load_pack(session, PACK)
+    trainer = make_user(session, role="trainer", queues=[])
+    trainee = make_user(session, role="trainee", queues=["help-regional"])
+    run = training.start_run(session, pack, trainer, [trainee])
+    code = "help-request-anon-student-email"
+    case = _case(run, trainee, code)
+    lifecycle.resolve(session, case.item, trainee, case.scenario.expected["outcome"])
+    before = training.score(session, case)
+    assert before.outcome is True
+
+    # The trainer changes the expected outcome: the session already run keeps its score.
+    row = training.scenario_row(case.scenario)
+    row["expected"] = {**row["expected"], "outcome": "callback-arranged"}
+    training.save_scenario(session, pack, row)
+    assert case.scenario.expected["outcome"] == "callback-arranged"
+    assert training.score(session, case).outcome is True
+
+    # Removed: no new session brings it, the old one still scores it, loading it brings it back.
+    training.retire_scenario(session, case.scenario)
+    assert code not in [r["code"] for r in training.pack_data(pack)["scenarios"]]
+    again = training.start_run(session, pack, trainer, [trainee])
+    assert len(again.cases) == len(PACK["scenarios"]) - 1
+    assert code not in {c.scenario.code for c in again.cases}
+    assert code in {s.scenario for s in training.progress(session, run).by_trainee[trainee.id]}
+    training.load_pack(session, PACK)
+    assert code in [s.code for s in pack.active_scenarios]

@@ -297,13 +297,29 @@ def test_a_trainer_starts_a_pack_of_their_own_in_the_app(two_spaces):
     assert "odotettu queue no-such-queue on tuntematon" in text(bad)  # in Finnish
     row["queue"] = "omaolo-porvoo"
     saved = teacher.post(form_url.replace("/new", ""), row, htmx=False)
-    assert saved.status_code == 302
+    assert saved.status_code == 302 and saved.headers["Location"] == f"/training/packs/{pack_id}"
     downloaded = teacher.get(f"/training/packs/{pack_id}.json")
     assert "attachment" in downloaded.headers["Content-Disposition"]
     pack = json.loads(text(downloaded))
     assert pack["code"] == "perehdytys" and [s["code"] for s in pack["scenarios"]] == [
         "ensimmainen"
     ]
+
+    # The pack's page lists it; the trainer edits it (the code stays) and then removes it.
+    listing = text(teacher.get(f"/training/packs/{pack_id}"))
+    edit_url = re.search(r'href="(/training/packs/\d+/scenarios/(\d+)/edit)"', listing)[1]
+    assert "Ensimmäinen" in listing
+    edit = text(teacher.get(edit_url))
+    assert re.search(r'name="code"[^>]*value="ensimmainen"[^>]*readonly', edit)
+    changed = {**row, "code": "muu", "title_fi": "Ensimmäinen, korjattu"}
+    assert teacher.post(edit_url[: -len("/edit")], changed, htmx=False).status_code == 302
+    listing = text(teacher.get(f"/training/packs/{pack_id}"))
+    assert "Ensimmäinen, korjattu" in listing
+    kept = json.loads(text(teacher.get(f"/training/packs/{pack_id}.json")))["scenarios"]
+    assert [(s["code"], s["title_fi"]) for s in kept] == [("ensimmainen", "Ensimmäinen, korjattu")]
+    assert teacher.post(edit_url.replace("/edit", "/remove"), htmx=False).status_code == 302
+    assert "Ei vielä tapauksia" in text(teacher.get(f"/training/packs/{pack_id}"))
+    assert teacher.get(edit_url).status_code == 404
 
 
 def _lead_who_also_trains(session):

@@ -36,6 +36,7 @@ from ..models import (
     TrainingCase,
     TrainingPack,
     TrainingRun,
+    TrainingScenario,
     User,
 )
 from ..security import me, roles_required
@@ -63,7 +64,13 @@ def start():
         select(User).where(User.id.in_(ids), User.role == Role.TRAINEE.value)
     ).all()
     pace = request.form.get("pace", "0")
-    if pack is None or not pack.scenarios or not trainees or not pace.isdigit() or int(pace) > 120:
+    if (
+        pack is None
+        or not pack.active_scenarios
+        or not trainees
+        or not pace.isdigit()
+        or int(pace) > 120
+    ):
         flash(
             _("Choose a pack with scenarios, at least one trainee and a pace of 0–120 minutes."),
             "error",
@@ -115,7 +122,7 @@ def upload_pack():
         _(
             "The pack %(code)s was saved with %(n)d scenarios.",
             code=pack.code,
-            n=len(pack.scenarios),
+            n=len(pack.active_scenarios),
         ),
         "success",
     )
@@ -137,11 +144,18 @@ SCENARIO_FIELDS = (
 )
 
 
-def _scenario_form(pack: TrainingPack, values: dict, problems: list[str], status: int = 200):
+def _scenario_form(
+    pack: TrainingPack,
+    values: dict,
+    problems: list[str],
+    status: int = 200,
+    scenario: TrainingScenario | None = None,
+):
     return (
         render_template(
             "training/scenario.html",
             pack=pack,
+            scenario=scenario,
             values=values,
             problems=problems,
             channels=channels.names(),
@@ -198,6 +212,16 @@ def pack_json(pack_id: int):
     )
 
 
+@bp.get("/packs/<int:pack_id>")
+@roles_required(Role.TRAINER)
+def pack(pack_id: int):
+    """A pack's scenarios with what each expects, to edit or remove."""
+    found = _pack(pack_id)
+    queues = {q.code: q for q in db.session.scalars(select(Queue))}
+    outcomes = {o.code: o for o in db.session.scalars(select(OutcomeCode))}
+    return render_template("training/pack.html", pack=found, queues=queues, outcomes=outcomes)
+
+
 @bp.get("/packs/<int:pack_id>/scenarios/new")
 @roles_required(Role.TRAINER)
 def new_scenario(pack_id: int):
@@ -219,13 +243,60 @@ def new_scenario(pack_id: int):
 @bp.post("/packs/<int:pack_id>/scenarios")
 @roles_required(Role.TRAINER)
 def add_scenario(pack_id: int):
+    return _save_scenario(_pack(pack_id), None)
+
+
+@bp.get("/packs/<int:pack_id>/scenarios/<int:scenario_id>/edit")
+@roles_required(Role.TRAINER)
+def edit_scenario(pack_id: int, scenario_id: int):
+    pack, scenario = _scenario(pack_id, scenario_id)
+    row = training.scenario_row(scenario)
+    values = {name: row.get(name, "") for name in SCENARIO_FIELDS}
+    values.update({name: row["expected"].get(name) or "" for name in EXPECTED_FIELDS})
+    values.update(channel=scenario.channel, age_minutes=str(scenario.age_minutes))
+    values["delivery"] = json.dumps(scenario.delivery, ensure_ascii=False, indent=2)
+    return _scenario_form(pack, values, [], scenario=scenario)
+
+
+@bp.post("/packs/<int:pack_id>/scenarios/<int:scenario_id>")
+@roles_required(Role.TRAINER)
+def update_scenario(pack_id: int, scenario_id: int):
+    return _save_scenario(*_scenario(pack_id, scenario_id))
+
+
+@bp.post("/packs/<int:pack_id>/scenarios/<int:scenario_id>/remove")
+@roles_required(Role.TRAINER)
+def remove_scenario(pack_id: int, scenario_id: int):
+    pack, scenario = _scenario(pack_id, scenario_id)
+    training.retire_scenario(db.session, scenario)
+    db.session.commit()
+    title = scenario.title_sv if language() == "sv" else scenario.title_fi
+    flash(_("%(title)s was removed from the pack.", title=title), "success")
+    return redirect(url_for("training.pack", pack_id=pack.id))
+
+
+EXPECTED_FIELDS = ("queue", "transfer_to", "urgency", "instruction", "outcome")
+
+
+def _scenario(pack_id: int, scenario_id: int) -> tuple[TrainingPack, TrainingScenario]:
     pack = _pack(pack_id)
+    scenario = db.session.get(TrainingScenario, scenario_id)
+    if scenario is None or scenario.pack_id != pack.id or scenario.retired:
+        abort(404)
+    return pack, scenario
+
+
+def _save_scenario(pack: TrainingPack, scenario: TrainingScenario | None):
+    """The scenario form, checked like a whole pack; a problem keeps the form as typed."""
     form = request.form
     values = {name: form.get(name, "") for name in (*SCENARIO_FIELDS, "channel", "delivery")}
+    if scenario is not None:
+        values["code"] = scenario.code  # the code names the scenario; it is not edited
     try:
         delivery = json.loads(values["delivery"])
     except json.JSONDecodeError:
-        return _scenario_form(pack, values, [_("The delivery is not JSON.")], 422)
+        problems = [_("The delivery is not JSON.")]
+        return _scenario_form(pack, values, problems, 422, scenario=scenario)
     row = {
         "code": values["code"].strip(),
         "title_fi": values["title_fi"].strip(),
@@ -233,27 +304,26 @@ def add_scenario(pack_id: int):
         "channel": values["channel"],
         "delivery": delivery,
         "age_minutes": int(values["age_minutes"]) if values["age_minutes"].isdigit() else 0,
-        "expected": {
-            "queue": values["queue"],
-            "transfer_to": values["transfer_to"] or None,
-            "urgency": values["urgency"],
-            "instruction": values["instruction"] or None,
-            "outcome": values["outcome"],
-        },
+        "expected": {name: values[name] or None for name in EXPECTED_FIELDS},
         "learning_fi": values["learning_fi"].strip(),
         "learning_sv": values["learning_sv"].strip(),
     }
-    data = training.pack_data(pack)
-    data["scenarios"].append(row)
+    if scenario is None and any(s.code == row["code"] for s in pack.active_scenarios):
+        problem = _("Scenario %(where)s: the code is used twice.", where=row["code"])
+        return _scenario_form(pack, values, [problem], 422)
     queues = set(db.session.scalars(select(Queue.code)))
     outcomes = set(db.session.scalars(select(OutcomeCode.code)))
+    data = training.with_scenario(pack, row)
     problems = worded(training.check_pack(data, queues=queues, outcomes=outcomes))
     if problems:
-        return _scenario_form(pack, values, problems, 422)
-    training.add_scenario(db.session, pack, row)
+        return _scenario_form(pack, values, problems, 422, scenario=scenario)
+    training.save_scenario(db.session, pack, row)
     db.session.commit()
-    flash(_("The scenario was added to the pack."), "success")
-    return redirect(url_for("training.index"))
+    if scenario is None:
+        flash(_("The scenario was added to the pack."), "success")
+    else:
+        flash(_("The scenario was saved. Sessions already run keep their scores."), "success")
+    return redirect(url_for("training.pack", pack_id=pack.id))
 
 
 @bp.post("/enter")

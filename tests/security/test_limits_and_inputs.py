@@ -141,6 +141,7 @@ def test_no_form_or_htmx_post_works_without_its_csrf_token(app, app_session):
         "code": "omaolo-porvoo",
         "run_id": 1,
         "pack_id": 1,
+        "scenario_id": 1,
     }
     events = app_session.scalar(select(func.count()).select_from(ItemEvent))
     checked = 0
