@@ -82,6 +82,16 @@ def make_app(database_url: str = DATABASE_URL) -> Flask:
     return create_app(bench_config(database_url))
 
 
+def existing_app(database_url: str = DATABASE_URL) -> Flask:
+    """The app on the generated database, migrated to this version first: a schema change
+    since it was generated (a column, an index) is applied; the items stay."""
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+    return app
+
+
 def _libpq_url(database_url: str, database: str | None = None) -> str:
     url = make_url(database_url).set(drivername="postgresql")
     if database:

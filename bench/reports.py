@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     year, month = map(int, args.month.split("-"))
     start = date(year, month, 1)
     end = date(year + (month == 12), month % 12 + 1, 1)
-    app = generate.make_app()
+    app = generate.existing_app()
     with app.app_context():
         engine = db.engine
         about = machine(engine)

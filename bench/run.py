@@ -532,7 +532,7 @@ def main(argv: list[str] | None = None) -> None:
         print("Generating desk_bench (it holds no items yet)…")
         generation = generate.generate(url)
 
-    app = generate.make_app(url)
+    app = generate.existing_app(url)
     with app.app_context():
         volume = generate.volume_of(db.session)
         professionals = list(

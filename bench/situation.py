@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     started_at = datetime.now(UTC)
-    app = generate.make_app(url)
+    app = generate.existing_app(url)
     with app.app_context():
         session = db.session
         volume = generate.volume_of(session)

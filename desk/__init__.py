@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         items,
         labels,
         reports,
+        search,
         situation,
         team,
         training,
@@ -54,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(items.bp)
     app.register_blueprint(live_views.bp)
     app.register_blueprint(situation.bp)
+    app.register_blueprint(search.bp)
     app.register_blueprint(guidance.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(team.bp)

@@ -346,6 +346,14 @@ class WorkItem(Base):
             postgresql_where=text("status = 'new' AND assignee_id IS NULL"),
             sqlite_where=text("status = 'new' AND assignee_id IS NULL"),
         ),
+        # A resident's items by their personal identity code (desk.search).
+        Index(
+            "ix_work_item_personal_id",
+            "personal_id",
+            "submitted_at",
+            postgresql_where=text("personal_id IS NOT NULL"),
+            sqlite_where=text("personal_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -640,6 +648,7 @@ class AccessPurpose(enum.StrEnum):
     REVEAL = "reveal"  # the whole personal identity code shown
     EXPORT = "export"  # a resident's data in an export
     AUDIT = "audit"  # an auditor searched or exported a resident's access log
+    SEARCH = "search"  # a search named the resident or found them by their code
 
 
 class AccessLog(Base):

@@ -35,6 +35,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "work.index": READERS,
     "work.next_item": WORKERS,
     "situation.index": READERS,
+    "search.index": READERS,
     "situation.items": READERS,
     "situation.save_view": READERS,
     "situation.delete_view": READERS,

@@ -181,6 +181,24 @@ def test_keyboard_only_take_note_and_resolve(page: Page, live):
     expect(page.locator("#item .alert-success")).to_have_text("Asia on ratkaistu.")
 
 
+def test_search_by_keyboard_finds_an_item_by_its_words_and_its_number(page: Page, live):
+    title = "Hakutesti: silmätippojen annostelu"
+    item_id = new_item(live, title, queue="chat-regional")
+    sign_in(page)
+    page.keyboard.press("/")
+    field = page.get_by_role("searchbox", name="Asianumero, henkilötunnus tai hakusanat")
+    expect(field).to_be_focused()
+    page.keyboard.type("silmätipp")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Asioiden haku")
+    expect(page.get_by_role("status").filter(has_text="1 tulos")).to_be_visible()
+    accessible(page, "search results")
+    page.get_by_role("searchbox").last.fill(f"#{item_id}")
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+
+
 def test_switch_to_swedish_and_back(page: Page):
     sign_in(page)
     page.get_by_role("button", name="Svenska").click()

@@ -26,6 +26,7 @@ def access_label(code: str) -> str:
         "reveal": _("Showed the whole personal identity code"),
         "export": _("Exported"),
         "audit": _("Searched the access log"),
+        "search": _("Found the item in a search"),
     }.get(code, code)
 
 

@@ -155,6 +155,7 @@
     "r": function () { return focusField("#resolve-outcome"); },
     "m": function () { return press("[data-dialog-open=transfer-dialog]"); },
     "w": function () { return press("[data-shortcut=my-work]"); },
+    "/": function () { return focusField("#search-q"); },
     "?": function () {
       var help = document.getElementById("shortcut-help");
       if (help && !help.open) help.showModal();
