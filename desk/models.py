@@ -649,6 +649,7 @@ class AccessPurpose(enum.StrEnum):
     EXPORT = "export"  # a resident's data in an export
     AUDIT = "audit"  # an auditor searched or exported a resident's access log
     SEARCH = "search"  # a search named the resident or found them by their code
+    HISTORY = "history"  # listed among the resident's other items on an item page
 
 
 class AccessLog(Base):

@@ -42,6 +42,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "live.events": READERS,
     "items.show": READERS,
     "items.presence": READERS,
+    "items.others": READERS,
     "items.leave": READERS,
     "items.take": WORKERS,
     "items.release": WORKERS,

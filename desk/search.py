@@ -77,6 +77,15 @@ def find(session: Session, user: User, query: Query, limit: int = LIMIT) -> list
     return list(session.scalars(found.limit(limit)))
 
 
+def residents_other_items(session: Session, user: User, item: WorkItem) -> list[WorkItem]:
+    """The identified resident's other items that `user` may see, newest first (each a look
+    at the resident's data, for the access log); none for an anonymous resident."""
+    if not item.personal_id:
+        return []
+    found = find(session, user, Query("pid", item.personal_id), limit=LIMIT + 1)
+    return [other for other in found if other.id != item.id][:LIMIT]
+
+
 def logged(query: Query, items: list[WorkItem]) -> list[WorkItem]:
     """The found items whose identified resident the result names or points at: all found by
     the personal identity code, and those found by the resident's name. Each is a look at the

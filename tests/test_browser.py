@@ -3,8 +3,9 @@ mouse and by keyboard, with axe-core checking WCAG 2.1 AA on every page and stat
 
 from __future__ import annotations
 
+import random
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from desk import lifecycle
 from desk.models import User, WorkItem
+from desk.pid import synthetic
 from tests.factories import PASSWORD, make_item
 from tests.live import sample_items
 
@@ -197,6 +199,19 @@ def test_search_by_keyboard_finds_an_item_by_its_words_and_its_number(page: Page
     page.keyboard.press("Enter")
     page.get_by_role("link", name=title).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
+
+
+def test_the_residents_other_matters_open_on_request(page: Page, live):
+    code = synthetic(random.Random(77), date(1990, 3, 3))
+    earlier = new_item(live, "Muut asiat: aiempi reseptiasia", personal_id=code)
+    current = new_item(live, "Muut asiat: tämänpäiväinen", personal_id=code)
+    sign_in(page)
+    page.goto(f"{page.base_url}/items/{current}")
+    page.get_by_role("button", name="Näytä asukkaan muut asiat").click()
+    heading = page.get_by_role("heading", name="Asukkaan muut asiat")
+    expect(heading).to_be_focused()
+    expect(page.locator("#resident-others a")).to_have_attribute("href", f"/items/{earlier}")
+    accessible(page, "the resident's other matters")
 
 
 def test_switch_to_swedish_and_back(page: Page):

@@ -77,3 +77,30 @@ def test_searching_by_code_over_the_web_is_in_the_residents_access_log(app, app_
     assert [(r.user_id, r.purpose, r.item_id) for r in rows] == [(nurse.id, "search", item.id)]
     assert "Kirjoita vähintään 3 merkkiä" in text(browser.get("/search?q=ab"))
     assert "Mitään ei löytynyt" in text(browser.get("/search?q=zzzz"))
+
+
+def test_the_residents_other_matters_are_listed_on_request_and_logged(app, app_session):
+    nurse = make_user(app_session, queues=["chat-regional", "omaolo-porvoo"])
+    now_item = make_item(app_session, queue="chat-regional", title="Tänään", personal_id=PID)
+    earlier = make_item(app_session, queue="omaolo-porvoo", municipality="porvoo", personal_id=PID)
+    lifecycle.take(app_session, earlier, nurse)
+    lifecycle.resolve(app_session, earlier, nurse, "self-care-guidance")
+    make_item(app_session, queue="omaolo-sipoo", municipality="sipoo", personal_id=PID)
+    anonymous = make_item(app_session, queue="chat-regional", title="Nimetön")
+    app_session.commit()
+    browser = Browser(app.test_client()).login(nurse)
+    page = text(browser.get(f"/items/{now_item.id}"))
+    assert f'hx-get="/items/{now_item.id}/others"' in page
+    assert "/others" not in text(browser.get(f"/items/{anonymous.id}"))
+    before = app_session.scalars(select(AccessLog).where(AccessLog.purpose == "history")).all()
+    htmx = {"HX-Request": "true"}  # as the button asks
+    listed = text(browser.get(f"/items/{now_item.id}/others", headers=htmx))
+    assert f'href="/items/{earlier.id}"' in listed and f'href="/items/{now_item.id}"' not in listed
+    assert "Ratkaistu" in listed and listed.count("<li>") == 1  # not Sipoo's
+    rows = app_session.scalars(select(AccessLog).where(AccessLog.purpose == "history")).all()
+    assert [(r.item_id, r.resident_id) for r in rows[len(before) :]] == [(earlier.id, PID)]
+    assert "Asukkaan muut asiat" in text(browser.get(f"/items/{now_item.id}/others"))
+    outsider = make_user(app_session, queues=["chat-regional"], municipalities=["sipoo"])
+    app_session.commit()
+    other = Browser(app.test_client()).login(outsider)
+    assert other.get(f"/items/{earlier.id}/others").status_code == 404

@@ -23,8 +23,8 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from .. import guidance, lifecycle, spaces
-from ..access import load_item_for_display, may_work_on
+from .. import guidance, lifecycle, search, spaces
+from ..access import load_item_for_display, may_work_on, record_access
 from ..errors import DomainError, ItemNotFound
 from ..extensions import db
 from ..i18n import language
@@ -146,6 +146,21 @@ def _may_see(item_id: int) -> WorkItem:
     if item is None or not may_work_on(me(), item):
         abort(404)
     return item
+
+
+@bp.get("/<int:item_id>/others")
+@login_required
+def others(item_id: int):
+    """The identified resident's other matters that I may see, on request: each one listed
+    is a look at the resident's data and goes to the access log."""
+    item = _may_see(item_id)
+    found = search.residents_other_items(db.session, me(), item)
+    for other in found:
+        record_access(db.session, me(), AccessPurpose.HISTORY, item=other)
+    context = {"item": item, "others": found, "now": utcnow(), "limit": search.LIMIT}
+    page = render_template("items/_others.html" if is_htmx() else "items/others.html", **context)
+    db.session.commit()  # the access log rows, after rendering (a commit expires the items)
+    return page
 
 
 @bp.get("/<int:item_id>/presence")

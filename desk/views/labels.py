@@ -27,6 +27,7 @@ def access_label(code: str) -> str:
         "export": _("Exported"),
         "audit": _("Searched the access log"),
         "search": _("Found the item in a search"),
+        "history": _("Listed among the resident's other matters"),
     }.get(code, code)
 
 
