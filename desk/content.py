@@ -1,5 +1,5 @@
-"""Seed content: the service matrix (reference data, updated on every load) and the starting
-work instructions and response templates (added once; after that they are the editors')."""
+"""Seed content: the service matrix, the starting work instructions and response templates
+(each added once; after that they are the editors')."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ def _date(value: str | None) -> date | None:
 
 
 def load_services(session: Session) -> None:
+    """Seed the service matrix once: a row already in the database (by municipality, kind,
+    name and start) is the editors' and stays as they left it."""
     for row in _read("services.json"):
         key = {
             "municipality_code": row["municipality"],
@@ -32,14 +34,17 @@ def load_services(session: Session) -> None:
             "name": row["name"],
             "valid_from": _date(row.get("valid_from")),
         }
-        service = session.scalar(select(DigitalService).filter_by(**key))
-        if service is None:
-            service = DigitalService(**key)
-            session.add(service)
-        service.url = row.get("url")
-        service.note_fi = row.get("note_fi") or ""
-        service.note_sv = row.get("note_sv") or ""
-        service.valid_to = _date(row.get("valid_to"))
+        if session.scalar(select(DigitalService.id).filter_by(**key)) is not None:
+            continue
+        session.add(
+            DigitalService(
+                **key,
+                url=row.get("url"),
+                note_fi=row.get("note_fi") or "",
+                note_sv=row.get("note_sv") or "",
+                valid_to=_date(row.get("valid_to")),
+            )
+        )
 
 
 def seed_instructions(session: Session) -> None:

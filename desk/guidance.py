@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -111,6 +111,51 @@ def service_changes(session: Session, after: date, until: date) -> list[DigitalS
             s.municipality_code,
         ),
     )
+
+
+def check_service(form: dict[str, str], *, municipalities: set[str]) -> tuple[dict | None, dict]:
+    """A service row from an editor's form, or the problems per field (codes the UI words:
+    required, unknown, too_long, bad_url, bad_date, ends_before_start). The form gives the
+    first and the last day in force; the row keeps `valid_to` as the day after the last."""
+    problems: dict[str, str] = {}
+    values: dict = {}
+    for name, known in (("municipality_code", municipalities), ("kind", set(SERVICE_KINDS))):
+        value = (form.get(name) or "").strip()
+        if not value:
+            problems[name] = "required"
+        elif value not in known:
+            problems[name] = "unknown"
+        values[name] = value
+    for name, limit, required in (
+        ("name", 160, True),
+        ("url", 500, False),
+        ("note_fi", 500, False),
+        ("note_sv", 500, False),
+    ):
+        value = (form.get(name) or "").strip()
+        if required and not value:
+            problems[name] = "required"
+        elif len(value) > limit:
+            problems[name] = "too_long"
+        values[name] = value
+    url = values["url"]
+    if url and not (url.startswith(("https://", "http://")) and " " not in url and "." in url):
+        problems["url"] = "bad_url"
+    values["url"] = url or None
+    days: dict[str, date | None] = {}
+    for name in ("valid_from", "last_day"):
+        text = (form.get(name) or "").strip()
+        try:
+            days[name] = date.fromisoformat(text) if text else None
+        except ValueError:
+            problems[name] = "bad_date"
+    start, last = days.get("valid_from"), days.get("last_day")
+    if start and last and last < start:
+        problems["last_day"] = "ends_before_start"
+    values["valid_from"] = start
+    # Editors give the last day; the matrix keeps the first day without it (exclusive).
+    values["valid_to"] = last + timedelta(days=1) if last else None
+    return (None, problems) if problems else (values, {})
 
 
 def _first_link(services: list[DigitalService]) -> str | None:

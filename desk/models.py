@@ -595,6 +595,9 @@ class DigitalService(Base):
     note_sv: Mapped[str] = mapped_column(String(500), default="")
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    #: who last changed the row in the desk, and when (None: as seeded)
+    updated_by: Mapped[str | None] = mapped_column(String(120))
+    updated_at: Mapped[datetime | None]
 
     def note(self, language: str) -> str:
         return (self.note_sv if language == "sv" else "") or self.note_fi

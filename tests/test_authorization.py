@@ -43,6 +43,7 @@ def world(app_session):
         "run_id": 1,
         "pack_id": 1,
         "scenario_id": 1,
+        "service_id": 1,
         "channel": "chat",
         "external_id": "nothing-here",
         "filename": "css/desk.css",

@@ -152,8 +152,8 @@ def test_the_guidance_pages_are_accessible(page: Page, live):
     page.get_by_role("link", name="Palvelut").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Digitaaliset palvelut kunnittain")
     accessible(page, "service matrix")
-    page.get_by_label("Sipoo").check()
-    page.get_by_label("Askola").check()
+    page.get_by_role("checkbox", name="Sipoo").check()
+    page.get_by_role("checkbox", name="Askola").check()
     page.get_by_role("button", name="Näytä").click()
     expect(page.locator("table.matrix thead th")).to_have_count(3)
     accessible(page, "two municipalities compared")
@@ -314,3 +314,17 @@ def test_a_lead_who_also_trains_moves_to_the_training_space_and_back(page: Page,
         with Session(live[1]) as s:
             s.scalar(select(User).where(User.username == "tiimivastaava")).training_role = None
             s.commit()
+
+
+@pytest.mark.console_allows("422 (UNPROCESSABLE ENTITY)")  # the refused form, as intended
+def test_the_service_editor_is_accessible_and_says_what_is_wrong(page: Page, live):
+    sign_in(page, "tiimivastaava")
+    page.goto(page.base_url + "/services")
+    page.get_by_role("link", name="Lisää palvelu").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lisää palvelu")
+    accessible(page, "adding a service")
+    page.get_by_label("Osoite (https://…)").fill("javascript:alert(1)")
+    page.get_by_role("button", name="Tallenna").click()
+    expect(page.get_by_role("alert")).to_contain_text("Palvelua ei tallennettu")
+    expect(page.get_by_label("Osoite (https://…)")).to_have_attribute("aria-invalid", "true")
+    accessible(page, "a service with mistakes")

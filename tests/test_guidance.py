@@ -240,6 +240,103 @@ def test_the_service_matrix_on_a_day_and_two_side_by_side(browser, app_session):
     assert "eroaa" in compared
 
 
+def test_a_service_row_is_checked_and_its_last_day_kept_as_the_day_after():
+    from datetime import date
+
+    from desk.guidance import check_service
+
+    form = {
+        "municipality_code": "askola",
+        "kind": "self_booking",
+        "name": "Askolan ajanvaraus",
+        "url": "https://askola.example/ajanvaraus",
+        "valid_from": "2027-02-01",
+        "last_day": "2027-06-30",
+    }
+    values, problems = check_service(form, municipalities={"askola"})
+    assert problems == {}
+    assert (values["valid_from"], values["valid_to"]) == (date(2027, 2, 1), date(2027, 7, 1))
+    bad = {
+        **form,
+        "kind": "telepathy",
+        "url": "javascript:alert(1)",
+        "last_day": "2027-01-31",
+        "name": " ",
+    }
+    assert check_service(bad, municipalities={"askola"}) == (
+        None,
+        {"kind": "unknown", "url": "bad_url", "last_day": "ends_before_start", "name": "required"},
+    )
+    assert check_service({**form, "municipality_code": "turku"}, municipalities={"askola"})[1] == {
+        "municipality_code": "unknown"
+    }
+
+
+def test_leads_add_and_end_services_and_the_seed_keeps_their_changes(app, app_session):
+    from desk import content
+    from desk.models import DigitalService
+
+    lead = Browser(app.test_client()).login(make_user(app_session, role="team_lead"))
+    nurse = Browser(app.test_client()).login(make_user(app_session))
+    assert nurse.get("/services/new").status_code == 403
+    assert "/services/new" not in text(nurse.get("/services"))
+    form = {
+        "municipality_code": "askola",
+        "kind": "remote_reception",
+        "name": "Askolan etävastaanotto",
+        "url": "https://askola.example/eta",
+        "note_fi": "Ajanvaraus chatissa.",
+        "note_sv": "",
+        "valid_from": "2027-03-01",
+        "last_day": "",
+    }
+    refused = lead.post("/services", {**form, "url": "javascript:alert(1)"}, htmx=False)
+    assert refused.status_code == 422 and "https:// tai http://" in text(refused)
+    saved = lead.post("/services", form, htmx=False)
+    assert saved.status_code == 302 and saved.headers["Location"].endswith("on=2027-03-01")
+
+    def matrix(day: str) -> str:
+        page = text(lead.get(f"/services?on={day}"))
+        return re.search(r'<table class="matrix.*?</table>', page, re.S).group(0)
+
+    assert "Askolan etävastaanotto" in matrix("2027-03-01")
+    assert "Askolan etävastaanotto" not in matrix("2027-02-28")
+    service = app_session.scalar(
+        select(DigitalService).where(DigitalService.name == "Askolan etävastaanotto")
+    )
+    assert service.updated_by and service.updated_at
+    # A seeded row: a lead gives it a last day; loading the seed again keeps the change.
+    seeded = app_session.scalar(
+        select(DigitalService)
+        .where(
+            DigitalService.municipality_code == "porvoo",
+            DigitalService.kind == "self_booking",
+            DigitalService.valid_from.is_(None),
+            DigitalService.valid_to.is_(None),
+        )
+        .limit(1)
+    )
+    edit = text(lead.get(f"/services/{seeded.id}/edit"))
+    assert f'value="{seeded.name}"' in edit
+    changed = {
+        "municipality_code": seeded.municipality_code,
+        "kind": seeded.kind,
+        "name": seeded.name,
+        "url": seeded.url or "",
+        "note_fi": "Muutettu.",
+        "note_sv": seeded.note_sv,
+        "valid_from": seeded.valid_from.isoformat() if seeded.valid_from else "",
+        "last_day": "2027-04-30",
+    }
+    assert lead.post(f"/services/{seeded.id}", changed, htmx=False).status_code == 302
+    content.load_services(app_session)
+    app_session.flush()
+    app_session.refresh(seeded)
+    assert seeded.note_fi == "Muutettu." and seeded.valid_to.isoformat() == "2027-05-01"
+    row = f'href="/services/{seeded.id}/edit"'  # the row's own edit link
+    assert row in matrix("2027-04-30") and row not in matrix("2027-05-01")
+
+
 def test_the_preview_shows_what_the_item_page_shows(browser, app_session):
     nurse = make_user(app_session, queues=["omaolo-porvoo"])
     item = omaolo_item(app_session)

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import channels, guidance, instructions
 from ..extensions import db
@@ -19,6 +20,7 @@ from ..i18n import language
 from ..instructions import Draft, Scope, Shown, check_draft, day_in_finland
 from ..markup import render
 from ..models import (
+    DigitalService,
     Instruction,
     InstructionVersion,
     Municipality,
@@ -30,6 +32,7 @@ from ..models import (
 )
 from ..responses import PLACEHOLDERS, check_template
 from ..security import me, roles_required
+from .labels import service_kind_label
 
 bp = Blueprint("guidance", __name__)
 EDITORS = (Role.TEAM_LEAD, Role.ADMIN)
@@ -150,7 +153,7 @@ FORM_FIELDS = (
     "body_fi",
     "body_sv",
     "valid_from",
-    "valid_to",
+    "last_day",
 )
 
 
@@ -325,6 +328,108 @@ def services():
         municipality_names={m.code: m.name(language()) for m in reference["municipalities"]},
         municipalities=reference["municipalities"],
     )
+
+
+SERVICE_FIELDS = (
+    "municipality_code",
+    "kind",
+    "name",
+    "url",
+    "note_fi",
+    "note_sv",
+    "valid_from",
+    "valid_to",
+)
+
+
+def _service_editor(service: DigitalService | None, values: dict, problems: dict, status=200):
+    reference = _reference()
+    return (
+        render_template(
+            "guidance/service_edit.html",
+            service=service,
+            values=values,
+            problems=problems,
+            municipality_choices=reference["municipality_choices"],
+            kind_choices=[(k, service_kind_label(k)) for k in guidance.SERVICE_KINDS],
+        ),
+        status,
+    )
+
+
+def _checked_service() -> tuple[dict | None, dict]:
+    known = {m.code for m in _reference()["municipalities"]}
+    return guidance.check_service(request.form.to_dict(), municipalities=known)
+
+
+def _service_form() -> dict:
+    return {name: request.form.get(name, "") for name in SERVICE_FIELDS}
+
+
+def _saved_service(service: DigitalService, values: dict):
+    for name, value in values.items():
+        setattr(service, name, value)
+    service.updated_by = me().display_name
+    service.updated_at = utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        problems = {"name": "duplicate"}
+        return _service_editor(service if service.id else None, _service_form(), problems, 422)
+    flash(_("The service was saved."), "success")
+    start = values["valid_from"]
+    later = start if start and start > _day(None) else None  # the matrix on the day it starts
+    return redirect(url_for("guidance.services", on=later.isoformat() if later else None))
+
+
+@bp.get("/services/new")
+@roles_required(*EDITORS)
+def service_new():
+    """Add a service to the matrix (from a date on, when it starts later)."""
+    values = dict.fromkeys(SERVICE_FIELDS, "")
+    values["municipality_code"] = request.args.get("municipality", "")
+    return _service_editor(None, values, {})
+
+
+@bp.post("/services")
+@roles_required(*EDITORS)
+def service_create():
+    values, problems = _checked_service()
+    if values is None:
+        return _service_editor(None, _service_form(), problems, 422)
+    service = DigitalService()
+    db.session.add(service)
+    return _saved_service(service, values)
+
+
+def _service(service_id: int) -> DigitalService:
+    service = db.session.get(DigitalService, service_id)
+    if service is None:
+        abort(404)
+    return service
+
+
+@bp.get("/services/<int:service_id>/edit")
+@roles_required(*EDITORS)
+def service_edit(service_id: int):
+    """Change a service, or end it (its last day comes from "valid to")."""
+    service = _service(service_id)
+    values = {name: getattr(service, name, None) or "" for name in SERVICE_FIELDS}
+    values["valid_from"] = service.valid_from.isoformat() if service.valid_from else ""
+    last = service.valid_to - timedelta(days=1) if service.valid_to else None
+    values["last_day"] = last.isoformat() if last else ""
+    return _service_editor(service, values, {})
+
+
+@bp.post("/services/<int:service_id>")
+@roles_required(*EDITORS)
+def service_update(service_id: int):
+    service = _service(service_id)
+    values, problems = _checked_service()
+    if values is None:
+        return _service_editor(service, _service_form(), problems, 422)
+    return _saved_service(service, values)
 
 
 # --- response templates ---------------------------------------------------------------------

@@ -31,6 +31,19 @@ def access_label(code: str) -> str:
     }.get(code, code)
 
 
+def service_kind_label(code: str) -> str:
+    """A row of the service matrix: a kind of digital service."""
+    return {
+        "identified_portal": _("Identified e-services"),
+        "self_booking": _("Self-booking"),
+        "remote_reception": _("Remote reception"),
+        "chat": _("Chat"),
+        "omaolo": _("Omaolo"),
+        "forms": _("Electronic forms"),
+        "phone_callback": _("Phone callback"),
+    }.get(code, code)
+
+
 def channel_label(code: str) -> str:
     return {
         "chat": _("Chat"),
@@ -132,6 +145,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         role_label=role_label,
         channel_label=channel_label,
+        service_kind_label=service_kind_label,
         access_label=access_label,
         status_label=status_label,
         identification_label=identification_label,

@@ -142,6 +142,7 @@ def test_no_form_or_htmx_post_works_without_its_csrf_token(app, app_session):
         "run_id": 1,
         "pack_id": 1,
         "scenario_id": 1,
+        "service_id": 1,
     }
     events = app_session.scalar(select(func.count()).select_from(ItemEvent))
     checked = 0
