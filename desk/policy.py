@@ -43,6 +43,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "items.show": READERS,
     "items.presence": READERS,
     "items.others": READERS,
+    "items.summary": WORKERS,
     "items.leave": READERS,
     "items.take": WORKERS,
     "items.release": WORKERS,

@@ -75,9 +75,33 @@ def test_every_route_that_shows_a_resident_writes_a_log_row(app, app_session):
             )
             assert row.resident_id == item.personal_id
             assert (row.queue_code, row.municipality_code) == ("omaolo-porvoo", "porvoo")
-        assert ("view" if method == "GET" else "action") in {row.purpose for row in new}
+        expected = {"items.summary": "export"}.get(rule.endpoint, "view")
+        assert (expected if method == "GET" else "action") in {row.purpose for row in new}
     # Not vacuous: the item page and its actions were among them.
     assert {"items.show", "items.note", "items.reveal", "items.resolve"} <= set(displaying)
+
+
+def test_copying_an_item_for_the_client_system_is_an_export_of_plain_text(app, app_session):
+    from desk import lifecycle
+
+    nurse = make_user(app_session, queues=["omaolo-porvoo"])
+    item = identified_item(app_session)
+    item.content = {
+        "conversation": [
+            {"sender": "resident", "sent_at": item.submitted_at.isoformat(), "text": "<b>Apua</b>"}
+        ]
+    }
+    lifecycle.take(app_session, item, nurse)
+    lifecycle.add_note(app_session, item, nurse, "Soitettu, ohjattu Lifecareen.")
+    app_session.commit()
+    browser = Browser(app.test_client()).login(nurse)
+    answer = browser.get(f"/items/{item.id}/summary")
+    body = text(answer)
+    assert answer.mimetype == "text/plain" and answer.headers["Cache-Control"] == "no-store"
+    assert RESIDENT in body and item.personal_id in body  # the whole code, for the system
+    assert "<b>Apua</b>" in body and "Soitettu, ohjattu Lifecareen." in body
+    rows = rows_for(app_session, item.id)
+    assert [r.purpose for r in rows][-1] == "export" and rows[-1].user_id == nurse.id
 
 
 def test_revealing_the_personal_identity_code_is_its_own_row(app, browser, app_session):

@@ -214,6 +214,19 @@ def test_the_residents_other_matters_open_on_request(page: Page, live):
     accessible(page, "the resident's other matters")
 
 
+def test_an_item_is_copied_for_the_client_system(page: Page, live):
+    code = synthetic(random.Random(78), date(1961, 8, 9))
+    item_id = new_item(live, "Kopioitava: toimeentulotuen liite", personal_id=code)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=page.base_url)
+    sign_in(page)
+    page.goto(f"{page.base_url}/items/{item_id}")
+    page.get_by_role("link", name="Kopioi asiakastietojärjestelmään").click()
+    expect(page.locator("#live")).to_contain_text("Kopioitu")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "Kopioitava: toimeentulotuen liite" in copied and code in copied
+    accessible(page, "an item copied for the client system")
+
+
 def test_switch_to_swedish_and_back(page: Page):
     sign_in(page)
     page.get_by_role("button", name="Svenska").click()

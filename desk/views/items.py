@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -146,6 +147,24 @@ def _may_see(item_id: int) -> WorkItem:
     if item is None or not may_work_on(me(), item):
         abort(404)
     return item
+
+
+@bp.get("/<int:item_id>/summary")
+@roles_required(*WORKERS)
+def summary(item_id: int):
+    """The item as plain text, to paste into the municipality's client system: the content,
+    the resident with the whole personal identity code, and the notes. An export: logged."""
+    try:
+        item = load_item_for_display(db.session, item_id, me(), purpose=AccessPurpose.EXPORT)
+    except ItemNotFound:
+        abort(404)
+    body = render_template("items/summary.txt", item=item)
+    db.session.commit()  # the access log row
+    return Response(
+        body.strip() + "\n",
+        mimetype="text/plain",
+        headers={"Cache-Control": "no-store", "Content-Disposition": "inline"},
+    )
 
 
 @bp.get("/<int:item_id>/others")

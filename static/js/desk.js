@@ -65,6 +65,33 @@
     }
   });
 
+  // "Copy for the client system": the item as text onto the clipboard. Without a clipboard
+  // the link opens the text itself, to copy by hand.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-copy-text]");
+    if (!link || !navigator.clipboard || !window.fetch) return;
+    event.preventDefault();
+    fetch(link.href, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.text();
+      })
+      .then(function (text) { return navigator.clipboard.writeText(text); })
+      .then(function () { announce(link.dataset.copiedText); showCopied(link); })
+      .catch(function () { window.location.href = link.href; });
+  });
+
+  function showCopied(link) {
+    var note = link.parentNode.querySelector("[data-copied]");
+    if (!note) {
+      note = document.createElement("span");
+      note.className = "copied";
+      note.setAttribute("data-copied", "");
+      link.parentNode.insertBefore(note, link.nextSibling);
+    }
+    note.textContent = " ✓ " + link.dataset.copiedText;
+  }
+
   document.addEventListener("click", function (event) {
     var opener = event.target.closest("[data-dialog-open]");
     if (opener) {
