@@ -98,6 +98,8 @@ def main() -> None:
                 page.screenshot(path=OUT / f"{code}-services.png", full_page=True)
                 page.goto(base + "/templates")
                 page.screenshot(path=OUT / f"{code}-templates.png", full_page=True)
+                page.goto(base + "/search?q=kipu")
+                page.screenshot(path=OUT / f"{code}-search.png", full_page=True)
             page.get_by_role("button", name="Suomi").click()
             # Two people on one item: the second sees the collision warning.
             item_id = samples["omaolo"]
@@ -111,6 +113,8 @@ def main() -> None:
             lead.locator("table.list a").first.click()
             lead.locator("a[href$=edit]").click()
             lead.screenshot(path=OUT / "fi-instruction-edit.png", full_page=True)
+            lead.goto(base + "/services/new?municipality=askola")
+            lead.screenshot(path=OUT / "fi-service-edit.png", full_page=True)
             lead.goto(base + "/team")
             lead.screenshot(path=OUT / "fi-team-board.png", full_page=True)
             lead.locator("table.list a").first.click()
