@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -61,6 +63,8 @@ def stream_server(database_url: str, redis_url: str, port: int, secret: str) -> 
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            "-c",
+            "python:bench.gunicorn_debug",
             "desk:create_app()",
         ],
         env=env,
@@ -79,7 +83,11 @@ def stream_server(database_url: str, redis_url: str, port: int, secret: str) -> 
                 time.sleep(0.2)
         else:
             raise RuntimeError("the stream server did not start")
-        yield base
+        try:
+            yield base
+        except BaseException:
+            _dump_worker_stacks(process)
+            raise
     finally:
         # A quick shutdown: a graceful one would wait for the open streams to end.
         process.send_signal(signal.SIGINT)
@@ -88,6 +96,15 @@ def stream_server(database_url: str, redis_url: str, port: int, secret: str) -> 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _dump_worker_stacks(server: subprocess.Popen) -> None:
+    """Ask the server's worker for its greenlets' stacks (bench/gunicorn_debug.py)."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    for pid in children.read_text().split() if children.exists() else []:
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid), signal.SIGUSR2)
+    time.sleep(2)
 
 
 def sign_in(base: str, username: str, password: str) -> str:
@@ -119,6 +136,8 @@ class Pages:
         self.arrivals: list[list[tuple[float, str]]] = [[] for _ in range(count)]
         self.connected = 0
         self.failed: list[str] = []
+        # Where each page is, for a clear report when some never connect.
+        self.stages = ["connecting"] * count
         self._ready = threading.Event()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -127,6 +146,7 @@ class Pages:
         writer = None
         try:
             reader, writer = await asyncio.open_connection(self.host, self.port, limit=2**16)
+            self.stages[n] = "awaiting the status line"
             writer.write(
                 (
                     f"GET /events HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
@@ -138,15 +158,19 @@ class Pages:
             status = await reader.readline()
             if b" 200 " not in status:
                 raise RuntimeError(status.decode().strip())
+            self.stages[n] = "awaiting the first event"
             async for raw in reader:
                 line = raw.strip()
                 if line.startswith(b": connected"):
+                    self.stages[n] = "connected"
                     self.connected += 1
                     if self.connected == self.count:
                         self._ready.set()
                 elif line.startswith(b"data: "):
                     self.arrivals[n].append((time.time(), line[6:].decode()))
+            self.stages[n] = "stream ended"
         except Exception as error:  # noqa: BLE001 (every failure is reported)
+            self.stages[n] = "failed"
             self.failed.append(f"page {n}: {error!r}")
             self._ready.set()
         finally:
@@ -158,8 +182,10 @@ class Pages:
         for n in range(self.count):
             asyncio.run_coroutine_threadsafe(self._page(n), self._loop)
         if not self._ready.wait(timeout) or self.failed:
+            stuck = collections.Counter(s for s in self.stages if s != "connected")
             raise RuntimeError(
-                f"{self.connected} of {self.count} pages connected; {self.failed[:3]}"
+                f"{self.connected} of {self.count} pages connected; "
+                f"failed: {self.failed[:3]}; not connected: {dict(stuck)}"
             )
 
     def wait_for(self, events: int, timeout: float = 30) -> None:

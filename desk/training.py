@@ -34,6 +34,7 @@ from .models import (
     WorkItem,
     utcnow,
 )
+from .routing import RoutingError
 
 #: how soon an emergency must be acted on for "emergency noticed"
 EMERGENCY_WITHIN = timedelta(minutes=15)
@@ -95,9 +96,16 @@ def start_run(
 
 def _payload(case: TrainingCase, at: datetime) -> dict:
     """The scenario's delivery as its source system would send it at `at`."""
-    payload = copy.deepcopy(case.scenario.delivery)
-    arrived = at - timedelta(minutes=case.scenario.age_minutes)
-    payload["external_id"] = f"training-{case.run_id}-{case.trainee_id}-{case.scenario.code}"
+    external_id = f"training-{case.run_id}-{case.trainee_id}-{case.scenario.code}"
+    return as_sent(
+        case.scenario.delivery, external_id, at - timedelta(minutes=case.scenario.age_minutes)
+    )
+
+
+def as_sent(delivery: dict, external_id: str, arrived: datetime) -> dict:
+    """A scenario's delivery as its source system sends it, having arrived at `arrived`."""
+    payload = copy.deepcopy(delivery)
+    payload["external_id"] = external_id
     payload["submitted_at"] = arrived.isoformat()
     for message in payload.get("conversation", []):
         minutes = message.pop("minutes_before", 0)
@@ -378,18 +386,20 @@ def check_pack(data, *, queues: set[str], outcomes: set[str]) -> list[Problem]:
                     {"where": where, "choices": ", ".join(URGENCIES)},
                 )
             )
-        case = TrainingCase(
-            scenario=TrainingScenario(
-                **{
-                    "code": row["code"],
-                    "delivery": row["delivery"],
-                    "age_minutes": int(row.get("age_minutes", 0) or 0),
-                }
-            ),
-            run_id=0,
-            trainee_id=0,
-        )
-        payload = _payload(case, utcnow())
+        age = row.get("age_minutes", 0)
+        if not isinstance(age, int) or isinstance(age, bool) or not 0 <= age <= 525600:
+            problems.append(
+                Problem(
+                    N_(
+                        "Scenario %(where)s: age_minutes must be a whole number of minutes, "
+                        "at most a year (525600)."
+                    ),
+                    {"where": where},
+                )
+            )
+            age = 0
+        arrived = utcnow() - timedelta(minutes=age)
+        payload = as_sent(row["delivery"], f"check-{where}", arrived)
         # The contract's own words for the field (they are the integrators' English).
         problems.extend(
             Problem(
@@ -398,6 +408,30 @@ def check_pack(data, *, queues: set[str], outcomes: set[str]) -> list[Problem]:
             )
             for problem in check_delivery(adapter, payload)
         )
+    return problems
+
+
+def check_routing(session: Session, data: dict) -> list[Problem]:
+    """For a pack `check_pack` passed: every scenario whose delivery the desk's routing does
+    not bring to the queue the scenario expects it to land in (its trainees would be scored
+    against a queue the item never reached)."""
+    problems = []
+    for row in data["scenarios"]:
+        routed = routed_handling(session, row["channel"], row["delivery"]).get("queue")
+        if routed != row["expected"]["queue"]:
+            problems.append(
+                Problem(
+                    N_(
+                        "Scenario %(where)s: by the desk's routing its delivery lands in "
+                        "%(routed)s, not in %(expected)s."
+                    ),
+                    {
+                        "where": row["code"],
+                        "routed": routed or "–",
+                        "expected": row["expected"]["queue"],
+                    },
+                )
+            )
     return problems
 
 
@@ -415,6 +449,20 @@ def generated_delivery(channel: str, seed: int) -> dict:
             message["minutes_before"] = max(0, round((submitted - sent).total_seconds() / 60))
         return payload
     raise ValueError(f"no {channel} delivery from the generator")
+
+
+def routed_handling(session: Session, channel: str, delivery: dict) -> dict[str, str]:
+    """What the desk itself makes of a scenario's delivery arriving now: the queue its
+    routing gives and, for an emergency, the urgency; the scenario form starts from these.
+    Empty for a delivery that does not route."""
+    try:
+        item = intake.build_item(session, channel, as_sent(delivery, "preview", utcnow()))
+    except (RoutingError, KeyError, TypeError, ValueError):
+        return {}
+    handling = {"queue": item.queue.code}
+    if item.emergency:
+        handling["urgency"] = "emergency"
+    return handling
 
 
 def with_scenario(pack: TrainingPack, row: dict) -> dict:

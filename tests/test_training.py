@@ -130,10 +130,12 @@ def test_a_pack_is_checked_against_the_contract_before_it_is_stored():
     broken["scenarios"][0]["channel"] = "chat"
     broken["scenarios"][1]["expected"]["queue"] = "no-such-queue"
     broken["scenarios"][2]["code"] = broken["scenarios"][3]["code"]
+    broken["scenarios"][4]["age_minutes"] = "an hour"
     problems = training.check_pack(broken, queues=queues, outcomes=outcomes)
     assert any("conversation" in str(p) for p in problems)
     assert any("no-such-queue" in str(p) for p in problems)
     assert any("used twice" in str(p) for p in problems)
+    assert any("age_minutes" in str(p) for p in problems)
     assert training.check_pack([], queues=queues, outcomes=outcomes)
 
 
@@ -192,3 +194,32 @@ def test_editing_or_removing_a_scenario_leaves_sessions_already_run_as_they_were
     assert code in {s.scenario for s in training.progress(session, run).by_trainee[trainee.id]}
     training.load_pack(session, PACK)
     assert code in [s.code for s in pack.active_scenarios]
+
+
+def test_a_new_scenario_starts_from_where_the_desk_routes_its_delivery(session):
+    by_code = {row["code"]: row for row in PACK["scenarios"]}
+    emergency = by_code["omaolo-p0-chest-pain-porvoo"]
+    assert training.routed_handling(session, emergency["channel"], emergency["delivery"]) == {
+        "queue": emergency["expected"]["queue"],
+        "urgency": "emergency",
+    }
+    chat = by_code["chat-id-askola-diabetes-booking"]
+    assert training.routed_handling(session, "chat", chat["delivery"]) == {
+        "queue": chat["expected"]["queue"]
+    }
+    nowhere = {**chat["delivery"], "municipality": "no-such-place"}
+    assert training.routed_handling(session, "chat", nowhere) == {}
+
+
+def test_a_scenario_must_expect_the_queue_its_delivery_is_routed_to(session):
+    import copy
+
+    assert training.check_routing(session, PACK) == []
+    wrong = copy.deepcopy(PACK)
+    row = next(r for r in wrong["scenarios"] if r["code"] == "omaolo-p0-chest-pain-porvoo")
+    row["expected"]["queue"] = "omaolo-sipoo"
+    problems = [str(p) for p in training.check_routing(session, wrong)]
+    assert problems == [
+        "Scenario omaolo-p0-chest-pain-porvoo: by the desk's routing its delivery lands in "
+        "omaolo-porvoo, not in omaolo-sipoo."
+    ]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from desk import create_app
 from desk.extensions import db
-from desk.models import AccessLog, InstructionsShown, User, WorkItem
+from desk.models import AccessLog, InstructionsShown, ItemEvent, User, WorkItem
 from desk.spaces import TRAINING
 from tests.conftest import _migrated_app
 from tests.factories import make_item, make_user
@@ -93,6 +93,15 @@ def test_trainers_and_trainees_work_only_in_the_training_database(two_spaces):
     assert real_rows == 0 and training_rows >= 1
 
 
+def _routed_real_item(session) -> int:
+    item = make_item(session, queue="omaolo-porvoo", title="Oikea asia")
+    session.add(
+        ItemEvent(item=item, kind="routed", at=item.created_at, to_queue_code="omaolo-porvoo")
+    )
+    session.flush()
+    return item.id
+
+
 def _named(user):
     user.username  # noqa: B018 (loaded before its session closes)
     return user
@@ -153,6 +162,30 @@ def test_a_trainer_runs_the_starter_pack_and_follows_the_scores(two_spaces):
     # The real desk knows nothing of it.
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(WorkItem)) == 0
+    with app.app_context(), Session(db.engines[TRAINING]) as training:
+        practised_resident = training.get(WorkItem, item_id).personal_id
+        logged_in_training = training.scalar(
+            select(func.count())
+            .select_from(AccessLog)
+            .where(AccessLog.resident_id == practised_resident)
+        )
+    assert practised_resident and logged_in_training >= 1
+    real = _add(app, None, _routed_real_item)
+    lead = _add(app, None, lambda s: _named(make_user(s, role="team_lead")))
+    auditor = _add(app, None, lambda s: _named(make_user(s, role="auditor", queues=[])))
+    leader = Browser(app.test_client()).login(lead)
+    # Its reports and their export count the one real item only.
+    rows = text(leader.get("/reports/items.csv")).lstrip("\ufeff").splitlines()
+    assert len(rows) == 2 and rows[1].startswith(f"{real},")
+    found = re.compile(r'href="/items/(\d+)"')
+    assert found.findall(text(learner.get("/search?q=Rintakipu")))  # there in training
+    assert found.findall(text(leader.get("/search?q=Rintakipu"))) == []
+    assert found.findall(text(leader.get("/search?q=Oikea"))) == [str(real)]
+    # The practised resident's access log in the real desk holds nothing of the trainee's look.
+    reader = Browser(app.test_client()).login(auditor)
+    answer = reader.get(f"/audit/export.csv?resident={practised_resident}")
+    assert answer.status_code == 200
+    assert text(answer).lstrip("\ufeff").splitlines()[1:] == []
 
 
 def test_nothing_of_training_is_published_to_the_real_desks_live_pages(two_spaces, redis_url):
@@ -233,6 +266,8 @@ def test_a_trainer_writes_a_scenario_from_a_generated_delivery(two_spaces):
         re.search(r'name="delivery"[^>]*>(.*?)</textarea>', form, re.S).group(1)
     )
     assert '"request"' in delivery and "submitted_at" not in delivery
+    # The expected queue starts as the one the desk's routing gives the delivery.
+    assert '<option value="help-regional" selected>' in form
     post_url = form_url.replace("/new", "")
     row = {
         "channel": "help-request",
@@ -281,6 +316,7 @@ def test_a_trainer_starts_a_pack_of_their_own_in_the_app(two_spaces):
 
     form = text(teacher.get(form_url + "?channel=omaolo"))
     delivery = html.unescape(re.search(r'name="delivery"[^>]*>(.*?)</textarea>', form, re.S)[1])
+    routed = re.search(r'id="s-queue".*?<option value="([^"]+)" selected>', form, re.S)[1]
     row = {
         "channel": "omaolo",
         "code": "ensimmainen",
@@ -295,7 +331,10 @@ def test_a_trainer_starts_a_pack_of_their_own_in_the_app(two_spaces):
     bad = teacher.post(form_url.replace("/new", ""), row, htmx=False)
     assert bad.status_code == 422
     assert "odotettu queue no-such-queue on tuntematon" in text(bad)  # in Finnish
-    row["queue"] = "omaolo-porvoo"
+    row["queue"] = "omaolo-sipoo" if "omaolo-porvoo" in routed else "omaolo-porvoo"
+    misrouted = teacher.post(form_url.replace("/new", ""), row, htmx=False)
+    assert misrouted.status_code == 422 and "reititys vie" in text(misrouted)
+    row["queue"] = routed
     saved = teacher.post(form_url.replace("/new", ""), row, htmx=False)
     assert saved.status_code == 302 and saved.headers["Location"] == f"/training/packs/{pack_id}"
     downloaded = teacher.get(f"/training/packs/{pack_id}.json")

@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -108,21 +109,22 @@ def upload_pack():
         data = None
     queues = set(db.session.scalars(select(Queue.code)))
     outcomes = set(db.session.scalars(select(OutcomeCode.code)))
-    problems = (
-        worded(training.check_pack(data, queues=queues, outcomes=outcomes))
-        if data is not None
-        else [_("The file is not JSON.")]
-    )
+    if data is None:
+        problems = [_("The file is not JSON.")]
+    else:
+        problems = worded(training.check_pack(data, queues=queues, outcomes=outcomes))
+        problems = problems or worded(training.check_routing(db.session, data))
     if problems:
         flash(_("The pack was not saved: %(problems)s", problems=" ".join(problems[:8])), "error")
         return redirect(url_for("training.index"))
     pack = training.load_pack(db.session, data)
     db.session.commit()
     flash(
-        _(
-            "The pack %(code)s was saved with %(n)d scenarios.",
+        ngettext(
+            "The pack %(code)s was saved with %(num)d scenario.",
+            "The pack %(code)s was saved with %(num)d scenarios.",
+            len(pack.active_scenarios),
             code=pack.code,
-            n=len(pack.active_scenarios),
         ),
         "success",
     )
@@ -234,9 +236,9 @@ def new_scenario(pack_id: int):
     seed = int(request.args.get("seed", "1")) if request.args.get("seed", "1").isdigit() else 1
     values = {name: "" for name in SCENARIO_FIELDS}
     values.update(channel=channel, urgency="normal", age_minutes="5", seed=seed)
-    values["delivery"] = json.dumps(
-        training.generated_delivery(channel, seed), ensure_ascii=False, indent=2
-    )
+    delivery = training.generated_delivery(channel, seed)
+    values["delivery"] = json.dumps(delivery, ensure_ascii=False, indent=2)
+    values.update(training.routed_handling(db.session, channel, delivery))
     return _scenario_form(pack, values, [])
 
 
@@ -315,6 +317,7 @@ def _save_scenario(pack: TrainingPack, scenario: TrainingScenario | None):
     outcomes = set(db.session.scalars(select(OutcomeCode.code)))
     data = training.with_scenario(pack, row)
     problems = worded(training.check_pack(data, queues=queues, outcomes=outcomes))
+    problems = problems or worded(training.check_routing(db.session, {"scenarios": [row]}))
     if problems:
         return _scenario_form(pack, values, problems, 422, scenario=scenario)
     training.save_scenario(db.session, pack, row)

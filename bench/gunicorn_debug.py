@@ -1,0 +1,26 @@
+"""gunicorn settings for the stream server of the benchmark and the tests: on SIGUSR2 the
+worker writes where its greenlets are waiting to stderr (the same stacks counted once), to
+show where a page that never got an answer is stuck."""
+
+import collections
+import gc
+import signal
+import sys
+import traceback
+
+
+def post_worker_init(worker) -> None:
+    def dump(*_args) -> None:
+        from greenlet import greenlet
+
+        stacks = collections.Counter(
+            "".join(traceback.format_stack(g.gr_frame, limit=-12))
+            for g in gc.get_objects()
+            if isinstance(g, greenlet) and g.gr_frame is not None
+        )
+        sys.stderr.write(f"stream worker: {sum(stacks.values())} greenlets waiting\n")
+        for stack, count in stacks.most_common():
+            sys.stderr.write(f"--- {count} at:\n{stack}")
+        sys.stderr.flush()
+
+    signal.signal(signal.SIGUSR2, dump)
