@@ -92,6 +92,22 @@ def existing_app(database_url: str = DATABASE_URL) -> Flask:
     return app
 
 
+def generated_app(database_url: str = DATABASE_URL) -> Flask:
+    """`existing_app` for a benchmark; it stops with what to run first when `desk_bench` holds
+    no items."""
+    if not has_items(database_url):
+        raise SystemExit(
+            "desk_bench holds no items: run `python -m bench.generate --resolved 2000000` first"
+        )
+    return existing_app(database_url)
+
+
+def professionals(session: Session) -> list[User]:
+    """The generated professionals, by username."""
+    query = select(User).where(User.role == Role.PROFESSIONAL.value).order_by(User.username)
+    return list(session.scalars(query))
+
+
 def _libpq_url(database_url: str, database: str | None = None) -> str:
     url = make_url(database_url).set(drivername="postgresql")
     if database:

@@ -31,12 +31,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--month", default="2026-10", help="yyyy-mm")
     args = parser.parse_args(argv)
-    if not generate.has_items():
-        raise SystemExit("desk_bench holds no items: run python -m bench.generate first")
     year, month = map(int, args.month.split("-"))
     start = date(year, month, 1)
     end = date(year + (month == 12), month % 12 + 1, 1)
-    app = generate.existing_app()
+    app = generate.generated_app()
     with app.app_context():
         engine = db.engine
         about = machine(engine)

@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 
 from desk.access import visible_to
 from desk.extensions import db
-from desk.models import ItemStatus, Role, User, WorkItem
+from desk.models import ItemStatus, User, WorkItem
 
 from . import generate
 from .run import machine, sign_in
@@ -70,22 +70,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    url = generate.DATABASE_URL
-    if not generate.has_items(url):
-        raise SystemExit(
-            "desk_bench holds no items: run `python -m bench.generate --resolved 2000000` first"
-        )
-    app = generate.existing_app(url)
+    app = generate.generated_app()
     started_at = datetime.now(UTC)
     with app.app_context():
         session = db.session
         volume = generate.volume_of(session)
         lead = ensure_lead(session)
-        professionals = list(
-            session.scalars(
-                select(User).where(User.role == Role.PROFESSIONAL.value).order_by(User.username)
-            )
-        )
+        professionals = generate.professionals(session)
         ranked = sorted(professionals, key=lambda u: (visible_open(session, u), u.username))
         median = ranked[len(ranked) // 2]
         people = {}

@@ -350,23 +350,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    url = generate.DATABASE_URL
-    if not generate.has_items(url):
-        raise SystemExit(
-            "desk_bench holds no items: run `python -m bench.generate --resolved 2000000` first"
-        )
-
     started_at = datetime.now(UTC)
-    app = generate.existing_app(url)
+    app = generate.generated_app()
     with app.app_context():
         session = db.session
         volume = generate.volume_of(session)
         lead = ensure_lead(session)
-        professionals = list(
-            session.scalars(
-                select(User).where(User.role == Role.PROFESSIONAL.value).order_by(User.username)
-            )
-        )
+        professionals = generate.professionals(session)
         by_professional = {u.username: visible_open(session, u) for u in professionals}
         ranked = sorted(professionals, key=lambda u: (by_professional[u.username], u.username))
         median = ranked[len(ranked) // 2]
@@ -461,7 +451,7 @@ def main(argv: list[str] | None = None) -> None:
     log = SituationQueryLog(engine)
     measure(operations, log, args.requests, rng)
 
-    shared = measure_shared(url, args.requests)
+    shared = measure_shared(generate.DATABASE_URL, args.requests)
 
     statements = {
         "lead counts": captured(log, fragment_lead, "situation: counts"),
