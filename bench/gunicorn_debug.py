@@ -19,6 +19,15 @@ def post_worker_init(worker) -> None:
             if isinstance(g, greenlet) and g.gr_frame is not None
         )
         sys.stderr.write(f"stream worker: {sum(stacks.values())} greenlets waiting\n")
+        from gevent.baseserver import BaseServer
+
+        for server in (o for o in gc.get_objects() if isinstance(o, BaseServer)):
+            watcher = getattr(server, "_watcher", None)
+            sys.stderr.write(
+                f"server {server}: started {server.started}, accepting "
+                f"{watcher is not None and watcher.active}, delay {server.delay}, pool free "
+                f"{server.pool.free_count() if server.pool is not None else '-'}\n"
+            )
         for stack, count in stacks.most_common():
             sys.stderr.write(f"--- {count} at:\n{stack}")
         sys.stderr.flush()

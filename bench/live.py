@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import http.cookiejar
 import json
@@ -105,6 +106,40 @@ def _dump_worker_stacks(server: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid), signal.SIGUSR2)
     time.sleep(2)
+    # The kernel's view of the server's port: the listening socket's accept queue, and how
+    # many connections are established to it.
+    port = int(re.search(r":(\d+)$", server.args[server.args.index("-b") + 1])[1])
+    server_side: collections.Counter = collections.Counter()
+    client_side: collections.Counter = collections.Counter()
+    backlog = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state = fields[1], fields[2], TCP_STATES.get(fields[3], fields[3])
+        if int(local.split(":")[1], 16) == port:
+            server_side[state] += 1
+            if state == "LISTEN":
+                backlog.append(int(fields[4].split(":")[1], 16))
+        elif int(remote.split(":")[1], 16) == port:
+            client_side[state] += 1
+    sys.stderr.write(
+        f"port {port}: accept queue {backlog}; server side {dict(server_side)}; "
+        f"client side {dict(client_side)}\n"
+    )
+
+
+TCP_STATES = {
+    "01": "ESTABLISHED",
+    "02": "SYN_SENT",
+    "03": "SYN_RECV",
+    "04": "FIN_WAIT1",
+    "05": "FIN_WAIT2",
+    "06": "TIME_WAIT",
+    "07": "CLOSE",
+    "08": "CLOSE_WAIT",
+    "09": "LAST_ACK",
+    "0A": "LISTEN",
+    "0B": "CLOSING",
+}
 
 
 def sign_in(base: str, username: str, password: str) -> str:
@@ -138,6 +173,7 @@ class Pages:
         self.failed: list[str] = []
         # Where each page is, for a clear report when some never connect.
         self.stages = ["connecting"] * count
+        self._pages: list[concurrent.futures.Future] = []
         self._ready = threading.Event()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -180,7 +216,10 @@ class Pages:
     def open(self, timeout: float = 120) -> None:
         self._thread.start()
         for n in range(self.count):
-            asyncio.run_coroutine_threadsafe(self._page(n), self._loop)
+            # Held here: the loop keeps only weak references to its tasks, and a page's task is
+            # otherwise reachable only from its own stream (the protocol holds the reader
+            # weakly), so the garbage collector would end pages at random.
+            self._pages.append(asyncio.run_coroutine_threadsafe(self._page(n), self._loop))
         if not self._ready.wait(timeout) or self.failed:
             stuck = collections.Counter(s for s in self.stages if s != "connected")
             raise RuntimeError(

@@ -162,6 +162,8 @@ class Score:
     instruction: bool | None = None
     minutes: float | None = None
     missed: list[str] = field(default_factory=list)
+    #: "waiting" (not released yet), "open" (with the trainee) or "resolved"
+    state: str = "waiting"
 
     @property
     def points(self) -> int:
@@ -192,6 +194,7 @@ def score(session: Session, case: TrainingCase) -> Score:
         return result
     events = sorted(item.events, key=lambda e: e.id)
     resolved = next((e for e in events if e.kind == EventKind.RESOLVED.value), None)
+    result.state = "open" if resolved is None else "resolved"
     transfers = [e.to_queue_code for e in events if e.kind == EventKind.TRANSFERRED.value]
     own = [e for e in events if e.actor_id == case.trainee_id]
     target = expected.get("transfer_to")
@@ -291,6 +294,7 @@ def results_rows(session: Session, run: TrainingRun) -> list[list]:
                 case.trainee.username,
                 case.trainee.display_name,
                 result.scenario,
+                result.state,
                 result.points,
                 result.possible,
                 " ".join(result.missed),

@@ -3,6 +3,7 @@ item, resident or access-log row; nothing of training reaches the real desk."""
 
 from __future__ import annotations
 
+import csv
 import html
 import re
 
@@ -150,11 +151,19 @@ def test_a_trainer_runs_the_starter_pack_and_follows_the_scores(two_spaces):
         ).all()
         assert noted and "omaolo-p0-emergency" in noted[0].shown["instructions"]
 
-    progress = text(teacher.get(run_url))
-    assert trainee.display_name in progress and "/ " in progress
-    results = text(teacher.get(run_url + "/results.csv")).lstrip("\ufeff").splitlines()
-    assert results[0].startswith("username,name,scenario") and len(results) > 20
-    assert any(",no-action" not in r and trainee.username in r for r in results[1:])
+    progress = html.unescape(text(teacher.get(run_url)))
+    assert trainee.display_name in progress
+    # Scenarios by their titles, with how far each has got: one resolved, the rest open.
+    assert "Omaolo P0: puristava rintakipu (Porvoo)" in progress
+    assert progress.count("Ratkaistu") == 1 and progress.count("Harjoittelijalla") >= 20
+    results = list(
+        csv.DictReader(text(teacher.get(run_url + "/results.csv")).lstrip("\ufeff").splitlines())
+    )
+    assert len(results) > 20 and {r["username"] for r in results} == {trainee.username}
+    resolved = [r for r in results if r["state"] == "resolved"]
+    assert [r["scenario"] for r in resolved] == ["omaolo-p0-chest-pain-porvoo"]
+    assert int(resolved[0]["possible"]) >= 4
+    assert {r["state"] for r in results if r not in resolved} == {"open"}
     answer = teacher.post(run_url + "/reset", {}, htmx=False)
     assert answer.status_code == 302 and answer.headers["Location"] != run_url
     again = text(learner.get("/work"))

@@ -94,7 +94,13 @@ def run(run_id: int):
         u.id: u
         for u in db.session.scalars(select(User).where(User.id.in_(list(report.by_trainee))))
     }
-    return render_template("training/run.html", run=found, report=report, people=people)
+    sv = language() == "sv"
+    titles = {
+        c.scenario.code: c.scenario.title_sv if sv else c.scenario.title_fi for c in found.cases
+    }
+    return render_template(
+        "training/run.html", run=found, report=report, people=people, titles=titles
+    )
 
 
 @bp.post("/packs")
@@ -374,7 +380,9 @@ def results(run_id: int):
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(["username", "name", "scenario", "points", "possible", "missed", "minutes"])
+    writer.writerow(
+        ["username", "name", "scenario", "state", "points", "possible", "missed", "minutes"]
+    )
     writer.writerows(training.results_rows(db.session, found))
     return Response(
         out.getvalue(),
