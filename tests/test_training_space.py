@@ -164,8 +164,14 @@ def test_a_trainer_runs_the_starter_pack_and_follows_the_scores(two_spaces):
     assert [r["scenario"] for r in resolved] == ["omaolo-p0-chest-pain-porvoo"]
     assert int(resolved[0]["possible"]) >= 4
     assert {r["state"] for r in results if r not in resolved} == {"open"}
+    listed = html.unescape(text(teacher.get("/training")))
+    assert re.search(
+        rf"{trainee.display_name}</td>\s*<td>Kaikki kerralla</td>\s*<td>Käynnissä", listed
+    )
     answer = teacher.post(run_url + "/reset", {}, htmx=False)
     assert answer.status_code == 302 and answer.headers["Location"] != run_url
+    listed = html.unescape(text(teacher.get("/training")))
+    assert listed.count("Käynnissä") == 1 and listed.count("Aloitettu alusta") == 1
     again = text(learner.get("/work"))
     assert len(re.findall(r'id="item-link-', again)) >= 20, "a fresh set of practice items"
     # The real desk knows nothing of it.

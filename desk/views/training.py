@@ -53,7 +53,12 @@ def index():
     trainees = db.session.scalars(
         select(User).where(User.role == Role.TRAINEE.value).order_by(User.display_name)
     ).all()
-    return render_template("training/index.html", packs=packs, runs=runs, trainees=trainees)
+    run_trainees = {
+        run.id: sorted({case.trainee.display_name for case in run.cases}) for run in runs
+    }
+    return render_template(
+        "training/index.html", packs=packs, runs=runs, trainees=trainees, run_trainees=run_trainees
+    )
 
 
 @bp.post("/runs")
