@@ -308,6 +308,9 @@ class WorkItem(Base):
         ),
         # The open items in the contract's order: a list of the situation view reads it from
         # its cursor and stops after one page, however long the list.
+        # Also, on PostgreSQL with pg_trgm, ix_work_item_open_words: a trigram index of open
+        # items' title and resident's name for word search (migration 0022 only, since it
+        # needs the extension).
         Index(
             "ix_work_item_open_order",
             text("emergency DESC"),
