@@ -209,6 +209,7 @@ def test_a_new_scenario_starts_from_where_the_desk_routes_its_delivery(session):
     }
     nowhere = {**chat["delivery"], "municipality": "no-such-place"}
     assert training.routed_handling(session, "chat", nowhere) == {}
+    assert not session.new, "a preview stores nothing"
 
 
 def test_a_scenario_must_expect_the_queue_its_delivery_is_routed_to(session):
