@@ -95,7 +95,8 @@ def stream_server(database_url: str, redis_url: str, port: int, secret: str) -> 
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            # The whole group: a worker left behind would keep the port and answer the next run.
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
@@ -106,8 +107,8 @@ def _dump_worker_stacks(server: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid), signal.SIGUSR2)
     time.sleep(2)
-    # The kernel's view of the server's port: the listening socket's accept queue, and how
-    # many connections are established to it.
+    # The kernel's view of the server's port: the listening socket's accept queue, and the
+    # states of the connections on the server's side and on the clients'.
     port = int(re.search(r":(\d+)$", server.args[server.args.index("-b") + 1])[1])
     server_side: collections.Counter = collections.Counter()
     client_side: collections.Counter = collections.Counter()
