@@ -4,8 +4,6 @@ no way to change or remove a row, and the database refuses to."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date, datetime, time, timedelta
 
@@ -19,6 +17,7 @@ from ..instructions import HELSINKI
 from ..models import AccessLog, AccessPurpose, Role
 from ..pid import problem
 from ..security import me, roles_required
+from .downloads import csv_download
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 100
@@ -121,15 +120,6 @@ def _value(row: AccessLog, column: str):
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _download(body: str, mimetype: str, resident: str, extension: str) -> Response:
-    filename = f"access-log-{resident}.{extension}"
-    return Response(
-        body,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 @bp.get("/export.csv")
 @roles_required(Role.AUDITOR)
 def export_csv():
@@ -138,13 +128,9 @@ def export_csv():
     if found is None:
         return _("Give a valid personal identity code."), 400
     resident, rows = found
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([_value(row, c) for c in COLUMNS])
-    return _download(out.getvalue(), "text/csv", resident, "csv")
+    return csv_download(
+        f"access-log-{resident}.csv", COLUMNS, ([_value(row, c) for c in COLUMNS] for row in rows)
+    )
 
 
 @bp.get("/export.json")
@@ -160,6 +146,8 @@ def export_json():
         "exported_at": datetime.now(HELSINKI).isoformat(timespec="seconds"),
         "entries": [{c: _value(row, c) for c in COLUMNS} for row in rows],
     }
-    return _download(
-        json.dumps(document, ensure_ascii=False, indent=2), "application/json", resident, "json"
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="access-log-{resident}.json"'},
     )

@@ -404,10 +404,7 @@ def service_create():
 
 
 def _service(service_id: int) -> DigitalService:
-    service = db.session.get(DigitalService, service_id)
-    if service is None:
-        abort(404)
-    return service
+    return db.get_or_404(DigitalService, service_id)
 
 
 @bp.get("/services/<int:service_id>/edit")
@@ -517,10 +514,7 @@ def template_create():
 
 
 def _template(template_id: int) -> ResponseTemplate:
-    template = db.session.get(ResponseTemplate, template_id)
-    if template is None:
-        abort(404)
-    return template
+    return db.get_or_404(ResponseTemplate, template_id)
 
 
 def _template_form() -> dict:

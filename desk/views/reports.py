@@ -4,11 +4,9 @@ per item as CSV; and the import of TeleQ's phone statistics."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -28,6 +26,7 @@ from ..models import (
 )
 from ..policy import EDITORS
 from ..security import roles_required
+from .downloads import csv_download
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 MAX_DAYS = 366
@@ -107,55 +106,46 @@ def items_csv():
         .where(WorkItem.created_at >= begin, WorkItem.created_at < finish)
         .order_by(WorkItem.created_at, WorkItem.id)
     )
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "item_id",
-            "channel",
-            "municipality",
-            "first_queue",
-            "queue",
-            "emergency",
-            "urgency",
-            "arrived",
-            "first_action",
-            "resolved",
-            "due",
-            "first_action_by_due",
-            "resolved_by_due",
-            "outcome",
-        ]
-    )
-    for row in rows:
-        arrived, first_at, resolved, due = (
-            reports._aware(v) if v else None for v in (row[7], row[8], row[9], row[10])
-        )
-        writer.writerow(
-            [
-                row[0],
-                row[1],
-                row[2] or "",
-                row[3],
-                row[4],
-                int(row[5]),
-                row[6] or "",
-                _iso(arrived),
-                _iso(first_at),
-                _iso(resolved),
-                _iso(due),
-                "" if due is None else int(bool(first_at and first_at <= due)),
-                "" if due is None else int(bool(resolved and resolved <= due)),
-                row[11] or "",
-            ]
-        )
+    header = [
+        "item_id",
+        "channel",
+        "municipality",
+        "first_queue",
+        "queue",
+        "emergency",
+        "urgency",
+        "arrived",
+        "first_action",
+        "resolved",
+        "due",
+        "first_action_by_due",
+        "resolved_by_due",
+        "outcome",
+    ]
     name = f"items-{start.isoformat()}-{(end - timedelta(days=1)).isoformat()}.csv"
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    return csv_download(name, header, (_item_row(row) for row in rows))
+
+
+def _item_row(row) -> list:
+    arrived, first_at, resolved, due = (
+        reports._aware(v) if v else None for v in (row[7], row[8], row[9], row[10])
     )
+    return [
+        row[0],
+        row[1],
+        row[2] or "",
+        row[3],
+        row[4],
+        int(row[5]),
+        row[6] or "",
+        _iso(arrived),
+        _iso(first_at),
+        _iso(resolved),
+        _iso(due),
+        "" if due is None else int(bool(first_at and first_at <= due)),
+        "" if due is None else int(bool(resolved and resolved <= due)),
+        row[11] or "",
+    ]
 
 
 def _iso(moment) -> str:

@@ -153,9 +153,7 @@ def board():
 @bp.post("/team/queues/<code>/assignment")
 @roles_required(*EDITORS)
 def queue_policy(code: str):
-    queue = db.session.get(Queue, code)
-    if queue is None or not (me().is_admin or code in me().queue_codes):
-        abort(404)
+    queue = _led_queue(code)
     try:
         queue.assignment = Policy(request.form.get("assignment", "")).value
     except ValueError:
@@ -225,9 +223,7 @@ def person(user_id: int):
 @roles_required(*EDITORS)
 def queue_items(code: str):
     """A queue's open items, in the contract's order, to give to someone or take back."""
-    queue = db.session.get(Queue, code)
-    if queue is None or not (me().is_admin or code in me().queue_codes):
-        abort(404)
+    queue = _led_queue(code)
     people, _queues = _team(me())
     items = db.session.scalars(
         select(WorkItem)
@@ -283,3 +279,11 @@ def init_app(app) -> None:
         statuses=[s.value for s in Status],
         is_lead=lambda user: user.role in {Role.TEAM_LEAD.value, Role.ADMIN.value},
     )
+
+
+def _led_queue(code: str) -> Queue:
+    """A queue of the signed-in lead's (any queue for an admin); 404 for others."""
+    queue = db.session.get(Queue, code)
+    if queue is None or not (me().is_admin or code in me().queue_codes):
+        abort(404)
+    return queue

@@ -4,8 +4,6 @@ way between the spaces for an account with a training role beside its real one."
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 
@@ -41,6 +39,7 @@ from ..models import (
     User,
 )
 from ..security import me, roles_required
+from .downloads import csv_download
 
 bp = Blueprint("training", __name__, url_prefix="/training")
 
@@ -91,9 +90,7 @@ def start():
 @bp.get("/runs/<int:run_id>")
 @roles_required(Role.TRAINER)
 def run(run_id: int):
-    found = db.session.get(TrainingRun, run_id)
-    if found is None:
-        abort(404)
+    found = db.get_or_404(TrainingRun, run_id)
     report = training.progress(db.session, found)
     people = {
         u.id: u
@@ -181,10 +178,7 @@ def _scenario_form(
 
 
 def _pack(pack_id: int) -> TrainingPack:
-    pack = db.session.get(TrainingPack, pack_id)
-    if pack is None:
-        abort(404)
-    return pack
+    return db.get_or_404(TrainingPack, pack_id)
 
 
 def worded(problems: list[training.Problem]) -> list[str]:
@@ -366,9 +360,7 @@ def leave():
 @roles_required(Role.TRAINER)
 def reset(run_id: int):
     """Start the session again from the beginning for the same trainees."""
-    found = db.session.get(TrainingRun, run_id)
-    if found is None:
-        abort(404)
+    found = db.get_or_404(TrainingRun, run_id)
     fresh = training.reset_run(db.session, found, me())
     db.session.commit()
     flash(_("The session started again from the beginning."), "success")
@@ -378,21 +370,12 @@ def reset(run_id: int):
 @bp.get("/runs/<int:run_id>/results.csv")
 @roles_required(Role.TRAINER)
 def results(run_id: int):
-    """Every trainee's result per scenario, one row each (UTF-8 with BOM)."""
-    found = db.session.get(TrainingRun, run_id)
-    if found is None:
-        abort(404)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(
-        ["username", "name", "scenario", "state", "points", "possible", "missed", "minutes"]
-    )
-    writer.writerows(training.results_rows(db.session, found))
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="training-{run_id}.csv"'},
+    """Every trainee's result per scenario, one row each."""
+    found = db.get_or_404(TrainingRun, run_id)
+    return csv_download(
+        f"training-{run_id}.csv",
+        ["username", "name", "scenario", "state", "points", "possible", "missed", "minutes"],
+        training.results_rows(db.session, found),
     )
 
 
