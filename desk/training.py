@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from . import demo, intake
 from .lifecycle import record
@@ -184,9 +184,10 @@ class Score:
         ]
 
 
-def score(session: Session, case: TrainingCase) -> Score:
+def score(session: Session, case: TrainingCase, seen: set[str] | None = None) -> Score:
     """Compare what happened to the case's item with what its scenario expected when the
-    session started."""
+    session started. `seen`: the instructions the item's page showed its trainee, when the
+    caller has read them already."""
     expected = case.expected or case.scenario.expected
     result = Score(case.id, case.scenario.code)
     item: WorkItem | None = case.item
@@ -204,7 +205,9 @@ def score(session: Session, case: TrainingCase) -> Score:
     if resolved is not None:
         result.outcome = resolved.outcome_code == expected.get("outcome")
         if expected.get("instruction"):
-            result.instruction = expected["instruction"] in _instructions_seen(session, case)
+            if seen is None:
+                seen = _instructions_seen(session, case)
+            result.instruction = expected["instruction"] in seen
         result.minutes = round((resolved.at - case.released_at).total_seconds() / 60, 1)
         if item.due_at is not None:
             result.deadline = resolved.at <= item.due_at
@@ -241,11 +244,31 @@ class Progress:
     common_mistakes: list[tuple[str, str, int]]  # (scenario, check, how many trainees)
 
 
+def _scores(session: Session, run: TrainingRun) -> list[tuple[TrainingCase, Score]]:
+    """Every case of a run with its score; the items' events and the instructions their
+    pages showed are read in one query each, not per case."""
+    ids = [case.item_id for case in run.cases if case.item_id is not None]
+    shown: dict[tuple[int, int], set[str]] = {}
+    if ids:
+        session.scalars(
+            select(WorkItem).where(WorkItem.id.in_(ids)).options(selectinload(WorkItem.events))
+        ).all()
+        for item_id, user_id, data in session.execute(
+            select(
+                InstructionsShown.item_id, InstructionsShown.user_id, InstructionsShown.shown
+            ).where(InstructionsShown.item_id.in_(ids))
+        ):
+            shown.setdefault((item_id, user_id), set()).update(data.get("instructions", []))
+    return [
+        (case, score(session, case, shown.get((case.item_id, case.trainee_id), set())))
+        for case in run.cases
+    ]
+
+
 def progress(session: Session, run: TrainingRun) -> Progress:
     by_trainee: dict[int, list[Score]] = {}
     mistakes: dict[tuple[str, str], int] = {}
-    for case in run.cases:
-        result = score(session, case)
+    for case, result in _scores(session, run):
         by_trainee.setdefault(case.trainee_id, []).append(result)
         for check in result.missed:
             key = (result.scenario, check)
@@ -287,8 +310,7 @@ def reset_run(session: Session, run: TrainingRun, trainer: User) -> TrainingRun:
 def results_rows(session: Session, run: TrainingRun) -> list[list]:
     """One row per trainee and scenario, for a spreadsheet."""
     rows = []
-    for case in run.cases:
-        result = score(session, case)
+    for case, result in _scores(session, run):
         rows.append(
             [
                 case.trainee.username,
