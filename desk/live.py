@@ -73,6 +73,11 @@ def _forget(session: Session) -> None:
     session.info.pop(_EMERGENCIES, None)
 
 
+def _window() -> int:
+    """Which FRAGMENT_SECONDS-long window of time it is: a shared rendering lasts one."""
+    return int(time.time() // FRAGMENT_SECONDS)
+
+
 def shared_fragment(key: tuple, render: Callable[[], str]) -> str:
     """`render()`, shared by every page with the same `key` until the next committed change
     (or for FRAGMENT_SECONDS at most). Without Redis, or if Redis fails, it just renders."""
@@ -83,9 +88,8 @@ def shared_fragment(key: tuple, render: Callable[[], str]) -> str:
     redis = redis_connection()
     try:
         generation = int(redis.get(GENERATION) or 0)
-        window = int(time.time() // FRAGMENT_SECONDS)
         digest = hashlib.sha256(
-            repr((spaces.current(), key, generation, window)).encode()
+            repr((spaces.current(), key, generation, _window())).encode()
         ).hexdigest()
         cached = redis.get(f"desk:fragment:{digest}")
     except Exception:  # the page works without the cache
