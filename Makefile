@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 export FLASK_APP := desk
 
-.PHONY: run test setup services browser translations extract lint bench screenshots clean
+.PHONY: run test setup services browser translations extract lint contract-examples bench screenshots clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,18 @@ services:
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# The tests' copies of the inbound contract's examples (tests/contract_examples/).
+CONTRACT := ../shared/contract/examples
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@if [ -d $(CONTRACT) ]; then for f in tests/contract_examples/*.json; do \
+	  cmp -s $$f $(CONTRACT)/$$(basename $$f) || { echo "$$f differs from the contract's: make contract-examples"; exit 1; }; \
+	done; fi
+
+contract-examples:
+	for f in tests/contract_examples/*.json; do cp $(CONTRACT)/$$(basename $$f) $$f; chmod 644 $$f; done
 
 test: setup services browser lint
 	$(BIN)/pytest

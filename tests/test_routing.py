@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
 from desk import intake
 from desk.models import InboundDelivery, SystemAreaMembership
 from desk.routing import RoutingError, route
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "contract" / "examples"
+from tests import contract
 
 
 def queue_for(
@@ -78,7 +75,7 @@ def test_an_identified_delivery_without_municipality_cannot_be_routed(session):
     ],
 )
 def test_contract_examples_become_routed_items_once(session, example, channel, queue, due):
-    payload = json.loads((EXAMPLES / example).read_text(encoding="utf-8"))
+    payload = contract.example(example)
     delivery = InboundDelivery(
         id=f"d-{example}",
         channel=channel,

@@ -110,10 +110,8 @@ def test_the_view_matches_a_direct_count_after_concurrent_arrivals_takes_and_res
     app, committed
 ):
     """Arrivals through the API, takes and resolutions by several people at once."""
-    import json as jsonlib
     import time
     from concurrent.futures import ThreadPoolExecutor
-    from pathlib import Path
 
     from sqlalchemy import create_engine, func
     from sqlalchemy.orm import Session as PlainSession
@@ -121,8 +119,8 @@ def test_the_view_matches_a_direct_count_after_concurrent_arrivals_takes_and_res
     from desk import tokens
     from desk.extensions import db
     from desk.models import ItemStatus, User
+    from tests import contract
 
-    example = Path(__file__).resolve().parents[2] / "shared/contract/examples/help-request.json"
     with app.app_context():
         _, secret = tokens.create(db.session, "t", ["help-request"])
         people = [make_user(db.session, queues=["help-regional"]).id for _ in range(4)]
@@ -131,7 +129,7 @@ def test_the_view_matches_a_direct_count_after_concurrent_arrivals_takes_and_res
         db.session.remove()
 
     def arrive(n):
-        payload = jsonlib.loads(example.read_text(encoding="utf-8"))
+        payload = contract.example("help-request.json")
         payload["external_id"] = f"count-{n}"
         return (
             app.test_client()

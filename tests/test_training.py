@@ -5,7 +5,7 @@ item events."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -148,14 +148,16 @@ def test_the_starter_pack_covers_what_onboarding_needs(session):
 
     pack = training.load_pack(session, PACK)
     trainee = make_user(session, role="trainee", queues=[])
-    run = training.start_run(session, pack, make_user(session, role="trainer"), [trainee])
+    # A session started on a Tuesday morning: how near a deadline is depends on the weekday
+    # (an application six working days old on a Friday evening is due after the weekend).
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    run = training.start_run(session, pack, make_user(session, role="trainer"), [trainee], now=now)
     items = [case.item for case in run.cases]
     assert {i.channel for i in items} == set(channels.names())
     assert {"strong", "none"} <= {i.identification for i in items}
     areas = {i.queue.system_area_code for i in items} - {None}
     assert areas == set(session.scalars(select(SystemArea.code)))
     assert any(i.channel == "omaolo" and i.emergency and i.urgency == "P0" for i in items)
-    now = utcnow()
     assert any(
         i.content.get("form", {}).get("type") == "income-support"
         and i.due_at is not None
