@@ -9,6 +9,7 @@ import json
 
 import pytest
 from sqlalchemy import delete, func, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.exc import DBAPIError
 
 from desk.access import record_access
@@ -131,6 +132,30 @@ def test_the_log_cannot_be_changed_or_removed(session):
     assert session.scalar(select(AccessLog.username)) == user.username
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE access_log",
+        "TRUNCATE access_log RESTART IDENTITY",
+        # A cascade from the items or the accounts the log names would empty it too.
+        "TRUNCATE work_item CASCADE",
+        "TRUNCATE user_account CASCADE",
+    ],
+)
+def test_the_log_cannot_be_emptied_with_truncate(session, statement):
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite has no TRUNCATE; its truncating form is a DELETE without WHERE.
+        statement = "DELETE FROM access_log"
+    user = make_user(session)
+    record_access(session, user, AccessPurpose.VIEW, item=make_item(session))
+    session.flush()
+    nested = session.begin_nested()
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(sql(statement))
+    nested.rollback()
+    assert session.scalar(select(func.count()).select_from(AccessLog)) == 1
+
+
 def test_no_route_writes_to_the_log(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("audit."):
@@ -172,6 +197,29 @@ def test_an_auditor_finds_and_exports_a_residents_log(app, app_session):
     assert audit.get("/audit/export.csv?resident=nonsense").status_code == 400
     future = text(audit.get(f"/audit?resident={item.personal_id}&from=2099-01-01"))
     assert "Hanna Hoitaja" not in future
+
+
+def test_exports_are_never_cached_and_hold_no_spreadsheet_formulas(app, app_session):
+    # A name as a spreadsheet would run it (they come from single sign-on and from residents).
+    nurse = make_user(app_session, queues=["omaolo-porvoo"], name='=HYPERLINK("http://x.example")')
+    auditor = make_user(app_session, role="auditor", queues=[])
+    item = identified_item(app_session)
+    Browser(app.test_client()).login(nurse).get(f"/items/{item.id}")
+    audit = Browser(app.test_client()).login(auditor)
+    for kind in ("csv", "json"):
+        exported = audit.get(f"/audit/export.{kind}?resident={item.personal_id}")
+        assert exported.status_code == 200
+        assert exported.headers["Cache-Control"] == "no-store", kind
+    table = csv.DictReader(
+        io.StringIO(
+            text(audit.get(f"/audit/export.csv?resident={item.personal_id}")).lstrip("\ufeff")
+        )
+    )
+    names = {row["display_name"] for row in table}
+    assert '\'=HYPERLINK("http://x.example")' in names
+    # The JSON export is data, not a spreadsheet: the name as it is.
+    document = json.loads(text(audit.get(f"/audit/export.json?resident={item.personal_id}")))
+    assert nurse.display_name in {e["display_name"] for e in document["entries"]}
 
 
 def test_only_auditors_read_the_log(app, app_session):

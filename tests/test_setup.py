@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 from sqlalchemy import func, select
 
 from desk import create_app
 from desk.extensions import db
 from desk.models import InboundDelivery, ItemEvent, User, WorkItem
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_init_demo_on_a_fresh_sqlite_file_is_ready_to_sign_in(tmp_path):
@@ -58,3 +65,29 @@ def test_init_demo_on_a_fresh_sqlite_file_is_ready_to_sign_in(tmp_path):
     assert "Oma työ" in client.get("/work").get_data(as_text=True)
     with app.app_context():
         db.engine.dispose()
+
+
+def test_init_on_a_fresh_checkout_with_the_secret_key_set(tmp_path):
+    """Production sets DESK_SECRET_KEY, so nothing writes instance/secret_key; `flask desk
+    init` must still find instance/ for the embedded databases (the training one too)."""
+    checkout = tmp_path / "checkout"
+    for part in ("desk", "migrations"):
+        shutil.copytree(ROOT / part, checkout / part, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DESK_", "DATABASE_URL", "REDIS_URL"))
+    }
+    env.update(DESK_SECRET_KEY="from-the-environment", PYTHONPATH=str(checkout), FLASK_APP="desk")
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "desk", "init"],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (checkout / "instance" / "desk.db").is_file()
+    assert (checkout / "instance" / "training.db").is_file()
+    assert not (checkout / "instance" / "secret_key").exists()
