@@ -4,27 +4,44 @@ local password accounts on the embedded default only.
 Views call `authenticate` or `sign_in_with`; the rest of the app only sees `current_user`,
 a `User` row. With SSO the tokens stay in `sso_session` on the server, are refreshed before
 they expire, and a session ended at Keycloak ends the desk's at the next request.
+
+Every sign-in, local or SSO, is a session on the server (desk.sessions, `session["sid"]`):
+signing out, the idle timeout (`DESK_SESSION_IDLE_MINUTES`) and the longest allowed session
+(`DESK_SESSION_MAX_HOURS`) end it, and the sign-in page then says which. Only the person's own
+requests are activity: the requests an open page makes by itself (`is_background`) are not,
+or a page left open would never time out.
 """
 
 from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, request, session
+from flask import Flask, Response, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_url, logout_user
 from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import sessions
 from .extensions import db, login_manager
 from .models import Municipality, SsoSession, User, utcnow
 from .sso import Identity, Keycloak, Settings, SignInFailed, parse_role_map
 
 #: tokens are refreshed this long before they expire
 REFRESH_AHEAD = timedelta(seconds=30)
+
+#: endpoints only an open page calls, by itself: the event stream (EventSource sends no
+#: header of ours, and reconnects on its own), the item page's presence report every 20 s
+#: and its end when the page closes
+BACKGROUND_ENDPOINTS = frozenset({"live.events", "items.presence", "items.leave"})
+#: sent (`hx-headers`) by a page's polling elements whose URL is also a page the person opens:
+#: the situation view's refresh of its numbers. A client leaving it out only keeps its own
+#: session alive longer than it would be; sending it can only make it end sooner.
+BACKGROUND_HEADER = "X-Desk-Background"
 
 
 class LoginUser:
@@ -117,6 +134,76 @@ def end_sso_sessions(store: Session, sid: str | None, sub: str | None) -> int:
     return store.execute(query).rowcount
 
 
+def is_background() -> bool:
+    """Whether the page made this request by itself (a poll, the event stream): not activity."""
+    return request.endpoint in BACKGROUND_ENDPOINTS or request.headers.get(BACKGROUND_HEADER) == "1"
+
+
+def _limits() -> sessions.Limits:
+    config = current_app.config
+    return sessions.Limits.of(config["DESK_SESSION_IDLE_MINUTES"], config["DESK_SESSION_MAX_HOURS"])
+
+
+def _real_database():
+    """This request's connection to the real database, where sessions live also for someone
+    in the training space; in this request's transaction (the caller commits)."""
+    return db.session.connection(bind_arguments={"bind": db.engine})
+
+
+def begin_session(user: User) -> None:
+    """A server-side session for someone who has just signed in; the cookie gets its id.
+    Before `spaces.enter`; the caller commits."""
+    session["sid"] = sessions.begin(_real_database(), user.id, utcnow(), _limits())
+
+
+def end_session(reason: sessions.Ended) -> None:
+    """Sign this browser out, and have the sign-in page say why in the person's language.
+
+    Signing out deletes the session's row; a timed-out one keeps it (until a later sign-in
+    clears old rows), so that a saved copy of the cookie is told the same reason. A timed-out
+    SSO session ends at Keycloak too, or the next sign-in would pass without a password; the
+    sign-out view ends Keycloak's itself, through the browser."""
+    language = current_user.language if current_user.is_authenticated else None
+    sid, sso_sid = session.get("sid"), session.get("sso_sid")
+    if sid and reason == sessions.Ended.SIGNED_OUT:
+        sessions.end(_real_database(), sid)
+        db.session.commit()
+    keycloak = sso()
+    if keycloak is not None and sso_sid and reason != sessions.Ended.SIGNED_OUT:
+        with Session(db.engine) as real:  # tokens live in the real database, in any space
+            kept = real.get(SsoSession, sso_sid)
+            if kept is not None:
+                keycloak.logout(kept.refresh_token)
+                real.delete(kept)
+                real.commit()
+    logout_user()
+    session.clear()
+    session["signed_out"] = {"reason": reason.value, "language": language}
+
+
+def _session_ended() -> sessions.Ended | None:
+    """Why this browser's session is over, or None; its activity recorded when due."""
+    sid = session.get("sid")
+    if not sid:
+        return sessions.Ended.SIGNED_OUT  # signed in before sessions were kept on the server
+    visit = sessions.visit(_real_database(), sid, utcnow(), _limits(), active=not is_background())
+    if visit.wrote:
+        db.session.commit()
+    return visit.ended
+
+
+def _unauthorized():
+    """To the sign-in page, and back afterwards. An htmx request (an action, a page's poll)
+    takes the whole page there (`HX-Redirect`) instead of swapping the sign-in page into a
+    fragment; it is back at the page it was made from."""
+    if request.headers.get("HX-Request") == "true":
+        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back = page.path + (f"?{page.query}" if page.query else "")
+        target = url_for("auth.login", next=back) if back else url_for("auth.login")
+        return Response(status=401, headers={"HX-Redirect": target})
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
+
+
 def set_password(user: User, password: str) -> None:
     """Store only a salted hash of the password."""
     user.password_hash = generate_password_hash(password)
@@ -180,6 +267,18 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
+    login_manager.unauthorized_handler(_unauthorized)
+
+    @app.before_request
+    def keep_session():
+        """A session signed out, idle or too old ends here, whatever cookie comes with it;
+        the route policy then sends the browser to sign in."""
+        if request.endpoint == "static" or not current_user.is_authenticated:
+            return None
+        reason = _session_ended()
+        if reason is not None:
+            end_session(reason)
+        return None
 
     @app.before_request
     def keep_sso_fresh():
@@ -192,6 +291,9 @@ def init_app(app: Flask) -> None:
         with Session(db.engine) as real:
             ended = _refresh(keycloak, real, session.get("sso_sid", ""))
         if ended:
+            if sid := session.get("sid"):
+                sessions.end(_real_database(), sid)
+                db.session.commit()
             logout_user()
             session.clear()
             flash(_("Your session has ended. Sign in again."), "info")

@@ -76,6 +76,13 @@ def from_environment(instance_path: str) -> dict:
                 "DESK_KEYCLOAK_MUNICIPALITY_CLAIM", "municipalities"
             ),
         },
+        # A signed-in session ends after this long without activity, and after this long in
+        # any case (local accounts and SSO alike; see desk/sessions.py).
+        "DESK_SESSION_IDLE_MINUTES": int(os.environ.get("DESK_SESSION_IDLE_MINUTES", "30")),
+        "DESK_SESSION_MAX_HOURS": int(os.environ.get("DESK_SESSION_MAX_HOURS", "10")),
+        # How many proxies in front of the desk set X-Forwarded-For, -Proto and -Host: their
+        # word is taken for the client's address and the public URL. 0: nobody's.
+        "DESK_TRUSTED_PROXIES": int(os.environ.get("DESK_TRUSTED_PROXIES", "0")),
         # A production configuration refuses to start without single sign-on.
         "DESK_PRODUCTION": os.environ.get("DESK_PRODUCTION") == "1",
         # How often an open item page reports that someone still has it open.

@@ -703,6 +703,20 @@ class SsoSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class UserSession(Base):
+    """A signed-in browser, local account or SSO alike (desk.sessions): the cookie holds only
+    this row's random id, so signing out, the idle timeout and the longest allowed session end
+    it here, whatever copy of the cookie is sent later."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    #: the last activity, written at most about once a minute (background requests never)
+    last_seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class PhoneCalls(Base):
     """Phone calls per day and municipality, imported from TeleQ's callback statistics: the
     calls do not pass through the desk, but the digital share is measured against them."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlsplit
+from contextlib import nullcontext
 
 from flask import (
     Blueprint,
@@ -15,15 +15,18 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 from sqlalchemy.orm import Session
 
-from .. import auth, spaces
+from .. import auth, sessions, spaces
 from ..extensions import csrf, db
+from ..i18n import FORMATS
 from ..models import SsoSession
-from ..security import too_many
+from ..ratelimit import Limit
+from ..security import same_site_path, too_many
 from ..sso import SignInFailed
 
 bp = Blueprint("auth", __name__)
@@ -38,14 +41,33 @@ def home() -> str:
 
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: never redirect a signed-in user to another site.
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and not urlsplit(target).netloc
-    ):
-        return target
-    return home()
+    return same_site_path(target, home())
+
+
+def _limit(name: str) -> Limit:
+    return Limit.parse(current_app.config["DESK_RATE_LIMITS"].get(name, "0/60"))
+
+
+def _attempt_allowed(username: str) -> int | None:
+    """Whether a sign-in attempt may be checked: None, or the seconds to wait.
+
+    Only failures should use up the limits, or an office signing in behind one address (or
+    one person signing in often) would be locked out. The person's count is taken before the
+    password is checked, so that parallel guesses cannot slip past it, and forgotten when the
+    sign-in succeeds (`_attempt_ended`); the address's count is only looked at here and grows
+    by failures alone, as a success cannot clear another person's attempts from it."""
+    limiter = current_app.extensions["desk_limiter"]
+    return limiter.peek(f"login:address:{request.remote_addr}", _limit("login_address")) or (
+        limiter.hit(f"login:user:{username}", _limit("login_user"))
+    )
+
+
+def _attempt_ended(username: str, succeeded: bool) -> None:
+    limiter = current_app.extensions["desk_limiter"]
+    if succeeded:
+        limiter.reset(f"login:user:{username}")
+    else:
+        limiter.hit(f"login:address:{request.remote_addr}", _limit("login_address"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -56,14 +78,12 @@ def login():
     error = None
     status = 200
     wait = None
+    username = request.form.get("username", "").strip().lower()
     if auth.sso() is not None and request.method == "POST":
         # In production everyone signs in through the region's Keycloak.
         error, status = _("Sign in with the region's account."), 403
-    if request.method == "POST":
-        username = request.form.get("username", "").strip().lower()
-        wait = too_many(f"login:address:{request.remote_addr}", "login_address") or too_many(
-            f"login:user:{username}", "login_user"
-        )
+    elif request.method == "POST":
+        wait = _attempt_allowed(username)
     if wait:
         error = _(
             "Too many sign-in attempts. Try again in %(minutes)d min.",
@@ -71,7 +91,8 @@ def login():
         )
         status = 429
     elif request.method == "POST" and status == 200:
-        user = auth.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        user = auth.authenticate(username, request.form.get("password", ""))
+        _attempt_ended(username, succeeded=user is not None)
         if user is None:
             error = _("Wrong username or password.")
             status = 401
@@ -79,17 +100,52 @@ def login():
             chosen = session.get("language")
             session.clear()
             login_user(auth.LoginUser(user))
+            auth.begin_session(user)
             if chosen in current_app.config["LANGUAGES"] and chosen != user.language:
                 user.language = chosen
-                db.session.commit()
+            db.session.commit()
             _choose_space(user)
             return redirect(_safe_next(request.args.get("next")))
-    username = request.form.get("username", "")
-    page = render_template(
-        "auth/login.html", error=error, username=username, sso=auth.sso() is not None
-    )
     headers = {"Retry-After": str(wait)} if wait else {}
-    return page, status, headers
+    return _login_page(error, request.form.get("username", "")), status, headers
+
+
+def _signed_out_notice(reason: str) -> str:
+    config = current_app.config
+    if reason == sessions.Ended.IDLE:
+        minutes = config["DESK_SESSION_IDLE_MINUTES"]
+        return ngettext(
+            "You were signed out after %(num)d minute without activity.",
+            "You were signed out after %(num)d minutes without activity.",
+            minutes,
+        )
+    if reason == sessions.Ended.LONGEST:
+        hours = config["DESK_SESSION_MAX_HOURS"]
+        return ngettext(
+            "You were signed out: a session lasts at most %(num)d hour.",
+            "You were signed out: a session lasts at most %(num)d hours.",
+            hours,
+        )
+    return _("You have signed out.")
+
+
+def _login_page(error: str | None, username: str) -> str:
+    """The sign-in page; once after a session ended, saying why, in that person's language."""
+    ended = session.pop("signed_out", None)
+    if not isinstance(ended, dict):
+        return render_template(
+            "auth/login.html", error=error, username=username, sso=auth.sso() is not None
+        )
+    language = ended.get("language")
+    locale = FORMATS.get(language) if language in current_app.config["LANGUAGES"] else None
+    with force_locale(locale) if locale else nullcontext():
+        return render_template(
+            "auth/login.html",
+            error=error,
+            username=username,
+            sso=auth.sso() is not None,
+            notice=_signed_out_notice(ended.get("reason", "")),
+        )
 
 
 FAILURES = {
@@ -152,6 +208,7 @@ def callback():
         session["language"] = chosen
     session["sso_sid"] = kept.id
     login_user(auth.LoginUser(user))
+    auth.begin_session(user)
     db.session.commit()
     _choose_space(user)
     return redirect(_safe_next(flow.get("next")))
@@ -204,8 +261,7 @@ def logout():
     """Sign out; with SSO, the Keycloak session ends too (back channel, then the browser)."""
     sso = auth.sso()
     sid = session.get("sso_sid", "")
-    logout_user()
-    session.clear()
+    auth.end_session(sessions.Ended.SIGNED_OUT)  # no copy of the cookie opens anything now
     if sso is None:
         return redirect(url_for("auth.login"))
     with Session(db.engine) as real:  # tokens live in the real database, in any space
