@@ -11,6 +11,10 @@ Plain Python on a Session; no Flask.
   room for it and the resident's municipality in scope; an item nobody has room for waits, and
   the next one is tried. Dispatches are serialised (a transaction-level lock on PostgreSQL), so
   nobody ends above capacity, and claiming is the same conditional UPDATE as taking.
+- A team lead manages their team: the people of the real desk in the lead's queues who serve
+  one of the lead's municipalities (an admin: everyone who works items). A lead sets their
+  capacity and memberships, adds to the lead's queues others who serve those municipalities,
+  and gives items only to those of the team who may work on them.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from sqlalchemy.orm import Session
 from .access import may_work_on
 from .errors import ItemClosed, NotPermitted
 from .lifecycle import _claim, record, work_order
-from .models import EventKind, ItemEvent, ItemStatus, Queue, User, WorkItem, utcnow
+from .models import EventKind, ItemEvent, ItemStatus, Queue, Role, User, WorkItem, utcnow
 
 
 class Status(enum.StrEnum):
@@ -195,14 +199,112 @@ def takeable_in(queue_code: str) -> tuple:
     )
 
 
+# --- a lead's team ----------------------------------------------------------------------------
+
+#: who works items in the real desk: a trainer or trainee works only in the training space
+#: (their items there are practice cases), an auditor reads the access log and no item
+ITEM_WORKERS = frozenset({Role.PROFESSIONAL.value, Role.TEAM_LEAD.value, Role.ADMIN.value})
+
+
+def works_items(user: User) -> bool:
+    return user.active and user.role in ITEM_WORKERS
+
+
+def in_team(lead: User, person: User) -> bool:
+    """Whether `person` is of `lead`'s team: their capacity, their memberships of the lead's
+    queues and the lead's items in their hands are the lead's to set. An admin's team is
+    everyone who works items in the real desk; a team lead's, those of them in one of the
+    lead's queues who serve one of the lead's municipalities, never an admin (whom no lead
+    manages). Nobody else leads anyone."""
+    if not works_items(person):
+        return False
+    if lead.is_admin:
+        return True
+    return (
+        lead.role == Role.TEAM_LEAD.value
+        and not person.is_admin
+        and bool(person.queue_codes & lead.queue_codes)
+        and bool(person.municipality_codes & lead.municipality_codes)
+    )
+
+
+def may_join(lead: User, person: User) -> bool:
+    """Whether `lead` may add `person` to the lead's queues (or take them off): someone of the
+    team, or who works items in the real desk for one of the lead's municipalities. Their
+    capacity stays the lead's to set only once they are of the team."""
+    if in_team(lead, person):
+        return True
+    return (
+        lead.role == Role.TEAM_LEAD.value
+        and works_items(person)
+        and not person.is_admin
+        and bool(person.municipality_codes & lead.municipality_codes)
+    )
+
+
+def may_hold(person: User, item: WorkItem) -> bool:
+    """Whether `item` may be given to `person`: they work items in the real desk, are in its
+    queue and serve its resident's municipality. Stricter than `may_work_on`, which lets an
+    admin see every item: an item is given only to someone who works in its queue."""
+    return (
+        works_items(person)
+        and item.queue_code in person.queue_codes
+        and (item.municipality_code is None or item.municipality_code in person.municipality_codes)
+    )
+
+
+def may_give(lead: User, item: WorkItem, person: User) -> bool:
+    """Whether `lead` may give `item` to `person`: the lead's item, to one of their team who
+    may hold it."""
+    return may_work_on(lead, item) and in_team(lead, person) and may_hold(person, item)
+
+
+def led_queues(session: Session, lead: User) -> list[Queue]:
+    """The active queues `lead` leads: their own (an admin: all)."""
+    queues = session.scalars(select(Queue).where(Queue.active).order_by(Queue.code)).all()
+    return [q for q in queues if lead.is_admin or q.code in lead.queue_codes]
+
+
+def team(session: Session, lead: User) -> list[User]:
+    """The people of `lead`'s team who are in the lead's queues (the board's people), by name."""
+    codes = {q.code for q in led_queues(session, lead)}
+    people = session.scalars(
+        select(User)
+        .where(User.active, User.role.in_(ITEM_WORKERS))
+        .order_by(User.display_name, User.id)
+    ).all()
+    return [p for p in people if p.queue_codes & codes and in_team(lead, p)]
+
+
+def set_membership(
+    session: Session, lead: User, person: User, chosen: set[str], capacity: int | None = None
+) -> None:
+    """`person`'s memberships of the lead's queues become `chosen` (their other queues are not
+    the lead's to change), and their capacity `capacity` unless None. Raises NotPermitted, with
+    nothing changed, for someone the lead may not add to their queues, or whose capacity is
+    not theirs to set."""
+    if not may_join(lead, person) or (capacity is not None and not in_team(lead, person)):
+        raise NotPermitted()
+    mine = led_queues(session, lead)
+    codes = {q.code for q in mine}
+    kept = [q for q in person.queues if q.code not in codes]
+    person.queues = kept + [q for q in mine if q.code in chosen]
+    if capacity is not None:
+        person.capacity = capacity
+    session.flush()
+
+
 def reassign(
     session: Session, item: WorkItem, lead: User, to: User | None, now: datetime | None = None
 ) -> WorkItem:
-    """A team lead moves an open item to someone of its queue and scope, or back to the queue
-    (an item waiting for the resident keeps waiting, with its new holder)."""
+    """A team lead moves an open item of theirs to someone of their team who may hold it
+    (`may_give`), or back to the queue (an item waiting for the resident keeps waiting, with
+    its new holder). NotPermitted, with nothing changed, otherwise."""
+    if not may_work_on(lead, item) or lead.role not in (Role.TEAM_LEAD.value, Role.ADMIN.value):
+        raise NotPermitted()
     if item.status == ItemStatus.RESOLVED.value:
         raise ItemClosed()
-    if to is not None and not may_work_on(to, item):
+    if to is not None and not may_give(lead, item, to):
         raise NotPermitted()
     now = now or utcnow()
     item.assignee = to

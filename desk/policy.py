@@ -19,6 +19,9 @@ WORKERS = frozenset({Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN, Role.TRAINEE
 EDITORS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
 AUDITORS = frozenset({Role.AUDITOR})
 TRAINERS = frozenset({Role.TRAINER})
+#: the real desk's live stream: it carries the real desk's changes, so a training account (whose
+#: pages poll) and an auditor (who sees no queue) have no use for it
+LIVE = frozenset({Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN})
 
 ACCESS: dict[str, str | frozenset[Role]] = {
     "static": PUBLIC,
@@ -39,7 +42,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "situation.items": READERS,
     "situation.save_view": READERS,
     "situation.delete_view": READERS,
-    "live.events": READERS,
+    "live.events": LIVE,
     "items.show": READERS,
     "items.presence": READERS,
     "items.others": READERS,
@@ -101,3 +104,12 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "audit.export_csv": AUDITORS,
     "audit.export_json": AUDITORS,
 }
+
+
+def allows(endpoint: str, role: str) -> bool:
+    """Whether a signed-in user with `role` may call `endpoint`: pages offer what the rule
+    allows (the live stream, for one) and nothing it would refuse."""
+    rule = ACCESS.get(endpoint)
+    if rule == PUBLIC:
+        return True
+    return isinstance(rule, frozenset) and role in rule

@@ -79,3 +79,20 @@ def make_item(
     session.add(item)
     session.flush()
     return item
+
+
+def p0_delivery(external_id: str) -> dict:
+    """An anonymous Omaolo P0 (chest pain) for Sipoo, submitted now, as the API receives it."""
+    return {
+        "external_id": external_id,
+        "submitted_at": utcnow().isoformat(),
+        "municipality": "sipoo",
+        "resident": {"identification": "none"},
+        "assessment": {
+            "kind": "symptom",
+            "code": "chest-pain",
+            "title": "Rintakipu",
+            "urgency": "P0",
+            "recommendation": "Soita 112.",
+        },
+    }

@@ -101,10 +101,13 @@ def sample_items(engine) -> dict[str, int]:
 
 
 @contextmanager
-def serve(database_url: str, tmp_path_factory) -> Iterator[tuple[str, object]]:
-    """Recreate the database, seed it, and serve the app; yields (base URL, engine)."""
+def serve(database_url: str, tmp_path_factory, **config) -> Iterator[tuple[str, object]]:
+    """Recreate the database, seed it, and serve the app (with `config` over the tests'
+    settings, e.g. a REDIS_URL for live updates); yields (base URL, engine)."""
     _recreate_pg_database(database_url)
-    app = _migrated_app(database_url, tmp_path_factory, TESTING=False, DESK_PRESENCE_POLL_SECONDS=1)
+    app = _migrated_app(
+        database_url, tmp_path_factory, TESTING=False, DESK_PRESENCE_POLL_SECONDS=1, **config
+    )
     with app.app_context():
         seed(db.session)
         engine = db.engine
@@ -116,4 +119,6 @@ def serve(database_url: str, tmp_path_factory) -> Iterator[tuple[str, object]]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+        if app.extensions.get("desk_live") is not None:
+            app.extensions["desk_live"].close()  # Redis channels are server-wide: leave none
         engine.dispose()

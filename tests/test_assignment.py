@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -12,7 +13,21 @@ from sqlalchemy.orm import Session
 
 from desk import lifecycle
 from desk.access import may_work_on
-from desk.assignment import Policy, Status, dispatch, loads, reassign, set_status, weight
+from desk.assignment import (
+    Policy,
+    Status,
+    dispatch,
+    in_team,
+    loads,
+    may_give,
+    may_hold,
+    may_join,
+    reassign,
+    set_status,
+    team,
+    weight,
+)
+from desk.errors import NotPermitted
 from desk.models import ItemEvent, ItemStatus, Queue, WorkItem, utcnow
 from tests.factories import make_item, make_user
 
@@ -99,12 +114,76 @@ def test_a_lead_reassigns_within_queue_and_scope(session):
     assert item.assignee_id is None and item.status == ItemStatus.NEW.value
     reassign(session, item, lead, a)
     assert item.assignee_id == a.id and item.status == ItemStatus.IN_PROGRESS.value
-    import pytest
-
-    from desk.errors import NotPermitted
-
     with pytest.raises(NotPermitted):
         reassign(session, item, lead, outsider)
+
+
+def _lead_of_social_services(session):
+    """A lead of two social-services queues (Porvoo and Sipoo), serving those municipalities."""
+    return make_user(
+        session,
+        role="team_lead",
+        queues=["social-porvoo", "social-sipoo"],
+        municipalities=["porvoo", "sipoo"],
+    )
+
+
+def test_a_leads_team_is_the_real_desks_people_of_their_queues_and_municipalities(session):
+    lead = _lead_of_social_services(session)
+    worker = make_user(session, queues=["social-porvoo"], municipalities=["porvoo"])
+    co_lead = make_user(session, role="team_lead", queues=["social-sipoo"], municipalities=None)
+    nearby = make_user(session, queues=["health-porvoo"], municipalities=["porvoo"])
+    far = make_user(session, queues=["health-askola"], municipalities=["askola"])
+    elsewhere_in_queue = make_user(session, queues=["social-porvoo"], municipalities=["askola"])
+    admin = make_user(session, role="admin", queues=["social-porvoo"])
+    trainee, trainer, auditor = (
+        make_user(session, role=role, queues=["social-porvoo"])
+        for role in ("trainee", "trainer", "auditor")
+    )
+    gone = make_user(session, queues=["social-porvoo"], municipalities=["porvoo"])
+    gone.active = False
+    session.flush()
+
+    assert {u.id for u in team(session, lead)} == {lead.id, worker.id, co_lead.id}
+    for person in (lead, worker, co_lead):
+        assert in_team(lead, person) and may_join(lead, person)
+    # Not of the team, but serving a municipality of the lead's: may be added to a queue.
+    assert not in_team(lead, nearby) and may_join(lead, nearby)
+    assert not in_team(lead, elsewhere_in_queue) and not may_join(lead, elsewhere_in_queue)
+    for person in (far, admin, trainee, trainer, auditor, gone):
+        assert not in_team(lead, person) and not may_join(lead, person), person.role
+
+    # An admin manages everyone who works items in the real desk, and nobody else.
+    chief = make_user(session, role="admin", queues=[])
+    for person in (lead, worker, nearby, far, admin):
+        assert in_team(chief, person)
+    for person in (trainee, trainer, auditor, gone):
+        assert not in_team(chief, person) and not may_join(chief, person), person.role
+    # A professional leads nobody.
+    assert not in_team(worker, worker) and not may_join(worker, nearby)
+
+
+def test_items_go_only_to_people_who_may_work_on_them_in_the_real_desk(session):
+    lead = _lead_of_social_services(session)
+    holder = make_user(session, queues=["social-porvoo"], municipalities=["porvoo"])
+    sipoo_only = make_user(
+        session, queues=["social-porvoo", "social-sipoo"], municipalities=["sipoo"]
+    )
+    admin = make_user(session, role="admin", queues=[])
+    trainee = make_user(session, role="trainee", queues=["social-porvoo"])
+    item = make_item(session, queue="social-porvoo", municipality="porvoo")
+    lifecycle.take(session, item, holder)
+    assert may_hold(holder, item) and may_give(lead, item, holder)
+    for person in (sipoo_only, admin, trainee):
+        assert not may_hold(person, item) or not may_give(lead, item, person)
+        with pytest.raises(NotPermitted):
+            reassign(session, item, lead, person)
+        assert item.assignee_id == holder.id, "nothing changed"
+    # Not the lead's item (another queue): not theirs to move, not even back to the queue.
+    health = make_item(session, queue="health-porvoo", municipality="porvoo")
+    with pytest.raises(NotPermitted):
+        reassign(session, health, lead, None)
+    assert health.status == ItemStatus.NEW.value
 
 
 # --- the invariants under random traffic -------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from desk.models import Instruction, ResponseTemplate, Role, SavedView
+from desk.models import Instruction, Queue, ResponseTemplate, Role, SavedView, User, WorkItem
 from desk.policy import ACCESS, PUBLIC, SOURCE_SYSTEM, SWITCHERS
 from tests.factories import make_item, make_user
 from tests.web import Browser
@@ -76,7 +76,10 @@ def test_each_role_reaches_exactly_what_the_policy_allows(app, app_session, worl
         answer = _call(browser, rule, world)
         answer.close()
         where = (role, rule.endpoint, answer.status_code)
-        sent_to_login = answer.status_code == 302 and "/login" in answer.headers["Location"]
+        # A page is redirected; an htmx request takes the whole page there (HX-Redirect).
+        sent_to_login = (answer.status_code == 302 and "/login" in answer.headers["Location"]) or (
+            answer.status_code == 401 and answer.headers.get("HX-Redirect", "").startswith("/login")
+        )
         if allowed == PUBLIC:
             assert answer.status_code != 403 and not sent_to_login, where
         elif allowed == SOURCE_SYSTEM:
@@ -121,3 +124,129 @@ def test_a_professional_of_another_municipality_finds_no_item(app, app_session, 
         assert f'id="item-link-{world["item_id"]}"' not in browser.get(url).get_data(as_text=True)
     # Another's saved view is not theirs to remove.
     assert browser.post(f"/situation/views/{world['view_id']}/delete").status_code == 404
+
+
+# --- a team lead's reach: the people of their own queues and municipalities ------------------
+
+
+def _social_team(session) -> dict:
+    """The review's case: a lead of two social-services queues, the people around them, and an
+    item of the lead's in the hands of one of their team."""
+    lead = make_user(
+        session,
+        role="team_lead",
+        queues=["social-porvoo", "social-sipoo"],
+        municipalities=["porvoo", "sipoo"],
+    )
+    holder = make_user(session, queues=["social-porvoo"], municipalities=["porvoo"])
+    gone = make_user(session, queues=["social-porvoo"], municipalities=["porvoo"])
+    gone.active = False
+    item = make_item(session, queue="social-porvoo", municipality="porvoo")
+    item.assignee, item.status = holder, "in_progress"
+    session.flush()
+    return {
+        "lead": lead,
+        "holder": holder,
+        "item": item,
+        "gone": gone,
+        "chief": make_user(session, role="admin", queues=[]),
+        "worker": make_user(session, queues=["social-porvoo"], municipalities=["porvoo"]),
+        "co_lead": make_user(
+            session, role="team_lead", queues=["social-porvoo", "health-sipoo"], municipalities=None
+        ),
+        # serves Porvoo, as the lead does, in a queue of someone else's
+        "nearby": make_user(session, queues=["health-porvoo"], municipalities=["porvoo"]),
+        "health": make_user(session, queues=["health-askola"], municipalities=["askola"]),
+        "admin": make_user(session, role="admin", queues=[]),
+        # already in the lead's queue, but none of them works items in the real desk
+        "trainee": make_user(session, role="trainee", queues=["social-porvoo"]),
+        "trainer": make_user(session, role="trainer", queues=["social-porvoo"]),
+        "auditor": make_user(session, role="auditor", queues=["social-porvoo"]),
+    }
+
+
+REACH = [
+    # who manages, whom: their page, setting their capacity, adding them to a queue, giving
+    # them the lead's item (302 done; 403 or 404 refused, and nothing changed)
+    ("lead", "lead", 200, 302, 302, 302),
+    ("lead", "worker", 200, 302, 302, 302),
+    ("lead", "co_lead", 200, 302, 302, 302),
+    ("lead", "nearby", 200, 403, 302, 403),
+    ("lead", "health", 404, 404, 404, 403),
+    ("lead", "admin", 404, 404, 404, 403),
+    ("lead", "trainee", 404, 404, 404, 403),
+    ("lead", "trainer", 404, 404, 404, 403),
+    ("lead", "auditor", 404, 404, 404, 403),
+    ("lead", "gone", 404, 404, 404, 403),
+    ("chief", "worker", 200, 302, 302, 302),
+    ("chief", "health", 200, 302, 302, 403),  # not in the item's queue
+    ("chief", "admin", 200, 302, 302, 403),
+    ("chief", "trainee", 404, 404, 404, 403),
+    ("chief", "trainer", 404, 404, 404, 403),
+    ("chief", "auditor", 404, 404, 404, 403),
+    ("chief", "gone", 404, 404, 404, 403),
+]
+
+
+@pytest.mark.parametrize(("manager", "whom", "page", "capacity", "join", "give"), REACH)
+def test_a_lead_manages_only_the_people_of_their_queues_and_municipalities(
+    app, app_session, manager, whom, page, capacity, join, give
+):
+    team = _social_team(app_session)
+    boss = Browser(app.test_client()).login(team[manager])
+    person_id, item_id, holder_id = team[whom].id, team["item"].id, team["holder"].id
+    managed = (
+        {q.code for q in app_session.scalars(select(Queue).where(Queue.active))}
+        if manager == "chief"
+        else team["lead"].queue_codes
+    )
+
+    def person() -> User:
+        app_session.expire_all()
+        return app_session.get(User, person_id)
+
+    before = person()
+    queues, kept_capacity = before.queue_codes, before.capacity
+    url = f"/team/people/{person_id}"
+    assert boss.get(url).status_code == page
+
+    answer = boss.post(url, {"capacity": "0", "queues": sorted(queues & managed)}, htmx=False)
+    assert answer.status_code == capacity, "capacity"
+    after = person()
+    assert after.capacity == (0 if capacity == 302 else kept_capacity)
+    assert after.queue_codes == queues
+    kept_capacity = after.capacity
+
+    chosen = sorted((queues & managed) | {"social-sipoo"})
+    assert boss.post(url, {"queues": chosen}, htmx=False).status_code == join, "joining"
+    after = person()
+    assert after.queue_codes == (queues | {"social-sipoo"} if join == 302 else queues)
+    assert after.capacity == kept_capacity
+
+    answer = boss.post(
+        "/team/reassign", {"items": [str(item_id)], "to": str(person_id)}, htmx=False
+    )
+    assert answer.status_code == give, "giving the item"
+    item = app_session.get(WorkItem, item_id)
+    app_session.refresh(item)
+    assert item.assignee_id == (person_id if give == 302 else holder_id)
+
+
+def test_a_lead_moves_nothing_of_another_queue(app, app_session):
+    team = _social_team(app_session)
+    health_item = make_item(app_session, queue="health-porvoo", municipality="porvoo")
+    health_item.assignee, health_item.status = team["nearby"], "in_progress"
+    app_session.flush()
+    boss = Browser(app.test_client()).login(team["lead"])
+    for to in ("queue", str(team["worker"].id)):
+        answer = boss.post(
+            "/team/reassign",
+            {"items": [str(team["item"].id), str(health_item.id)], "to": to},
+            htmx=False,
+        )
+        assert answer.status_code == 404
+    app_session.expire_all()
+    assert app_session.get(WorkItem, health_item.id).assignee_id == team["nearby"].id
+    assert app_session.get(WorkItem, team["item"].id).assignee_id == team["holder"].id, (
+        "nothing of the request was done"
+    )

@@ -106,3 +106,53 @@ def test_a_lead_gives_waiting_items_of_a_queue_to_someone(app, app_session):
     app_session.expire_all()
     assert {app_session.get(WorkItem, i.id).assignee_id for i in waiting} == {anna.id}
     assert boss.get("/team/queues/social-sipoo").status_code == 404, "not the lead's queue"
+
+
+def test_the_team_pages_offer_only_the_people_the_lead_manages(app, app_session):
+    lead = make_user(
+        app_session,
+        role="team_lead",
+        queues=["social-porvoo", "social-sipoo"],
+        municipalities=["porvoo", "sipoo"],
+        name="Lea Lead",
+    )
+    worker = make_user(
+        app_session, queues=["social-porvoo"], municipalities=["porvoo"], name="Wilma Worker"
+    )
+    # In the lead's queue, but none of these works the lead's items in the real desk.
+    outsiders = [
+        make_user(app_session, role=role, queues=["social-porvoo"], name=name)
+        for role, name in [
+            ("admin", "Aino Admin"),
+            ("trainee", "Tero Trainee"),
+            ("trainer", "Kalle Trainer"),
+            ("auditor", "Tuula Auditor"),
+        ]
+    ]
+    outsiders.append(
+        make_user(
+            app_session, queues=["social-porvoo"], municipalities=["askola"], name="Asko Askola"
+        )
+    )
+    outsiders.append(
+        make_user(
+            app_session, queues=["health-porvoo"], municipalities=["porvoo"], name="Hilla Health"
+        )
+    )
+    item = make_item(app_session, queue="social-porvoo", municipality="porvoo")
+    item.assignee, item.status = worker, "in_progress"
+    app_session.flush()
+    boss = Browser(app.test_client()).login(lead)
+
+    board = text(boss.get("/team"))
+    queue = text(boss.get("/team/queues/social-porvoo"))
+    person = text(boss.get(f"/team/people/{worker.id}"))
+    assert ">Wilma Worker</a>" in board and ">Lea Lead</a>" in board
+    assert f'<option value="{worker.id}">Wilma Worker' in queue
+    assert f'<option value="{lead.id}">Lea Lead' in person
+    for page in (board, queue, person):
+        for outsider in outsiders:
+            assert outsider.display_name not in page, outsider.display_name
+    row = re.search(r'href="/team/queues/social-porvoo">.*?</tr>', board, re.S).group(0)
+    available, members = re.findall(r'<td class="num">(\d+) / (\d+)', row)[0]
+    assert members == "2", "the lead and Wilma, nobody else"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app
 from flask_login import login_required
 
+from .. import spaces
+
 bp = Blueprint("live", __name__)
 
 
@@ -12,6 +14,10 @@ bp = Blueprint("live", __name__)
 @login_required
 def events():
     """Changes as they are committed (no resident data: only which queues changed)."""
+    if spaces.current() == spaces.TRAINING:
+        # The stream is the real desk's: nothing of it reaches the training space, whoever
+        # asks there (the route policy already refuses training accounts; pages there poll).
+        abort(403)
     hub = current_app.extensions.get("desk_live")
     if hub is None:
         abort(404)

@@ -4,7 +4,18 @@ reassigning, memberships, capacities and each queue's assignment policy."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from typing import NoReturn
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -17,8 +28,9 @@ from ..i18n import language
 from ..lifecycle import work_order
 from ..models import ItemEvent, ItemStatus, Queue, Role, User, WorkItem, utcnow
 from ..policy import EDITORS, WORKERS
-from ..security import me, roles_required
+from ..security import is_htmx, me, roles_required, same_site_path
 from ..tasks.assign import request_dispatch
+from .guard import database_id, number
 from .messages import describe
 
 bp = Blueprint("team", __name__)
@@ -46,7 +58,7 @@ def set_status():
         )
     else:
         flash(_("Your status is now: %(status)s.", status=status_label(status)), "success")
-    return redirect(request.form.get("back") or url_for("work.index"))
+    return redirect(same_site_path(request.form.get("back"), url_for("work.index")))
 
 
 def status_label(code: str) -> str:
@@ -67,17 +79,18 @@ def policy_label(code: str) -> str:
 
 
 def _team(lead: User) -> tuple[list[User], list[Queue]]:
-    """The lead's queues, and the people who work in them (an admin: all of both)."""
-    queues = db.session.scalars(select(Queue).where(Queue.active).order_by(Queue.code)).all()
-    if not lead.is_admin:
-        queues = [q for q in queues if q.code in lead.queue_codes]
-    codes = {q.code for q in queues}
-    people = db.session.scalars(
-        select(User)
-        .where(User.active, User.role.in_([r.value for r in WORKERS]))
-        .order_by(User.display_name)
-    ).all()
-    return [p for p in people if p.queue_codes & codes], queues
+    """The people of the lead's team in their queues, and the queues (an admin: all queues and
+    everyone in them who works items); desk.assignment decides who is of the team."""
+    return assignment.team(db.session, lead), assignment.led_queues(db.session, lead)
+
+
+def _refuse(status: int, text: str) -> NoReturn:
+    """Answer `status` (403 or 404) with `text`, in the desk's layout and the user's language;
+    nothing was changed."""
+    title = _("Not found") if status == 404 else _("No access")
+    template = "errors/_error.html" if is_htmx() else "errors/error.html"
+    page = render_template(template, status=status, title=title, text=text)
+    abort(make_response(page, status))
 
 
 @bp.get("/team")
@@ -172,13 +185,11 @@ def queue_policy(code: str):
 
 
 def _person(user_id: int) -> User:
-    people, _queues = _team(me())
-    person = next((p for p in people if p.id == user_id), None)
-    if person is None:
-        person = db.session.get(User, user_id)
-        # A member-to-be of the lead's queues may be added from their page.
-        if person is None or person.role not in {r.value for r in WORKERS}:
-            abort(404)
+    """Someone of the lead's team, or whom the lead may add to their queues (from this page);
+    404 for anyone else, as for nobody."""
+    person = db.session.get(User, user_id)
+    if person is None or not assignment.may_join(me(), person):
+        _refuse(404, _("Nobody by that number works in your queues or municipalities."))
     return person
 
 
@@ -188,16 +199,26 @@ def person(user_id: int):
     """A person's capacity and memberships in the lead's queues, and the items they hold."""
     person = _person(user_id)
     _people, queues = _team(me())
+    manages = assignment.in_team(me(), person)
     if request.method == "POST":
-        capacity = request.form.get("capacity", "")
-        if not capacity.isdigit() or not 0 <= int(capacity) <= 50:
-            flash(_("Give a capacity between 0 and 50."), "error")
-            return redirect(url_for("team.person", user_id=user_id)), 303
-        person.capacity = int(capacity)
+        # Someone not yet of the team has no capacity field: only their queues are set.
+        capacity = None
+        if "capacity" in request.form:
+            capacity = number(request.form.get("capacity"), 0, 50)
+            if capacity is None:
+                flash(_("Give a capacity between 0 and 50."), "error")
+                return redirect(url_for("team.person", user_id=user_id)), 303
         chosen = set(request.form.getlist("queues"))
-        mine = {q.code for q in queues}
-        kept = [q for q in person.queues if q.code not in mine]
-        person.queues = kept + [q for q in queues if q.code in chosen]
+        try:
+            assignment.set_membership(db.session, me(), person, chosen, capacity)
+        except DomainError:
+            _refuse(
+                403,
+                _(
+                    "Only the capacity of people in your queues is yours to set. "
+                    "Nothing was changed."
+                ),
+            )
         db.session.commit()
         request_dispatch()
         flash(_("Saved."), "success")
@@ -215,6 +236,7 @@ def person(user_id: int):
         items=items,
         load=assignment.loads(db.session, [person])[person.id],
         people=[p for p in _people if p.id != person.id],
+        manages=manages,
         now=utcnow(),
     )
 
@@ -244,19 +266,35 @@ def queue_items(code: str):
 @roles_required(*EDITORS)
 def reassign():
     """Move the chosen items to one person, or back to their queues."""
-    ids = [int(i) for i in request.form.getlist("items") if i.isdigit()]
+    ids = [i for i in map(database_id, request.form.getlist("items")) if i is not None]
     target = request.form.get("to", "")
     to = None
     if target != "queue":
-        to = db.session.get(User, int(target)) if target.isdigit() else None
+        to = db.session.get(User, user_id) if (user_id := database_id(target)) else None
         if to is None:
             abort(400)
+    items = [db.session.get(WorkItem, item_id) for item_id in ids]
+    if any(item is None or not may_work_on(me(), item) for item in items):
+        _refuse(404, _("Some of the chosen items are not in your queues. Nothing was moved."))
+    if to is not None:
+        if not assignment.in_team(me(), to):
+            _refuse(
+                403,
+                _("Items go only to people of your team who may work on them. Nothing was moved."),
+            )
+        unfit = [item for item in items if not assignment.may_give(me(), item, to)]
+        if unfit:
+            _refuse(
+                403,
+                _(
+                    "%(person)s does not work in the queue or municipality of: %(items)s. "
+                    "Nothing was moved.",
+                    person=to.display_name,
+                    items="; ".join(item.title for item in unfit),
+                ),
+            )
     moved, refused = 0, []
-    for item_id in ids:
-        item = db.session.get(WorkItem, item_id)
-        if item is None or not may_work_on(me(), item):
-            refused.append(str(item_id))
-            continue
+    for item in items:
         try:
             with db.session.begin_nested():
                 assignment.reassign(db.session, item, me(), to)
@@ -269,7 +307,7 @@ def reassign():
         flash(_("%(n)d items moved.", n=moved), "success")
     if refused:
         flash(_("Not moved: %(items)s", items="; ".join(refused)), "error")
-    return redirect(request.form.get("back") or url_for("team.board"))
+    return redirect(same_site_path(request.form.get("back"), url_for("team.board")))
 
 
 def init_app(app) -> None:
