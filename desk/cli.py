@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import secrets
+import signal
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -243,11 +247,42 @@ def sweep_command(grace: float) -> None:
     click.echo(f"Re-enqueued {sweep_pending(grace)} deliveries.")
 
 
+#: the waits between tries to reach Redis again: doubling from the first up to the last
+RECONNECT = (0.5, 10.0)
+
+# The scheduler's lock is renewed only while it is still this scheduler's (ARGV[1]); gone
+# (Redis restarted empty, or it expired unseen), it is taken again. 1: ours, 0: another's.
+_RENEW_LOCK = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return 1
+elseif not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+return 0
+"""
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+SCHEDULER_LOCK = "desk:scheduler"
+
+
+def _next_wait(wait: float | None) -> float:
+    return RECONNECT[0] if wait is None else min(wait * 2, RECONNECT[1])
+
+
 @desk.command("scheduler")
 @click.option("--interval", default=30, show_default=True, help="Seconds between sweeps.")
 def scheduler_command(interval: int) -> None:
     """Run the one scheduler process: the sweep every `interval` seconds (rq cron)."""
+    from redis.exceptions import RedisError
     from rq.cron import CronScheduler
+    from rq.exceptions import StopRequested
 
     from .tasks import QUEUE_NAME, redis_connection
     from .tasks.sweep import sweep_pending
@@ -255,24 +290,67 @@ def scheduler_command(interval: int) -> None:
     if current_app.config["DESK_JOBS_INLINE"]:
         raise click.ClickException("REDIS_URL is not set: there is nothing to schedule")
     connection = redis_connection()
-    lock = "desk:scheduler"
+    lock, ttl = SCHEDULER_LOCK, interval * 3
+    renew = connection.register_script(_RENEW_LOCK)
+    release = connection.register_script(_RELEASE_LOCK)
 
     class SingleScheduler(CronScheduler):
-        """Refuses to run beside another: two would sweep twice as often, for nothing."""
+        """Refuses to run beside another: two would sweep twice as often, for nothing. Keeps
+        running while Redis is unavailable, and sweeps as soon as it is back."""
 
         def heartbeat(self) -> None:
             super().heartbeat()
-            connection.set(lock, self.name, ex=interval * 3)
+            if not renew(keys=[lock], args=[self.name, ttl]):
+                raise click.ClickException(
+                    f"another scheduler took over ({connection.get(lock)!r}); this one stops"
+                )
+
+        def start(self) -> None:
+            # rq's loop, except that a Redis error waits and tries again instead of ending it.
+            self._install_signal_handlers()
+            wait, born = None, False
+            try:
+                while True:
+                    try:
+                        if not born:
+                            self.register_birth()
+                            born = True
+                        if self.enqueue_jobs():
+                            self.save()
+                        self.heartbeat()
+                    except RedisError as error:
+                        if wait is None:
+                            self.log.warning("Redis unavailable (%s); trying again", error)
+                        wait = _next_wait(wait)
+                        time.sleep(wait)
+                        continue
+                    if wait is not None:
+                        self.log.warning("Redis answers again")
+                        wait = None
+                    time.sleep(self.calculate_sleep_interval())
+            except (KeyboardInterrupt, StopRequested):
+                self.log.info("CronScheduler %s: stopping", self.name)
+            finally:
+                with contextlib.suppress(RedisError):
+                    self.register_death()
 
     scheduler = SingleScheduler(connection)
-    if not connection.set(lock, scheduler.name, nx=True, ex=interval * 3):
+    taken, wait = None, None
+    while taken is None:
+        try:
+            taken = bool(connection.set(lock, scheduler.name, nx=True, ex=ttl))
+        except RedisError as error:
+            wait = _next_wait(wait)
+            click.echo(f"Redis unavailable ({error}); trying again in {wait:g} s", err=True)
+            time.sleep(wait)
+    if not taken:
         raise click.ClickException(f"another scheduler is running ({connection.get(lock)!r})")
     scheduler.register(sweep_pending, queue_name=QUEUE_NAME, interval=interval)
     try:
         scheduler.start()
     finally:
-        if connection.get(lock) == scheduler.name.encode():
-            connection.delete(lock)
+        with contextlib.suppress(RedisError):
+            release(keys=[lock], args=[scheduler.name])
 
 
 @desk.command("worker")
@@ -284,10 +362,16 @@ def scheduler_command(interval: int) -> None:
     help="Run each job in a forked process (isolation) or in this one (speed).",
 )
 def worker_command(burst: bool, fork: bool) -> None:
-    """Run an rq worker for the desk's jobs, in this app's context."""
+    """Run an rq worker for the desk's jobs, in this app's context.
+
+    The worker outlives Redis: when Redis is unavailable it waits and tries again (longer
+    after each failure, at most RECONNECT[1] seconds), and once Redis answers it asks for a
+    drain, so that deliveries accepted meanwhile are routed without waiting for the sweep."""
+    from redis.exceptions import RedisError
     from rq import SimpleWorker, Worker
 
     from .tasks import QUEUE_NAME, redis_connection
+    from .tasks.inbound import request_drain
 
     if current_app.config["DESK_JOBS_INLINE"]:
         raise click.ClickException("REDIS_URL is not set: jobs run in-process, no worker needed")
@@ -297,9 +381,15 @@ def worker_command(burst: bool, fork: bool) -> None:
     # The desk's jobs are short database transactions: forking for each costs more than the
     # job itself, so by default they run in the worker's own process.
     base = Worker if fork else SimpleWorker
+    stopping = threading.Event()
+    lost = threading.Event()  # Redis failed, and no drain was asked for since
+    reached = threading.Event()  # this worker reached Redis (so its failure is a new one)
 
     class AppWorker(base):
         """Each job starts with a fresh database session."""
+
+        # rq's own waits between tries to reach Redis while it waits for jobs
+        max_connection_wait_time = RECONNECT[1]
 
         def perform_job(self, job, queue):
             try:
@@ -307,7 +397,49 @@ def worker_command(burst: bool, fork: bool) -> None:
             finally:
                 db.session.remove()
 
-    AppWorker([QUEUE_NAME], connection=redis_connection()).work(burst=burst)
+        def heartbeat(self, timeout=None, pipeline=None):
+            # rq beats before every wait for a job, also while it retries a lost connection.
+            try:
+                super().heartbeat(timeout, pipeline)
+            except RedisError:
+                lost.set()
+                raise
+            if pipeline is not None:
+                return  # only queued: the pipeline's caller learns how it went
+            reached.set()
+            if lost.is_set():
+                request_drain()
+                lost.clear()
+                self.log.warning("Redis answers again; a drain is asked for")
+
+        def request_stop(self, signum, frame):
+            stopping.set()
+            super().request_stop(signum, frame)
+
+    connection = redis_connection()
+    wait = None
+    while not stopping.is_set():
+        worker = None
+        reached.clear()
+        try:
+            worker = AppWorker([QUEUE_NAME], connection=connection)
+            worker.work(burst=burst)
+            if burst or stopping.is_set():
+                return
+            problem = "its loop ended"  # rq ends its loop on an error it does not handle
+        except RedisError as error:
+            problem = error
+        if stopping.is_set():
+            return
+        if worker is not None and getattr(worker, "pubsub_thread", None) is not None:
+            worker.pubsub_thread.stop()  # rq could not unsubscribe without Redis
+        wait = RECONNECT[0] if reached.is_set() else _next_wait(wait)
+        lost.set()
+        click.echo(f"The worker lost Redis ({problem}); starting again in {wait:g} s", err=True)
+        # Until then, a signal to stop is only noted (rq's handlers belong to the old worker).
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: stopping.set())
+        stopping.wait(wait)
 
 
 def init_app(app: Flask) -> None:
@@ -337,8 +469,14 @@ def token_create(name: str, channel_names: tuple[str, ...]) -> None:
         raise click.BadParameter(
             f"unknown channel(s): {', '.join(unknown)}; use {', '.join(channels.names())}"
         )
+    from .models import ApiToken
+
+    same = db.session.scalar(select(func.count()).where(ApiToken.name == name))
     row, secret = tokens.create(db.session, name, list(dict.fromkeys(channel_names)))
     db.session.commit()
+    if same:
+        # The name is the source system: its tokens read each other's processing states.
+        click.echo(f"{name} has {same} earlier token(s): this one reads their deliveries' states.")
     click.echo(f"Token {row.id} for {name} ({row.channels}). It is shown only now:")
     click.echo(secret)
 

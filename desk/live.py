@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 from flask import Flask, current_app, has_app_context
+from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,11 @@ GENERATION = "desk:generation"
 #: how long a cached fragment may be reused while nothing changes (deadlines move with time)
 FRAGMENT_SECONDS = 15
 HEARTBEAT_SECONDS = 15
+#: how long the subscription may hear nothing before it checks that Redis is still there
+PING_SECONDS = 30
+#: sent to every page after the subscription was lost and made again: fetch what you missed
+RESYNC = json.dumps({"queues": []})
+log = logging.getLogger(__name__)
 _CHANGES = "desk_changed_queues"
 _EMERGENCIES = "desk_emergency_queues"
 
@@ -64,7 +71,10 @@ def _publish_after_commit(session: Session) -> None:
             pipe.incr(GENERATION)
             pipe.publish(CHANNEL, json.dumps(message))
             pipe.execute()
-    except Exception:  # a missed live update is repaired by the slow poll
+    except RedisError:  # a missed live update is repaired by the slow poll
+        # The outage is logged once by desk.tasks: one line per commit would flood.
+        current_app.logger.debug("Redis unavailable; a live update was not published")
+    except Exception:
         current_app.logger.warning("could not publish a live update", exc_info=True)
 
 
@@ -92,7 +102,9 @@ def shared_fragment(key: tuple, render: Callable[[], str]) -> str:
             repr((spaces.current(), key, generation, _window())).encode()
         ).hexdigest()
         cached = redis.get(f"desk:fragment:{digest}")
-    except Exception:  # the page works without the cache
+    except RedisError:  # the page works without the cache (the outage is logged once)
+        return render()
+    except Exception:
         current_app.logger.warning("live fragment cache unavailable", exc_info=True)
         return render()
     if cached is not None:
@@ -104,27 +116,87 @@ def shared_fragment(key: tuple, render: Callable[[], str]) -> str:
 
 
 class Broadcaster:
-    """One Redis subscription for this process, shared by every open page."""
+    """One Redis subscription for this process, shared by every open page.
+
+    The subscription outlives Redis: when the connection breaks (Redis restarted, a network
+    cut, or no answer to a ping on a quiet line) it subscribes again, waiting longer after
+    each failed try, and then sends every page one `change` with no queues, so that pages
+    fetch again whatever they missed meanwhile."""
+
+    #: a quiet subscription is pinged after this long, and replaced if still silent after twice
+    ping_seconds: float = PING_SECONDS
+    #: the first wait before subscribing again, doubled after each failed try up to the last
+    backoff: tuple[float, float] = (0.5, 10.0)
 
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
         self.listeners: set[queue.Queue] = set()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self.subscribed = False
 
     def _run(self) -> None:
-        from redis import Redis
+        delay, interrupted = self.backoff[0], False
+        while not self.stopping.is_set():
+            self.subscribed = False
+            try:
+                self._relay(resubscribed=interrupted)
+            except Exception as error:  # Redis down or restarted: subscribe again, later
+                if self.subscribed or not interrupted:
+                    # Its text only: a handler that keeps records would keep its traceback alive.
+                    log.warning("live updates interrupted (%s); subscribing again", str(error))
+                    delay = self.backoff[0]
+                interrupted = True
+                self.stopping.wait(delay)
+                delay = min(delay * 2, self.backoff[1])
 
-        pubsub = Redis.from_url(self.redis_url).pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(CHANNEL)
-        for message in pubsub.listen():
-            data = message["data"].decode() if isinstance(message["data"], bytes) else ""
-            with self.lock:
-                listeners = list(self.listeners)
-            for listener in listeners:
-                # A page that does not read is refreshed by its slow poll instead.
-                with contextlib.suppress(queue.Full):
-                    listener.put_nowait(data)
+    def _relay(self, resubscribed: bool) -> None:
+        """Subscribe and pass every message on to the listeners until told to stop, or
+        raise when the connection is lost."""
+        from redis import Redis
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        redis = Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(CHANNEL)
+            self.subscribed = True
+            if resubscribed:
+                log.warning("live updates subscribed again")
+                self._send(RESYNC)
+            heard, pinged = time.monotonic(), False
+            while not self.stopping.is_set():
+                message = pubsub.get_message(timeout=min(1.0, self.ping_seconds))
+                now = time.monotonic()
+                if message is not None:
+                    heard, pinged = now, False
+                    if message["type"] == "message" and isinstance(message["data"], bytes):
+                        self._send(message["data"].decode())
+                elif now - heard > 2 * self.ping_seconds:
+                    raise RedisConnectionError("no answer to a ping")
+                elif now - heard > self.ping_seconds and not pinged:
+                    pubsub.ping()
+                    pinged = True
+        finally:
+            with contextlib.suppress(Exception):
+                pubsub.close()
+            with contextlib.suppress(Exception):
+                redis.close()
+
+    def _send(self, data: str) -> None:
+        with self.lock:
+            listeners = list(self.listeners)
+        for listener in listeners:
+            # A page that does not read is refreshed by its slow poll instead.
+            with contextlib.suppress(queue.Full):
+                listener.put_nowait(data)
+
+    def close(self) -> None:
+        """Stop the subscription (tests; a server process just ends)."""
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
 
     def listen(self) -> queue.Queue:
         with self.lock:
@@ -178,7 +250,20 @@ def init_app(app: Flask) -> None:
         app.extensions["desk_presence"] = {
             space: MemoryPresence() for space in (spaces.REAL, spaces.TRAINING)
         }
-    # Training pages poll: the stream carries the real desk's changes only.
-    app.jinja_env.globals["live_updates"] = lambda: (
-        app.extensions["desk_live"] is not None and spaces.current() == spaces.REAL
+    app.jinja_env.globals["live_updates"] = lambda: _opens_stream(app)
+
+
+def _opens_stream(app: Flask) -> bool:
+    """Whether this page opens the live stream: with Redis, in the real desk (training pages
+    poll: the stream carries the real desk's changes only), and for a user whom the route
+    policy lets call `/events`, so that no page opens a connection only to be refused."""
+    from flask_login import current_user
+
+    from .policy import allows
+
+    return (
+        app.extensions["desk_live"] is not None
+        and spaces.current() == spaces.REAL
+        and current_user.is_authenticated
+        and allows("live.events", current_user.role)
     )

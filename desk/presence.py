@@ -3,16 +3,21 @@
 An open item page reports every 20 s (`DESK_PRESENCE_POLL_SECONDS`); a report older than
 `FRESH` no longer counts.
 With Redis the reports are shared by every server process (a hash per item that expires by
-itself); without it (the embedded default, one process) they live in memory.
+itself); without it (the embedded default, one process) they live in memory. While Redis is
+unavailable nobody is reported: the item page shows no warning rather than failing.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 FRESH = timedelta(seconds=45)
 
 
@@ -71,11 +76,32 @@ class RedisPresence:
     def __init__(self, redis, prefix: str = "desk:presence:") -> None:
         self.redis = redis
         self.prefix = prefix
+        self.unavailable = False
 
     def _key(self, item_id: int) -> str:
         return f"{self.prefix}{item_id}"
 
+    def _lost(self, error: RedisError) -> None:
+        if not self.unavailable:
+            self.unavailable = True
+            log.warning("Redis unavailable (%s): no collision warnings until it answers", error)
+
+    def _back(self) -> None:
+        if self.unavailable:
+            self.unavailable = False
+            log.warning("Redis answers again: collision warnings are back")
+
     def look(self, item_id: int, user_id: int, now: datetime) -> list[Look]:
+        """As the Protocol says; nobody else while Redis is unavailable."""
+        try:
+            others = self._look(item_id, user_id, now)
+        except RedisError as error:
+            self._lost(error)
+            return []
+        self._back()
+        return others
+
+    def _look(self, item_id: int, user_id: int, now: datetime) -> list[Look]:
         key = self._key(item_id)
         looks = []
         for field, value in self.redis.hgetall(key).items():
@@ -99,4 +125,8 @@ class RedisPresence:
         return sorted(others, key=lambda v: v.since)
 
     def leave(self, item_id: int, user_id: int) -> None:
-        self.redis.hdel(self._key(item_id), str(user_id))
+        # Lost while Redis is down: the report then ends by going stale (FRESH).
+        try:
+            self.redis.hdel(self._key(item_id), str(user_id))
+        except RedisError as error:
+            self._lost(error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from flask_login import current_user, login_required
 from . import policy, spaces
 from .models import Role, User
 from .policy import ACCESS, PUBLIC, SOURCE_SYSTEM, SWITCHERS
-from .ratelimit import Limit, MemoryLimiter, RedisLimiter
+from .ratelimit import FallbackLimiter, Limit, MemoryLimiter, RedisLimiter
 
 
 def content_security_policy(sign_in_origin: str | None = None) -> str:
@@ -36,6 +37,24 @@ def content_security_policy(sign_in_origin: str | None = None) -> str:
 
 
 CSP = content_security_policy()
+
+
+def same_site_path(target: str | None, fallback: str) -> str:
+    r"""`target` if it is a path on this site, else `fallback`: every redirect that follows a
+    value from the request (a form's `back`, sign-in's `next`) goes through here, so none leads
+    to another site. Browsers read a backslash as a slash and drop tabs and line breaks inside
+    an address (`/\evil.example` and `/<tab>/evil.example` both mean `//evil.example`), so a
+    value with either, or any other control or invisible character, is refused whole."""
+    if not isinstance(target, str) or not target:
+        return fallback
+    if any(c == "\\" or c.isspace() or unicodedata.category(c)[0] == "C" for c in target):
+        return fallback
+    if not target.startswith("/") or target.startswith("//"):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return target
 
 
 def me() -> User:
@@ -81,7 +100,10 @@ def init_app(app: Flask) -> None:
     if app.config.get("REDIS_URL"):
         from .tasks import _redis
 
-        app.extensions["desk_limiter"] = RedisLimiter(_redis(app.config["REDIS_URL"]))
+        # Shared by every process; while Redis is down, each counts in memory (never a 500).
+        app.extensions["desk_limiter"] = FallbackLimiter(
+            RedisLimiter(_redis(app.config["REDIS_URL"]))
+        )
     else:
         app.extensions["desk_limiter"] = MemoryLimiter()
 
@@ -123,7 +145,8 @@ def init_app(app: Flask) -> None:
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
         response.vary.add("HX-Request")
-        if response.mimetype == "text/html":
-            # Pages carry personal data: never keep them in a shared or browser cache.
+        if request.endpoint != "static":
+            # Pages, fragments, downloads and API answers carry personal data: never keep
+            # them in a shared or browser cache. Only the static files are cacheable.
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -10,7 +9,6 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from redis import Redis
@@ -22,16 +20,15 @@ from desk import channels, create_app, tokens
 from desk.extensions import db
 from desk.inbound import receive
 from desk.models import InboundDelivery, WorkItem
-from desk.tasks import QUEUE_NAME, enqueue
+from desk.tasks import PAUSE_SECONDS, QUEUE_NAME, enqueue
 from desk.tasks.inbound import process_delivery
 from desk.tasks.sweep import sweep_pending
+from tests import contract
 from tests.conftest import PG_URL
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "shared/contract/examples/help-request.json"
 
 
 def delivery(n: int | str) -> dict:
-    payload = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    payload = contract.example("help-request.json")
     payload["external_id"] = f"fault-{n}"
     return payload
 
@@ -134,8 +131,10 @@ def test_deliveries_are_accepted_while_redis_is_down_and_routed_once_it_is_back(
         during = [post(client, secret, delivery(f"redis-down-{n}")) for n in range(3)]
         assert [r.status_code for r in before + during] == [202] * 6
         assert counts(committed) == (6, 0)
-        # Redis comes back empty: the jobs enqueued before it went down are gone too.
+        # Redis comes back empty: the jobs enqueued before it went down are gone too. (The app
+        # leaves Redis alone for a moment after a failure: PAUSE_SECONDS.)
         redis = _start_redis(port)
+        time.sleep(PAUSE_SECONDS)
         with app.app_context():
             assert sweep_pending(0) == 6
             SimpleWorker([QUEUE_NAME], connection=Redis.from_url(url)).work(burst=True)

@@ -13,7 +13,7 @@ from desk import lifecycle
 from desk.extensions import db
 from desk.live import CHANNEL, Broadcaster
 from desk.models import User, WorkItem
-from tests.factories import make_item, make_user
+from tests.factories import make_item, make_user, p0_delivery
 
 
 def _subscribed(redis_url: str, timeout: float = 5) -> None:
@@ -72,24 +72,12 @@ def test_without_redis_there_is_no_stream_and_pages_poll(client, app_session):
 def test_a_new_emergency_is_published_with_its_queue(app, committed, redis_url):
     from desk import channels, intake
     from desk.inbound import receive
-    from desk.models import InboundDelivery, utcnow
+    from desk.models import InboundDelivery
 
     hub = Broadcaster(redis_url)
     page = hub.listen()
     _subscribed(redis_url)
-    payload = {
-        "external_id": "p0-live",
-        "submitted_at": utcnow().isoformat(),
-        "municipality": "sipoo",
-        "resident": {"identification": "none"},
-        "assessment": {
-            "kind": "symptom",
-            "code": "chest-pain",
-            "title": "Rintakipu",
-            "urgency": "P0",
-            "recommendation": "Soita 112.",
-        },
-    }
+    payload = p0_delivery("p0-live")
     app.config.update(REDIS_URL=redis_url)
     try:
         with app.app_context():
@@ -197,3 +185,57 @@ def test_the_live_fragment_is_rendered_once_per_change_for_the_same_view(
         assert "chat-regional" not in other
     finally:
         app.config.update(REDIS_URL=None)
+
+
+def test_the_broadcaster_subscribes_again_after_redis_restarts_and_pages_catch_up():
+    from tests.test_faults import _free_port, _start_redis
+
+    port = _free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    server = _start_redis(port)
+    hub = Broadcaster(url)
+    try:
+        page = hub.listen()
+        _subscribed(url)
+        server.kill()
+        server.wait()
+        time.sleep(1)  # the hub meets the outage
+        server = _start_redis(port)
+        _subscribed(url, timeout=15)
+        # First a change naming no queue: whatever changed meanwhile is fetched again.
+        assert json.loads(page.get(timeout=5)) == {"queues": []}
+        publisher = Redis.from_url(url)
+        publisher.publish(CHANNEL, json.dumps({"queues": ["omaolo-porvoo"]}))
+        publisher.close()
+        assert json.loads(page.get(timeout=5)) == {"queues": ["omaolo-porvoo"]}
+    finally:
+        server.kill()
+        server.wait()
+        hub.close()
+
+
+def test_a_subscription_that_hears_nothing_checks_and_subscribes_again():
+    # Redis stalls (a half-open connection looks the same): the ping goes unanswered.
+    import os
+    import signal
+
+    from tests.test_faults import _free_port, _start_redis
+
+    port = _free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    server = _start_redis(port)
+    hub = Broadcaster(url)
+    hub.ping_seconds = 0.5
+    try:
+        page = hub.listen()
+        _subscribed(url)
+        time.sleep(2)
+        assert page.empty()  # a quiet line that answers its pings is left alone
+        os.kill(server.pid, signal.SIGSTOP)
+        time.sleep(2)
+        os.kill(server.pid, signal.SIGCONT)
+        assert json.loads(page.get(timeout=15)) == {"queues": []}
+    finally:
+        server.kill()
+        server.wait()
+        hub.close()

@@ -80,3 +80,13 @@ def test_the_item_page_warns_who_else_is_looking(app, app_session):
     assert third.get(f"/items/{item.id}/presence").status_code == 404
     assert third.post(f"/items/{item.id}/presence/leave", htmx=False).status_code == 404
     assert "Outi Ulkona" not in text(first.get(f"/items/{item.id}/presence"))
+
+
+def test_without_redis_nobody_is_reported_and_nothing_fails():
+    # A port nobody listens on: Redis is down.
+    from tests.test_faults import _free_port
+
+    store = RedisPresence(Redis.from_url(f"redis://127.0.0.1:{_free_port()}/0"))
+    now = utcnow()
+    assert store.look(1, 10, now) == []
+    store.leave(1, 10)  # no error: the report ends by going stale

@@ -4,9 +4,15 @@ that frees room or changes who is available; the sweep runs it too, every 30 s."
 
 from __future__ import annotations
 
+import logging
+
+from redis.exceptions import RedisError
+
 from .. import assignment
 from ..extensions import db
 from . import enqueue
+
+log = logging.getLogger(__name__)
 
 
 def dispatch_waiting() -> int:
@@ -21,5 +27,12 @@ def dispatch_waiting() -> int:
 
 
 def request_dispatch() -> None:
-    """Run a dispatch now (embedded default) or soon (a worker)."""
-    enqueue(dispatch_waiting)
+    """Run a dispatch now (embedded default) or soon (a worker).
+
+    Called after a change is committed: with Redis down the change stands, and the sweep's
+    dispatch gives the waiting items once Redis is back (an error here would only turn a
+    saved action into an error page)."""
+    try:
+        enqueue(dispatch_waiting)
+    except RedisError as error:
+        log.warning("Redis unavailable (%s): the next sweep dispatches", error)
