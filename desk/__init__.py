@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, security headers, CLI."""
     app = Flask(__name__, instance_relative_config=True, static_folder="../static")
+    # The embedded default keeps its databases there (the training space's too), also when
+    # the secret key comes from the environment and nothing else would create it.
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     from . import config
 
     app.config.from_mapping(config.from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    if hops := app.config.get("DESK_TRUSTED_PROXIES", 0):
+        # Behind that many proxies: their X-Forwarded-For, -Proto and -Host give the client's
+        # address (rate limits) and the public URL (links to Keycloak and source systems).
+        # Without trusted proxies a client's own such headers are ignored.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from . import auth, channels, i18n, live, security, spaces
     from .extensions import csrf, db, migrate
+    from .views import guard
+
+    guard.init_app(app)  # ids and control characters, before any route or other request hook
 
     training = app.config.get("DESK_TRAINING_DATABASE_URL")
     if training:
@@ -75,6 +90,4 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _project_path(name: str):
-    from pathlib import Path
-
     return Path(__file__).resolve().parent.parent / name

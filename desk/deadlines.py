@@ -73,3 +73,17 @@ def elapsed(start: datetime, **span: float) -> datetime:
     resident would wait an hour more or less. Adding in UTC counts real time.
     """
     return (start.astimezone(UTC) + timedelta(**span)).astimezone(HELSINKI)
+
+
+#: The days a person may type into the desk (reports, the access log, the service matrix,
+#: instructions): any real one, and none so near year 1 or 9999 that a day after it, two
+#: months on or a time zone leaves the calendar (an OverflowError, not a refusal).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def parse_day(text: str) -> date:
+    """A day written yyyy-mm-dd within FIRST_DAY..LAST_DAY; ValueError otherwise."""
+    day = date.fromisoformat(text)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{text} is not between {FIRST_DAY} and {LAST_DAY}")
+    return day

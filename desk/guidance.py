@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import channels, instructions
+from .deadlines import parse_day
 from .instructions import Scope, Shown, day_in_finland
 from .models import (
     DigitalService,
@@ -146,7 +147,7 @@ def check_service(form: dict[str, str], *, municipalities: set[str]) -> tuple[di
     for name in ("valid_from", "last_day"):
         text = (form.get(name) or "").strip()
         try:
-            days[name] = date.fromisoformat(text) if text else None
+            days[name] = parse_day(text) if text else None
         except ValueError:
             problems[name] = "bad_date"
     start, last = days.get("valid_from"), days.get("last_day")

@@ -10,6 +10,7 @@ import enum
 import hashlib
 import json
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,8 @@ class Receipt(enum.StrEnum):
     DUPLICATE = "duplicate"
     UPDATED = "updated"
     CONFLICT = "conflict"
+    #: the external_id was delivered by another source system: nothing of it is told
+    FOREIGN = "foreign"
 
 
 def content_hash(payload: dict[str, Any]) -> str:
@@ -44,12 +47,19 @@ class Received:
 
 
 def receive(
-    session: Session, adapter: Adapter, payload: dict[str, Any], *, token_id: int | None = None
+    session: Session,
+    adapter: Adapter,
+    payload: dict[str, Any],
+    *,
+    token_id: int | None = None,
+    source: Collection[int] | None = None,
 ) -> Received:
     """Store a valid delivery or classify it as a repeat; flushes, the caller commits.
 
     The insert does nothing on a conflicting (channel, external_id), so any number of
-    simultaneous copies store exactly one delivery.
+    simultaneous copies store exactly one delivery. `source` (the token ids of the sending
+    source system) makes a repeat of another system's external_id `FOREIGN`: it changes
+    nothing and learns nothing of the stored delivery.
     """
     digest = content_hash(payload)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -72,15 +82,14 @@ def receive(
     ).scalar()
     if inserted is not None:
         return Received(Receipt.ACCEPTED, new_id)
-    stored = session.scalars(
-        select(InboundDelivery)
-        .where(
-            InboundDelivery.channel == adapter.name,
-            InboundDelivery.external_id == payload["external_id"],
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    stored = _stored(session, adapter.name, payload["external_id"], lock=False)
+    if source is not None and stored.token_id not in source:
+        return Received(Receipt.FOREIGN, "")
+    if stored.content_hash == digest:
+        # A plain repeat reads without locking: a storm of retries never holds the row that
+        # the intake job is about to route.
+        return Received(Receipt.DUPLICATE, stored.id, stored.item_id)
+    stored = _stored(session, adapter.name, payload["external_id"], lock=True)
     if stored.content_hash == digest:
         return Received(Receipt.DUPLICATE, stored.id, stored.item_id)
     updated = adapter.update(stored.payload, payload)
@@ -90,3 +99,12 @@ def receive(
     stored.content_hash = digest
     session.flush()
     return Received(Receipt.UPDATED, stored.id, stored.item_id)
+
+
+def _stored(session: Session, channel: str, external_id: str, *, lock: bool) -> InboundDelivery:
+    query = select(InboundDelivery).where(
+        InboundDelivery.channel == channel, InboundDelivery.external_id == external_id
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one()

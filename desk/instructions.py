@@ -18,6 +18,8 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from .deadlines import parse_day
+
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
 WORK = "work"
@@ -260,7 +262,7 @@ def check_draft(
                 problems[name] = "required"
             return None
         try:
-            return date.fromisoformat(value)
+            return parse_day(value)
         except ValueError:
             problems[name] = "bad_date"
             return None

@@ -14,6 +14,9 @@ from .lifecycle import record
 from .models import DeliveryStatus, EventKind, InboundDelivery, WorkItem, utcnow
 from .routing import RoutingError, route
 
+#: how many times a delivery that makes intake fail is tried before it is set aside
+MAX_ATTEMPTS = 5
+
 
 def build_item(session: Session, channel: str, payload: dict[str, Any]) -> WorkItem:
     """A routed, deadlined item for a valid payload (not yet added to the session)."""
@@ -104,3 +107,21 @@ def process(session: Session, delivery: InboundDelivery) -> WorkItem | None:
     delivery.applied_hash = delivery.content_hash
     session.flush()
     return item
+
+
+def record_failure(delivery: InboundDelivery, error: BaseException) -> bool:
+    """Count a failed attempt at `delivery` (its transaction was rolled back) and say why.
+
+    After MAX_ATTEMPTS the delivery is set aside, visibly and for good, instead of being
+    tried again by every sweep: a new one is `rejected` with the reason (the source system
+    sees it in the processing state), a grown chat keeps its item as it was. The stored
+    payload stays as it arrived. True when it was set aside."""
+    delivery.attempts += 1
+    if delivery.attempts < MAX_ATTEMPTS:
+        return False
+    # The source system reads the reason: the error's kind, not its text (the log has that).
+    delivery.reason = f"intake failed ({type(error).__name__}); attempts: {delivery.attempts}"
+    if delivery.item_id is None:
+        delivery.status = DeliveryStatus.REJECTED.value
+    delivery.applied_hash = delivery.content_hash
+    return True

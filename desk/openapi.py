@@ -4,23 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from .channels.base import LANGUAGES, MUNICIPALITIES
+from .channels.base import EARLIEST, LANGUAGES, MAX_DEPTH, MUNICIPALITIES
 from .channels.chat import SENDERS
 from .channels.eform import TYPES as FORM_TYPES
 from .channels.omaolo import URGENCIES
 
 TEXT = {"type": "string", "minLength": 1, "maxLength": 4000}
-TIMESTAMP = {"type": "string", "format": "date-time", "description": "ISO 8601 with a UTC offset"}
+WHEN = (
+    f"ISO 8601 with a UTC offset; not before {EARLIEST.isoformat()} (the first day of the "
+    "wellbeing services county: no routing rule is older) and not more than 5 minutes in the "
+    "future"
+)
+TIMESTAMP = {"type": "string", "format": "date-time", "description": WHEN}
+EXTERNAL_ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 128,
+    "description": "The source system's own id of the delivery, unique per channel: 1–128 "
+    "printable characters (letters, digits, punctuation, symbols and the space; no control, "
+    "format or other white-space characters) that do not begin or end with a space, e.g. "
+    "EF-2026/000123",
+}
 
 
 def _common(required_municipality: bool) -> tuple[dict[str, Any], list[str]]:
     municipality = {"type": "string", "enum": list(MUNICIPALITIES)}
     properties = {
-        "external_id": {"type": "string", "minLength": 1, "maxLength": 128},
-        "submitted_at": {
-            **TIMESTAMP,
-            "description": "ISO 8601 with a UTC offset; not more than 5 minutes in the future",
-        },
+        "external_id": EXTERNAL_ID,
+        "submitted_at": TIMESTAMP,
         "municipality": municipality
         if required_municipality
         else {
@@ -233,10 +244,17 @@ def _answer(description: str, schema: str) -> dict[str, Any]:
 
 
 ERRORS = {
-    "400": _answer("The body is not JSON or not a JSON object", "Error"),
+    "400": _answer(
+        "The body is not JSON or not a JSON object (error invalid_json), also when it has a "
+        "key twice in one object, a number out of range (1e999, NaN, Infinity) or objects and "
+        f"lists nested more than {MAX_DEPTH} levels deep; or the address has a control character",
+        "Error",
+    ),
     "401": _answer("No or unknown bearer token", "Error"),
     "403": _answer("The token may not deliver to this channel", "Error"),
-    "413": _answer("The body is larger than 256 KiB", "Error"),
+    "413": _answer(
+        "The body is larger than 256 KiB, with or without Content-Length (chunked)", "Error"
+    ),
     "429": _answer("Too many requests from this token or address; retry later", "Error"),
     "503": _answer("The database is unreachable; retry after the Retry-After seconds", "Error"),
 }
@@ -266,7 +284,13 @@ def spec(server: str) -> dict[str, Any]:
                 "responses": {
                     "202": _answer("Accepted and durably stored; the item will appear", "Receipt"),
                     "200": _answer("A repeat: duplicate, or (chat) updated", "Receipt"),
-                    "409": _answer("A repeat with other content; nothing changed", "Error"),
+                    "409": _answer(
+                        "A repeat with other content; nothing changed. Also a delivery whose "
+                        "external_id another source system (tokens of another name) has "
+                        "delivered on this channel: nothing changed, and nothing of the other "
+                        "delivery is told (no delivery_id)",
+                        "Error",
+                    ),
                     "422": _answer("The body breaks the contract; every problem listed", "Invalid"),
                     **ERRORS,
                 },
@@ -287,12 +311,19 @@ def spec(server: str) -> dict[str, Any]:
                     "name": "external_id",
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+                    "schema": EXTERNAL_ID,
                 },
             ],
             "responses": {
                 "200": _answer("The state", "State"),
-                "404": _answer("No delivery with this external_id", "Error"),
+                "404": _answer(
+                    "No delivery with this external_id from this source system. A state "
+                    "belongs to the source system that delivered it: any of its tokens (the "
+                    "tokens with its name, a revoked predecessor's deliveries included) reads "
+                    "it; another system's token gets 404",
+                    "Error",
+                ),
+                "400": _answer("The address has a control character", "Error"),
                 **{k: v for k, v in ERRORS.items() if k in ("401", "403", "429", "503")},
             },
         }

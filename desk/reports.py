@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, and_, func, select, text
 from sqlalchemy.orm import Session
 
+from .deadlines import parse_day
 from .models import OPEN_STATUSES, EventKind, ItemEvent, PhoneCalls, TemplateUse, WorkItem
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -326,14 +327,14 @@ def import_phone_calls(session: Session, text: str, known: set[str]) -> tuple[in
             continue
         day_text, municipality, calls = cells
         try:
-            day = date.fromisoformat(day_text)
+            day = parse_day(day_text)
         except ValueError:
             problems.append(f"{number}: {day_text!r}")
             continue
         if municipality not in known:
             problems.append(f"{number}: {municipality!r}")
             continue
-        if not calls.isdigit():
+        if not (calls.isascii() and calls.isdigit() and len(calls) <= 9):
             problems.append(f"{number}: {calls!r}")
             continue
         rows.append((day, municipality, int(calls)))

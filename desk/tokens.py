@@ -38,6 +38,13 @@ def find(session: Session, secret: str) -> ApiToken | None:
     )
 
 
+def source_token_ids(session: Session, token: ApiToken) -> set[int]:
+    """The tokens of the source system that `token` belongs to: those with its name, revoked
+    ones included, so that a replacement token (created with the same name) still reads the
+    processing state of the deliveries its predecessor made."""
+    return set(session.scalars(select(ApiToken.id).where(ApiToken.name == token.name)))
+
+
 def touch(token: ApiToken) -> None:
     """Note that the token was used (at most once a minute, to spare the database)."""
     now = utcnow()

@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
-from datetime import timedelta
-from pathlib import Path
+import re
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from desk import tokens
 from desk.models import InboundDelivery, ItemEvent, WorkItem, utcnow
+from tests.contract import example
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "contract" / "examples"
-# The contract's examples carry personal identity codes of 12 characters, which no valid code
-# has; these valid test-range codes stand in for them so the rest of each example is tested.
-VALID_PIDS = {
-    "chat-identified-sv.json": "120578-9385",
-    "eform-income-support.json": "281199-935M",
-    "omaolo-service.json": "170342-904C",
-    "omaolo-symptom.json": "030485-912H",
-}
 CHANNELS = {"chat": "chat", "omaolo": "omaolo", "eform": "eform", "help": "help-request"}
-
-
-def example(name: str) -> dict:
-    payload = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
-    if name in VALID_PIDS:
-        payload["resident"]["personal_id"] = VALID_PIDS[name]
-    return payload
 
 
 def channel_of(name: str) -> str:
@@ -84,15 +70,6 @@ def test_each_example_is_accepted_routed_and_reported(api, name, queue, due):
     assert state.json["status"] == "routed" and state.json["queue"] == queue
     assert state.json["item_status"] == "new" and state.json["due_at"] == due
     assert state.json["item_id"] and state.json["reason"] is None
-
-
-def test_the_contracts_example_personal_ids_are_refused_as_invalid(api):
-    payload = json.loads((EXAMPLES / "omaolo-symptom.json").read_text(encoding="utf-8"))
-    response = api.post("omaolo", payload)
-    assert response.status_code == 422
-    assert response.json["problems"] == [
-        {"field": "resident.personal_id", "message": "not a personal identity code (DDMMYYCZZZQ)"}
-    ]
 
 
 def test_every_problem_is_listed_at_once(api, app_session):
@@ -287,3 +264,156 @@ def test_an_item_delivered_through_the_api_is_shown_as_typed(api, client, app_se
     page = browser.get(f"/items/{item_id}").get_data(as_text=True)
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; &#34;kuume&#34; &gt; 38 😷" in page
     assert "<img src=x" not in page
+
+
+# --- what can never become an item is refused at the door -------------------------------------
+
+EXAMPLES = [
+    "chat-anonymous.json",
+    "chat-identified-sv.json",
+    "omaolo-symptom.json",
+    "omaolo-service.json",
+    "eform-income-support.json",
+    "help-request.json",
+]
+EARLIEST = "2023-01-01T00:00:00+02:00"  # the wellbeing services county's first day
+A_SECOND_BEFORE = "2022-12-31T23:59:59+02:00"
+
+
+def _stored(app_session) -> int:
+    return app_session.scalar(select(func.count()).select_from(InboundDelivery))
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+00:00", "1900-01-01T12:00:00+02:00"])
+def test_a_delivery_from_before_the_county_is_refused_not_promised(api, app_session, moment):
+    payload = example("omaolo-symptom.json")
+    payload["submitted_at"] = moment
+    response = api.post("omaolo", payload)
+    assert response.status_code == 422
+    assert response.json["problems"] == [
+        {"field": "submitted_at", "message": f"is before {EARLIEST}"}
+    ]
+    assert _stored(app_session) == 0
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_the_earliest_moment_allowed_is_routed_and_a_second_before_it_refused(api, name):
+    """Every `submitted_at` validation lets through can be routed: the first allowed moment
+    lands in a queue (the routing rules and system areas are valid from then)."""
+    channel = channel_of(name)
+    first = example(name)
+    first["submitted_at"] = EARLIEST
+    assert api.post(channel, first).status_code == 202
+    state = api.state(channel, first["external_id"]).json
+    assert state["status"] == "routed" and state["queue"], state
+    before = example(name)
+    before["external_id"] += "-before"
+    before["submitted_at"] = A_SECOND_BEFORE
+    response = api.post(channel, before)
+    assert response.status_code == 422
+    assert [p["field"] for p in response.json["problems"]] == ["submitted_at"]
+
+
+def test_an_external_id_of_spaces_or_with_white_space_around_it_is_refused(api, app_session):
+    for external_id in ("   ", " hr-1", "hr-1 ", "hr-1\t"):
+        payload = example("help-request.json")
+        payload["external_id"] = external_id
+        response = api.post("help-request", payload)
+        assert response.status_code == 422, external_id
+        assert [p["field"] for p in response.json["problems"]] == ["external_id"]
+    assert _stored(app_session) == 0
+
+
+# --- JSON the desk could not hold, or would read otherwise than the sender meant -------------
+
+
+def _raw(api, text: str):
+    return api.post("help-request", None, data=text, content_type="application/json")
+
+
+def _with_extra(extra: str) -> str:
+    """The help-request example with an unknown field whose JSON text is `extra`."""
+    return json.dumps(example("help-request.json"))[:-1] + f', "extra": {extra}}}'
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "[" * 1000 + "]" * 1000,
+        '{"a": ' * 5000 + "1" + "}" * 5000,
+        "[" * 33 + "]" * 33,  # the first level too many
+        "1e999",
+        "-1e999",
+        "[1, 2, 1e400]",
+    ],
+    ids=["1000-levels", "5000-levels", "33-levels", "1e999", "-1e999", "1e400-in-a-list"],
+)
+def test_json_nested_too_deep_or_with_infinite_numbers_is_invalid(api, app_session, extra):
+    assert json.loads(_with_extra("1"))  # the frame itself is good JSON
+    response = _raw(api, _with_extra(extra))
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_json"
+    assert _stored(app_session) == 0
+
+
+def test_json_nested_as_deep_as_allowed_is_accepted(api):
+    assert _raw(api, _with_extra("[" * 31 + "]" * 31)).status_code == 202
+
+
+def test_an_infinite_number_in_a_form_answer_is_invalid_json(api):
+    payload = json.dumps(example("eform-income-support.json"))
+    broken = payload.replace('"form": {', '"form": {"x": 1e999, ', 1)
+    assert broken != payload
+    assert _raw(api, broken).status_code == 400
+
+
+def test_a_key_given_twice_is_refused_and_named(api, app_session):
+    text = json.dumps(example("help-request.json")).replace(
+        '"identification": "none"', '"identification": "none", "identification": "strong"', 1
+    )
+    assert text.count('"identification"') == 2
+    response = _raw(api, text)
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_json"
+    assert "identification" in response.json["message"]
+    assert _stored(app_session) == 0
+
+
+def _chunked(client, token, body: bytes):
+    """A body sent in chunks, without Content-Length, as the WSGI server hands it over (it
+    ends the stream itself: `wsgi.input_terminated`)."""
+    return client.post(
+        "/api/v1/inbound/help-request",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+def test_a_chunked_body_over_256_kib_is_too_large_and_one_at_the_limit_is_taken(client, token):
+    limit = 256 * 1024
+    text = json.dumps(example("help-request.json")).encode()
+    over = text + b" " * (limit + 1 - len(text))  # still JSON: trailing white space
+    response = _chunked(client, token, over)
+    assert response.status_code == 413 and response.json["error"] == "too_large"
+    at_the_limit = text + b" " * (limit - len(text))
+    assert _chunked(client, token, at_the_limit).status_code == 202
+
+
+def test_the_description_names_the_earliest_moment_the_endpoint_takes(api, client):
+    spec = client.get("/api/v1/openapi.json").json
+    schema = spec["components"]["schemas"]["HelpRequestDelivery"]["properties"]
+    earliest = re.search(r"not before (\S+)", schema["submitted_at"]["description"]).group(1)
+    first = example("help-request.json")
+    first["submitted_at"] = earliest
+    assert api.post("help-request", first).status_code == 202
+    before = example("help-request.json")
+    before["external_id"] += "-before"
+    before["submitted_at"] = (datetime.fromisoformat(earliest) - timedelta(seconds=1)).isoformat()
+    assert api.post("help-request", before).status_code == 422
+
+
+def test_an_address_with_a_control_character_is_refused_in_json(api):
+    response = api.state("help-request", "hr%00x")
+    assert response.status_code == 400 and response.json["error"] == "bad_request"

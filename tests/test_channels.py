@@ -1,14 +1,18 @@
-"""Adding a channel is a new adapter module, a line of configuration and routing data."""
+"""Adding a channel is a new adapter module, a line of configuration and routing data; and
+the validation every channel shares."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
+import pytest
 from flask_migrate import upgrade
 
 from desk import channels, create_app, reference, tokens
+from desk.channels.base import check_delivery
 from desk.extensions import db
 from desk.models import Queue, RoutingRule
+from tests.contract import example
 
 
 def test_a_fifth_channel_needs_a_module_configuration_and_data(tmp_path):
@@ -65,3 +69,94 @@ def test_a_fifth_channel_needs_a_module_configuration_and_data(tmp_path):
             db.engine.dispose()
     finally:
         channels.configure()
+
+
+# --- validation of the common fields ---------------------------------------------------------
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # after every example was sent
+
+
+def _fields(problems: list[dict]) -> list[str]:
+    return [p["field"] for p in problems]
+
+
+def _help_request(**changes) -> dict:
+    payload = example("help-request.json")
+    payload.update(changes)
+    return payload
+
+
+def test_submitted_at_begins_with_the_wellbeing_services_county():
+    """Nothing before 2023-01-01 00:00 Finnish time: no routing rule is older, and a resident's
+    matter from before the county existed is not one to promise an item for."""
+    adapter = channels.get("help-request")
+    first = _help_request(submitted_at="2023-01-01T00:00:00+02:00")
+    assert check_delivery(adapter, first, now=NOW) == []
+    same_moment_in_utc = _help_request(submitted_at="2022-12-31T22:00:00+00:00")
+    assert check_delivery(adapter, same_moment_in_utc, now=NOW) == []
+    second_before = _help_request(submitted_at="2022-12-31T23:59:59+02:00")
+    assert check_delivery(adapter, second_before, now=NOW) == [
+        {"field": "submitted_at", "message": "is before 2023-01-01T00:00:00+02:00"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "0001-01-01T00:00:00+00:00",
+        "0001-01-01T00:00:00+23:59",  # a moment before year 1 in UTC
+        "1900-01-01T12:00:00+02:00",
+        "9999-12-31T23:59:59-23:59",  # a moment after year 9999 in UTC
+        "2026-11-26T12:05:01+00:00",  # a second beyond the 5 minutes' tolerance
+    ],
+)
+def test_timestamps_outside_the_desks_years_are_refused_without_error(moment):
+    adapter = channels.get("chat")
+    payload = example("chat-anonymous.json")
+    payload["submitted_at"] = moment
+    payload["conversation"][-1]["sent_at"] = moment
+    last = f"conversation[{len(payload['conversation']) - 1}].sent_at"
+    assert set(_fields(check_delivery(adapter, payload, now=NOW))) == {"submitted_at", last}
+
+
+def test_a_chat_message_time_is_bounded_like_submitted_at():
+    adapter = channels.get("chat")
+    payload = example("chat-anonymous.json")
+    payload["conversation"][0]["sent_at"] = "2022-12-31T23:59:59+02:00"
+    assert check_delivery(adapter, payload, now=NOW) == [
+        {"field": "conversation[0].sent_at", "message": "is before 2023-01-01T00:00:00+02:00"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "external_id",
+    ["EF-2026/000123", "omaolo:3f2a9c1e-7b1d-4c55-9d0e", "Pyydä apua #12 ÄÖ", "x", "x" * 128],
+)
+def test_an_external_id_may_be_any_printable_text(external_id):
+    payload = _help_request(external_id=external_id)
+    assert check_delivery(channels.get("help-request"), payload, now=NOW) == []
+
+
+@pytest.mark.parametrize(
+    "external_id",
+    [
+        "   ",
+        " hr-1",
+        "hr-1 ",
+        "hr-1\n",
+        "hr\t1",
+        "hr\u00a01",  # no-break space
+        "hr\u200b1",  # zero-width space
+        "hr\u20281",  # line separator
+        "hr\x7f1",
+    ],
+)
+def test_an_external_id_of_blanks_or_invisible_characters_is_refused(external_id):
+    payload = _help_request(external_id=external_id)
+    assert check_delivery(channels.get("help-request"), payload, now=NOW) == [
+        {
+            "field": "external_id",
+            "message": "must be printable characters (the space the only white space), "
+            "not beginning or ending with a space",
+        }
+    ]

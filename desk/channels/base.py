@@ -6,12 +6,14 @@ desk what the item looks like (title, content), how it routes (form type) and it
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..deadlines import Deadline
+from ..deadlines import HELSINKI, Deadline
 from ..models import utcnow
 from ..pid import problem as pid_problem
 
@@ -20,7 +22,82 @@ LANGUAGES = ("fi", "sv", "en")
 PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 FUTURE_TOLERANCE = timedelta(minutes=5)
+#: The first moment a delivery may be from: the wellbeing services county began on 2023-01-01,
+#: and the routing rules and system areas of the reference data begin with it. Nothing older
+#: can be routed, so it is refused before a 202 promises an item (and no date arithmetic ever
+#: meets year 1 or 9999).
+EARLIEST = datetime(2023, 1, 1, tzinfo=HELSINKI)
+EXTERNAL_ID_RULE = (
+    "must be printable characters (the space the only white space), "
+    "not beginning or ending with a space"
+)
 _MISSING = object()
+
+
+#: Deeper than any delivery of the contract needs (four levels) with room for source systems'
+#: own fields; a body nested deeper is refused before anything walks it.
+MAX_DEPTH = 32
+
+
+class InvalidJson(ValueError):
+    """A text that is not JSON the desk accepts; the message says why, as what follows "the
+    body" ("is not valid JSON", "has the key 'x' twice in one object")."""
+
+
+def _no_constants(name: str):
+    raise InvalidJson(f"has {name}, which is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidJson(f"has a number beyond the range of numbers ({text[:40]})")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise InvalidJson(f"has the key {key[:64]!r} twice in one object")
+        found[key] = value
+    return found
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    # A loop, not recursion: the point is to refuse what recursion would choke on.
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            if level > limit:
+                return True
+            stack.extend((child, level + 1) for child in node)
+    return False
+
+
+def parse_json(text: str | bytes) -> Any:
+    """A JSON text as the desk reads it, or InvalidJson: no key twice in one object (which
+    value would the sender mean?), only finite numbers (no NaN, Infinity or 1e999, which no
+    database JSON holds), and at most MAX_DEPTH levels of objects and lists."""
+    try:
+        value = json.loads(
+            text,
+            parse_constant=_no_constants,
+            parse_float=_finite,
+            object_pairs_hook=_unique_keys,
+        )
+    except InvalidJson:
+        raise
+    except RecursionError:
+        raise InvalidJson(f"is nested more than {MAX_DEPTH} levels deep") from None
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidJson("is not valid JSON") from None
+    if _deeper_than(value, MAX_DEPTH):
+        raise InvalidJson(f"is nested more than {MAX_DEPTH} levels deep")
+    return value
 
 
 @dataclass
@@ -28,6 +105,8 @@ class Checker:
     """Collects every problem of one payload as {field, message} pairs."""
 
     problems: list[dict[str, str]] = field(default_factory=list)
+    #: the time the delivery arrived, for "not in the future"
+    now: datetime = field(default_factory=utcnow)
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append({"field": path, "message": message})
@@ -91,6 +170,12 @@ class Checker:
             return None
         if moment.tzinfo is None or moment.utcoffset() is None:
             self.problem(path, "must have a UTC offset")
+            return None
+        if moment < EARLIEST:
+            self.problem(path, f"is before {EARLIEST.isoformat()}")
+            return None
+        if moment > self.now + FUTURE_TOLERANCE:
+            self.problem(path, "is more than 5 minutes in the future")
             return None
         return moment
 
@@ -187,15 +272,21 @@ def check_delivery(
     adapter: Adapter, payload: Any, *, now: datetime | None = None
 ) -> list[dict[str, str]]:
     """Every problem of a delivery against the common fields and the channel's own."""
-    checker = Checker()
+    checker = Checker(now=now or utcnow())
     if not isinstance(payload, dict):
         checker.problem("", "must be a JSON object")
         return checker.problems
     _check_characters(checker, payload, "")
-    checker.string(payload, "external_id", "external_id", max_len=128)
-    submitted = checker.timestamp(payload, "submitted_at", "submitted_at")
-    if submitted is not None and submitted > (now or utcnow()) + FUTURE_TOLERANCE:
-        checker.problem("submitted_at", "is more than 5 minutes in the future")
+    external_id = checker.string(payload, "external_id", "external_id", max_len=128)
+    # It names the delivery in the state's address and in people's searches and logs: no
+    # invisible characters, and nothing that trimming would make another id. (A NUL or a lone
+    # surrogate has its own problem above.)
+    printable = external_id is None or (
+        external_id.isprintable() and external_id == external_id.strip()
+    )
+    if not printable and not UNSTORABLE.search(external_id):
+        checker.problem("external_id", EXTERNAL_ID_RULE)
+    checker.timestamp(payload, "submitted_at", "submitted_at")
     checker.string(payload, "language", "language", required=False, choices=LANGUAGES)
     resident = checker.obj(payload, "resident", "resident", required=False)
     identified = False

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text, true
+from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
-from ..intake import process
+from ..intake import process, record_failure
 from ..models import InboundDelivery
 from . import enqueue, redis_connection
 from .assign import request_dispatch
@@ -31,13 +32,21 @@ def unapplied():
 
 
 def process_delivery(delivery_id: str) -> int | None:
-    """Route one stored delivery into its item and commit; running it twice changes nothing."""
+    """Route one stored delivery into its item and commit; running it twice changes nothing.
+
+    A failure is counted on the delivery and raised, so the job is retried; after
+    `MAX_ATTEMPTS` the delivery is set aside (`record_failure`) and the job ends."""
     try:
         delivery = db.session.get(InboundDelivery, delivery_id, with_for_update=True)
         if delivery is None:
             return None
         item = process(db.session, delivery)
         db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        if _failed(delivery_id, error):
+            return None
+        raise
     except BaseException:
         db.session.rollback()
         raise
@@ -46,38 +55,96 @@ def process_delivery(delivery_id: str) -> int | None:
     return item.id if item else None
 
 
+def _failed(delivery_id: str, error: Exception) -> bool:
+    """Record a failed attempt in a transaction of its own; True when it was set aside."""
+    try:
+        delivery = db.session.get(InboundDelivery, delivery_id, with_for_update=True)
+        if delivery is None:
+            return False
+        set_aside = record_failure(delivery, error)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record the failure of delivery %s", delivery_id)
+        return False
+    if set_aside:
+        log.error(
+            "delivery %s set aside after %d attempts: %s", delivery_id, delivery.attempts, error
+        )
+    return set_aside
+
+
 def request_drain() -> None:
     """Make sure a drain will run after this moment (cheap when one is already waiting)."""
     if redis_connection().set(WAITING_DRAIN, 1, nx=True, ex=300):
         enqueue(drain_deliveries)
 
 
+#: how long a drain waits for deliveries that others hold locked before it hands them on
+LOCK_WAIT = "5s"
+
+
 def drain_deliveries() -> int:
-    """Route every delivery whose content is not yet in an item, a batch per transaction."""
+    """Route every delivery whose content is not yet in an item, a batch per transaction.
+
+    Batches skip the rows that others hold locked (another drain's batch, a repeat of a
+    delivery being received), so drains side by side never wait for each other. When nothing
+    unlocked is left, the drain waits for the locked ones rather than leave them to the
+    sweep: a repeat that held its row while this drain passed it by wakes nobody else."""
     # From here on, a new delivery must wake another drain: this one may already be past it.
     redis_connection().delete(WAITING_DRAIN)
     failed: set[str] = set()
     routed = 0
     while True:
-        batch = db.session.scalars(
-            select(InboundDelivery)
-            .where(unapplied(), InboundDelivery.id.not_in(failed) if failed else True)
-            .order_by(InboundDelivery.received_at)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
-        ).all()
+        batch = _next_batch(failed, skip_locked=True) or _locked_by_others(failed)
+        if batch is None:
+            # Still locked after LOCK_WAIT (or a deadlock): another drain takes over.
+            request_drain()
+            break
         if not batch:
             db.session.commit()
-            if routed:
-                request_dispatch()
-            return routed
+            break
         for delivery in batch:
             try:
                 with db.session.begin_nested():
                     process(db.session, delivery)
                 routed += 1
-            except Exception:
+            except Exception as error:
                 # One bad delivery must not hold up the rest; the sweep retries it alone.
                 log.exception("routing delivery %s failed", delivery.id)
                 failed.add(delivery.id)
+                if record_failure(delivery, error):
+                    log.error(
+                        "delivery %s set aside after %d attempts", delivery.id, delivery.attempts
+                    )
         db.session.commit()
+    if routed:
+        request_dispatch()
+    return routed
+
+
+def _next_batch(failed: set[str], *, skip_locked: bool) -> list[InboundDelivery]:
+    return db.session.scalars(
+        select(InboundDelivery)
+        .where(unapplied(), InboundDelivery.id.not_in(failed) if failed else true())
+        .order_by(InboundDelivery.received_at)
+        .limit(BATCH)
+        .with_for_update(skip_locked=skip_locked)
+    ).all()
+
+
+def _locked_by_others(failed: set[str]) -> list[InboundDelivery] | None:
+    """The unapplied deliveries that others hold, once their locks are released (rows that
+    are applied by then no longer match); None if they are still held after LOCK_WAIT."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return []  # SQLite: one writer at a time, nothing is ever skipped
+    try:
+        with db.session.begin_nested():
+            db.session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+            batch = _next_batch(failed, skip_locked=False)
+            db.session.execute(text("SET LOCAL lock_timeout = 0"))
+    except OperationalError:
+        log.warning("deliveries still locked after %s; another drain takes them", LOCK_WAIT)
+        db.session.rollback()
+        return None
+    return batch

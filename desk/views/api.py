@@ -6,14 +6,13 @@ is sent, then handed to the intake job; if Redis is down the sweep hands it over
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from redis.exceptions import RedisError
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import channels, tokens
-from ..channels.base import check_delivery
+from ..channels.base import InvalidJson, check_delivery, parse_json
 from ..deadlines import HELSINKI
 from ..extensions import csrf, db
 from ..inbound import Receipt, receive
@@ -71,13 +70,27 @@ def _hand_over(delivery_id: str) -> None:
         else:
             request_drain()
     except RedisError:
-        current_app.logger.warning("Redis unavailable; delivery %s left for the sweep", delivery_id)
+        # The outage itself is logged once (desk.tasks); one line per delivery would flood.
+        current_app.logger.debug("Redis unavailable; delivery %s left for the sweep", delivery_id)
     except Exception:
         current_app.logger.exception("routing delivery %s failed; left for the sweep", delivery_id)
 
 
-def _no_constants(name: str):
-    raise ValueError(f"{name} is not JSON")
+def _body() -> bytes:
+    """The request body; 413 when it is over MAX_CONTENT_LENGTH, also when it came without a
+    Content-Length (chunked). werkzeug stops reading such a stream at the limit and returns
+    what it read, cut short and sometimes still JSON: one byte more in the server's stream
+    tells a body over the limit from one exactly at it."""
+    data = request.get_data()
+    limit = request.max_content_length
+    if (
+        request.content_length is None
+        and limit is not None
+        and len(data) >= limit
+        and request.environ["wsgi.input"].read(1)
+    ):
+        raise RequestEntityTooLarge()
+    return data
 
 
 @bp.post("/inbound/<channel>")
@@ -92,17 +105,22 @@ def deliver(channel: str):
     if request.mimetype != "application/json":
         return error(400, "invalid_json", "the body must be JSON (Content-Type: application/json)")
     try:
-        payload = json.loads(request.get_data(), parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError):
-        return error(400, "invalid_json", "the body is not valid JSON")
+        payload = parse_json(_body())
+    except InvalidJson as invalid:
+        return error(400, "invalid_json", f"the body {invalid}")
     if not isinstance(payload, dict):
         return error(400, "invalid_json", "the body must be a JSON object")
     problems = check_delivery(adapter, payload)
     if problems:
         return error(422, "invalid", problems=problems)
-    received = receive(db.session, adapter, payload, token_id=token.id)
+    source = tokens.source_token_ids(db.session, token)
+    received = receive(db.session, adapter, payload, token_id=token.id, source=source)
     db.session.commit()
     receipt = received.receipt
+    if receipt == Receipt.FOREIGN:
+        # Another source system's external_id: it cannot be stored again, and nothing of the
+        # other system's delivery is told (not its id, nor whether the content matched).
+        return error(409, "conflict", "this external_id was received from another source system")
     if receipt == Receipt.CONFLICT:
         return error(
             409,
@@ -128,9 +146,13 @@ def state(channel: str, external_id: str):
     token = _token(channel)
     if isinstance(token, Response):
         return token
+    # A state belongs to the source system that delivered it: another's answers 404, as if
+    # the external_id were unknown.
     delivery = db.session.scalar(
         select(InboundDelivery).where(
-            InboundDelivery.channel == channel, InboundDelivery.external_id == external_id
+            InboundDelivery.channel == channel,
+            InboundDelivery.external_id == external_id,
+            InboundDelivery.token_id.in_(tokens.source_token_ids(db.session, token)),
         )
     )
     db.session.commit()

@@ -12,12 +12,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..access import record_access
+from ..deadlines import parse_day
 from ..extensions import db
 from ..instructions import HELSINKI
 from ..models import AccessLog, AccessPurpose, Role
 from ..pid import problem
 from ..security import me, roles_required
 from .downloads import csv_download
+from .guard import cursor
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 100
@@ -36,7 +38,7 @@ COLUMNS = (
 
 def _day(name: str) -> date | None:
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        return parse_day(request.args.get(name, ""))
     except ValueError:
         return None
 
@@ -78,8 +80,8 @@ def index():
     rows, more = [], False
     if searched:
         query = _query(fields)
-        if (before := request.args.get("before", "")).isdigit():
-            query = query.where(AccessLog.id < int(before))
+        if (before := cursor("before")) is not None:
+            query = query.where(AccessLog.id < before)
         rows = list(db.session.scalars(query.limit(PAGE + 1)))
         more = len(rows) > PAGE
         rows = rows[:PAGE]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import channels, guidance, instructions
+from ..deadlines import parse_day
 from ..extensions import db
 from ..i18n import language
 from ..instructions import Draft, Scope, Shown, check_draft, day_in_finland
@@ -60,7 +61,7 @@ def _reference() -> dict:
 def _day(value: str | None) -> date:
     """A date from the query string; today in Finland when missing or malformed."""
     try:
-        return date.fromisoformat(value or "")
+        return parse_day(value or "")
     except ValueError:
         return day_in_finland(utcnow())
 

@@ -44,6 +44,7 @@ from ..pid import masked
 from ..presence import Presence
 from ..security import WORKERS, is_htmx, me, roles_required
 from ..tasks.assign import request_dispatch
+from .guard import database_id, number
 from .messages import describe
 
 bp = Blueprint("items", __name__, url_prefix="/items")
@@ -202,8 +203,7 @@ def leave(item_id: int):
 
 
 def _version() -> int | None:
-    value = request.form.get("version", "")
-    return int(value) if value.isdigit() else None
+    return number(request.form.get("version"), 0)
 
 
 def _act(
@@ -239,7 +239,8 @@ def _with_templates(verb: Callable[[WorkItem], object]) -> Callable[[WorkItem], 
 
     def run(item: WorkItem) -> object:
         result = verb(item)
-        ids = [int(i) for i in request.form.get("template_ids", "").split(",") if i.isdigit()]
+        given = request.form.get("template_ids", "").split(",")
+        ids = [i for i in map(database_id, given) if i is not None]
         guidance.record_use(db.session, ids, item, me(), item.language)
         return result
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from .. import reports
+from ..deadlines import parse_day
 from ..extensions import db
 from ..i18n import duration, language
 from ..instructions import day_in_finland
@@ -36,8 +37,8 @@ def _period() -> tuple[date, date, str | None]:
     """[start, end) from the form's inclusive dates; the current month so far by default."""
     today = day_in_finland(utcnow())
     try:
-        start = date.fromisoformat(request.args.get("from", ""))
-        last = date.fromisoformat(request.args.get("to", ""))
+        start = parse_day(request.args.get("from", ""))
+        last = parse_day(request.args.get("to", ""))
     except ValueError:
         if request.args.get("from") or request.args.get("to"):
             problem = _("Give the dates as yyyy-mm-dd.")

@@ -31,6 +31,7 @@ from ..models import (
 )
 from ..security import is_htmx, me
 from ..situation import Counts, Cursor, Filters
+from .guard import cursor
 
 bp = Blueprint("situation", __name__, url_prefix="/situation")
 PAGE = 50
@@ -152,8 +153,8 @@ def items():
         abort(404)
     state = request.args.get("state") if request.args.get("state") in situation.STATES else None
     after = None
-    if (after_id := request.args.get("after", "")).isdigit():
-        row = db.session.get(WorkItem, int(after_id))
+    if (after_id := cursor("after")) is not None:
+        row = db.session.get(WorkItem, after_id)
         after = Cursor.after(row) if row is not None else None
     now = utcnow()
     page = situation.items(

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import channels, spaces, training
+from ..channels.base import InvalidJson, parse_json
 from ..extensions import db
 from ..i18n import language
 from ..models import (
@@ -40,6 +41,7 @@ from ..models import (
 )
 from ..security import me, roles_required
 from .downloads import csv_download
+from .guard import database_id, number
 
 bp = Blueprint("training", __name__, url_prefix="/training")
 
@@ -63,25 +65,20 @@ def index():
 @bp.post("/runs")
 @roles_required(Role.TRAINER)
 def start():
-    pack = db.session.get(TrainingPack, int(request.form.get("pack", "0") or 0))
-    ids = [int(i) for i in request.form.getlist("trainees") if i.isdigit()]
+    pack_id = database_id(request.form.get("pack"))
+    pack = db.session.get(TrainingPack, pack_id) if pack_id else None
+    ids = [i for i in map(database_id, request.form.getlist("trainees")) if i is not None]
     trainees = db.session.scalars(
         select(User).where(User.id.in_(ids), User.role == Role.TRAINEE.value)
     ).all()
-    pace = request.form.get("pace", "0")
-    if (
-        pack is None
-        or not pack.active_scenarios
-        or not trainees
-        or not pace.isdigit()
-        or int(pace) > 120
-    ):
+    pace = number(request.form.get("pace", "0"), 0, 120)
+    if pack is None or not pack.active_scenarios or not trainees or pace is None:
         flash(
             _("Choose a pack with scenarios, at least one trainee and a pace of 0–120 minutes."),
             "error",
         )
         return redirect(url_for("training.index"))
-    run = training.start_run(db.session, pack, me(), list(trainees), pace_minutes=int(pace))
+    run = training.start_run(db.session, pack, me(), list(trainees), pace_minutes=pace)
     db.session.commit()
     flash(_("The session started for %(n)d trainees.", n=len(trainees)), "success")
     return redirect(url_for("training.run", run_id=run.id))
@@ -112,8 +109,8 @@ def upload_pack():
     problem and nothing is stored."""
     upload = request.files.get("file")
     try:
-        data = json.loads(upload.read().decode("utf-8-sig")) if upload else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = parse_json(upload.read().decode("utf-8-sig")) if upload else None
+    except (UnicodeDecodeError, InvalidJson):
         data = None
     queues = set(db.session.scalars(select(Queue.code)))
     outcomes = set(db.session.scalars(select(OutcomeCode.code)))
@@ -238,7 +235,8 @@ def new_scenario(pack_id: int):
     channel = request.args.get("channel", "chat")
     if channel not in channels.names():
         channel = "chat"
-    seed = int(request.args.get("seed", "1")) if request.args.get("seed", "1").isdigit() else 1
+    seed = number(request.args.get("seed", "1"), 0)
+    seed = 1 if seed is None else seed
     values = {name: "" for name in SCENARIO_FIELDS}
     values.update(channel=channel, urgency="normal", age_minutes="5", seed=seed)
     delivery = training.generated_delivery(channel, seed)
@@ -300,8 +298,8 @@ def _save_scenario(pack: TrainingPack, scenario: TrainingScenario | None):
     if scenario is not None:
         values["code"] = scenario.code  # the code names the scenario; it is not edited
     try:
-        delivery = json.loads(values["delivery"])
-    except json.JSONDecodeError:
+        delivery = parse_json(values["delivery"])
+    except InvalidJson:
         problems = [_("The delivery is not JSON.")]
         return _scenario_form(pack, values, problems, 422, scenario=scenario)
     row = {
@@ -310,7 +308,8 @@ def _save_scenario(pack: TrainingPack, scenario: TrainingScenario | None):
         "title_sv": values["title_sv"].strip(),
         "channel": values["channel"],
         "delivery": delivery,
-        "age_minutes": int(values["age_minutes"]) if values["age_minutes"].isdigit() else 0,
+        # Not a number, or out of range: None, which the pack's check names.
+        "age_minutes": number(values["age_minutes"], 0) if values["age_minutes"] else 0,
         "expected": {name: values[name] or None for name in EXPECTED_FIELDS},
         "learning_fi": values["learning_fi"].strip(),
         "learning_sv": values["learning_sv"].strip(),
