@@ -10,7 +10,7 @@ import enum
 import hashlib
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,14 +52,15 @@ def receive(
     payload: dict[str, Any],
     *,
     token_id: int | None = None,
-    source: Collection[int] | None = None,
+    same_source: Callable[[int | None], bool] | None = None,
 ) -> Received:
     """Store a valid delivery or classify it as a repeat; flushes, the caller commits.
 
     The insert does nothing on a conflicting (channel, external_id), so any number of
-    simultaneous copies store exactly one delivery. `source` (the token ids of the sending
-    source system) makes a repeat of another system's external_id `FOREIGN`: it changes
-    nothing and learns nothing of the stored delivery.
+    simultaneous copies store exactly one delivery. `same_source(token_id)` says whether a
+    stored delivery's token is of the sending source system (asked of repeats only); a repeat
+    of another system's external_id is `FOREIGN`: it changes nothing and learns nothing of
+    the stored delivery.
     """
     digest = content_hash(payload)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -83,7 +84,7 @@ def receive(
     if inserted is not None:
         return Received(Receipt.ACCEPTED, new_id)
     stored = _stored(session, adapter.name, payload["external_id"], lock=False)
-    if source is not None and stored.token_id not in source:
+    if same_source is not None and not same_source(stored.token_id):
         return Received(Receipt.FOREIGN, "")
     if stored.content_hash == digest:
         # A plain repeat reads without locking: a storm of retries never holds the row that

@@ -113,8 +113,11 @@ def deliver(channel: str):
     problems = check_delivery(adapter, payload)
     if problems:
         return error(422, "invalid", problems=problems)
-    source = tokens.source_token_ids(db.session, token)
-    received = receive(db.session, adapter, payload, token_id=token.id, source=source)
+
+    def same_source(token_id: int | None) -> bool:  # asked of repeats only
+        return token_id in tokens.source_token_ids(db.session, token)
+
+    received = receive(db.session, adapter, payload, token_id=token.id, same_source=same_source)
     db.session.commit()
     receipt = received.receipt
     if receipt == Receipt.FOREIGN:
