@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from desk.deadlines import HELSINKI
 from desk.models import (
     Instruction,
     InstructionVersion,
     ItemEvent,
     ResponseTemplate,
     TemplateUse,
+    utcnow,
 )
 from desk.views.guidance import _version_values
 from tests.factories import make_item, make_user
@@ -276,6 +279,9 @@ def test_leads_add_and_end_services_and_the_seed_keeps_their_changes(app, app_se
     from desk import content
     from desk.models import DigitalService
 
+    # A service that starts in three months and one that ends in five, whatever the day.
+    today = utcnow().astimezone(HELSINKI).date()
+    starts, last_day = today + timedelta(days=90), today + timedelta(days=150)
     lead = Browser(app.test_client()).login(make_user(app_session, role="team_lead"))
     nurse = Browser(app.test_client()).login(make_user(app_session))
     assert nurse.get("/services/new").status_code == 403
@@ -287,20 +293,20 @@ def test_leads_add_and_end_services_and_the_seed_keeps_their_changes(app, app_se
         "url": "https://askola.example/eta",
         "note_fi": "Ajanvaraus chatissa.",
         "note_sv": "",
-        "valid_from": "2027-03-01",
+        "valid_from": starts.isoformat(),
         "last_day": "",
     }
     refused = lead.post("/services", {**form, "url": "javascript:alert(1)"}, htmx=False)
     assert refused.status_code == 422 and "https:// tai http://" in text(refused)
     saved = lead.post("/services", form, htmx=False)
-    assert saved.status_code == 302 and saved.headers["Location"].endswith("on=2027-03-01")
+    assert saved.status_code == 302 and saved.headers["Location"].endswith(f"on={starts}")
 
     def matrix(day: str) -> str:
         page = text(lead.get(f"/services?on={day}"))
         return re.search(r'<table class="matrix.*?</table>', page, re.S).group(0)
 
-    assert "Askolan etävastaanotto" in matrix("2027-03-01")
-    assert "Askolan etävastaanotto" not in matrix("2027-02-28")
+    assert "Askolan etävastaanotto" in matrix(starts.isoformat())
+    assert "Askolan etävastaanotto" not in matrix((starts - timedelta(days=1)).isoformat())
     service = app_session.scalar(
         select(DigitalService).where(DigitalService.name == "Askolan etävastaanotto")
     )
@@ -326,15 +332,16 @@ def test_leads_add_and_end_services_and_the_seed_keeps_their_changes(app, app_se
         "note_fi": "Muutettu.",
         "note_sv": seeded.note_sv,
         "valid_from": seeded.valid_from.isoformat() if seeded.valid_from else "",
-        "last_day": "2027-04-30",
+        "last_day": last_day.isoformat(),
     }
     assert lead.post(f"/services/{seeded.id}", changed, htmx=False).status_code == 302
     content.load_services(app_session)
     app_session.flush()
     app_session.refresh(seeded)
-    assert seeded.note_fi == "Muutettu." and seeded.valid_to.isoformat() == "2027-05-01"
+    assert seeded.note_fi == "Muutettu." and seeded.valid_to == last_day + timedelta(days=1)
     row = f'href="/services/{seeded.id}/edit"'  # the row's own edit link
-    assert row in matrix("2027-04-30") and row not in matrix("2027-05-01")
+    assert row in matrix(last_day.isoformat())
+    assert row not in matrix((last_day + timedelta(days=1)).isoformat())
 
 
 def test_the_preview_shows_what_the_item_page_shows(browser, app_session):
