@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +46,17 @@ def test_the_reports_csv_and_api_answers_are_not_cached_but_static_files_are(app
     static = browser.get("/static/css/desk.css")
     assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
     static.close()
+
+
+def test_every_download_link_is_left_to_the_browser():
+    """The body boosts links with htmx, which would swap a file's text into the page: every
+    link to a file says `hx-boost="false"` (tests/test_browser_downloads.py clicks them)."""
+    templates = Path(__file__).resolve().parents[1] / "desk" / "templates"
+    links = [
+        (path.name, tag)
+        for path in templates.rglob("*.html")
+        for tag in re.findall(r"<a\b[^>]*>", path.read_text(encoding="utf-8"))
+        if re.search(r"\sdownload\b", tag)
+    ]
+    assert len(links) >= 6
+    assert [link for link in links if 'hx-boost="false"' not in link[1]] == []
