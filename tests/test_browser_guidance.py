@@ -192,6 +192,10 @@ def test_the_access_log_is_accessible_to_its_auditor(page: Page, live):
     page.get_by_role("button", name="Hae", exact=True).click()
     expect(page.get_by_role("alert")).to_be_visible()
     accessible(page, "access log search with an error")
+    # The brand link takes an auditor to their own start page, not to a 403.
+    page.get_by_role("link", name="Työpöytä", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/audit$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lokitiedot")
 
 
 def test_the_team_board_and_availability_are_accessible(page: Page, live):

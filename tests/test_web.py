@@ -184,7 +184,7 @@ def test_items_outside_my_queues_are_not_found(browser, app_session):
     browser.login(social)
     response = browser.get(f"/items/{item.id}")
     assert response.status_code == 404
-    assert "Takaisin omaan työhön" in text(response)  # the error page is in the app's layout
+    assert "Takaisin etusivulle" in text(response)  # the error page is in the app's layout
     assert browser.post(f"/items/{item.id}/take").status_code == 404
 
 
@@ -357,3 +357,16 @@ def test_the_live_refresh_of_the_situation_view_gets_only_its_numbers(browser, a
     fragment = text(browser.get("/situation", headers={"HX-Request": "true"}))
     assert fragment.lstrip().startswith('<div id="situation-live"')
     assert "<html" not in fragment and "Omaolo-arviot: Porvoo" in fragment
+
+
+def test_each_role_lands_on_its_own_start_page_and_an_error_page_leads_there(app, app_session):
+    auditor = Browser(app.test_client()).login(make_user(app_session, role="auditor", queues=[]))
+    assert auditor.get("/").headers["Location"].endswith("/audit")
+    refused = auditor.get("/work")
+    assert refused.status_code == 403
+    # The way back from an error leads to the start page, never to the page that refused.
+    back = re.search(r'<a href="([^"]+)">[^<]*</a></p>', text(refused)).group(1)
+    assert back == "/" and auditor.get(back).headers["Location"].endswith("/audit")
+    nurse = Browser(app.test_client()).login(make_user(app_session))
+    assert nurse.get("/").headers["Location"].endswith("/work")
+    assert Browser(app.test_client()).get("/").headers["Location"].startswith("/login")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -19,8 +19,12 @@ PAGE = 50
 
 @bp.get("/")
 def home():
-    """The desk starts at My work."""
-    return redirect(url_for("work.index"))
+    """Each role's start page (an auditor's is the access log); signed out, sign in."""
+    from .auth import home as start_page
+
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(start_page())
 
 
 def _my_work(queue_filter: str | None, message: str | None = None) -> dict:
