@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -19,11 +19,10 @@ PAGE = 50
 
 @bp.get("/")
 def home():
-    """Each role's start page (an auditor's is the access log); signed out, sign in."""
+    """Each role's start page (an auditor's is the access log); signed out, My work, which
+    asks to sign in first."""
     from .auth import home as start_page
 
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
     return redirect(start_page())
 
 
