@@ -151,10 +151,3 @@ class FallbackLimiter:
     def reset(self, key: str) -> None:
         self.local.reset(key)  # whatever was counted here during an outage goes too
         self._call("reset", key)
-
-    def __getattr__(self, name: str):
-        # Any other method both limiters have (a look at a key's count, say) falls back alike.
-        shared = self.__dict__.get("shared")
-        if name.startswith("_") or not callable(getattr(shared, name, None)):
-            raise AttributeError(name)
-        return lambda *args: self._call(name, *args)

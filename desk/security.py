@@ -87,11 +87,15 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
 
 
+def configured_limit(name: str) -> Limit:
+    """The limit `name` as configured (DESK_RATE_LIMITS); unset is off."""
+    return Limit.parse(current_app.config["DESK_RATE_LIMITS"].get(name, "0/60"))
+
+
 def too_many(key: str, limit: str) -> int | None:
     """Count one hit of `key` against the configured limit `limit`; the seconds to wait when
     over it, else None."""
-    configured = current_app.config["DESK_RATE_LIMITS"].get(limit, "0/60")
-    return current_app.extensions["desk_limiter"].hit(key, Limit.parse(configured))
+    return current_app.extensions["desk_limiter"].hit(key, configured_limit(limit))
 
 
 def init_app(app: Flask) -> None:

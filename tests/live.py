@@ -85,6 +85,14 @@ def deliver(session: Session, channel: str, payload: dict):
     return intake.process(session, delivery)
 
 
+def identified_resident(engine) -> str:
+    """The personal identity code of a resident of the seeded items."""
+    with Session(engine) as s:
+        return s.scalar(
+            select(WorkItem.personal_id).where(WorkItem.personal_id.is_not(None)).limit(1)
+        )
+
+
 def sample_items(engine) -> dict[str, int]:
     """One item of each channel that "hoitaja" may open."""
     queues = ACCOUNTS["hoitaja"]["queues"]

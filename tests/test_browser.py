@@ -34,12 +34,13 @@ def settled(page: Page) -> None:
     expect(page.locator(".htmx-added, .htmx-settling, .htmx-swapping")).to_have_count(0)
 
 
-def sign_in(page: Page, username: str = "hoitaja") -> None:
+def sign_in(page: Page, username: str = "hoitaja", lands_on: str = r"/work$") -> None:
+    """Sign in on the sign-in page; the browser lands on `lands_on` (an auditor: /audit$)."""
     page.goto(page.base_url + "/login")
     page.get_by_label("Käyttäjätunnus").fill(username)
     page.get_by_label("Salasana").fill(PASSWORD)
     page.get_by_role("button", name="Kirjaudu", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/work$"))
+    expect(page).to_have_url(re.compile(lands_on))
     page.wait_for_load_state()  # the desk's script is ready for shortcuts
 
 

@@ -6,15 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from desk.models import WorkItem
-from tests.factories import PASSWORD
+from tests.live import identified_resident
 from tests.test_browser import sign_in
 
 
@@ -47,15 +43,8 @@ def test_a_lead_downloads_the_reports_items(page: Page, live):
 
 
 def test_an_auditor_downloads_a_residents_log_as_csv_and_json(page: Page, live):
-    with Session(live[1]) as s:
-        resident = s.scalar(
-            select(WorkItem.personal_id).where(WorkItem.personal_id.is_not(None)).limit(1)
-        )
-    page.goto(page.base_url + "/login")
-    page.get_by_label("Käyttäjätunnus").fill("tarkastaja")
-    page.get_by_label("Salasana").fill(PASSWORD)
-    page.get_by_role("button", name="Kirjaudu", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/audit$"))
+    resident = identified_resident(live[1])
+    sign_in(page, "tarkastaja", lands_on=r"/audit$")
     page.get_by_label("Asukkaan henkilötunnus").fill(resident)
     page.get_by_role("button", name="Hae", exact=True).click()
     name, text = download(page, "Lataa asukkaan lokitiedot (CSV)")

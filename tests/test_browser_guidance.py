@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk.models import User
-from tests.factories import PASSWORD, make_item
+from tests.factories import make_item
+from tests.live import identified_resident
 from tests.test_browser import accessible, settled, sign_in
 
 HOSTILE = (
@@ -169,19 +170,8 @@ def test_the_guidance_pages_are_accessible(page: Page, live):
 
 @pytest.mark.console_allows("status of 422")
 def test_the_access_log_is_accessible_to_its_auditor(page: Page, live):
-    with Session(live[1]) as s:
-        from sqlalchemy import select
-
-        from desk.models import WorkItem
-
-        resident = s.scalar(
-            select(WorkItem.personal_id).where(WorkItem.personal_id.is_not(None)).limit(1)
-        )
-    page.goto(page.base_url + "/login")
-    page.get_by_label("Käyttäjätunnus").fill("tarkastaja")
-    page.get_by_label("Salasana").fill(PASSWORD)
-    page.get_by_role("button", name="Kirjaudu", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/audit$"))
+    resident = identified_resident(live[1])
+    sign_in(page, "tarkastaja", lands_on=r"/audit$")
     expect(page.get_by_role("heading", level=1)).to_have_text("Lokitiedot")
     accessible(page, "access log search")
     page.get_by_label("Asukkaan henkilötunnus").fill(resident)

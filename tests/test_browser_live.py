@@ -9,13 +9,11 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 from redis import Redis
-from sqlalchemy import make_url, select
-from sqlalchemy.orm import Session
+from sqlalchemy import make_url
 
-from desk.models import WorkItem
 from tests.conftest import BROWSER_DB_URL, REDIS_URL
-from tests.factories import PASSWORD
-from tests.live import serve
+from tests.live import identified_resident, serve
+from tests.test_browser import sign_in
 
 
 @pytest.fixture(scope="module")
@@ -29,30 +27,18 @@ def live_with_redis(tmp_path_factory):
     Redis.from_url(REDIS_URL).flushdb()
 
 
-def _sign_in(page: Page, base: str, username: str, lands_on: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("Käyttäjätunnus").fill(username)
-    page.get_by_label("Salasana").fill(PASSWORD)
-    page.get_by_role("button", name="Kirjaudu", exact=True).click()
-    expect(page).to_have_url(re.compile(lands_on))
-    page.wait_for_load_state()
-
-
 def _streams(requests: list[str]) -> list[str]:
     return [url for url in requests if url.split("?")[0].endswith("/events")]
 
 
 def test_an_auditors_pages_open_no_live_stream(page: Page, live_with_redis):
-    base, engine = live_with_redis
-    with Session(engine) as s:
-        resident = s.scalar(
-            select(WorkItem.personal_id).where(WorkItem.personal_id.is_not(None)).limit(1)
-        )
+    page.base_url, engine = live_with_redis
+    resident = identified_resident(engine)
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
 
     # A professional's page follows the live stream: this desk has one to offer.
-    _sign_in(page, base, "hoitaja", r"/work$")
+    sign_in(page, "hoitaja")
     expect(page.locator("body")).to_have_attribute("sse-connect", "/events")
     for _ in range(50):
         if _streams(requests):
@@ -63,7 +49,7 @@ def test_an_auditors_pages_open_no_live_stream(page: Page, live_with_redis):
     expect(page).to_have_url(re.compile(r"/login"))
 
     requests.clear()
-    _sign_in(page, base, "tarkastaja", r"/audit$")
+    sign_in(page, "tarkastaja", lands_on=r"/audit$")
     expect(page.get_by_role("heading", level=1)).to_have_text("Lokitiedot")
     page.get_by_label("Asukkaan henkilötunnus").fill(resident)
     page.get_by_role("button", name="Hae", exact=True).click()

@@ -14,6 +14,7 @@ from desk.extensions import db
 from desk.live import CHANNEL, Broadcaster
 from desk.models import User, WorkItem
 from tests.factories import make_item, make_user, p0_delivery
+from tests.live import deliver
 
 
 def _subscribed(redis_url: str, timeout: float = 5) -> None:
@@ -70,20 +71,13 @@ def test_without_redis_there_is_no_stream_and_pages_poll(client, app_session):
 
 
 def test_a_new_emergency_is_published_with_its_queue(app, committed, redis_url):
-    from desk import channels, intake
-    from desk.inbound import receive
-    from desk.models import InboundDelivery
-
     hub = Broadcaster(redis_url)
     page = hub.listen()
     _subscribed(redis_url)
-    payload = p0_delivery("p0-live")
     app.config.update(REDIS_URL=redis_url)
     try:
         with app.app_context():
-            delivery_id = receive(db.session, channels.get("omaolo"), payload).delivery_id
-            db.session.commit()
-            intake.process(db.session, db.session.get(InboundDelivery, delivery_id))
+            deliver(db.session, "omaolo", p0_delivery("p0-live"))
             db.session.commit()
             db.session.remove()
     finally:

@@ -10,13 +10,13 @@ import time
 import pytest
 from sqlalchemy.orm import Session
 
-from desk import channels, intake, live
+from desk import live
 from desk.extensions import db
-from desk.inbound import receive
-from desk.models import InboundDelivery, Role
+from desk.models import Role
 from desk.policy import ACCESS
 from tests.conftest import _migrated_app
 from tests.factories import PASSWORD, make_user, p0_delivery
+from tests.live import deliver
 from tests.web import Browser, text
 
 
@@ -69,11 +69,8 @@ class Stream:
 
 def _publish_a_real_p0(app) -> None:
     """An Omaolo P0 for Sipoo, received and routed in the real desk as the API and intake do."""
-    payload = p0_delivery("p0-while-training")
     with app.app_context():
-        delivery_id = receive(db.session, channels.get("omaolo"), payload).delivery_id
-        db.session.commit()
-        intake.process(db.session, db.session.get(InboundDelivery, delivery_id))
+        deliver(db.session, "omaolo", p0_delivery("p0-while-training"))
         db.session.commit()
         db.session.remove()
 

@@ -25,8 +25,7 @@ from .. import auth, sessions, spaces
 from ..extensions import csrf, db
 from ..i18n import FORMATS
 from ..models import SsoSession
-from ..ratelimit import Limit
-from ..security import same_site_path, too_many
+from ..security import configured_limit, same_site_path, too_many
 from ..sso import SignInFailed
 
 bp = Blueprint("auth", __name__)
@@ -44,10 +43,6 @@ def _safe_next(target: str | None) -> str:
     return same_site_path(target, home())
 
 
-def _limit(name: str) -> Limit:
-    return Limit.parse(current_app.config["DESK_RATE_LIMITS"].get(name, "0/60"))
-
-
 def _attempt_allowed(username: str) -> int | None:
     """Whether a sign-in attempt may be checked: None, or the seconds to wait.
 
@@ -57,8 +52,9 @@ def _attempt_allowed(username: str) -> int | None:
     sign-in succeeds (`_attempt_ended`); the address's count is only looked at here and grows
     by failures alone, as a success cannot clear another person's attempts from it."""
     limiter = current_app.extensions["desk_limiter"]
-    return limiter.peek(f"login:address:{request.remote_addr}", _limit("login_address")) or (
-        limiter.hit(f"login:user:{username}", _limit("login_user"))
+    address = f"login:address:{request.remote_addr}"
+    return limiter.peek(address, configured_limit("login_address")) or limiter.hit(
+        f"login:user:{username}", configured_limit("login_user")
     )
 
 
@@ -67,7 +63,7 @@ def _attempt_ended(username: str, succeeded: bool) -> None:
     if succeeded:
         limiter.reset(f"login:user:{username}")
     else:
-        limiter.hit(f"login:address:{request.remote_addr}", _limit("login_address"))
+        limiter.hit(f"login:address:{request.remote_addr}", configured_limit("login_address"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -133,10 +129,8 @@ def _login_page(error: str | None, username: str) -> str:
     """The sign-in page; once after a session ended, saying why, in that person's language."""
     ended = session.pop("signed_out", None)
     if not isinstance(ended, dict):
-        return render_template(
-            "auth/login.html", error=error, username=username, sso=auth.sso() is not None
-        )
-    language = ended.get("language")
+        ended = None
+    language = ended and ended.get("language")
     locale = FORMATS.get(language) if language in current_app.config["LANGUAGES"] else None
     with force_locale(locale) if locale else nullcontext():
         return render_template(
@@ -144,7 +138,7 @@ def _login_page(error: str | None, username: str) -> str:
             error=error,
             username=username,
             sso=auth.sso() is not None,
-            notice=_signed_out_notice(ended.get("reason", "")),
+            notice=_signed_out_notice(ended.get("reason", "")) if ended else None,
         )
 
 
