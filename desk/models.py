@@ -592,7 +592,10 @@ class DigitalService(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_code: Mapped[str] = mapped_column(ForeignKey("municipality.code"))
     kind: Mapped[str] = mapped_column(String(32))
+    #: the service's name in Finnish; in Swedish and English when it has one there
     name: Mapped[str] = mapped_column(String(160))
+    name_sv: Mapped[str | None] = mapped_column(String(160))
+    name_en: Mapped[str | None] = mapped_column(String(160))
     url: Mapped[str | None] = mapped_column(String(500))
     note_fi: Mapped[str] = mapped_column(String(500), default="")
     note_sv: Mapped[str] = mapped_column(String(500), default="")
@@ -605,10 +608,14 @@ class DigitalService(Base):
     def note(self, language: str) -> str:
         return (self.note_sv if language == "sv" else "") or self.note_fi
 
+    def name_in(self, language: str) -> str:
+        """The name in `language`, else the Finnish one (many services have only that)."""
+        return {"sv": self.name_sv, "en": self.name_en}.get(language) or self.name
+
 
 class ResponseTemplate(Base):
-    """A ready reply or note phrase, in Finnish and Swedish, optionally for one municipality,
-    channel or service area."""
+    """A ready reply or note phrase, in Finnish and Swedish (and English, when written),
+    optionally for one municipality, channel or service area."""
 
     __tablename__ = "response_template"
 
@@ -621,17 +628,29 @@ class ResponseTemplate(Base):
     title_sv: Mapped[str] = mapped_column(String(200))
     body_fi: Mapped[str] = mapped_column(Text)
     body_sv: Mapped[str] = mapped_column(Text)
+    #: English is optional: without it an English-speaking resident gets the Finnish text
+    title_en: Mapped[str | None] = mapped_column(String(200))
+    body_en: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     municipality: Mapped[Municipality | None] = relationship(lazy="joined")
     service_area: Mapped[ServiceArea | None] = relationship(lazy="joined")
 
+    def text_language(self, language: str | None) -> str:
+        """The language this template speaks to a resident writing in `language`: theirs
+        when the template has it, else Finnish."""
+        if language == "sv":
+            return "sv"
+        if language == "en" and self.title_en and self.body_en:
+            return "en"
+        return "fi"
+
     def title(self, language: str) -> str:
-        return self.title_sv if language == "sv" else self.title_fi
+        return {"sv": self.title_sv, "en": self.title_en}.get(language) or self.title_fi
 
     def body(self, language: str) -> str:
-        return self.body_sv if language == "sv" else self.body_fi
+        return {"sv": self.body_sv, "en": self.body_en}.get(language) or self.body_fi
 
 
 class TemplateUse(Base):
