@@ -201,14 +201,19 @@ def _settle_demo_history(seed: int) -> None:
         handler = rng.choice([u for u in users if item.queue_code in u.queue_codes])
         take(db.session, item, handler)
         resolve(db.session, item, handler, rng.choice(outcomes))
-        # Backdate the handling to when it would have happened.
+        # Backdate the handling to when it would have happened: taken (its first action) and
+        # resolved in that order, both in the past; events and the item's moments alike.
         started = item.submitted_at + timedelta(minutes=rng.randint(3, 240))
         finished = started + timedelta(minutes=rng.randint(4, 45))
+        if finished > now - timedelta(minutes=1):
+            early = finished - (now - timedelta(minutes=1))
+            started, finished = max(item.created_at, started - early), finished - early
         for event in item.events:
             if event.kind == "taken":
                 event.at = started
             elif event.kind == "resolved":
                 event.at = finished
+        item.first_action_at = started
         item.resolved_at = item.updated_at = finished
     colleague = db.session.scalar(select(User).where(User.username == "sjukskotare"))
     lead = db.session.scalar(select(User).where(User.username == "tiiminvetaja"))

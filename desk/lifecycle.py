@@ -288,6 +288,17 @@ def resume(
     return _changed(session, item, user, EventKind.RESUMED)
 
 
+def settle_first_action(item: WorkItem) -> None:
+    """Keep the first action at or before the resolution: resolving is itself an action (an
+    item the desk gave and someone resolved untouched has its first action then), and a first
+    action stamped by another server whose clock runs ahead never comes after the resolution.
+    The database refuses a row that breaks this (migration 0025)."""
+    if item.resolved_at is None:
+        return
+    if item.first_action_at is None or item.first_action_at > item.resolved_at:
+        item.first_action_at = item.resolved_at
+
+
 def resolve(
     session: Session,
     item: WorkItem,
@@ -309,6 +320,7 @@ def resolve(
     item.status = ItemStatus.RESOLVED.value
     item.outcome_code = outcome.code
     item.resolved_at = now
+    settle_first_action(item)
     return _changed(
         session, item, user, EventKind.RESOLVED, now=now, outcome_code=outcome.code, text=text
     )
