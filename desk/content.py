@@ -26,7 +26,8 @@ def _date(value: str | None) -> date | None:
 
 def load_services(session: Session) -> None:
     """Seed the service matrix once: a row already in the database (by municipality, kind,
-    name and start) is the editors' and stays as they left it."""
+    name and start) is the editors' and stays as they left it; one nobody has edited since it
+    was seeded gets the Swedish and English names it did not have before (migration 0025)."""
     for row in _read("services.json"):
         key = {
             "municipality_code": row["municipality"],
@@ -34,11 +35,17 @@ def load_services(session: Session) -> None:
             "name": row["name"],
             "valid_from": _date(row.get("valid_from")),
         }
-        if session.scalar(select(DigitalService.id).filter_by(**key)) is not None:
+        known = session.scalar(select(DigitalService).filter_by(**key))
+        if known is not None:
+            if known.updated_by is None:
+                known.name_sv = known.name_sv or row.get("name_sv")
+                known.name_en = known.name_en or row.get("name_en")
             continue
         session.add(
             DigitalService(
                 **key,
+                name_sv=row.get("name_sv"),
+                name_en=row.get("name_en"),
                 url=row.get("url"),
                 note_fi=row.get("note_fi") or "",
                 note_sv=row.get("note_sv") or "",
@@ -79,24 +86,34 @@ def seed_instructions(session: Session) -> None:
 
 
 def seed_templates(session: Session) -> None:
-    known = set(
-        session.scalars(select(ResponseTemplate.code).where(ResponseTemplate.code.is_not(None)))
-    )
+    """Seed the response templates once. A template already in the database is the editors';
+    the seed only brings what they cannot have written: the English text (migration 0025),
+    and a corrected text where the template still reads exactly as a superseded seed did."""
+    known = {
+        t.code: t
+        for t in session.scalars(select(ResponseTemplate).where(ResponseTemplate.code.is_not(None)))
+    }
     for row in _read("templates.json"):
-        if row["code"] in known:
-            continue
-        session.add(
-            ResponseTemplate(
-                code=row["code"],
-                municipality_code=row.get("municipality"),
-                channel=row.get("channel"),
-                service_area_code=row.get("service_area"),
-                title_fi=row["title_fi"],
-                title_sv=row["title_sv"],
-                body_fi=row["body_fi"],
-                body_sv=row["body_sv"],
+        template = known.get(row["code"])
+        if template is None:
+            session.add(
+                ResponseTemplate(
+                    code=row["code"],
+                    municipality_code=row.get("municipality"),
+                    channel=row.get("channel"),
+                    service_area_code=row.get("service_area"),
+                    **{field: row.get(field) for field in TEXTS},
+                )
             )
-        )
+            continue
+        if template.title_en is None and template.body_en is None:
+            template.title_en, template.body_en = row.get("title_en"), row.get("body_en")
+        for field, old in row.get("superseded", {}).items():
+            if getattr(template, field) == old:
+                setattr(template, field, row[field])
+
+
+TEXTS = ("title_fi", "title_sv", "title_en", "body_fi", "body_sv", "body_en")
 
 
 def load(session: Session) -> None:

@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import channels, instructions
-from .deadlines import parse_day
+from . import channels, formats, instructions
+from .deadlines import OFFICE_CLOSES, parse_day
 from .instructions import Scope, Shown, day_in_finland
 from .models import (
     DigitalService,
@@ -69,6 +69,15 @@ def scope_of(session: Session, item: WorkItem, day: date) -> Scope:
         requested_municipality=item.requested_municipality_code,
         requested_system_area=_area(session, item.requested_municipality_code, day),
     )
+
+
+def reading_language(interface: str, item_language: str | None) -> str:
+    """The language a professional reads an item's instructions in first (the other one is
+    a click away): their interface language; with an English interface, which instructions
+    do not have, the item's language, Swedish or else Finnish."""
+    if interface in ("fi", "sv"):
+        return interface
+    return "sv" if item_language == "sv" else "fi"
 
 
 @dataclass
@@ -129,6 +138,8 @@ def check_service(form: dict[str, str], *, municipalities: set[str]) -> tuple[di
         values[name] = value
     for name, limit, required in (
         ("name", 160, True),
+        ("name_sv", 160, False),
+        ("name_en", 160, False),
         ("url", 500, False),
         ("note_fi", 500, False),
         ("note_sv", 500, False),
@@ -143,6 +154,9 @@ def check_service(form: dict[str, str], *, municipalities: set[str]) -> tuple[di
     if url and not (url.startswith(("https://", "http://")) and " " not in url and "." in url):
         problems["url"] = "bad_url"
     values["url"] = url or None
+    # No name of its own in Swedish or English: the Finnish one is shown there.
+    values["name_sv"] = values["name_sv"] or None
+    values["name_en"] = values["name_en"] or None
     days: dict[str, date | None] = {}
     for name in ("valid_from", "last_day"):
         text = (form.get(name) or "").strip()
@@ -164,14 +178,10 @@ def _first_link(services: list[DigitalService]) -> str | None:
 
 
 def placeholder_values(
-    session: Session,
-    item: WorkItem,
-    user: User,
-    language: str,
-    now: datetime,
-    format_date,
+    session: Session, item: WorkItem, user: User, language: str, now: datetime
 ) -> dict[str, str | None]:
-    """The values a template's placeholders take for this item, in `language`."""
+    """The values a template's placeholders take for this item, written in `language` (the
+    template's: dates as the resident's language writes them in Finland)."""
     municipality = (
         session.get(Municipality, item.municipality_code) if item.municipality_code else None
     )
@@ -182,9 +192,23 @@ def placeholder_values(
         "self_booking_link": _first_link(services.get("self_booking", [])),
         "portal_link": _first_link(services.get("identified_portal", [])),
         "professional": user.display_name,
-        "deadline": format_date(item.due_at) if item.due_at else None,
+        "deadline": deadline_text(item.due_at, language) if item.due_at else None,
         "queue": item.queue.name(language) if item.queue else None,
     }
+
+
+def deadline_text(due: datetime, language: str) -> str:
+    """A deadline as a reply promises it: the day alone when it is the day's end of office
+    hours ("viimeistään 4.12.2026"), else the day and the time ("4.12.2026 klo 15.30")."""
+    if formats.in_finland(due).time() == OFFICE_CLOSES:
+        return formats.day(due, language, text=True)
+    return formats.moment(due, language, text=True)
+
+
+def past_placeholders(item: WorkItem, now: datetime) -> frozenset[str]:
+    """The placeholders whose value is a moment already gone for this item: an overdue
+    item's deadline cannot be promised to the resident any more."""
+    return frozenset({"deadline"}) if item.due_at and item.due_at <= now else frozenset()
 
 
 def templates_for(session: Session, item: WorkItem) -> list[ResponseTemplate]:
@@ -216,12 +240,21 @@ class Offered:
 
 
 def offer(
-    templates: list[ResponseTemplate], values: dict[str, str | None], language: str
+    session: Session, templates: list[ResponseTemplate], item: WorkItem, user: User, now: datetime
 ) -> list[Offered]:
-    """Each template filled in the item's language (Swedish for a Swedish-speaking resident,
-    Finnish otherwise)."""
-    text_language = "sv" if language == "sv" else "fi"
-    return [Offered(t, text_language, fill(t.body(text_language), values)) for t in templates]
+    """Each template filled in the resident's language: Swedish or English when the resident
+    writes it (English when the template has an English text), Finnish otherwise. Dates come
+    as that language writes them; one already past is marked."""
+    values: dict[str, dict[str, str | None]] = {}
+    past = past_placeholders(item, now)
+    offered = []
+    for template in templates:
+        language = template.text_language(item.language)
+        if language not in values:
+            values[language] = placeholder_values(session, item, user, language, now)
+        filled = fill(template.body(language), values[language], past)
+        offered.append(Offered(template, language, filled))
+    return offered
 
 
 def record_use(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import Flask, current_app, g, request, session
-from flask_babel import format_datetime, format_decimal, get_locale, get_translations
+from flask_babel import format_decimal, get_locale, get_translations
 from flask_login import current_user
 
+from . import formats
 from .extensions import babel
 
-# Dates, times and numbers as written in Finland: English gets Finland's formats too.
-FORMATS = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_FI"}
+# Words and numbers of each language as written in Finland (dates: desk/formats.py).
+FORMATS = formats.LOCALES
 
 
 def chosen_language() -> str:
@@ -48,8 +49,26 @@ def duration(span: timedelta) -> str:
 
 
 def when(moment: datetime | None) -> str:
-    """A timestamp in Helsinki time, in the interface language's format."""
-    return format_datetime(moment, "short") if moment else ""
+    """A timestamp in Helsinki time, as the interface language writes it ("4.12.2026 23.11")."""
+    return formats.moment(moment, language())
+
+
+def day(value: date | datetime | None, *_ignored) -> str:
+    """A calendar day as the interface language writes it ("4.12.2026", "4 Dec 2026"). Also
+    the templates' `dateformat` filter, whatever format they ask for: one way to write a day."""
+    return formats.day(value, language())
+
+
+def decimal(value: float | int | None) -> str:
+    """A number with the interface language's decimal mark ("0,3")."""
+    return formats.decimal(value, language())
+
+
+def by_name(rows, name=lambda row: row.name(language())):
+    """`rows` sorted by their names in the interface language, as its dictionaries sort
+    (å, ä, ö after z in Finnish and Swedish)."""
+    lang = language()
+    return sorted(rows, key=lambda row: formats.sort_key(name(row), lang))
 
 
 def parse_time(value: str) -> datetime:
@@ -95,5 +114,13 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
     app.jinja_env.globals.update(
-        language=language, duration=duration, when=when, parse_time=parse_time, file_size=file_size
+        language=language,
+        duration=duration,
+        when=when,
+        day=day,
+        decimal=decimal,
+        parse_time=parse_time,
+        file_size=file_size,
     )
+    # Flask-Babel's date filters would write Swedish dates as in Sweden: ours instead.
+    app.jinja_env.filters.update(dateformat=day, datetimeformat=lambda moment, *_: when(moment))

@@ -7,7 +7,8 @@ topic. It is in force from `valid_from` (inclusive) to `valid_to` (exclusive), d
 
 Precedence: among instructions for the same facets (kind, channel, service area, topic), a
 municipality's hides its system area's, which hides the region's. The result is ordered from
-the most specific down, so the instruction closest to the resident comes first.
+the most specific down, so the instruction closest to the resident comes first; an emergency's
+instruction (topic P0) comes before all of them.
 """
 
 from __future__ import annotations
@@ -140,12 +141,17 @@ def applicable(
     return sorted(chosen, key=_order)
 
 
+#: Topics of an emergency (Omaolo's urgency class P0): what to do comes before anything else.
+EMERGENCY_TOPICS = frozenset({"P0"})
+
+
 def _order(version: Version) -> tuple:
     specific = sum(
         f is not None for f in (version.channel, version.service_area_code, version.topic)
     )
     return (
-        version.kind != OTHER_MUNICIPALITY,  # the special case first, when it arises
+        version.topic not in EMERGENCY_TOPICS,  # an emergency's instruction before all else
+        version.kind != OTHER_MUNICIPALITY,  # then the special case, when it arises
         level(version),
         -specific,
         version.title_fi,

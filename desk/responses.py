@@ -8,7 +8,7 @@ to write before anything is sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -30,22 +30,30 @@ class Filled:
     text: str
     #: placeholders left in the text: known ones without a value, and unknown names
     missing: list[str] = field(default_factory=list)
+    #: placeholders filled with a date that has already passed (a promise the text cannot keep)
+    past: list[str] = field(default_factory=list)
 
 
-def fill(template: str, values: Mapping[str, str | None]) -> Filled:
-    """`template` with every placeholder that has a value replaced."""
+def fill(
+    template: str, values: Mapping[str, str | None], past: Collection[str] = frozenset()
+) -> Filled:
+    """`template` with every placeholder that has a value replaced; `past` names the values
+    that are dates already gone, so that the text is not used before it is corrected."""
     missing: list[str] = []
+    gone: list[str] = []
 
     def replace(match: re.Match) -> str:
         name = match.group(1)
         value = values.get(name)
         if value:
+            if name in past and name not in gone:
+                gone.append(name)
             return value
         if name not in missing:
             missing.append(name)
         return match.group(0)
 
-    return Filled(PLACEHOLDER.sub(replace, template), missing)
+    return Filled(PLACEHOLDER.sub(replace, template), missing, gone)
 
 
 def unfilled(text: str) -> list[str]:
@@ -72,13 +80,23 @@ def check_template(
     service_areas: set[str],
 ) -> tuple[dict | None, dict[str, str]]:
     """A template's fields from an editor's form, or the problems per field (codes the UI
-    words: required, too_long, unknown, unknown_placeholder)."""
+    words: required, too_long, unknown, unknown_placeholder). Finnish and Swedish are
+    required; English is optional, but a title needs its text and a text its title."""
     problems: dict[str, str] = {}
     values: dict = {}
-    for name, limit in (("title_fi", 200), ("title_sv", 200), ("body_fi", 4000), ("body_sv", 4000)):
+    english = any((form.get(name) or "").strip() for name in ("title_en", "body_en"))
+    for name, limit in (
+        ("title_fi", 200),
+        ("title_sv", 200),
+        ("title_en", 200),
+        ("body_fi", 4000),
+        ("body_sv", 4000),
+        ("body_en", 4000),
+    ):
         value = (form.get(name) or "").strip()
         if not value:
-            problems[name] = "required"
+            if english or not name.endswith("_en"):
+                problems[name] = "required"
         elif len(value) > limit:
             problems[name] = "too_long"
         elif name.startswith("body") and any(

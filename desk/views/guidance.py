@@ -7,7 +7,6 @@ from dataclasses import asdict
 from datetime import date, timedelta
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
@@ -17,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import channels, guidance, instructions
 from ..deadlines import parse_day
 from ..extensions import db
-from ..i18n import language
+from ..i18n import by_name, day, language
 from ..instructions import Draft, Scope, Shown, check_draft, day_in_finland
 from ..markup import render
 from ..models import (
@@ -43,11 +42,12 @@ def _reference() -> dict:
     from .labels import channel_label
 
     lang = language()
-    municipalities = db.session.scalars(select(Municipality).order_by(Municipality.code)).all()
-    service_areas = db.session.scalars(select(ServiceArea).order_by(ServiceArea.code)).all()
+    # Every list of places in the order of their names in the interface language.
+    municipalities = by_name(db.session.scalars(select(Municipality)))
+    service_areas = by_name(db.session.scalars(select(ServiceArea)))
     return {
         "municipalities": municipalities,
-        "system_areas": db.session.scalars(select(SystemArea).order_by(SystemArea.code)).all(),
+        "system_areas": by_name(db.session.scalars(select(SystemArea))),
         "service_areas": service_areas,
         "channels": channels.names(),
         "kinds": instructions.KINDS,
@@ -127,12 +127,14 @@ def instruction_preview():
         requested_system_area=guidance._area(db.session, requested, on),
     )
     found = instructions.applicable(guidance.all_instructions(db.session), scope, on)
-    primary = "sv" if args.get("language") == "sv" else "fi"
+    resident_language = "sv" if args.get("language") == "sv" else "fi"
     return render_template(
         "guidance/preview.html",
         scope=scope,
         on=on,
-        primary=primary,
+        resident_language=resident_language,
+        # as beside an item: in the professional's language first
+        primary=guidance.reading_language(language(), resident_language),
         preview=guidance.Guidance([Shown(v) for v in found], []),
         **reference,
     )
@@ -335,6 +337,8 @@ SERVICE_FIELDS = (
     "municipality_code",
     "kind",
     "name",
+    "name_sv",
+    "name_en",
     "url",
     "note_fi",
     "note_sv",
@@ -438,13 +442,14 @@ def service_update(service_id: int):
 def templates():
     """The response templates, searchable, with how often each went into a saved text."""
     query = (request.args.get("q") or "").strip().lower()
-    rows = db.session.scalars(select(ResponseTemplate).order_by(ResponseTemplate.title_fi)).all()
+    rows = by_name(db.session.scalars(select(ResponseTemplate)), lambda t: t.title(language()))
     if query:
+        texts = ("title_fi", "title_sv", "title_en", "body_fi", "body_sv", "body_en")
         rows = [
             t
             for t in rows
             if all(
-                word in " ".join((t.title_fi, t.title_sv, t.body_fi, t.body_sv)).lower()
+                word in " ".join(getattr(t, name) or "" for name in texts).lower()
                 for word in query.split()
             )
         ]
@@ -464,8 +469,10 @@ def templates():
 TEMPLATE_FIELDS = (
     "title_fi",
     "title_sv",
+    "title_en",
     "body_fi",
     "body_sv",
+    "body_en",
     "municipality",
     "channel",
     "service_area",
@@ -532,8 +539,10 @@ def template_edit(template_id: int):
     values = {
         "title_fi": template.title_fi,
         "title_sv": template.title_sv,
+        "title_en": template.title_en or "",
         "body_fi": template.body_fi,
         "body_sv": template.body_sv,
+        "body_en": template.body_en or "",
         "municipality": template.municipality_code or "",
         "channel": template.channel or "",
         "service_area": template.service_area_code or "",
@@ -562,7 +571,7 @@ def template_update(template_id: int):
 
 def instruction_scope(version: InstructionVersion) -> str:
     """Where an instruction applies, in words: place, channel, service area, topic."""
-    from .labels import channel_label
+    from .labels import channel_label, topic_label
 
     lang = language()
     if version.municipality_code:
@@ -578,13 +587,13 @@ def instruction_scope(version: InstructionVersion) -> str:
     if version.service_area_code:
         parts.append(db.session.get(ServiceArea, version.service_area_code).name(lang))
     if version.topic:
-        parts.append(_("topic %(topic)s", topic=version.topic))
+        parts.append(_("topic %(topic)s", topic=topic_label(version.topic)))
     return " · ".join(parts)
 
 
 def validity(version) -> str:
-    start = format_date(version.valid_from, "short") if version.valid_from else None
-    end = format_date(version.valid_to - timedelta(days=1), "short") if version.valid_to else None
+    start = day(version.valid_from) if version.valid_from else None
+    end = day(version.valid_to - timedelta(days=1)) if version.valid_to else None
     if start and end:
         return _("%(start)s–%(end)s", start=start, end=end)
     if start:
@@ -602,4 +611,4 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["format_placeholder"] = lambda name: "{" + name + "}"
     # An end date is exclusive; people read the last day it still holds.
-    app.jinja_env.filters["last_day"] = lambda day: format_date(day - timedelta(days=1), "short")
+    app.jinja_env.filters["last_day"] = lambda end: day(end - timedelta(days=1))

@@ -19,7 +19,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -28,7 +27,7 @@ from .. import guidance, lifecycle, search, spaces
 from ..access import load_item_for_display, may_work_on, record_access
 from ..errors import DomainError, ItemNotFound
 from ..extensions import db
-from ..i18n import language
+from ..i18n import by_name, language
 from ..models import (
     AccessPurpose,
     Instruction,
@@ -64,9 +63,6 @@ def _context(item: WorkItem, **extra) -> dict:
     queues = db.session.scalars(select(Queue).order_by(Queue.code)).all()
     now = utcnow()
     lang = language()
-    values = guidance.placeholder_values(
-        db.session, item, me(), item.language, now, lambda moment: format_date(moment, "short")
-    )
     return {
         "item": item,
         "now": now,
@@ -75,11 +71,14 @@ def _context(item: WorkItem, **extra) -> dict:
         "queue_names": {q.code: q.name(lang) for q in queues},
         "outcomes": [o for o in outcomes if o.active],
         "outcome_names": {o.code: o.name(lang) for o in outcomes},
-        "municipalities": db.session.scalars(
-            select(Municipality).order_by(Municipality.code)
-        ).all(),
+        "municipalities": by_name(db.session.scalars(select(Municipality))),
         "guidance": guidance.for_item(db.session, item, now),
-        "offered": guidance.offer(guidance.templates_for(db.session, item), values, item.language),
+        # Instructions are the professional's reading, in their language first; templates
+        # speak to the resident, in the resident's.
+        "instruction_language": guidance.reading_language(lang, item.language),
+        "offered": guidance.offer(
+            db.session, guidance.templates_for(db.session, item), item, me(), now
+        ),
         # What the user had written, kept when the action was refused.
         "draft": request.form if request.method == "POST" and "error" in extra else {},
         "draft_for": request.endpoint,

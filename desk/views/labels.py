@@ -92,6 +92,47 @@ def form_type_label(code: str) -> str:
     }.get(code, code)
 
 
+def topic_label(code: str) -> str:
+    """What an instruction's topic code means: an Omaolo assessment or urgency class, a form
+    type, or a chatbot's or request's topic. A topic an editor wrote that the desk does not
+    know is shown as written."""
+    urgency = {
+        "P0": _("urgency class P0 (emergency)"),
+        "P1": _("urgency class P1"),
+        "P2": _("urgency class P2"),
+        "P3": _("urgency class P3"),
+    }
+    assessments = {
+        "respiratory-infection": _("respiratory tract infection"),
+        "urinary-tract-infection": _("urinary tract infection"),
+        "back-pain": _("low back pain"),
+        "skin-rash": _("skin rash"),
+        "sore-throat": _("sore throat"),
+        "eye-symptoms": _("eye symptoms"),
+        "headache": _("headache"),
+        "depression": _("symptoms of depression"),
+        "abdominal-pain": _("abdominal pain"),
+        "chest-pain": _("chest pain"),
+        "informal-care-support": _("informal care support"),
+        "personal-assistance": _("personal assistance"),
+        "elderly-services": _("services for older people"),
+    }
+    # the chatbot's and the "Ask for help" requests' topics, which are Finnish words
+    words = {
+        "ajanvaraus": _("appointment booking"),
+        "lääkitys": _("medication"),
+        "asuminen": _("housing"),
+    }
+    if code in urgency:
+        return urgency[code]
+    if code in assessments:
+        return assessments[code]
+    if code in words:
+        return words[code]
+    form = form_type_label(code)
+    return form.lower() if form != code and code != "other" else code
+
+
 def assessment_kind_label(code: str) -> str:
     return {"symptom": _("Symptom assessment"), "service": _("Service assessment")}.get(code, code)
 
@@ -154,5 +195,6 @@ def init_app(app: Flask) -> None:
         contact_label=contact_label,
         form_type_label=form_type_label,
         assessment_kind_label=assessment_kind_label,
+        topic_label=topic_label,
         event_label=event_label,
     )

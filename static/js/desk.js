@@ -274,8 +274,12 @@
     }
     dialog.close();
     field.focus();
-    var missing = choice.querySelector(".template-missing");
-    announce(dialog.getAttribute("data-inserted-text") + (missing ? " " + missing.textContent.trim() : ""));
+    // What still needs the writer's hand (a date already past, a value missing) is said too.
+    var problems = Array.prototype.map.call(
+      choice.querySelectorAll(".template-past, .template-missing"),
+      function (problem) { return " " + problem.textContent.trim(); }
+    ).join("");
+    announce(dialog.getAttribute("data-inserted-text") + problems);
   }
 
   document.addEventListener("input", function (event) {
