@@ -36,11 +36,14 @@ REFRESH_AHEAD = timedelta(seconds=30)
 
 #: endpoints only an open page calls, by itself: the event stream (EventSource sends no
 #: header of ours, and reconnects on its own), the item page's presence report every 20 s
-#: and its end when the page closes
-BACKGROUND_ENDPOINTS = frozenset({"live.events", "items.presence", "items.leave"})
+#: and its end when the page closes, and every page's check for new emergencies
+BACKGROUND_ENDPOINTS = frozenset(
+    {"live.events", "items.presence", "items.leave", "work.emergencies"}
+)
 #: sent (`hx-headers`) by a page's polling elements whose URL is also a page the person opens:
-#: the situation view's refresh of its numbers. A client leaving it out only keeps its own
-#: session alive longer than it would be; sending it can only make it end sooner.
+#: the situation view's refresh of its numbers, My work's lists and the team board. A client
+#: leaving it out only keeps its own session alive longer than it would be; sending it can
+#: only make it end sooner.
 BACKGROUND_HEADER = "X-Desk-Background"
 
 

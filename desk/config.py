@@ -87,6 +87,9 @@ def from_environment(instance_path: str) -> dict:
         "DESK_PRODUCTION": os.environ.get("DESK_PRODUCTION") == "1",
         # How often an open item page reports that someone still has it open.
         "DESK_PRESENCE_POLL_SECONDS": 20,
+        # Without Redis (no live stream) how often My work, the team board and every worker's
+        # page ask for changes and new emergencies.
+        "DESK_POLL_SECONDS": int(os.environ.get("DESK_POLL_SECONDS", "15")),
         # The channel adapter modules in use (desk/channels/<name>.py or dotted paths).
         "DESK_CHANNELS": os.environ.get("DESK_CHANNELS", "chat,omaolo,eform,help_request").split(
             ","

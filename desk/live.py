@@ -251,6 +251,7 @@ def init_app(app: Flask) -> None:
             space: MemoryPresence() for space in (spaces.REAL, spaces.TRAINING)
         }
     app.jinja_env.globals["live_updates"] = lambda: _opens_stream(app)
+    app.jinja_env.globals["emergency_watch"] = _emergency_watch
 
 
 def _opens_stream(app: Flask) -> bool:
@@ -267,3 +268,23 @@ def _opens_stream(app: Flask) -> bool:
         and current_user.is_authenticated
         and allows("live.events", current_user.role)
     )
+
+
+def _emergency_watch() -> int | None:
+    """Where this page starts watching for new emergencies (the newest open emergency of the
+    user's concern, 0 for none), or None when it does not watch: only for those who work
+    queues, as the route policy lets them ask (`work.emergencies`), and who are members of
+    some. It asks in its own space: a trainee's practice emergencies, the real desk's for the
+    real desk."""
+    from flask_login import current_user
+
+    from . import worklist
+    from .extensions import db
+    from .policy import allows
+
+    if not current_user.is_authenticated or not allows("work.emergencies", current_user.role):
+        return None
+    user = current_user.user
+    if not user.queue_codes:
+        return None
+    return worklist.newest_emergency(db.session, user)

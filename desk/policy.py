@@ -37,6 +37,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "api.state": SOURCE_SYSTEM,
     "work.index": READERS,
     "work.next_item": WORKERS,
+    "work.emergencies": WORKERS,  # an open page asks whether an emergency has arrived
     "situation.index": READERS,
     "search.index": READERS,
     "situation.items": READERS,

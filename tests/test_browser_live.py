@@ -4,16 +4,23 @@ refused request and no console error."""
 
 from __future__ import annotations
 
+import json
 import re
+import time
+import urllib.request
+import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 from redis import Redis
 from sqlalchemy import make_url
+from sqlalchemy.orm import Session
 
+from desk import tokens
 from tests.conftest import BROWSER_DB_URL, REDIS_URL
+from tests.factories import p0_delivery
 from tests.live import identified_resident, serve
-from tests.test_browser import sign_in
+from tests.test_browser import accessible, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +68,131 @@ def test_an_auditors_pages_open_no_live_stream(page: Page, live_with_redis):
     assert page.locator("body").get_attribute("sse-connect") is None
     assert page.locator("#emergency-watch").count() == 0
     assert _streams(requests) == [], "an auditor's page opened the live stream"
+
+
+# --- Issue 15: the lists are live --------------------------------------------------------------
+
+
+def _token(engine, channel: str = "omaolo") -> str:
+    with Session(engine) as s:
+        _, secret = tokens.create(s, f"Stories {uuid.uuid4()}", [channel])
+        s.commit()
+        return secret
+
+
+def _deliver_p0(base_url: str, token: str, title: str) -> float:
+    """An Omaolo P0 for Porvoo through the real inbound API, as the source system sends it;
+    returns the moment the desk answered 202."""
+    payload = p0_delivery(f"story-{uuid.uuid4()}")
+    payload["municipality"] = "porvoo"
+    payload["assessment"]["title"] = title
+    request = urllib.request.Request(  # noqa: S310 (the served desk, http)
+        f"{base_url}/api/v1/inbound/omaolo",
+        data=json.dumps(payload).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        assert answer.status == 202
+    return time.monotonic()
+
+
+def _focus_a_waiting_row(page: Page) -> tuple[str, float]:
+    """Keyboard focus on the first waiting item's link, scrolled to the middle of the screen;
+    its id and where it is on the screen."""
+    link = page.locator("#work-lists section:has(#available-heading) a[id^=item-link-]").first
+    link.focus()
+    link.evaluate("e => e.scrollIntoView({block: 'center'})")
+    return link.get_attribute("id"), link.bounding_box()["y"]
+
+
+def _still_in_place(page: Page, focused: str, top: float) -> None:
+    assert page.evaluate("document.activeElement.id") == focused, "focus moved"
+    moved = page.locator(f"#{focused}").bounding_box()["y"] - top
+    assert abs(moved) < 3, f"the reader's place moved by {moved} px"
+
+
+def test_a_p0_arriving_while_a_nurse_is_on_my_work_is_alerted_and_listed_at_once(
+    page: Page, live_with_redis
+):
+    page.base_url, engine = live_with_redis
+    token = _token(engine)
+    sign_in(page, "hoitaja")
+    expect(page.locator("#emergency-check")).to_have_count(1)
+    expect(page.locator("#emergency-alert")).to_be_hidden()  # nothing new yet
+    page.wait_for_timeout(500)  # the stream is open (the first story proves it opens)
+    focused, top = _focus_a_waiting_row(page)
+
+    answered = _deliver_p0(page.base_url, token, "Puristava rintakipu (tarina)")
+    alert = page.locator("#emergency-alert")
+    expect(alert).to_be_visible(timeout=2_000)
+    assert time.monotonic() - answered < 2.0
+    expect(alert).to_have_attribute("role", "alert")
+    # Above everything, without a reload; focus and the reader's place stay where they were.
+    first = page.locator("#emergencies-heading ~ table a[id^=item-link-]").first
+    expect(first).to_have_text("Puristava rintakipu (tarina)", timeout=3_000)
+    emergencies_top = page.locator("#emergencies-heading").bounding_box()["y"]
+    assert emergencies_top < page.locator("#held-heading").bounding_box()["y"]
+    _still_in_place(page, focused, top)
+    expect(page.locator("#live")).to_contain_text("Jonoissasi odottaa")
+    accessible(page, "My work with a new emergency and its alert")
+
+    # On another page, the next one is alerted too.
+    page.get_by_role("link", name="Tilannekuva").click()
+    expect(page.locator("#emergency-alert")).to_be_hidden()
+    _deliver_p0(page.base_url, token, "Toinen rintakipu (tarina)")
+    expect(page.locator("#emergency-alert")).to_be_visible(timeout=2_000)
+
+
+def test_the_team_board_follows_the_queues_by_itself(page: Page, live_with_redis):
+    page.base_url, engine = live_with_redis
+    token = _token(engine)
+    sign_in(page, "tiimivastaava")
+    page.goto(page.base_url + "/team")
+    row = page.locator("#team-live tr:has(#queue-link-omaolo-porvoo)")
+    waiting = int(row.locator("td").first.inner_text())
+    # A lead choosing a policy is not interrupted: the refresh waits while the field is changed.
+    policy = page.locator("#policy-omaolo-porvoo")
+    chosen = policy.input_value()
+    other = next(v for v in ("manual", "round_robin", "least_loaded") if v != chosen)
+    policy.select_option(other)
+    _deliver_p0(page.base_url, token, "Rintakipu tiimille")
+    page.wait_for_timeout(2_500)
+    expect(policy).to_have_value(other)
+    assert int(row.locator("td").first.inner_text()) == waiting
+    # Back to what it was: the board follows.
+    policy.select_option(chosen)
+    page.locator("#queue-link-omaolo-porvoo").focus()
+    _deliver_p0(page.base_url, token, "Toinen rintakipu tiimille")
+    expect(row.locator("td").first).to_have_text(str(waiting + 2), timeout=3_000)
+    assert page.evaluate("document.activeElement.id") == "queue-link-omaolo-porvoo"
+    expect(page.locator("#live")).to_contain_text("Tiimisi jonoissa odottaa")
+    accessible(page, "the team board after a live refresh")
+
+
+@pytest.fixture(scope="module")
+def polling(tmp_path_factory):
+    """The embedded default's way: no Redis, so pages poll (every second here)."""
+    url = make_url(BROWSER_DB_URL)
+    database = url.set(database=f"{url.database}_poll").render_as_string(hide_password=False)
+    with serve(database, tmp_path_factory, DESK_POLL_SECONDS=1) as served:
+        yield served
+
+
+def test_without_redis_my_work_polls_and_the_alert_comes_within_one_interval(page: Page, polling):
+    page.base_url, engine = polling
+    token = _token(engine)
+    sign_in(page, "hoitaja")
+    expect(page.locator("body")).not_to_have_attribute("sse-connect", re.compile("."))
+    expect(page.locator("#work-lists")).to_have_attribute("hx-trigger", "every 1s")
+    focused, top = _focus_a_waiting_row(page)
+    answered = _deliver_p0(page.base_url, token, "Rintakipu ilman Redistä")
+    expect(page.locator("#emergency-alert")).to_be_visible(timeout=3_000)
+    assert time.monotonic() - answered < 3.0  # one poll interval, and the answer's way back
+    first = page.locator("#emergencies-heading ~ table a[id^=item-link-]").first
+    expect(first).to_have_text("Rintakipu ilman Redistä", timeout=3_000)
+    _still_in_place(page, focused, top)
+    # A boosted move to another page does not lose what this tab has already been told.
+    page.get_by_role("link", name="Tilannekuva").click()
+    page.wait_for_timeout(2_500)
+    expect(page.locator("#emergency-alert")).to_be_hidden()

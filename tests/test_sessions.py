@@ -217,6 +217,8 @@ def test_the_pages_background_requests_are_not_activity(app, app_session, clock)
         presence = browser.get(f"/items/{item.id}/presence", headers=page)
         assert presence.status_code in (200, 204)
         assert browser.get("/situation", headers=refresh).status_code == 200
+        assert browser.get("/work", headers=refresh).status_code == 200  # My work's lists
+        assert browser.get("/work/emergencies?seen=0").status_code == 200  # every page's check
         assert browser.get("/events").status_code == 404  # no Redis here: no stream, no activity
     clock.advance(minutes=1)
     poll = browser.get(f"/items/{item.id}/presence", headers=page)

@@ -53,9 +53,12 @@ def test_my_work_lists_held_items_then_takeable_ones_in_order(browser, app_sessi
     assert browser.post(f"/items/{held.id}/take").status_code == 200
     lifecycle.take(app_session, taken_by_other, other)
     page = text(browser.get("/work"))
-    held_section, available_section = page.split('id="available-heading"')
-    assert "Oma työ" in held_section
-    order = [available_section.index(t.title) for t in (urgent, overdue, late)]
+    # Emergencies waiting come above everything, the items I hold next, then the rest.
+    emergency_section, rest = page.split('id="held-heading"')
+    held_section, available_section = rest.split('id="available-heading"')
+    assert 'id="emergencies-heading"' in emergency_section and urgent.title in emergency_section
+    assert "Oma työ" in held_section and urgent.title not in rest
+    order = [available_section.index(t.title) for t in (overdue, late)]
     assert order == sorted(order)
     assert "Kollegan työ" not in page and elsewhere.title not in page
     assert "Myöhässä 30 min" in available_section or "Myöhässä 29 min" in available_section

@@ -149,7 +149,8 @@ def board():
             "with_room": len(room),
         }
     return render_template(
-        "team/board.html",
+        # The board's own background refresh asks for the live part only (team/_board.html).
+        "team/_board.html" if is_htmx() else "team/board.html",
         people=people,
         queues=queues,
         load=load,

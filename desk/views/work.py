@@ -1,20 +1,23 @@
-"""My work: the items I hold, then what I may take from my queues, and take next."""
+"""My work: emergencies waiting in my queues first, the items I hold, then what I may take
+from my queues a page at a time, and take next. An open page refreshes the lists by itself
+and watches for new emergencies (`emergencies`)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import func, select
 
+from .. import worklist
 from ..extensions import db
-from ..lifecycle import take_next, takeable, work_order
-from ..models import ItemStatus, WorkItem, utcnow
+from ..lifecycle import take_next
+from ..models import utcnow
 from ..security import WORKERS, is_htmx, me, roles_required
+from .guard import number
 
 bp = Blueprint("work", __name__)
 
-PAGE = 50
+PAGE = worklist.PAGE
 
 
 @bp.get("/")
@@ -28,29 +31,25 @@ def home():
 
 def _my_work(queue_filter: str | None, message: str | None = None) -> dict:
     user = me()
-    held = db.session.scalars(
-        select(WorkItem)
-        .where(
-            WorkItem.assignee_id == user.id,
-            WorkItem.status.in_([ItemStatus.IN_PROGRESS.value, ItemStatus.WAITING.value]),
-        )
-        .order_by(*work_order())
-    ).all()
+    now = utcnow()
     within = {queue_filter} if queue_filter in user.queue_codes else None
-    available_where = takeable(user, within)
-    available = db.session.scalars(
-        select(WorkItem).where(*available_where).order_by(*work_order()).limit(PAGE)
-    ).all()
-    available_total = db.session.scalar(
-        select(func.count()).select_from(WorkItem).where(*available_where)
-    )
+    shown = worklist.shown_rows(number(request.args.get("shown"), high=worklist.MOST * 10))
+    lists = worklist.waiting(db.session, user, now, within=within, shown=shown)
     return {
-        "held": held,
-        "available": available,
-        "available_total": available_total,
+        "held": worklist.held(db.session, user),
+        "emergencies": lists.emergencies,
+        "emergency_count": lists.emergency_count,
+        "available": lists.items,
+        "available_total": lists.count,
+        "beyond": lists.beyond,
+        "waiting_total": lists.total,
+        "shown": shown,
+        "first_new_id": lists.first_new_id,
+        "page_size": PAGE,
+        "most": worklist.MOST,
         "queues": user.queues,
         "queue_filter": queue_filter if queue_filter in user.queue_codes else "",
-        "now": utcnow(),
+        "now": now,
         "message": message,
     }
 
@@ -63,6 +62,19 @@ def index():
     if is_htmx():
         return render_template("work/_lists.html", **context)
     return render_template("work/index.html", **context)
+
+
+@bp.get("/work/emergencies")
+@roles_required(*WORKERS)
+def emergencies():
+    """What an open page asks every so often (and at once when the live stream names one of
+    my queues): have emergencies of my concern arrived since the newest one it has seen?
+    Numbers only, of the user's own queues and municipalities, in the request's space."""
+    seen = number(request.args.get("seen"), low=0) or 0
+    newest, arrived = worklist.emergencies_since(db.session, me(), seen)
+    response = jsonify(newest=newest, arrived=arrived)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/work/take-next")

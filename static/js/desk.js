@@ -33,7 +33,9 @@
   });
 
   // A new action makes earlier messages stale: clear them so only the current one is read.
-  document.addEventListener("htmx:beforeRequest", function () {
+  // (A page's own background refresh is no action: it leaves them.)
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (isBackground(event.detail.elt)) return;
     clearAlert();
     document.querySelectorAll("[data-flash]").forEach(function (flash) { flash.remove(); });
   });
@@ -53,8 +55,9 @@
   // After an item action, move focus to its message (or the heading) so keyboard and
   // screen-reader users continue from what changed.
   document.addEventListener("htmx:afterSwap", function (event) {
-    // Background refreshes (polls, live numbers) never move the reader's focus.
-    if (event.detail.elt && event.detail.elt.closest("[data-background]")) return;
+    // Background refreshes (polls, live numbers) never move the reader's focus. (Only the
+    // refreshing element itself: a link or form inside it is the person's own action.)
+    if (isBackground(event.detail.elt)) return;
     var target = event.detail.target;
     if (!target || !document.body.contains(target)) target = document.getElementById("item");
     if (!target) return;
@@ -214,13 +217,7 @@
     tone.stop(context.currentTime + 0.3);
   }
 
-  document.addEventListener("htmx:sseMessage", function (event) {
-    if (!event.target || event.target.id !== "emergency-watch") return;
-    var message;
-    try { message = JSON.parse(event.detail.data); } catch (e) { return; }
-    var mine = myQueues();
-    var hit = (message.emergencies || []).some(function (q) { return mine.indexOf(q) >= 0; });
-    if (!hit) return;
+  function raiseEmergency() {
     var box = document.getElementById("emergency-alert");
     if (!box) return;
     box.hidden = false;
@@ -229,6 +226,127 @@
     if (text) { var words = text.textContent; text.textContent = ""; text.textContent = words; }
     var sound = document.getElementById("emergency-sound");
     if (sound && sound.checked) beep();
+  }
+
+  // --- Issue 15: live lists and the emergency watch -----------------------------------------
+  // A page's own background requests: the element that refreshes itself or polls.
+  function isBackground(elt) {
+    return Boolean(elt && elt.nodeType === 1 && elt.hasAttribute("data-background"));
+  }
+
+  // A change in some of my queues refreshes the lists that show them ([data-live-queues]), at
+  // most once a second each but never dropping the last change of a burst.
+  var refreshAt = {};
+  function refreshSoon(elt) {
+    var key = elt.id;
+    if (refreshAt[key] === "pending") return;
+    var wait = Math.max(0, (refreshAt[key] || 0) + 1000 - Date.now());
+    refreshAt[key] = "pending";
+    window.setTimeout(function () {
+      refreshAt[key] = Date.now();
+      var now = document.getElementById(key);
+      if (now) htmx.trigger(now, "desk-change");
+    }, wait);
+  }
+
+  document.addEventListener("htmx:sseMessage", function (event) {
+    if (!event.target || event.target.id !== "emergency-watch") return;
+    var message;
+    try { message = JSON.parse(event.detail.data); } catch (e) { return; }
+    var changed = message.queues || [];
+    document.querySelectorAll("[data-live-queues][id]").forEach(function (list) {
+      var shown = (list.getAttribute("data-live-queues") || "").split(" ");
+      // No queues named: the stream was interrupted and is back; whatever changed meanwhile.
+      var hit = !changed.length || changed.some(function (q) { return shown.indexOf(q) >= 0; });
+      if (hit) refreshSoon(list);
+    });
+    var mine = myQueues();
+    var emergency = (message.emergencies || []).some(function (q) { return mine.indexOf(q) >= 0; });
+    var check = document.getElementById("emergency-check");
+    // The stream names queues only: the desk says whether the emergency is mine to see.
+    if (check && (emergency || !changed.length)) htmx.trigger(check, "check");
+  });
+
+  // The emergency check asks from the newest emergency this tab has seen, across the pages
+  // it moves between (a page rendered later starts later, and would miss one in between).
+  function seenKey(check) { return check.getAttribute("data-seen-key"); }
+  function seenSoFar(check) {
+    var stored = null;
+    try { stored = window.sessionStorage.getItem(seenKey(check)); } catch (e) { /* private */ }
+    var n = parseInt(stored === null ? check.getAttribute("data-seen") : stored, 10);
+    return isNaN(n) ? 0 : n;
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var check = event.detail.elt;
+    if (!check || check.id !== "emergency-check") return;
+    event.detail.parameters.seen = String(seenSoFar(check));
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var check = event.detail.elt;
+    if (!check || check.id !== "emergency-check" || !event.detail.successful) return;
+    var answer;
+    try { answer = JSON.parse(event.detail.xhr.responseText); } catch (e) { return; }
+    try { window.sessionStorage.setItem(seenKey(check), String(answer.newest)); } catch (e) { /* private */ }
+    if (answer.arrived > 0) raiseEmergency();
+  });
+
+  // A background refresh must not disturb someone at work in it: while a field in it has
+  // focus or a changed value, or a dialog in it is open, it waits for the next round.
+  function busy(region) {
+    if (region.querySelector("dialog[open]")) return true;
+    var active = document.activeElement;
+    if (active && region.contains(active) && active.matches("input, select, textarea")) return true;
+    return Array.prototype.some.call(region.querySelectorAll("input, select, textarea"), function (f) {
+      if (f.type === "hidden") return false;
+      if (f.tagName === "SELECT") {
+        return Array.prototype.some.call(f.options, function (o) { return o.selected !== o.defaultSelected; });
+      }
+      if (f.type === "checkbox" || f.type === "radio") return f.checked !== f.defaultChecked;
+      return f.value !== f.defaultValue;
+    });
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (isBackground(elt) && elt.id !== "emergency-check" && busy(elt)) event.preventDefault();
+  });
+
+  // Keep the reader's place: the first row in view stays where it was on the screen (htmx
+  // itself puts focus back on the element with the same id), and a changed count of waiting
+  // items is announced politely, once.
+  var place = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail.elt;
+    place = null;
+    if (!isBackground(elt) || !elt.id) return;
+    var anchors = elt.querySelectorAll("[id]");
+    for (var i = 0; i < anchors.length; i += 1) {
+      var box = anchors[i].getBoundingClientRect();
+      if (box.height > 0 && box.top >= 0) {
+        place = { region: elt.id, id: anchors[i].id, top: box.top, count: elt.getAttribute("data-count") };
+        return;
+      }
+    }
+    place = { region: elt.id, id: null, top: 0, count: elt.getAttribute("data-count") };
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!place || !isBackground(event.detail.elt)) return;
+    var kept = place;
+    place = null;
+    if (kept.id) {
+      var anchor = document.getElementById(kept.id);
+      if (anchor) {
+        var moved = anchor.getBoundingClientRect().top - kept.top;
+        if (moved) window.scrollBy(0, moved);
+      }
+    }
+    var region = document.getElementById(kept.region);
+    if (region && kept.count !== null && region.getAttribute("data-count") !== kept.count) {
+      announce(region.getAttribute("data-count-text") || "");
+    }
   });
 
   document.addEventListener("change", function (event) {

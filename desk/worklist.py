@@ -1,0 +1,153 @@
+"""My work's lists as plain queries: the emergencies waiting in my queues, a growing page of
+the other items waiting there with what lies beyond it, and the cheap check an open page makes
+for emergencies that arrived after it last looked. No Flask: the views and tests call these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from .access import visible_to
+from .lifecycle import takeable, work_order
+from .models import ItemStatus, User, WorkItem
+
+#: the waiting list grows by this many rows at a time ("Show 50 more")
+PAGE = 50
+#: and no further: beyond it the situation view's pages list the rest
+MOST = 1000
+#: emergencies are few; the section lists this many at most and says how many there are
+EMERGENCIES = 100
+
+
+def shown_rows(asked: int | None) -> int:
+    """How many waiting rows to show for `shown=` in the address: whole pages, 1 to MOST/PAGE."""
+    if asked is None or asked < PAGE:
+        return PAGE
+    return min(MOST, -(-asked // PAGE) * PAGE)
+
+
+@dataclass
+class Beyond:
+    """What waits after the shown rows: how many, how many of them overdue, and the first of
+    them in the order of urgency (the most urgent one not shown)."""
+
+    count: int = 0
+    overdue: int = 0
+    first: WorkItem | None = None
+
+
+@dataclass
+class Waiting:
+    emergencies: list[WorkItem]
+    emergency_count: int
+    items: list[WorkItem]
+    count: int
+    beyond: Beyond
+    #: the first row of this growth of the list (keyboard focus lands there after "Show more")
+    first_new_id: int | None = None
+
+    @property
+    def total(self) -> int:
+        """Everything waiting in the lists: the emergencies and the rest."""
+        return self.emergency_count + self.count
+
+
+def held(session: Session, user: User) -> list[WorkItem]:
+    """The items the user holds (in progress or waiting for the resident), in work order."""
+    return list(
+        session.scalars(
+            select(WorkItem)
+            .where(
+                WorkItem.assignee_id == user.id,
+                WorkItem.status.in_([ItemStatus.IN_PROGRESS.value, ItemStatus.WAITING.value]),
+            )
+            .order_by(*work_order())
+        )
+    )
+
+
+def waiting(
+    session: Session,
+    user: User,
+    now: datetime,
+    *,
+    within: set[str] | None = None,
+    shown: int = PAGE,
+) -> Waiting:
+    """What the user may take: every emergency of their queues (whatever `within` narrows the
+    rest to: an emergency is never filtered away), then the first `shown` of the others in
+    work order, and a summary of those beyond."""
+    emergency_where = (*takeable(user), WorkItem.emergency.is_(True))
+    emergencies = list(
+        session.scalars(
+            select(WorkItem).where(*emergency_where).order_by(*work_order()).limit(EMERGENCIES)
+        )
+    )
+    emergency_count = (
+        len(emergencies)
+        if len(emergencies) < EMERGENCIES
+        else session.scalar(select(func.count()).select_from(WorkItem).where(*emergency_where))
+    )
+    where = (*takeable(user, within), WorkItem.emergency.is_(False))
+    rows = list(
+        session.scalars(select(WorkItem).where(*where).order_by(*work_order()).limit(shown + 1))
+    )
+    items, next_one = rows[:shown], (rows[shown] if len(rows) > shown else None)
+    if next_one is None:
+        count, overdue_all = len(items), None
+    else:
+        count, overdue_all = session.execute(
+            select(func.count(), func.count().filter(WorkItem.due_at < now))
+            .select_from(WorkItem)
+            .where(*where)
+        ).one()
+    beyond = Beyond()
+    if next_one is not None:
+        overdue_shown = sum(1 for i in items if i.due_at is not None and i.due_at < now)
+        beyond = Beyond(
+            count=count - len(items), overdue=overdue_all - overdue_shown, first=next_one
+        )
+    first_new = items[shown - PAGE] if shown > PAGE and len(items) > shown - PAGE else None
+    return Waiting(
+        emergencies=emergencies,
+        emergency_count=emergency_count,
+        items=items,
+        count=count,
+        beyond=beyond,
+        first_new_id=first_new.id if first_new is not None else None,
+    )
+
+
+def _my_emergencies(user: User) -> tuple:
+    """Open emergencies that are the user's concern: waiting in their queues, or given to them."""
+    return (
+        WorkItem.emergency.is_(True),
+        visible_to(user, user.queue_codes),
+        or_(
+            and_(WorkItem.status == ItemStatus.NEW.value, WorkItem.assignee_id.is_(None)),
+            and_(
+                WorkItem.assignee_id == user.id,
+                WorkItem.status.in_([ItemStatus.IN_PROGRESS.value, ItemStatus.WAITING.value]),
+            ),
+        ),
+    )
+
+
+def newest_emergency(session: Session, user: User) -> int:
+    """The id of the newest open emergency of the user's concern (0: none): where a page
+    starts watching from."""
+    return session.scalar(select(func.max(WorkItem.id)).where(*_my_emergencies(user))) or 0
+
+
+def emergencies_since(session: Session, user: User, seen: int) -> tuple[int, int]:
+    """(the newest id to watch from now on, how many open emergencies of the user's concern
+    arrived after `seen`). Items get ids as they arrive, so a larger id is a later arrival."""
+    newest, arrived = session.execute(
+        select(func.max(WorkItem.id), func.count().filter(WorkItem.id > seen)).where(
+            *_my_emergencies(user)
+        )
+    ).one()
+    return max(seen, newest or 0), arrived or 0
