@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, func, literal, select, tuple_, union_all
+from sqlalchemy import Integer, and_, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from .access import visible_to
@@ -166,13 +166,7 @@ def items(
     limit: int = 50,
 ) -> list[WorkItem]:
     """One page of the open items behind a number of the view, in the contract's order."""
-    query = select(WorkItem).where(
-        WorkItem.status.in_(OPEN_STATUSES), visible_to(user), *filters.conditions()
-    )
-    if queue:
-        query = query.where(WorkItem.queue_code == queue)
-    if state:
-        query = query.where(state_condition(state, now))
+    query = select(WorkItem).where(*_list_conditions(user, filters, now, queue, state))
     if after is not None:
         # Each range is read in order and cut at one page; the page is the first rows of
         # their union. (One OR of them all makes PostgreSQL read everything after the cursor.)
@@ -189,6 +183,38 @@ def items(
         ]
         query = select(WorkItem).where(WorkItem.id.in_(union_all(*pages)))
     return list(session.scalars(query.order_by(*work_order()).limit(limit)))
+
+
+def _list_conditions(
+    user: User, filters: Filters, now: datetime, queue: str | None, state: str | None
+) -> list:
+    conditions = [WorkItem.status.in_(OPEN_STATUSES), visible_to(user), *filters.conditions()]
+    if queue:
+        conditions.append(WorkItem.queue_code == queue)
+    if state:
+        conditions.append(state_condition(state, now))
+    return conditions
+
+
+def count_after(
+    session: Session,
+    user: User,
+    filters: Filters,
+    now: datetime,
+    *,
+    queue: str | None,
+    state: str | None,
+    after: Cursor,
+) -> tuple[int, int]:
+    """(how many items of the list come after `after`, how many of those are overdue): what a
+    page says about the items beyond it."""
+    return tuple(
+        session.execute(
+            select(func.count(), func.count().filter(WorkItem.due_at < now)).where(
+                *_list_conditions(user, filters, now, queue, state), or_(*after.ranges())
+            )
+        ).one()
+    )
 
 
 HOURS = 24

@@ -232,3 +232,27 @@ def test_a_trainees_check_watches_the_training_space_only(two_spaces):
     answer = json.loads(browser.get("/work/emergencies?seen=0").data)
     assert answer == {"newest": practice_id, "arrived": 1}
     assert "Oikea hätä" not in text(browser.get("/work"))
+
+
+def test_the_situation_list_says_what_its_next_pages_hold(browser, app_session):
+    nurse = make_user(app_session, queues=["omaolo-porvoo"])
+    for n in range(4):
+        make_item(
+            app_session,
+            queue="omaolo-porvoo",
+            title=f"Myöhässä {n}",
+            due_in=-timedelta(hours=n + 1),
+        )
+    for n in range(52):
+        make_item(
+            app_session, queue="omaolo-porvoo", title=f"Asia {n:02d}", due_in=timedelta(hours=n + 1)
+        )
+    browser.login(nurse)
+    first = text(browser.get("/situation/items?queue=omaolo-porvoo&state=waiting"))
+    beyond = first.split('class="beyond"')[1]
+    assert "Seuraavilla sivuilla on vielä 6 asiaa." in beyond
+    assert re.search(r">Asia 46</a>,\s*<span class=\"deadline", beyond)
+    assert "on myöhässä" not in beyond  # the four overdue are all on this page
+    next_link = re.search(r'href="([^"]*after=\d+[^"]*)" rel="next"', first).group(1)
+    second = text(browser.get(next_link.replace("&amp;", "&")))
+    assert second.count("data-item-row") == 6 and 'class="beyond"' not in second

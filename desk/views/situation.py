@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import live, situation
 from ..extensions import db
-from ..i18n import language
+from ..i18n import by_name, language
 from ..models import (
     Municipality,
     Queue,
@@ -66,8 +66,9 @@ def state_labels() -> dict[str, str]:
 
 def _choices() -> dict:
     return {
-        "municipalities": db.session.scalars(select(Municipality).order_by(Municipality.code)),
-        "service_areas": db.session.scalars(select(ServiceArea).order_by(ServiceArea.code)),
+        # by their names in the interface language (Borgå before Lovisa in Swedish)
+        "municipalities": by_name(db.session.scalars(select(Municipality))),
+        "service_areas": by_name(db.session.scalars(select(ServiceArea))),
         "channels": CHANNELS,
     }
 
@@ -168,11 +169,25 @@ def items():
         limit=PAGE + 1,
     )
     more = len(page) > PAGE
+    beyond = None
+    if more:
+        # What the next pages hold: how many, how many overdue, and the most urgent of them.
+        count, overdue = situation.count_after(
+            db.session,
+            user,
+            filters,
+            now,
+            queue=queue.code if queue else None,
+            state=state,
+            after=Cursor.after(page[PAGE - 1]),
+        )
+        beyond = {"count": count, "overdue": overdue, "first": page[PAGE]}
     page = page[:PAGE]
     return render_template(
         "situation/items.html",
         items=page,
         more=more,
+        beyond=beyond,
         queue=queue,
         state=state,
         states=state_labels(),
