@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import channels, guidance, instructions
 from ..deadlines import parse_day
 from ..extensions import db
+from ..formats import sort_key
 from ..i18n import by_name, day, language
 from ..instructions import Draft, Scope, Shown, check_draft, day_in_finland
 from ..markup import render
@@ -92,7 +93,8 @@ def instructions_list():
         rows.append(
             (current, instructions.in_force(current, on), clashes.get(current.instruction_id, []))
         )
-    rows.sort(key=lambda r: (instructions.level(r[0]), r[0].title(language())))
+    lang = language()
+    rows.sort(key=lambda r: (instructions.level(r[0]), sort_key(r[0].title(lang), lang)))
     return render_template(
         "guidance/instructions.html",
         rows=rows,
