@@ -54,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         guidance,
         items,
         labels,
+        orientation,
         reports,
         search,
         situation,
@@ -76,12 +77,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(team.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(training.bp)
+    app.register_blueprint(orientation.bp)
     situation.init_app(app)
     guidance.init_app(app)
     team.init_app(app)
     training.init_app(app)
     errors.init_app(app)
     labels.init_app(app)
+    orientation.init_app(app)
 
     from . import cli
 

@@ -228,6 +228,9 @@ class User(Base):
     #: available, busy, on a break or offline (desk.assignment)
     status: Mapped[str] = mapped_column(String(16), default="offline")
     status_since: Mapped[datetime | None]
+    #: when this person closed the first-day tour (the training space's tour in its own
+    #: database); None: it opens by itself on their next visit to My work
+    tour_seen_at: Mapped[datetime | None]
     #: how much work in hand (weighted by channel) the desk may give this person at once
     capacity: Mapped[int] = mapped_column(Integer, default=6)
     #: when the desk last gave this person an item (round-robin order)

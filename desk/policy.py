@@ -77,6 +77,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "guidance.template_edit": EDITORS,
     "guidance.template_update": EDITORS,
     "team.set_status": WORKERS,
+    "orientation.tour_seen": READERS,  # the tours, real and training
     "team.board": EDITORS,
     "team.queue_policy": EDITORS,
     "team.person": EDITORS,

@@ -64,6 +64,7 @@ def seed(session: Session, items: int = 60, seed_value: int = 7) -> None:
             language=spec["language"],
         )
         user.username = username
+        user.tour_seen_at = utcnow()  # seasoned users: the first-day tour does not open
     rng = random.Random(seed_value)
     for channel, payload in demo.deliveries(rng, utcnow(), items):
         deliver(session, channel, payload)

@@ -44,6 +44,17 @@ def sign_in(page: Page, username: str = "hoitaja", lands_on: str = r"/work$") ->
     page.wait_for_load_state()  # the desk's script is ready for shortcuts
 
 
+def tour_closed(page: Page) -> None:
+    """Close the tour that opens by itself on someone's first visit (Esc), once the server
+    has recorded it: it then stays closed for the account, on any computer."""
+    tour = page.locator("dialog[data-tour][open]")
+    if tour.count() == 0:
+        return
+    with page.expect_response(lambda answer: answer.url.endswith("/me/tour-seen")):
+        page.keyboard.press("Escape")
+    expect(tour).to_have_count(0)
+
+
 def new_item(live, title: str, **kw) -> int:
     with Session(live[1]) as s:
         item = make_item(s, title=title, **kw)

@@ -11,7 +11,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.live import identified_resident
-from tests.test_browser import sign_in
+from tests.test_browser import sign_in, tour_closed
 
 
 def download(page: Page, link_name: str) -> tuple[str, str]:
@@ -63,7 +63,7 @@ def test_a_trainer_downloads_a_pack_and_a_sessions_results(page: Page, chromium,
     finally:
         trainee.context.close()
     sign_in(page, "kouluttaja")
-    page.evaluate("window.localStorage.setItem('desk-tour-done', 'yes')")
+    tour_closed(page)
     page.goto(page.base_url + "/training")
     name, text = download(page, "Lataa (JSON)")
     assert name.endswith(".json") and json.loads(text)["scenarios"]

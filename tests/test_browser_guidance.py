@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk.models import User
-from tests.factories import make_item
+from tests.factories import make_item, make_user
 from tests.live import identified_resident
-from tests.test_browser import accessible, settled, sign_in
+from tests.test_browser import accessible, settled, sign_in, tour_closed
 
 HOSTILE = (
     "Ohje <script>window.pwned = 1</script>\n\n"
@@ -219,7 +219,12 @@ def test_the_reports_are_accessible(page: Page, live):
 
 
 def test_the_training_pages_are_accessible(page: Page, live):
-    sign_in(page, "kouluttaja")
+    # A trainer new to the training space (the tour is remembered per account, on the server).
+    with Session(live[1]) as s:
+        trainer = make_user(s, role="trainer", queues=[], name="Uusi Kouluttaja")
+        trainer.username = "kouluttaja-uusi"
+        s.commit()
+    sign_in(page, "kouluttaja-uusi")
     expect(page.locator(".training-banner")).to_be_visible()
     # The guided tour opens by itself on first use, and is walked by keyboard.
     tour = page.get_by_role("dialog", name="Esittelykierros")
@@ -228,7 +233,8 @@ def test_the_training_pages_are_accessible(page: Page, live):
     tour.get_by_role("button", name="Seuraava").click()
     expect(tour.get_by_role("heading", level=3)).to_have_text("2 / 6: Asia")
     expect(tour.get_by_role("heading", level=3)).to_be_focused()
-    tour.get_by_role("button", name="Sulje").click()
+    with page.expect_response(lambda answer: answer.url.endswith("/me/tour-seen")):
+        tour.get_by_role("button", name="Sulje").click()
     expect(tour).to_be_hidden()
     page.reload()
     expect(page.get_by_role("dialog", name="Esittelykierros")).to_be_hidden()  # once only
@@ -239,14 +245,14 @@ def test_the_training_pages_are_accessible(page: Page, live):
 
 def test_a_trainee_practises_a_case_and_gets_feedback(page: Page, chromium, live):
     sign_in(page, "harjoittelija")  # mirrored into the training space
-    page.evaluate("window.localStorage.setItem('desk-tour-done', 'yes')")
+    tour_closed(page)
     trainer_context = chromium.new_context(locale="fi-FI")
     trainer = trainer_context.new_page()
     trainer.base_url = page.base_url
     try:
         trainer.evaluate("1")
         sign_in(trainer, "kouluttaja")
-        trainer.evaluate("window.localStorage.setItem('desk-tour-done', 'yes')")
+        tour_closed(trainer)
         trainer.goto(page.base_url + "/training")
         trainer.get_by_label("Heikki Harjoittelija").check()
         trainer.get_by_role("button", name="Aloita", exact=True).click()
@@ -270,7 +276,7 @@ def test_a_trainee_practises_a_case_and_gets_feedback(page: Page, chromium, live
 
 def test_the_scenario_form_is_accessible(page: Page, live):
     sign_in(page, "kouluttaja")
-    page.evaluate("window.localStorage.setItem('desk-tour-done', 'yes')")
+    tour_closed(page)
     page.goto(page.base_url + "/training")
     page.get_by_role("link", name="Kirjoita tapaus").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Uusi harjoitustapaus")

@@ -102,7 +102,9 @@
       if (dialog && opener.hasAttribute("data-template-target")) {
         dialog.setAttribute("data-target", opener.getAttribute("data-template-target"));
       }
-      if (dialog && typeof dialog.showModal === "function") {
+      if (dialog && dialog.hasAttribute("data-tour")) {
+        openTour(dialog);
+      } else if (dialog && typeof dialog.showModal === "function") {
         dialog.showModal();
         var first = dialog.querySelector("select, textarea, input:not([type=hidden])");
         if (first) first.focus();
@@ -416,30 +418,125 @@
     count.textContent = count.getAttribute("data-count-text").replace("%(n)s", shown);
   });
 
-  // The training space's guided tour: shown once on first use, then from the banner.
-  function tourMove(dialog, step) {
-    var steps = Array.prototype.slice.call(dialog.querySelectorAll("[data-tour-step]"));
-    var now = steps.findIndex(function (s) { return !s.hidden; });
-    var next = Math.max(0, Math.min(steps.length - 1, now + step));
-    steps[now].hidden = true;
-    steps[next].hidden = false;
-    var heading = steps[next].querySelector("h3");
-    heading.setAttribute("tabindex", "-1");
-    heading.focus();
+  // Tours (issue 15, first day): the real desk's first-day tour and the training space's guided
+  // tour are one dialog each (templates/_tour.html). Every step names a control; while the step
+  // is shown, the first visible element of its data-tour-target (selectors separated by "||",
+  // tried in order) is scrolled into view and outlined, and the dialog moves out of its way.
+  // A tour opens by itself until the person closes it once, in any way; the server remembers
+  // that (data-tour-seen-url), so it does not come back on another computer.
+  var tourClosedHere = false;
+
+  function tourVisible(element) {
+    var rect = element.getBoundingClientRect();
+    return rect.width > 0 && rect.height > 0 && window.getComputedStyle(element).visibility !== "hidden";
+  }
+
+  function tourTarget(step) {
+    var selectors = (step.getAttribute("data-tour-target") || "").split("||");
+    for (var i = 0; i < selectors.length; i++) {
+      var selector = selectors[i].trim();
+      if (!selector) continue;
+      var found = Array.prototype.filter.call(document.querySelectorAll(selector), tourVisible);
+      if (found.length) return found[0];
+    }
+    return null;
+  }
+
+  function tourSteps(dialog) {
+    return Array.prototype.slice.call(dialog.querySelectorAll("[data-tour-step]"));
+  }
+
+  function clearTourTarget() {
+    document.querySelectorAll(".tour-target").forEach(function (element) {
+      element.classList.remove("tour-target");
+    });
+  }
+
+  // Bring the target into the part of the window the dialog leaves free: above the dialog
+  // at the bottom, or, where the page cannot scroll that far, below the dialog at the top.
+  function placeTour(dialog, target) {
+    var gap = 16;
+    dialog.classList.remove("tour-top");
+    dialog.classList.add("tour-bottom");
+    if (!target) return;
+    target.scrollIntoView({ block: "nearest", inline: "nearest" });
+    var box = dialog.getBoundingClientRect();
+    var rect = target.getBoundingClientRect();
+    if (rect.top >= gap / 2 && rect.bottom + gap / 2 <= box.top) return;  // in view already
+    var free = box.top - gap;
+    window.scrollBy({ top: rect.top - Math.max(gap, (free - rect.height) / 2), behavior: "instant" });
+    rect = target.getBoundingClientRect();
+    if (rect.bottom + gap / 2 <= box.top && rect.top >= 0) return;
+    dialog.classList.remove("tour-bottom");
+    dialog.classList.add("tour-top");
+    box = dialog.getBoundingClientRect();
+    free = window.innerHeight - box.bottom - gap;
+    window.scrollBy({
+      top: rect.top - box.bottom - Math.max(gap, (free - rect.height) / 2),
+      behavior: "instant"
+    });
+  }
+
+  function showTourStep(dialog, index, moveFocus) {
+    var steps = tourSteps(dialog);
+    index = Math.max(0, Math.min(steps.length - 1, index));
+    steps.forEach(function (step, i) { step.hidden = i !== index; });
+    dialog.setAttribute("aria-describedby", steps[index].querySelector("p").id);
+    var last = index === steps.length - 1;
+    dialog.querySelector("[data-tour-move='-1']").disabled = index === 0;
+    dialog.querySelector("[data-tour-move='1']").hidden = last;
+    dialog.querySelector("[data-tour-finish]").hidden = !last;
+    clearTourTarget();
+    var target = tourTarget(steps[index]);
+    if (target) target.classList.add("tour-target");
+    placeTour(dialog, target);
+    if (moveFocus) steps[index].querySelector("h3").focus();
+  }
+
+  function openTour(dialog) {
+    if (typeof dialog.showModal !== "function" || dialog.open) return;
+    dialog.showModal();
+    showTourStep(dialog, 0, false);
+    dialog.querySelector("[data-tour-move='1']").focus();
+  }
+
+  function currentTourStep(dialog) {
+    return tourSteps(dialog).findIndex(function (step) { return !step.hidden; });
   }
 
   document.addEventListener("click", function (event) {
     var move = event.target.closest("[data-tour-move]");
-    if (move) tourMove(move.closest("dialog"), parseInt(move.getAttribute("data-tour-move"), 10));
-    if (event.target.closest("[data-tour-done]")) {
-      window.localStorage.setItem("desk-tour-done", "yes");
-    }
+    if (!move) return;
+    var dialog = move.closest("dialog");
+    showTourStep(dialog, currentTourStep(dialog) + parseInt(move.getAttribute("data-tour-move"), 10), true);
   });
 
-  document.addEventListener("DOMContentLoaded", function () {
-    var tour = document.getElementById("tour");
-    if (tour && !window.localStorage.getItem("desk-tour-done") && tour.showModal) {
-      tour.showModal();
-    }
+  // "close" does not bubble: listened to on the way down.
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    if (!dialog.matches || !dialog.matches("dialog[data-tour]")) return;
+    clearTourTarget();
+    dialog.classList.remove("tour-top", "tour-bottom");
+    if (!dialog.hasAttribute("data-tour-opens")) return;
+    dialog.removeAttribute("data-tour-opens");
+    tourClosedHere = true;
+    fetch(dialog.getAttribute("data-tour-seen-url"), {
+      method: "POST", credentials: "same-origin", keepalive: true,
+      headers: { "X-CSRFToken": csrfToken() }
+    }).catch(function () { /* it opens once more next time */ });
+  }, true);
+
+  window.addEventListener("resize", function () {
+    var dialog = document.querySelector("dialog[data-tour][open]");
+    if (dialog) placeTour(dialog, document.querySelector(".tour-target"));
+  });
+
+  function openTourOnFirstVisit() {
+    var dialog = document.querySelector("dialog[data-tour][data-tour-opens]");
+    if (dialog && !tourClosedHere && !document.querySelector("dialog[open]")) openTour(dialog);
+  }
+  document.addEventListener("DOMContentLoaded", openTourOnFirstVisit);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target === document.body) openTourOnFirstVisit();
   });
 })();
