@@ -14,7 +14,9 @@ Plain Python on a Session; no Flask.
 - A team lead manages their team: the people of the real desk in the lead's queues who serve
   one of the lead's municipalities (an admin: everyone who works items). A lead sets their
   capacity and memberships, adds to the lead's queues others who serve those municipalities,
-  and gives items only to those of the team who may work on them.
+  and gives items only to those of the team who may work on them. Giving items to someone who
+  is not available, or whom they would put over capacity, is said first (`cautions`), and
+  the lead confirms.
 """
 
 from __future__ import annotations
@@ -292,6 +294,38 @@ def set_membership(
     if capacity is not None:
         person.capacity = capacity
     session.flush()
+
+
+@dataclass(frozen=True)
+class Caution:
+    """What a lead is told before giving items to someone, and confirms: `kind` "away" (the
+    person is busy, on a break or offline: `status`), or "over_capacity" (the items would
+    put their load `load` + `adding` over `capacity`)."""
+
+    kind: str
+    status: str | None = None
+    load: int = 0
+    adding: int = 0
+    capacity: int = 0
+
+
+def cautions(session: Session, person: User, items: Iterable[WorkItem]) -> list[Caution]:
+    """Why giving `items` to `person` may leave them waiting: the person is not available, or
+    the items they would have in progress (a waiting item stays waiting, and what they hold
+    already is not counted twice) go over their capacity. Empty: nothing to confirm."""
+    found = []
+    if person.status != Status.AVAILABLE.value:
+        found.append(Caution("away", status=person.status))
+    adding = sum(
+        weight(item.channel)
+        for item in items
+        if item.assignee_id != person.id
+        and item.status in (ItemStatus.NEW.value, ItemStatus.IN_PROGRESS.value)
+    )
+    load = loads(session, [person])[person.id]
+    if adding and load + adding > person.capacity:
+        found.append(Caution("over_capacity", load=load, adding=adding, capacity=person.capacity))
+    return found
 
 
 def reassign(

@@ -9,7 +9,9 @@ hours, so this is exact).
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -23,7 +25,27 @@ from .models import OPEN_STATUSES, EventKind, ItemEvent, PhoneCalls, TemplateUse
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 #: the region's 2025 goals
-DIGITAL_SHARE_TARGET = 0.50
+DIGITAL_SHARE_TARGET = 0.50  # of first-line contacts, against phone calls
+OTHER_DIGITAL_SHARE_TARGET = 0.30  # of other contacts and care
+SATISFIED_TARGET = 0.60  # of residents satisfied (or a net promoter score of 50)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One of the region's 2025 goals: above `threshold`; `measured` is None when the desk
+    cannot measure it (yet): `missing` says what it lacks — "phone_calls" (import TeleQ's
+    statistics for the period), "other_contacts" (care outside the desk's channels) or
+    "satisfaction" (no survey answers reach the desk)."""
+
+    key: str
+    threshold: float
+    measured: float | None = None
+    missing: str | None = None
+
+    @property
+    def met(self) -> bool | None:
+        """True or False against the threshold (strictly above), None when not measured."""
+        return None if self.measured is None else self.measured > self.threshold
 
 
 @dataclass
@@ -60,6 +82,24 @@ class Report:
     @property
     def attainment(self) -> float | None:
         return self.deadline_first_action_met / self.deadlines if self.deadlines else None
+
+    @property
+    def targets(self) -> list[Target]:
+        """The region's 2025 goals for the digital centre (its plan): the digital share of
+        first-line contacts over 50 % (phone calls the other part), measured here once the
+        period's phone calls are imported; the digital share of other contacts and care over
+        30 %, and satisfaction (NPS 50, or over 60 % satisfied), which the desk has no data for."""
+        share = self.digital_share
+        return [
+            Target(
+                "digital_first_line",
+                DIGITAL_SHARE_TARGET,
+                share,
+                None if share is not None else "phone_calls",
+            ),
+            Target("digital_other", OTHER_DIGITAL_SHARE_TARGET, missing="other_contacts"),
+            Target("satisfied", SATISFIED_TARGET, missing="satisfaction"),
+        ]
 
 
 def _utc(day: date) -> datetime:
@@ -311,11 +351,52 @@ def previous(start: date, end: date) -> tuple[date, date]:
     return start - length, start
 
 
-def import_phone_calls(session: Session, text: str, known: set[str]) -> tuple[int, list[str]]:
+@dataclass(frozen=True)
+class LineProblem:
+    """Why a line of an import was refused: `kind` is "columns", "date", "municipality" or
+    "calls"; `value` is the cell as written."""
+
+    line: int
+    kind: str
+    value: str = ""
+
+
+def _plain(name: str) -> str:
+    """A name as compared on import: case, accents and spaces aside ("Lapinjärvi",
+    "LAPINJARVI" and "lapinjärvi " are one)."""
+    decomposed = unicodedata.normalize("NFKD", name.strip().casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def municipality_names(rows: Iterable[tuple[str, ...]]) -> dict[str, str]:
+    """What an import may call a municipality → its code: the code and each name, written
+    any case and with or without accents. `rows` are (code, name, name, …)."""
+    return {_plain(name): row[0] for row in rows for name in row if name}
+
+
+def _day_written(text: str) -> date:
+    """A day as TeleQ or a spreadsheet writes it: 2026-10-01 or 1.10.2026."""
+    if "." in text:
+        parts = text.rstrip(".").split(".")
+        if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+            raise ValueError(text)
+        return parse_day(f"{int(parts[2]):04d}-{int(parts[1]):02d}-{int(parts[0]):02d}")
+    return parse_day(text)
+
+
+def import_phone_calls(
+    session: Session, text: str, municipalities: dict[str, str] | set[str]
+) -> tuple[int, list[LineProblem]]:
     """TeleQ callback statistics as CSV — `date;municipality;calls` per line, a header line
-    allowed, `,` or `;` between — stored per day and municipality (a day given again replaces
-    its count). All or nothing: any bad line, and nothing is stored; the problems say where."""
-    rows, problems = [], []
+    allowed, `,` or `;` between, the day as 2026-10-01 or 1.10.2026, the municipality by its
+    code or its name in any of the desk's languages (`municipalities`: see
+    `municipality_names`; a set of codes is taken as they are) — stored per day and
+    municipality (a day given again replaces its count). All or nothing: any bad line, and
+    nothing is stored; the problems say where and what."""
+    if not isinstance(municipalities, dict):
+        municipalities = municipality_names((code,) for code in municipalities)
+    rows: dict[tuple[date, str], int] = {}  # a day and municipality given again: the last
+    problems = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -323,24 +404,25 @@ def import_phone_calls(session: Session, text: str, known: set[str]) -> tuple[in
         if number == 1 and not cells[0][:1].isdigit():
             continue  # the header
         if len(cells) != 3:
-            problems.append(f"{number}: date;municipality;calls")
+            problems.append(LineProblem(number, "columns", line.strip()[:60]))
             continue
         day_text, municipality, calls = cells
         try:
-            day = parse_day(day_text)
+            day = _day_written(day_text)
         except ValueError:
-            problems.append(f"{number}: {day_text!r}")
+            problems.append(LineProblem(number, "date", day_text[:40]))
             continue
-        if municipality not in known:
-            problems.append(f"{number}: {municipality!r}")
+        code = municipalities.get(_plain(municipality))
+        if code is None:
+            problems.append(LineProblem(number, "municipality", municipality[:40]))
             continue
         if not (calls.isascii() and calls.isdigit() and len(calls) <= 9):
-            problems.append(f"{number}: {calls!r}")
+            problems.append(LineProblem(number, "calls", calls[:40]))
             continue
-        rows.append((day, municipality, int(calls)))
+        rows[day, code] = int(calls)
     if problems:
         return 0, problems
-    for day, municipality, calls in rows:
+    for (day, municipality), calls in rows.items():
         found = session.get(PhoneCalls, (day, municipality))
         if found is None:
             session.add(PhoneCalls(day=day, municipality_code=municipality, calls=calls))

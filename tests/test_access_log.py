@@ -230,3 +230,53 @@ def test_only_auditors_read_the_log(app, app_session):
             assert browser.get(url).status_code == 403, (role, url)
     count = app_session.scalar(select(func.count()).select_from(AccessLog))
     assert count == 0
+
+
+def test_the_log_names_queues_links_items_to_their_log_and_exports_finnish_time(app, app_session):
+    from datetime import UTC, datetime
+
+    nurse = make_user(app_session, queues=["omaolo-porvoo"], name="Hanna Hoitaja")
+    auditor = make_user(app_session, role="auditor", queues=[], name="Tuula Tarkastaja")
+    item = identified_item(app_session)
+    other = identified_item(app_session)
+    Browser(app.test_client()).login(nurse).get(f"/items/{item.id}")
+    Browser(app.test_client()).login(nurse).get(f"/items/{other.id}")
+    audit = Browser(app.test_client()).login(auditor)
+
+    page = text(audit.get(f"/audit?professional={nurse.username}"))
+    assert "<td>Omaolo-arviot: Porvoo · Porvoo</td>" in page
+    assert "omaolo-porvoo" not in page, "names, not codes"
+    # An auditor opens no item: its number leads to every look at that item instead.
+    assert audit.get(f"/items/{item.id}").status_code == 403
+    assert f'href="/audit?item={item.id}"' in page
+    by_item = text(audit.get(f"/audit?item={item.id}"))
+    assert f'href="/audit?item={item.id}"' in by_item
+    assert f'href="/audit?item={other.id}"' not in by_item
+    looked = app_session.scalars(
+        select(AccessLog).where(AccessLog.user_id == auditor.id, AccessLog.purpose == "audit")
+    ).all()
+    assert [(r.item_id, r.resident_id) for r in looked] == [(item.id, item.personal_id)], (
+        "an item's log names its resident: looking it up is recorded"
+    )
+    assert audit.get("/audit?item=12x").status_code == 422
+
+    # Swedish: the queue's Swedish name.
+    swedish = make_user(app_session, role="auditor", queues=[], language="sv")
+    page = text(Browser(app.test_client()).login(swedish).get(f"/audit?item={item.id}"))
+    assert "<td>Omaolo-bedömningar: Borgå · Borgå</td>" in page
+
+    exported = text(audit.get(f"/audit/export.csv?resident={item.personal_id}")).lstrip("\ufeff")
+    table = list(csv.DictReader(io.StringIO(exported)))
+    assert list(table[0])[0] == "at (Europe/Helsinki)"
+    for row in table:
+        moment = datetime.fromisoformat(row["at (Europe/Helsinki)"])
+        assert moment.utcoffset().total_seconds() in (7200, 10800), "+02:00 or +03:00"
+    stored = app_session.scalars(
+        select(AccessLog.at).where(AccessLog.resident_id == item.personal_id)
+    ).all()
+    assert {datetime.fromisoformat(r["at (Europe/Helsinki)"]) for r in table} == {
+        at.astimezone(UTC).replace(microsecond=0) for at in stored
+    }
+    document = json.loads(text(audit.get(f"/audit/export.json?resident={item.personal_id}")))
+    assert document["time_zone"] == "Europe/Helsinki"
+    assert all(e["at"].endswith(("+02:00", "+03:00")) for e in document["entries"])

@@ -300,3 +300,23 @@ def _run(session: Session, people, actions) -> None:
                 lifecycle.resolve(session, item, item.assignee, "self-care-guidance")
         dispatch(session)
         _check_invariants(session)
+
+
+def test_cautions_before_giving_items_count_what_would_be_in_progress(session):
+    from desk.assignment import cautions
+
+    anna = make_user(session, queues=["chat-regional", "omaolo-porvoo"])
+    set_status(session, anna, Status.AVAILABLE)
+    anna.capacity = 3
+    held = make_item(session, channel="chat")  # 2 of 3
+    lifecycle.take(session, held, anna)
+    waiting = make_item(session, queue="omaolo-porvoo", channel="omaolo")
+    waiting.status = ItemStatus.WAITING.value  # stays waiting: not in progress
+    new = make_item(session, queue="omaolo-porvoo", channel="omaolo")
+    assert cautions(session, anna, [held, waiting, new]) == [], "2 + 1 = 3: room"
+    chat = make_item(session, channel="chat")
+    [over] = cautions(session, anna, [new, chat])
+    assert (over.kind, over.load, over.adding, over.capacity) == ("over_capacity", 2, 3, 3)
+    set_status(session, anna, Status.BREAK)
+    assert [c.kind for c in cautions(session, anna, [new])] == ["away"]
+    assert cautions(session, anna, [new])[0].status == "break"

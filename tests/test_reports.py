@@ -3,13 +3,14 @@ SQLite: counts per day in Finnish days, the backlog, durations, deadlines, the d
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from desk import reports
-from desk.models import ItemEvent
+from desk.models import ItemEvent, PhoneCalls
 from tests.factories import make_item, make_user
 
 FI = ZoneInfo("Europe/Helsinki")
@@ -105,9 +106,51 @@ def test_a_bad_phone_file_stores_nothing_and_says_where(session):
         "2026-10-01;porvoo;3\n2026-13-01;porvoo;1\n2026-10-02;tampere;2\nrubbish\n",
         {"porvoo"},
     )
-    assert stored == 0 and [p.split(":")[0] for p in problems] == ["2", "3", "4"]
+    assert stored == 0 and [(p.line, p.kind) for p in problems] == [
+        (2, "date"),
+        (3, "municipality"),
+        (4, "columns"),
+    ]
     report = reports.build(session, date(2026, 10, 1), date(2026, 10, 3))
     assert report.phone_calls == 0
+
+
+def test_teleq_names_the_municipalities_as_people_write_them(session):
+    names = reports.municipality_names(
+        [("porvoo", "Porvoo", "Borgå", "Porvoo"), ("lapinjarvi", "Lapinjärvi", "Lappträsk", "")]
+    )
+    stored, problems = reports.import_phone_calls(
+        session,
+        "Päivä;Kunta;Puhelut\n"
+        "2026-10-01;Porvoo;3\n"
+        "2.10.2026;BORGÅ;4\n"
+        "2026-10-01;lapinjärvi ;1\n"
+        "2026-10-02,Lapintjärvi,2\n",
+        names,
+    )
+    assert stored == 0 and problems == [reports.LineProblem(5, "municipality", "Lapintjärvi")]
+    stored, problems = reports.import_phone_calls(
+        session,
+        "2026-10-01;Porvoo;3\n2.10.2026;BORGÅ;4\n2026-10-01;LAPINJARVI;1\n"
+        "2026-10-02;Lappträsk;2\n2026-10-02;lapinjarvi;5\n",
+        names,
+    )
+    assert (stored, problems) == (4, []), "the last count of a day stands"
+    report = reports.build(session, date(2026, 10, 1), date(2026, 10, 3))
+    assert report.phone_by_municipality == {"porvoo": 7, "lapinjarvi": 6}
+
+
+def test_the_2025_targets_are_met_not_met_or_not_measured():
+    report = reports.Report(date(2026, 10, 1), date(2026, 10, 2), arrivals=6)
+    goals = {goal.key: goal for goal in report.targets}
+    assert list(goals) == ["digital_first_line", "digital_other", "satisfied"]
+    assert goals["digital_first_line"].met is None
+    assert goals["digital_first_line"].missing == "phone_calls"
+    assert goals["digital_other"].met is None and goals["satisfied"].threshold == 0.6
+    report.phone_calls = 6  # exactly half: the target is over 50 %
+    assert report.targets[0].measured == 0.5 and report.targets[0].met is False
+    report.phone_calls = 5
+    assert report.targets[0].met is True and report.targets[0].missing is None
 
 
 def test_the_previous_period_has_the_same_length():
@@ -166,3 +209,87 @@ def test_the_headline_of_a_period_agrees_with_its_full_report(session):
         full.resolutions,
         full.attainment,
     )
+
+
+def test_the_daily_chart_has_round_numbers_up_its_axis_and_dates_that_fit():
+    from datetime import timedelta
+
+    from desk import charts
+
+    days = [date(2026, 10, 1) + timedelta(days=n) for n in range(31)]
+    arrived = [n % 7 * 6 for n in range(31)]  # up to 36
+    chart = charts.daily_bars(days, [arrived, [3] * 31])
+    assert [t.value for t in chart.y_ticks] == [0, 10, 20, 30, 40]
+    assert chart.y_ticks[0].position == chart.bottom and chart.y_ticks[-1].position == chart.top
+    labelled = [t.value for t in chart.x_ticks]
+    assert labelled[0] == days[0] and labelled[-1] == days[-1]
+    gaps = [b.position - a.position for a, b in itertools.pairwise(chart.x_ticks)]
+    assert min(gaps) >= charts.LABEL_ROOM, "no two dates overlap"
+    tallest = max(chart.bars[0], key=lambda bar: bar.value)
+    assert tallest.value == 36 and tallest.height == pytest.approx(
+        (chart.bottom - chart.top) * 36 / 40
+    )
+    # Each day's two bars sit side by side within its slot, the arrivals first.
+    assert chart.bars[0][3].x + chart.bars[0][3].width == pytest.approx(chart.bars[1][3].x)
+    week = charts.daily_bars(days[:7], [[0] * 7, [0] * 7])
+    assert [t.value for t in week.x_ticks] == days[:7], "a week: every day labelled"
+    assert [t.value for t in week.y_ticks] == [0, 1], "an empty week still has an axis"
+
+
+def test_a_lead_imports_teleq_with_the_municipalities_names_or_is_told_what_is_expected(
+    app, app_session
+):
+    import io
+
+    from tests.web import Browser, text
+
+    lead = make_user(app_session, role="team_lead", queues=["chat-regional"], language="sv")
+    browser = Browser(app.test_client()).login(lead)
+    browser.get("/reports?from=2026-10-01&to=2026-10-03")
+
+    def send(content: bytes):
+        answer = browser.client.post(
+            "/reports/phone-calls?from=2026-10-01&to=2026-10-03",
+            data={"csrf_token": browser.token, "file": (io.BytesIO(content), "teleq.csv")},
+            content_type="multipart/form-data",
+        )
+        assert answer.status_code == 302
+        return text(browser.get(answer.headers["Location"]))
+
+    page = send("datum;kommun;samtal\n2026-10-01;Porvoo;3\n2.10.2026;Borgå;2\n".encode())
+    assert "Samtalsmängder importerades för 2 dagar." in page
+    page = send(b"2026-10-01;Helsinki;3\n2026-10-01;porvoo;kolme\n")
+    assert "Inget importerades" in page
+    assert "rad 1: ”Helsinki” är inte en av områdets kommuner" in page
+    assert "Askola, Borgå, Lappträsk, Lovisa, Mörskom, Pukkila, Sibbo" in page
+    assert "rad 2: ”kolme” är inte ett antal samtal" in page
+    # The first file's calls stay: a refused file stores nothing.
+    page = text(browser.get("/reports?from=2026-10-01&to=2026-10-03"))
+    assert "Digitala kontakter 0, samtal 5" in page
+
+
+def test_the_report_page_shows_the_targets_and_a_chart_with_axes_dates_and_a_legend(
+    app, app_session
+):
+    from tests.web import Browser, text
+
+    history(app_session)
+    app_session.add(PhoneCalls(day=date(2026, 10, 1), municipality_code="porvoo", calls=2))
+    app_session.flush()
+    for language, words in (
+        ("fi", ["Täyttyy", "Ei mitattavissa täällä", "Selite", "Saapuneet (täytetyt pylväät)"]),
+        ("sv", ["Uppfyllt", "Kan inte mätas här", "Teckenförklaring", "Inkomna (fyllda staplar)"]),
+    ):
+        lead = make_user(app_session, role="team_lead", queues=["chat-regional"], language=language)
+        page = text(
+            Browser(app.test_client()).login(lead).get("/reports?from=2026-10-01&to=2026-10-03")
+        )
+        for word in words:
+            assert word in page, (language, word)
+        # 3 arrivals against 2 calls: 60 %, over the 50 % target.
+        assert '<td class="num">60 %</td>' in page
+        for label in ("1.10.", "2.10.", "3.10."):
+            assert f">{label}</text>" in page, (language, label)
+        assert page.count('class="y-label"') >= 2 and page.count('class="axis-title"') == 2
+        assert 'aria-describedby="days-chart-desc"' in page
+        assert " style=" not in page, "no inline style (CSP)"

@@ -95,6 +95,7 @@ def test_capacity_and_memberships_are_the_leads_to_set_in_their_own_queues(app, 
 def test_a_lead_gives_waiting_items_of_a_queue_to_someone(app, app_session):
     lead = make_user(app_session, role="team_lead", queues=["omaolo-porvoo"])
     anna = make_user(app_session, queues=["omaolo-porvoo"], name="Anna")
+    anna.status = "available"
     waiting = [make_item(app_session, queue="omaolo-porvoo", channel="omaolo") for _ in range(2)]
     boss = Browser(app.test_client()).login(lead)
     page = text(boss.get("/team/queues/omaolo-porvoo"))
@@ -156,3 +157,77 @@ def test_the_team_pages_offer_only_the_people_the_lead_manages(app, app_session)
     row = re.search(r'href="/team/queues/social-porvoo">.*?</tr>', board, re.S).group(0)
     available, members = re.findall(r'<td class="num">(\d+) / (\d+)', row)[0]
     assert members == "2", "the lead and Wilma, nobody else"
+
+
+def test_giving_items_to_someone_away_or_over_capacity_asks_the_lead_first(app, app_session):
+    lead = make_user(app_session, role="team_lead", queues=["omaolo-porvoo"])
+    sara = make_user(app_session, queues=["omaolo-porvoo"], name="Sara Sjöberg")
+    sara.status, sara.capacity = "break", 6
+    items = [
+        make_item(app_session, queue="omaolo-porvoo", channel="omaolo", municipality="porvoo")
+        for _ in range(8)
+    ]
+    boss = Browser(app.test_client()).login(lead)
+    queue_page = text(boss.get("/team/queues/omaolo-porvoo"))
+    chosen = {"items": [str(i.id) for i in items], "to": str(sara.id), "back": "/team"}
+    for htmx in (False, True):
+        answer = boss.post("/team/reassign", chosen, htmx=htmx)
+        assert answer.status_code == 200, "a question, not a move"
+        page = text(answer)
+        assert "Sara Sjöberg on tauolla" in page, "on a break, in Finnish"
+        assert "työn alla 0, kapasiteetti 6" in page and "ylittyisi 2:lla" in page, "8 of 6"
+        assert 'name="confirm" value="1"' in page
+        assert all(f'name="items" value="{i.id}"' in page for i in items)
+        assert all(f'href="/items/{i.id}"' in page for i in items)
+        assert 'href="/team"' in page, "cancelling goes back"
+        app_session.expire_all()
+        assert all(app_session.get(WorkItem, i.id).assignee_id is None for i in items)
+    assert answer.headers["HX-Push-Url"] == "false", "no address that cannot be reloaded"
+    answer = boss.post("/team/reassign", {**chosen, "confirm": "1"}, htmx=False)
+    assert answer.status_code == 302 and answer.headers["Location"] == "/team"
+    app_session.expire_all()
+    assert {app_session.get(WorkItem, i.id).assignee_id for i in items} == {sara.id}
+    assert "Sara Sjöberg" in queue_page
+
+
+def test_room_and_presence_move_without_a_question(app, app_session):
+    lead = make_user(app_session, role="team_lead", queues=["chat-regional"])
+    anna = make_user(app_session, queues=["chat-regional"], name="Anna", language="sv")
+    anna.status, anna.capacity = "available", 4
+    held = make_item(app_session, queue="chat-regional", channel="chat")
+    held.assignee, held.status = anna, "in_progress"
+    chats = [make_item(app_session, queue="chat-regional", channel="chat") for _ in range(2)]
+    app_session.flush()
+    boss = Browser(app.test_client()).login(lead)
+    # Held 2 (a chat counts 2) + one more chat = 4: room.
+    answer = boss.post("/team/reassign", {"items": [str(chats[0].id)], "to": str(anna.id)})
+    assert answer.status_code == 302
+    # One more would be 6 of 4.
+    answer = boss.post("/team/reassign", {"items": [str(chats[1].id)], "to": str(anna.id)})
+    assert answer.status_code == 200
+    page = text(answer)
+    assert "Anna – työn alla 4, kapasiteetti 4" in page and "ylittyisi 2:lla" in page
+    assert "varattu" not in page and "poissa" not in page, "available: only the capacity"
+    assert boss.post("/team/reassign", {"items": [], "to": str(anna.id)}).status_code == 302
+
+
+def test_the_queue_list_shows_where_from_how_long_and_links_each_item(app, app_session):
+    from datetime import timedelta
+
+    from desk.models import utcnow
+
+    lead = make_user(app_session, role="team_lead", queues=["omaolo-porvoo"])
+    item = make_item(
+        app_session,
+        queue="omaolo-porvoo",
+        channel="omaolo",
+        municipality="porvoo",
+        submitted_at=utcnow() - timedelta(hours=3, minutes=5),
+        title="Kuumetta kolme päivää",
+    )
+    boss = Browser(app.test_client()).login(lead)
+    page = text(boss.get("/team/queues/omaolo-porvoo"))
+    row = re.search(rf'<tr>\s*<td><input[^>]*value="{item.id}".*?</tr>', page, re.S).group(0)
+    assert f'href="/items/{item.id}"' in row and "Kuumetta kolme päivää" in row
+    assert "Porvoo" in row and "3 h 5 min" in row
+    assert f'aria-labelledby="pick-title-{item.id}"' in row, "the checkbox is named by the item"

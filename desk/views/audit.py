@@ -1,6 +1,8 @@
-"""The access log for auditors: who looked at which resident's data, searchable, and a
-resident's whole log exported to answer their request (CSV and JSON). Read only: the app has
-no way to change or remove a row, and the database refuses to."""
+"""The access log for auditors: who looked at which resident's data, searchable (by resident,
+professional, item and time), and a resident's whole log exported to answer their request
+(CSV and JSON, times in Finnish time with their offset). Read only: the app has no way to
+change or remove a row, and the database refuses to. Auditors open no item (desk/policy.py):
+an item's number leads to every look at that item instead."""
 
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ from sqlalchemy import select
 from ..access import record_access
 from ..deadlines import parse_day
 from ..extensions import db
+from ..i18n import language
 from ..instructions import HELSINKI
-from ..models import AccessLog, AccessPurpose, Role
+from ..models import AccessLog, AccessPurpose, Municipality, Queue, Role, WorkItem
 from ..pid import problem
 from ..security import me, roles_required
 from .downloads import csv_download
-from .guard import cursor
+from .guard import cursor, database_id
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 100
@@ -36,6 +39,12 @@ COLUMNS = (
 )
 
 
+#: the exports' times are Finnish time, with the offset in each value (2026-12-04T23:11:05+02:00)
+TIME_ZONE = "Europe/Helsinki"
+#: the CSV's header says so in the first column's name
+CSV_HEADER = (f"at ({TIME_ZONE})", *COLUMNS[1:])
+
+
 def _day(name: str) -> date | None:
     try:
         return parse_day(request.args.get(name, ""))
@@ -50,11 +59,21 @@ def _search() -> tuple[dict, dict[str, str]]:
     if resident and problem(resident):
         problems["resident"] = _("This is not a valid personal identity code.")
     professional = request.args.get("professional", "").strip()
+    item = request.args.get("item", "").strip()
+    if item and database_id(item) is None:
+        problems["item"] = _("Give the item's number (digits only).")
     start, end = _day("from"), _day("to")
     for name, value in (("from", start), ("to", end)):
         if request.args.get(name) and value is None:
             problems[name] = _("Give a date (yyyy-mm-dd).")
-    return {"resident": resident, "professional": professional, "from": start, "to": end}, problems
+    fields = {
+        "resident": resident,
+        "professional": professional,
+        "item": database_id(item),
+        "from": start,
+        "to": end,
+    }
+    return fields, problems
 
 
 def _query(fields: dict):
@@ -63,6 +82,8 @@ def _query(fields: dict):
         query = query.where(AccessLog.resident_id == fields["resident"])
     if fields["professional"]:
         query = query.where(AccessLog.username == fields["professional"])
+    if fields.get("item"):
+        query = query.where(AccessLog.item_id == fields["item"])
     if fields["from"]:
         query = query.where(AccessLog.at >= datetime.combine(fields["from"], time(), HELSINKI))
     if fields["to"]:
@@ -89,6 +110,10 @@ def index():
             # Looking up a resident's log is itself a look at their data.
             record_access(db.session, me(), AccessPurpose.AUDIT, resident_id=fields["resident"])
             db.session.commit()
+        elif fields["item"] and (item := db.session.get(WorkItem, fields["item"])) is not None:
+            # So is an item's: it names the item's resident.
+            record_access(db.session, me(), AccessPurpose.AUDIT, item=item)
+            db.session.commit()
     status = 422 if problems else 200
     older = {k: v for k, v in request.args.items() if k != "before" and v}
     older_url = url_for("audit.index", **older, before=rows[-1].id) if more else None
@@ -101,16 +126,26 @@ def index():
             rows=rows,
             more=more,
             older_url=older_url,
+            queue_name=_names(Queue),
+            municipality_name=_names(Municipality),
         ),
         status,
     )
+
+
+def _names(model):
+    """Code → name in the interface language, for a log that keeps the codes (a code no longer
+    known is shown as it is)."""
+    lang = language()
+    names = {row.code: row.name(lang) for row in db.session.scalars(select(model))}
+    return lambda code: names.get(code, code)
 
 
 def _resident_rows() -> tuple[str, list[AccessLog]] | None:
     resident = request.args.get("resident", "").strip().upper()
     if not resident or problem(resident):
         return None
-    fields = {"resident": resident, "professional": "", "from": None, "to": None}
+    fields = {"resident": resident, "professional": "", "item": None, "from": None, "to": None}
     rows = list(db.session.scalars(_query(fields)))
     record_access(db.session, me(), AccessPurpose.AUDIT, resident_id=resident)
     db.session.commit()
@@ -118,8 +153,11 @@ def _resident_rows() -> tuple[str, list[AccessLog]] | None:
 
 
 def _value(row: AccessLog, column: str):
+    """A cell of an export: a time in Finnish time with its offset, as on the screen."""
     value = getattr(row, column)
-    return value.isoformat() if isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        return value.astimezone(HELSINKI).isoformat(timespec="seconds")
+    return value
 
 
 @bp.get("/export.csv")
@@ -131,7 +169,9 @@ def export_csv():
         return _("Give a valid personal identity code."), 400
     resident, rows = found
     return csv_download(
-        f"access-log-{resident}.csv", COLUMNS, ([_value(row, c) for c in COLUMNS] for row in rows)
+        f"access-log-{resident}.csv",
+        list(CSV_HEADER),
+        ([_value(row, c) for c in COLUMNS] for row in rows),
     )
 
 
@@ -146,6 +186,7 @@ def export_json():
     document = {
         "resident": resident,
         "exported_at": datetime.now(HELSINKI).isoformat(timespec="seconds"),
+        "time_zone": TIME_ZONE,
         "entries": [{c: _value(row, c) for c in COLUMNS} for row in rows],
     }
     return Response(

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from babel.dates import format_date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from .. import reports
+from .. import charts, reports
 from ..deadlines import parse_day
 from ..extensions import db
-from ..i18n import duration, language
+from ..i18n import FORMATS, duration, language
 from ..instructions import day_in_finland
 from ..models import (
     ItemEvent,
@@ -31,6 +32,26 @@ from .downloads import csv_download
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 MAX_DAYS = 366
+#: a day on the chart's axis, short: "1.12." (Finnish, Finland-Swedish), "1 Dec" (English)
+AXIS_DAY = {"fi": "d.M.", "sv": "d.M.", "en": "d MMM"}
+
+
+def target_label(key: str) -> str:
+    return {
+        "digital_first_line": _("Digital share of first-line contacts (phone calls the rest)"),
+        "digital_other": _("Digital share of other contacts and care"),
+        "satisfied": _("Residents satisfied (or a net promoter score of 50)"),
+    }.get(key, key)
+
+
+def missing_label(key: str | None) -> str:
+    return {
+        "phone_calls": _("Not measured: import TeleQ's callback statistics for the period below."),
+        "other_contacts": _(
+            "Not measured here: the desk sees only its own channels, not other contacts and care."
+        ),
+        "satisfaction": _("Not measured here: no satisfaction survey answers reach the desk."),
+    }.get(key or "", "")
 
 
 def _period() -> tuple[date, date, str | None]:
@@ -67,6 +88,11 @@ def index():
         "outcomes": {o.code: o.name(lang) for o in db.session.scalars(select(OutcomeCode))},
         "templates": {t.id: t.title(lang) for t in db.session.scalars(select(ResponseTemplate))},
     }
+    days = report.days
+    chart = charts.daily_bars(
+        days, [[report.by_day[d][0] for d in days], [report.by_day[d][1] for d in days]]
+    )
+    busiest = max(days, key=lambda d: report.by_day[d][0], default=None)
     return render_template(
         "reports/index.html",
         report=report,
@@ -75,6 +101,11 @@ def index():
         last_day=end - timedelta(days=1),
         one_day=timedelta(days=1),
         target=reports.DIGITAL_SHARE_TARGET,
+        chart=chart,
+        busiest=busiest,
+        axis_day=lambda d: format_date(d, AXIS_DAY[lang], locale=FORMATS[lang]),
+        target_label=target_label,
+        missing_label=missing_label,
         duration_minutes=lambda value: duration(timedelta(minutes=float(value))),
         lambda_municipality=lambda code: names["municipalities"].get(code, _("Not given")),
         lambda_queue=lambda code: names["queues"].get(code, code),
@@ -159,14 +190,23 @@ def phone_calls():
     """Import TeleQ's callback statistics (CSV: date;municipality;calls)."""
     upload = request.files.get("file")
     text = upload.read().decode("utf-8-sig", errors="replace") if upload else ""
-    known = set(db.session.scalars(select(Municipality.code)))
-    stored, problems = reports.import_phone_calls(db.session, text, known)
+    rows = db.session.execute(
+        select(Municipality.code, Municipality.name_fi, Municipality.name_sv, Municipality.name_en)
+    ).all()
+    stored, problems = reports.import_phone_calls(
+        db.session, text, reports.municipality_names(rows)
+    )
     if problems or not stored:
         db.session.rollback()
+        column = {"fi": 1, "sv": 2, "en": 3}.get(language(), 1)
+        municipalities = ", ".join(sorted((row[column] for row in rows), key=str.casefold))
+        said = [_problem_text(p, municipalities) for p in problems[:10]]
+        if len(problems) > 10:
+            said.append(_("and %(n)d more lines", n=len(problems) - 10))
         flash(
             _(
                 "Nothing was imported. Check these lines: %(lines)s",
-                lines="; ".join(problems[:10]) or _("the file is empty"),
+                lines="; ".join(said) or _("the file is empty"),
             ),
             "error",
         )
@@ -174,3 +214,32 @@ def phone_calls():
         db.session.commit()
         flash(_("%(n)d days of phone calls imported.", n=stored), "success")
     return redirect(url_for("reports.index", **{k: v for k, v in request.args.items()}))
+
+
+def _problem_text(problem: reports.LineProblem, municipalities: str) -> str:
+    """What is wrong with a line of an import, and what is expected instead."""
+    if problem.kind == "date":
+        return _(
+            "line %(n)d: “%(value)s” is not a day; write it as 2026-10-01 or 1.10.2026",
+            n=problem.line,
+            value=problem.value,
+        )
+    if problem.kind == "municipality":
+        return _(
+            "line %(n)d: “%(value)s” is not one of the region's municipalities (%(names)s; "
+            "by name or code)",
+            n=problem.line,
+            value=problem.value,
+            names=municipalities,
+        )
+    if problem.kind == "calls":
+        return _(
+            "line %(n)d: “%(value)s” is not a number of calls; write a whole number",
+            n=problem.line,
+            value=problem.value,
+        )
+    return _(
+        "line %(n)d: three fields expected, date;municipality;calls (“%(value)s”)",
+        n=problem.line,
+        value=problem.value,
+    )

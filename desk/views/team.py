@@ -294,6 +294,13 @@ def reassign():
                     items="; ".join(item.title for item in unfit),
                 ),
             )
+    back = same_site_path(request.form.get("back"), url_for("team.board"))
+    if not items:
+        flash(_("Choose the items to move first."), "error")
+        return redirect(back)
+    confirmed = request.form.get("confirm") == "1"
+    if to is not None and not confirmed and (found := assignment.cautions(db.session, to, items)):
+        return _confirm_reassign(items, to, found, back)
     moved, refused = 0, []
     for item in items:
         try:
@@ -308,7 +315,24 @@ def reassign():
         flash(_("%(n)d items moved.", n=moved), "success")
     if refused:
         flash(_("Not moved: %(items)s", items="; ".join(refused)), "error")
-    return redirect(same_site_path(request.form.get("back"), url_for("team.board")))
+    return redirect(back)
+
+
+def _confirm_reassign(items: list[WorkItem], to: User, found: list, back: str):
+    """Nothing moved yet: what the lead should know about `to`, the items, and a button that
+    sends the same choice again, confirmed (a page of its own, with or without script)."""
+    page = render_template(
+        "team/confirm_reassign.html",
+        items=items,
+        person=to,
+        cautions=found,
+        back=back,
+        now=utcnow(),
+    )
+    response = make_response(page)
+    # A boosted form would put /team/reassign in the address bar, which has no page to reload.
+    response.headers["HX-Push-Url"] = "false"
+    return response
 
 
 def init_app(app) -> None:

@@ -1,0 +1,105 @@
+"""The geometry of the reports' charts: bars per day with a y axis of round numbers and an x
+axis of dates, as numbers a template draws as SVG. Plain Python; no Flask.
+
+The chart is drawn in a fixed coordinate space (`WIDTH` × `HEIGHT` user units) that the page
+scales; text stays a readable size because the chart never shrinks below a minimum width
+(static/css/desk.css), and its figures are also in a table next to it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+WIDTH = 720
+HEIGHT = 280
+LEFT = 56  # the y axis's numbers and title
+RIGHT = 12
+TOP = 16
+BOTTOM = 56  # the dates and the x axis's title
+#: the room one date label needs, in user units ("30.12." at the chart's font size)
+LABEL_ROOM = 60
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    value: int
+
+
+@dataclass
+class Tick:
+    position: float  # x for a date, y for a number
+    value: int | date
+
+
+@dataclass
+class DailyBars:
+    """Two bars a day (`series` in order), the y ticks (0 up to a round maximum) and the x
+    ticks (every day, or every n-th when they would not fit, always the first and last)."""
+
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: float = LEFT
+    top: float = TOP
+    bottom: float = HEIGHT - BOTTOM  # the x axis's y
+    right: float = WIDTH - RIGHT
+    maximum: int = 1
+    bars: list[list[Bar]] = field(default_factory=list)  # per series
+    y_ticks: list[Tick] = field(default_factory=list)
+    x_ticks: list[Tick] = field(default_factory=list)
+
+
+def nice_step(peak: int, most: int = 5) -> int:
+    """A step of 1, 2 or 5 times a power of ten that reaches `peak` in at most `most` steps."""
+    if peak <= most:
+        return 1
+    rough = peak / most
+    power = 10 ** math.floor(math.log10(rough))
+    for factor in (1, 2, 5, 10):
+        if factor * power >= rough:
+            return factor * power
+    return 10 * power  # not reached
+
+
+def daily_bars(days: list[date], series: list[list[int]]) -> DailyBars:
+    """The chart of `series` (each a value per day in `days`) side by side per day."""
+    chart = DailyBars()
+    peak = max((v for values in series for v in values), default=0)
+    step = nice_step(peak)
+    chart.maximum = max(step, math.ceil(peak / step) * step)
+    plot_height = chart.bottom - chart.top
+    plot_width = chart.right - chart.left
+    for value in range(0, chart.maximum + 1, step):
+        chart.y_ticks.append(Tick(chart.bottom - plot_height * value / chart.maximum, value))
+    if not days:
+        return chart
+    slot = plot_width / len(days)
+    bar = min(slot * 0.4, 16)
+    for index, values in enumerate(series):
+        drawn = []
+        for n, value in enumerate(values):
+            height = plot_height * value / chart.maximum
+            x = chart.left + slot * n + slot / 2 - bar + bar * index
+            drawn.append(
+                Bar(
+                    round(x, 2),
+                    round(chart.bottom - height, 2),
+                    round(bar, 2),
+                    round(height, 2),
+                    value,
+                )
+            )
+        chart.bars.append(drawn)
+    every = max(1, math.ceil(LABEL_ROOM / slot))
+    shown = list(range(0, len(days), every))
+    if shown[-1] != len(days) - 1:
+        if len(shown) > 1 and (len(days) - 1 - shown[-1]) * slot < LABEL_ROOM:
+            shown.pop()  # the last day's label instead of one too close to it
+        shown.append(len(days) - 1)
+    chart.x_ticks = [Tick(round(chart.left + slot * n + slot / 2, 2), days[n]) for n in shown]
+    return chart
