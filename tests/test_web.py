@@ -101,7 +101,7 @@ def test_take_transfer_note_wait_and_resolve_an_item(browser, app_session):
 
 
 def test_transfer_from_regional_chat_to_an_identified_chat_queue(browser, app_session):
-    nurse = make_user(app_session)
+    nurse = make_user(app_session, queues=["chat-regional", "chat-id-porvoo"])
     item = make_item(app_session, queue="chat-regional")
     browser.login(nurse)
     browser.post(f"/items/{item.id}/take")
@@ -113,6 +113,44 @@ def test_transfer_from_regional_chat_to_an_identified_chat_queue(browser, app_se
     body = text(response)
     assert "Siirretty jonosta Chat, koko alue (anonyymi) jonoon Tunnistettu chat: Porvoo" in body
     assert "Tunnistautui, asuu Porvoossa" in body
+
+
+def test_a_transfer_out_of_my_queues_says_where_it_went_and_shows_nothing_more(
+    app, browser, app_session
+):
+    """Issue 15: not "Not found (404)" but where the item went; nothing of the item itself,
+    to the person who sent it only, by htmx, by a plain form and on a later visit."""
+    nurse = make_user(app_session, queues=["chat-regional"])
+    colleague = make_user(app_session, queues=["chat-regional"])
+    item = make_item(app_session, queue="chat-regional", title="Siirrettävä asia")
+    browser.login(nurse)
+    browser.post(f"/items/{item.id}/take")
+    reason = "Tunnistautui, asuu Porvoossa"
+    response = browser.post(
+        f"/items/{item.id}/transfer", {"queue": "chat-id-porvoo", "reason": reason}
+    )
+    assert response.status_code == 200
+    where = f"Asia #{item.id} on nyt jonossa Tunnistettu chat: Porvoo."
+    body = text(response)
+    assert where in body and "Sinulla ei ole enää siihen käyttöoikeutta." in body
+    assert "Siirrettävä asia" not in body and reason not in body
+    assert 'id="presence"' in body and "hx-get" not in body, "the presence poll stops"
+    later = browser.get(f"/items/{item.id}")
+    assert later.status_code == 200 and where in text(later)
+    assert "Siirrettävä asia" not in text(later)
+    # Someone who never had it, and the nurse for anything else of it: refused as before.
+    assert browser.get(f"/items/{item.id}/summary").status_code == 404
+    other = Browser(app.test_client()).login(colleague)
+    assert other.get(f"/items/{item.id}").status_code == 404
+
+    # A plain form (no JavaScript): to My work, with the same words.
+    back = make_item(app_session, queue="chat-regional", title="Toinen asia")
+    browser.post(f"/items/{back.id}/take")
+    answer = browser.post(
+        f"/items/{back.id}/transfer", {"queue": "chat-id-porvoo", "reason": reason}, htmx=False
+    )
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/work")
+    assert f"Asia #{back.id} on nyt jonossa Tunnistettu chat: Porvoo." in text(browser.get("/work"))
 
 
 def test_refused_action_is_shown_in_place_and_changes_nothing(browser, app_session):

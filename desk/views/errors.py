@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -60,6 +61,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         app.logger.warning("CSRF refused: %s", error.description)
+        if request.headers.get("HX-Request") == "true" and not current_user.is_authenticated:
+            # The form's token went with the session (signed out in another tab): say that the
+            # session ended (401 and the way to sign in), not that the form expired.
+            return app.login_manager.unauthorized()
         return _render(400, _("The form had expired. Reload the page and try again."))
 
     @app.errorhandler(HTTPException)

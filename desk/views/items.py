@@ -30,8 +30,10 @@ from ..extensions import db
 from ..i18n import by_name, language
 from ..models import (
     AccessPurpose,
+    EventKind,
     Instruction,
     InstructionsShown,
+    ItemEvent,
     Municipality,
     OutcomeCode,
     Queue,
@@ -56,6 +58,35 @@ def _load(item_id: int) -> WorkItem:
         return load_item_for_display(db.session, item_id, me(), purpose=purpose)
     except ItemNotFound:
         abort(404)
+
+
+def _moved_away(item_id: int) -> str | None:
+    """The queue I sent the item to, when I may no longer see it because I transferred it
+    (its latest transfer is mine); None otherwise, and the item stays refused (404).
+
+    Only what the person did themselves is told: the item's number and the queue they chose.
+    Nothing of the item or its resident is loaded, so no access-log row is due."""
+    item = db.session.get(WorkItem, item_id)
+    if item is None or may_work_on(me(), item):
+        return None
+    last = db.session.scalars(
+        select(ItemEvent)
+        .where(ItemEvent.item_id == item_id, ItemEvent.kind == EventKind.TRANSFERRED.value)
+        .order_by(ItemEvent.id.desc())
+        .limit(1)
+    ).first()
+    if last is None or last.actor_id != me().id or last.to_queue_code is None:
+        return None
+    return last.to_queue_code
+
+
+def _moved(item_id: int, queue_code: str):
+    """Where the item went: in place of the item (htmx) or as the page itself."""
+    queue = db.session.get(Queue, queue_code)
+    text = _moved_text(item_id, queue.name(language()) if queue else queue_code)
+    if is_htmx():
+        return render_template("items/_moved.html", text=text, fragment=True)
+    return render_template("items/moved.html", text=text)
 
 
 def _context(item: WorkItem, **extra) -> dict:
@@ -89,7 +120,11 @@ def _context(item: WorkItem, **extra) -> dict:
 @bp.get("/<int:item_id>")
 @login_required
 def show(item_id: int):
-    """One item: the channel's content, the resident, the deadline, the timeline, actions."""
+    """One item: the channel's content, the resident, the deadline, the timeline, actions.
+    Someone who has just transferred it out of their own queues is told where it went."""
+    moved_to = _moved_away(item_id)
+    if moved_to is not None:
+        return _moved(item_id, moved_to)
     item = _load(item_id)
     context = _context(item)
     if is_htmx():
@@ -206,9 +241,17 @@ def _version() -> int | None:
 
 
 def _act(
-    item_id: int, verb: Callable[[WorkItem], object], done: str, *, refused_url: str | None = None
+    item_id: int,
+    verb: Callable[[WorkItem], object],
+    done: str,
+    *,
+    refused_url: str | None = None,
+    may_leave: bool = False,
 ):
-    """Run one lifecycle verb, commit once, and answer with the item or the refusal."""
+    """Run one lifecycle verb, commit once, and answer with the item or the refusal.
+
+    `may_leave`: the verb can take the item out of my reach (a transfer to a queue that is
+    not mine); then the answer says where it went instead of showing it."""
     item = _load(item_id)
     try:
         result = verb(item)
@@ -223,6 +266,11 @@ def _act(
         return page, 409
     db.session.commit()
     request_dispatch()  # room may have been freed, or the item be back in its queue
+    if may_leave and not may_work_on(me(), item):
+        if not is_htmx():
+            flash(_moved_text(item_id, item.queue.name(language())), "success")
+            return redirect(url_for("work.index"))
+        return _moved(item_id, item.queue_code)
     if isinstance(result, str):
         # A revealed code is shown once, in this answer, and never kept in the session.
         template = "items/_item.html" if is_htmx() else "items/show.html"
@@ -231,6 +279,14 @@ def _act(
         flash(done, "success")
         return redirect(url_for("items.show", item_id=item_id))
     return render_template("items/_item.html", **_context(item, message=done))
+
+
+def _moved_text(item_id: int, queue_name: str) -> str:
+    return _(
+        "Item #%(number)s is now in the queue %(queue)s. You no longer have access to it.",
+        number=item_id,
+        queue=queue_name,
+    )
 
 
 def _with_templates(verb: Callable[[WorkItem], object]) -> Callable[[WorkItem], object]:
@@ -294,6 +350,7 @@ def transfer(item_id: int):
             db.session, item, me(), queue, request.form.get("reason"), expected_version=_version()
         ),
         _("The item was transferred."),
+        may_leave=True,
     )
 
 

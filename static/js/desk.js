@@ -43,6 +43,8 @@
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
     var data = document.body.dataset;
+    // An expired form is said beside the control that was used (expiredNearby, below).
+    if (status === 400 && expiredNearby(event)) return;
     if (status === 400) showAlert(data.expiredText);
     else if (status === 403 || status === 404) showAlert(data.forbiddenText);
     else showAlert(data.errorText);
@@ -539,4 +541,223 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail.target === document.body) openTourOnFirstVisit();
   });
+
+  // ---- Issue 15, layout: drafts, Ctrl+Enter, and an ended session said where the user is ----
+
+  // Drafts of notes, summaries and reasons (textareas with data-draft) are kept in this tab's
+  // sessionStorage until the text is sent: a reload, a sign-in after the session ended or an
+  // expired form loses nothing. They may hold residents' health information, so they live only
+  // as long as the tab (never in localStorage, which outlives the browser), are keyed by the
+  // person (data-draft-owner), are deleted when someone else opens an item in this tab or when
+  // the person signs out, and are dropped after DRAFT_HOURS in any case.
+  var DRAFTS = "desk-draft:";
+  var DRAFT_HOURS = 12;
+  var signingOut = false;
+
+  function drafts() {
+    try { return window.sessionStorage; } catch (e) { return null; }
+  }
+
+  function draftKey(field) {
+    var owner = field.closest("[data-draft-owner]");
+    if (!owner) return null;
+    return DRAFTS + owner.getAttribute("data-draft-owner") + ":" + field.getAttribute("data-draft");
+  }
+
+  function saveDraft(field) {
+    var store = drafts();
+    var key = draftKey(field);
+    if (!store || !key || signingOut) return;
+    if (field.value.trim()) store.setItem(key, JSON.stringify({ text: field.value, at: Date.now() }));
+    else store.removeItem(key);
+  }
+
+  function saveAllDrafts() {
+    document.querySelectorAll("[data-draft]").forEach(saveDraft);
+  }
+
+  function forgetDrafts(root) {
+    var store = drafts();
+    if (!store || !root || !root.querySelectorAll) return;
+    root.querySelectorAll("[data-draft]").forEach(function (field) {
+      var key = draftKey(field);
+      if (key) store.removeItem(key);
+    });
+  }
+
+  // Every draft except the given person's recent ones (owner null: all of them).
+  function forgetOtherDrafts(owner) {
+    var store = drafts();
+    if (!store) return;
+    var oldest = Date.now() - DRAFT_HOURS * 3600 * 1000;
+    for (var i = store.length - 1; i >= 0; i -= 1) {
+      var key = store.key(i);
+      if (!key || key.indexOf(DRAFTS) !== 0) continue;
+      var kept = null;
+      try { kept = JSON.parse(store.getItem(key)); } catch (e) { kept = null; }
+      var mine = owner !== null && key.indexOf(DRAFTS + owner + ":") === 0;
+      if (!mine || !kept || !(kept.at > oldest)) store.removeItem(key);
+    }
+  }
+
+  function restoreDrafts() {
+    var store = drafts();
+    var owner = document.querySelector("[data-draft-owner]");
+    if (!store || !owner) return;
+    forgetOtherDrafts(owner.getAttribute("data-draft-owner"));
+    document.querySelectorAll("[data-draft]").forEach(function (field) {
+      if (field.value) return;  // what the server gave back (a refused action) comes first
+      var key = draftKey(field);
+      var kept = null;
+      try { kept = key && JSON.parse(store.getItem(key)); } catch (e) { kept = null; }
+      if (kept && kept.text) field.value = kept.text;
+    });
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-draft]")) saveDraft(event.target);
+  });
+  document.addEventListener("htmx:beforeRequest", saveAllDrafts);
+  window.addEventListener("pagehide", saveAllDrafts);
+  document.addEventListener("DOMContentLoaded", restoreDrafts);
+  document.addEventListener("htmx:afterSettle", restoreDrafts);
+
+  // Sent and accepted: that form's drafts are done with. A refusal (409) keeps them.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var elt = event.detail.requestConfig ? event.detail.requestConfig.elt : null;
+    if (status >= 200 && status < 300 && elt && elt.tagName === "FORM") forgetDrafts(elt);
+  });
+
+  // Signing out leaves nothing of what was being written in this tab.
+  document.addEventListener("submit", function (event) {
+    if (!event.target.matches || !event.target.matches("[data-sign-out]")) return;
+    signingOut = true;
+    forgetOtherDrafts(null);
+  }, true);
+
+  // Ctrl+Enter (Cmd+Enter on a Mac) sends the form of a text area with data-submit-shortcut:
+  // the note, the resolution's summary, the transfer's reason, and later replies.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
+    var field = event.target.closest ? event.target.closest("[data-submit-shortcut]") : null;
+    if (!field || !field.form) return;
+    event.preventDefault();
+    if (typeof field.form.requestSubmit === "function") {
+      field.form.requestSubmit();
+    } else {
+      var submit = field.form.querySelector("[type=submit]");
+      if (submit) submit.click();
+    }
+  });
+
+  // The action bar's "Write a note" and "Resolve…" go to the field itself, not just its form.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-focus-field]");
+    if (!link) return;
+    var field = document.getElementById(link.getAttribute("data-focus-field"));
+    if (!field) return;
+    event.preventDefault();
+    field.scrollIntoView({ block: "center" });
+    field.focus();
+  });
+
+  // A message beside the control that was used, focused and announced (role=alert), instead
+  // of at the top of a page the user has scrolled away from. One at a time.
+  function clearNearAlerts() {
+    document.querySelectorAll("[data-near-alert-box]").forEach(function (box) { box.remove(); });
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    // A page's own refreshes leave the message where it is.
+    var elt = event.detail.elt;
+    if (elt && elt.closest && !elt.closest("[data-background]")) clearNearAlerts();
+  });
+
+  function typedSomething() {
+    return Array.prototype.some.call(document.querySelectorAll("[data-draft]"), function (field) {
+      return field.value.trim() !== "";
+    });
+  }
+
+  function nearAlert(elt, text, linkText, href) {
+    if (!elt || !document.body.contains(elt) || !text || !linkText) return false;
+    var host = elt.closest("[data-near-alert]") || elt.closest("form") || elt;
+    clearNearAlerts();
+    var box = document.createElement("p");
+    box.className = "alert alert-error near-alert";
+    box.setAttribute("role", "alert");
+    box.setAttribute("tabindex", "-1");
+    box.setAttribute("data-near-alert-box", "");
+    box.appendChild(document.createTextNode(text + " "));
+    var link = document.createElement("a");
+    link.href = href;  // not processed by htmx: a whole-page load
+    link.textContent = linkText;
+    box.appendChild(link);
+    var kept = document.body.dataset.draftKeptText;
+    if (kept && typedSomething()) box.appendChild(document.createTextNode(" " + kept));
+    host.appendChild(box);
+    box.focus();
+    return true;
+  }
+
+  // The element of an action the user took (a POST), or null for a page's GETs and polls.
+  function userAction(detail) {
+    var config = detail.requestConfig || {};
+    var elt = config.elt || detail.elt;
+    if (!elt || !elt.closest || elt.closest("[data-background]")) return null;
+    return String(config.verb || "get").toLowerCase() === "get" ? null : elt;
+  }
+
+  // The session ended (signed out elsewhere, idle or too long): the server answers 401 with
+  // HX-Redirect to the sign-in page. A page's own polls and links go there (drafts are kept);
+  // an action the user has just taken says so beside it, with the way to sign in and come back.
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || xhr.status !== 401) return;
+    var signIn = xhr.getResponseHeader("HX-Redirect");
+    var elt = userAction(event.detail);
+    if (!signIn || !elt) return;
+    saveAllDrafts();
+    var data = document.body.dataset;
+    if (nearAlert(elt, data.sessionEndedText, data.signInAgainText, signIn)) event.preventDefault();
+  });
+
+  // An expired form (400) while still signed in: the same, with a reload that keeps the drafts.
+  function expiredNearby(event) {
+    var elt = userAction(event.detail);
+    if (!elt) return false;
+    saveAllDrafts();
+    var data = document.body.dataset;
+    return nearAlert(elt, data.expiredNearText, data.reloadText, window.location.href);
+  }
+  // A table wider than a narrow window scrolls inside its own box (desk.css): such a box can
+  // be reached and scrolled by keyboard, and is named by its table's caption.
+  function scrollBoxes() {
+    document.querySelectorAll(".table-scroll, table.list, table.situation, table.matrix").forEach(function (box) {
+      if (window.getComputedStyle(box).overflowX !== "auto") return;
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("data-scroll-box", "");
+        var caption = box.querySelector("caption");
+        if (box.tagName !== "TABLE" && caption && caption.textContent.trim()) {
+          box.setAttribute("role", "region");
+          box.setAttribute("aria-label", caption.textContent.trim());
+        }
+      } else if (!scrolls && box.hasAttribute("data-scroll-box")) {
+        ["tabindex", "data-scroll-box", "role", "aria-label"].forEach(function (name) {
+          box.removeAttribute(name);
+        });
+      }
+    });
+  }
+  var scrollBoxesLater = null;
+  function scrollBoxesSoon() {
+    window.clearTimeout(scrollBoxesLater);
+    scrollBoxesLater = window.setTimeout(scrollBoxes, 100);
+  }
+  document.addEventListener("DOMContentLoaded", scrollBoxes);
+  document.addEventListener("htmx:afterSettle", scrollBoxesSoon);
+  window.addEventListener("resize", scrollBoxesSoon);
+  // ---- end of Issue 15, layout ----
 })();
