@@ -307,3 +307,49 @@ def test_seeding_again_brings_english_and_corrected_texts_but_keeps_the_editors(
     assert moved.body_fi == "Oma tekstimme {queue}."  # the editors' text stays theirs
     assert callback.body_en == ""
     assert service.name_sv == "eHälsa – tidsbokning"
+
+
+def test_english_is_optional_in_a_template_but_a_title_needs_its_text():
+    from desk.responses import check_template
+
+    known = dict(municipalities=set(), channels=set(), service_areas=set())
+    good = {"title_fi": "Kiitos", "title_sv": "Tack", "body_fi": "Kiitos!", "body_sv": "Tack!"}
+    values, problems = check_template(good, **known)
+    assert problems == {} and values["title_en"] == "" and values["body_en"] == ""
+    _, problems = check_template({**good, "title_en": "Thanks"}, **known)
+    assert problems == {"body_en": "required"}
+    _, problems = check_template({**good, "body_en": "Hi {etunimi}"}, **known)
+    assert problems == {"title_en": "required", "body_en": "unknown_placeholder"}
+    values, _ = check_template({**good, "title_en": "Thanks", "body_en": "Thank you!"}, **known)
+    template = ResponseTemplate(**{k: v for k, v in values.items() if k != "active"})
+    assert template.text_language("en") == "en" and template.body("en") == "Thank you!"
+    template.body_en = ""  # without English, an English-speaking resident gets Finnish
+    assert template.text_language("en") == "fi" and template.title("en") == "Thanks"
+
+
+def test_an_editor_names_a_service_in_swedish_and_english(app, app_session):
+    from tests.web import Browser
+
+    lead = Browser(app.test_client()).login(make_user(app_session, role="team_lead"))
+    form = {
+        "municipality_code": "askola",
+        "kind": "remote_reception",
+        "name": "Askolan etävastaanotto",
+        "name_sv": "Askolas distansmottagning",
+        "name_en": "",
+        "url": "https://askola.example/eta",
+        "note_fi": "",
+        "note_sv": "",
+        "valid_from": "",
+        "last_day": "",
+    }
+    assert lead.post("/services", form, htmx=False).status_code == 302
+    service = app_session.scalar(
+        select(DigitalService).where(DigitalService.name == "Askolan etävastaanotto")
+    )
+    assert service.name_sv == "Askolas distansmottagning" and service.name_en is None
+    assert service.name_in("en") == "Askolan etävastaanotto"
+    swedish = Browser(app.test_client()).login(make_user(app_session, language="sv"))
+    assert "Askolas distansmottagning" in text(swedish.get("/services"))
+    edit = text(lead.get(f"/services/{service.id}/edit"))
+    assert 'value="Askolas distansmottagning"' in edit
