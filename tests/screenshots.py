@@ -60,6 +60,37 @@ def signed_in_as_auditor(browser, base: str):
     return page
 
 
+LAPTOP = {"width": 1366, "height": 768}
+NARROW = {"width": 320, "height": 640}  # 1280 px at 400 % zoom (WCAG 2.1 1.4.10)
+
+
+def laptop_and_narrow(page, base: str, code: str, item_id: int) -> None:
+    """The item page as a laptop shows it (the first view, and scrolled to the end with the
+    action bar still at hand) and at 320 CSS px, and My work at 320 px; the item is taken
+    first, so that the bar shows what its holder can do."""
+    page.set_viewport_size(LAPTOP)
+    page.goto(f"{base}/items/{item_id}")
+    take = page.locator(".action-bar [data-action=take]")
+    if take.count():
+        take.click()
+        expect(page.locator("#item .alert-success")).to_be_visible()
+        page.goto(f"{base}/items/{item_id}")
+    page.screenshot(path=OUT / f"{code}-item-1366x768.png")
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.screenshot(path=OUT / f"{code}-item-1366x768-scrolled.png")
+    page.set_viewport_size(NARROW)
+    page.goto(f"{base}/items/{item_id}")
+    page.screenshot(path=OUT / f"{code}-item-320.png", full_page=True)
+    page.goto(base + "/work")
+    height = min(1800, page.evaluate("document.documentElement.scrollHeight"))
+    page.screenshot(
+        path=OUT / f"{code}-my-work-320.png",
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": NARROW["width"], "height": height},
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, serve(DATABASE, _Tmp(tmp)) as (base, engine):
@@ -107,6 +138,8 @@ def main() -> None:
                 page.screenshot(path=OUT / f"{code}-templates.png", full_page=True)
                 page.goto(base + "/search?q=kipu")
                 page.screenshot(path=OUT / f"{code}-search.png", full_page=True)
+                if code in ("fi", "sv"):
+                    laptop_and_narrow(page, base, code, samples["eform"])
             page.get_by_role("button", name="Suomi").click()
             # Two people on one item: the second sees the collision warning.
             item_id = samples["omaolo"]
