@@ -227,7 +227,8 @@ def templates_for(session: Session, item: WorkItem) -> list[ResponseTemplate]:
         found,
         key=lambda t: (
             -sum(f is not None for f in (t.municipality_code, t.channel, t.service_area_code)),
-            t.title_fi,
+            # then by the title the dialog shows: in the resident's language
+            formats.sort_key(t.title(t.text_language(item.language)), item.language),
         ),
     )
 
