@@ -9,6 +9,7 @@ import re
 import time
 import urllib.request
 import uuid
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from desk import tokens
 from tests.conftest import BROWSER_DB_URL, REDIS_URL
-from tests.factories import p0_delivery
+from tests.factories import make_item, p0_delivery
 from tests.live import identified_resident, serve
 from tests.test_browser import accessible, sign_in
 
@@ -196,3 +197,22 @@ def test_without_redis_my_work_polls_and_the_alert_comes_within_one_interval(pag
     page.get_by_role("link", name="Tilannekuva").click()
     page.wait_for_timeout(2_500)
     expect(page.locator("#emergency-alert")).to_be_hidden()
+
+
+def test_show_more_grows_the_waiting_list_and_focus_lands_on_the_first_new_row(page: Page, polling):
+    page.base_url, engine = polling
+    with Session(engine) as s:
+        for n in range(60):
+            make_item(s, queue="help-regional", title=f"Lisää {n:02d}", due_in=timedelta(days=9))
+        s.commit()
+    sign_in(page, "hoitaja")
+    more = page.locator(".beyond a.button")
+    expect(page.locator(".beyond")).to_contain_text("Muista kiireellisin:")
+    first_new = page.locator(".beyond a[lang]").inner_text()
+    more.click()
+    expect(page).to_have_url(re.compile(r"/work\?shown=100"))
+    focused = page.locator(":focus")
+    expect(focused).to_have_text(first_new)
+    rows = page.locator("#work-lists section:has(#available-heading) [data-item-row]")
+    expect(rows.nth(50).locator("a").first).to_have_text(first_new)
+    accessible(page, "My work grown by 50")
