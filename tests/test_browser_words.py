@@ -106,6 +106,8 @@ def test_a_swedish_speaking_nurse_reads_swedish_first_and_finland_swedish_dates(
     page.locator("#note-form").get_by_role("button", name="Infoga en svarsmall…").click()
     dialog = page.locator("#template-dialog")
     expect(dialog).to_be_visible()
+    dialog.get_by_label("Sök svarsmallar").fill("lupaus takaisinsoitosta")
+    expect(dialog.locator("#template-count")).to_have_text("1 svarsmall visas")
     callback = dialog.locator("[data-template-choice]", has_text="Omaolo: lupaus takaisinsoitosta")
     expect(callback.locator("h3")).to_have_attribute("lang", "fi")
     promise = callback.locator("[data-template-text]").inner_text()

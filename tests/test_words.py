@@ -353,3 +353,29 @@ def test_an_editor_names_a_service_in_swedish_and_english(app, app_session):
     assert "Askolas distansmottagning" in text(swedish.get("/services"))
     edit = text(lead.get(f"/services/{service.id}/edit"))
     assert 'value="Askolas distansmottagning"' in edit
+
+
+@pytest.mark.parametrize(
+    ("singular", "plural", "swedish"),
+    [
+        ("%(num)d item moved.", "%(num)d items moved.", "1 ärende flyttades."),
+        (
+            "You are offline. %(num)d untouched item went back to its queue.",
+            "You are offline. %(num)d untouched items went back to their queues.",
+            "Du är frånvarande. 1 orört ärende gick tillbaka till sin kö.",
+        ),
+        ("and %(num)d more line", "and %(num)d more lines", "och 1 rad till"),
+        (
+            "%(num)d day of phone calls imported.",
+            "%(num)d days of phone calls imported.",
+            "Samtalsmängder importerades för 1 dag.",
+        ),
+        ("%(num)d template", "%(num)d templates", "1 svarsmall"),
+    ],
+)
+def test_one_of_a_kind_is_said_in_the_singular_in_swedish(app, singular, plural, swedish):
+    from flask_babel import force_locale, ngettext
+
+    with app.test_request_context(), force_locale("sv_FI"):
+        assert ngettext(singular, plural, 1) == swedish
+        assert ngettext(singular, plural, 2) != swedish.replace("1", "2")

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from babel.dates import format_date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
@@ -202,7 +203,8 @@ def phone_calls():
         municipalities = ", ".join(sorted((row[column] for row in rows), key=str.casefold))
         said = [_problem_text(p, municipalities) for p in problems[:10]]
         if len(problems) > 10:
-            said.append(_("and %(n)d more lines", n=len(problems) - 10))
+            more = len(problems) - 10
+            said.append(ngettext("and %(num)d more line", "and %(num)d more lines", more))
         flash(
             _(
                 "Nothing was imported. Check these lines: %(lines)s",
@@ -212,7 +214,14 @@ def phone_calls():
         )
     else:
         db.session.commit()
-        flash(_("%(n)d days of phone calls imported.", n=stored), "success")
+        flash(
+            ngettext(
+                "%(num)d day of phone calls imported.",
+                "%(num)d days of phone calls imported.",
+                stored,
+            ),
+            "success",
+        )
     return redirect(url_for("reports.index", **{k: v for k, v in request.args.items()}))
 
 

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from .. import assignment
@@ -50,9 +51,10 @@ def set_status():
     request_dispatch()
     if returned:
         flash(
-            _(
-                "You are offline. %(n)d untouched items went back to their queues.",
-                n=len(returned),
+            ngettext(
+                "You are offline. %(num)d untouched item went back to its queue.",
+                "You are offline. %(num)d untouched items went back to their queues.",
+                len(returned),
             ),
             "success",
         )
@@ -312,7 +314,7 @@ def reassign():
     db.session.commit()
     request_dispatch()
     if moved:
-        flash(_("%(n)d items moved.", n=moved), "success")
+        flash(ngettext("%(num)d item moved.", "%(num)d items moved.", moved), "success")
     if refused:
         flash(_("Not moved: %(items)s", items="; ".join(refused)), "error")
     return redirect(back)

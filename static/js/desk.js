@@ -417,7 +417,9 @@
     });
     dialog.querySelector("[data-template-none]").hidden = shown > 0;
     var count = dialog.querySelector("[data-template-count]");
-    count.textContent = count.getAttribute("data-count-text").replace("%(n)s", shown);
+    // one template or several (data-count-one / data-count-text: the catalogue's plural forms)
+    var words = count.getAttribute(shown === 1 ? "data-count-one" : "data-count-text");
+    count.textContent = words.replace("%(num)s", shown);
   });
 
   // Tours (issue 15, first day): the real desk's first-day tour and the training space's guided
