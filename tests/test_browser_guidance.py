@@ -214,7 +214,7 @@ def test_the_reports_are_accessible(page: Page, live):
     page.get_by_role("link", name="Raportit").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Raportit")
     expect(page.get_by_role("img")).to_have_count(1)
-    page.get_by_text("Luvut", exact=True).click()
+    page.get_by_text("Kaavion luvut taulukkona", exact=True).click()
     accessible(page, "reports with the figures open")
 
 
