@@ -67,7 +67,7 @@ def test_without_redis_there_is_no_stream_and_pages_poll(client, app_session):
     browser = Browser(client).login(nurse)
     assert browser.get("/events").status_code == 404
     page = browser.get("/situation").get_data(as_text=True)
-    assert 'hx-trigger="every 20s"' in page and "sse-connect" not in page
+    assert 'hx-trigger="every 15s"' in page and "sse-connect" not in page
 
 
 def test_a_new_emergency_is_published_with_its_queue(app, committed, redis_url):
