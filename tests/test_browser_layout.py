@@ -85,6 +85,7 @@ def test_the_main_pages_reflow_at_320_px(page: Page, live, username, where):
     page.wait_for_load_state("networkidle")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= NARROW["width"] + 1, f"{where} is {width} px wide at 320 px"
+    accessible(page, f"{where} at 320 px")
 
 
 def test_my_work_at_320_px_shows_every_column_of_an_item(page: Page, live):

@@ -732,16 +732,18 @@
     var data = document.body.dataset;
     return nearAlert(elt, data.expiredNearText, data.reloadText, window.location.href);
   }
-  // A table wider than a narrow window scrolls inside its own box (desk.css): such a box can
-  // be reached and scrolled by keyboard, and is named by its table's caption.
+  // A table or chart wider than a narrow window scrolls inside its own box (desk.css): such a
+  // box can be reached and scrolled by keyboard, and is named by its table's caption or its
+  // chart's title.
+  var SCROLL_BOXES = ".table-scroll, .chart-scroll, table.list, table.situation, table.matrix";
   function scrollBoxes() {
-    document.querySelectorAll(".table-scroll, table.list, table.situation, table.matrix").forEach(function (box) {
+    document.querySelectorAll(SCROLL_BOXES).forEach(function (box) {
       if (window.getComputedStyle(box).overflowX !== "auto") return;
       var scrolls = box.scrollWidth > box.clientWidth + 1;
       if (scrolls && !box.hasAttribute("tabindex")) {
         box.setAttribute("tabindex", "0");
         box.setAttribute("data-scroll-box", "");
-        var caption = box.querySelector("caption");
+        var caption = box.querySelector("caption") || box.querySelector("svg > title");
         if (box.tagName !== "TABLE" && caption && caption.textContent.trim()) {
           box.setAttribute("role", "region");
           box.setAttribute("aria-label", caption.textContent.trim());
