@@ -1,6 +1,7 @@
-"""A team lead's Monday morning in a real browser: the reports read at a glance (the 2025
-targets met or not, a chart with axes, dates and a legend, axe clean) in Finnish and Swedish,
-and giving items to someone who is away asks first, with script and without."""
+"""A team lead's Monday morning and an auditor's question in a real browser: the reports read
+at a glance (the 2025 targets met or not, a chart with axes, dates and a legend, axe clean) in
+Finnish and Swedish; giving items to someone who is away asks first, with script and without;
+the access log names queues and leads from an item's number to that item's log."""
 
 from __future__ import annotations
 
@@ -191,3 +192,33 @@ def test_the_reports_read_at_a_glance_in_finnish_and_swedish(page: Page, live):
     page.screenshot(path=f"{SHOTS}/reports-sv.png", full_page=True)
     page.get_by_role("button", name="Suomi").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Raportit")
+
+
+def test_an_auditor_reads_names_and_follows_an_item_number_to_its_log(page: Page, live):
+    from desk.access import record_access
+    from desk.models import AccessPurpose
+
+    item_id = new_item(
+        live, "Lokin asia", queue="omaolo-porvoo", channel="omaolo", municipality="porvoo"
+    )
+    with Session(live[1]) as s:
+        nurse = s.scalar(select(User).where(User.username == "sjukskotare"))
+        record_access(s, nurse, AccessPurpose.VIEW, item=s.get(WorkItem, item_id))
+        s.commit()
+    sign_in(page, "tarkastaja", lands_on=r"/audit$")
+    page.get_by_label("Ammattilaisen käyttäjätunnus").fill("sjukskotare")
+    page.get_by_role("button", name="Hae", exact=True).click()
+    row = page.locator("tr", has=page.get_by_role("link", name=re.compile(f"^{item_id}\\b")))
+    expect(row.first).to_contain_text("Omaolo-arviot: Porvoo · Porvoo")
+    expect(page.get_by_text("Ajat ovat Suomen aikaa")).to_be_visible()
+    accessible(page, "the access log by professional")
+    row.first.get_by_role("link", name=re.compile(f"^{item_id}\\b")).click()
+    expect(page).to_have_url(re.compile(rf"/audit\?item={item_id}$"))
+    expect(page.get_by_label("Asian numero")).to_have_value(str(item_id))
+    expect(page.locator("tbody tr").first).to_contain_text("Sara Sjöberg")
+    accessible(page, "the access log of an item")
+    page.get_by_role("button", name="Svenska").click()
+    expect(page.locator("tbody tr").first).to_contain_text("Omaolo-bedömningar: Borgå · Borgå")
+    expect(page.get_by_text("Tiderna är finsk tid")).to_be_visible()
+    page.get_by_role("button", name="Suomi").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lokitiedot")
