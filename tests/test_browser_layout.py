@@ -56,6 +56,20 @@ def in_view(page: Page, selector: str | None = None) -> bool:
     )
 
 
+def clear_of_bar(page: Page, selector: str | None = None) -> bool:
+    """Whether the element (None: the focused one) is wholly below the action bar, which
+    stays at the top of the window."""
+    return page.evaluate(
+        """(selector) => {
+            const bar = document.querySelector(".action-bar").getBoundingClientRect();
+            const e = selector ? document.querySelector(selector) : document.activeElement;
+            const r = e.getBoundingClientRect();
+            return r.top >= bar.bottom && r.bottom <= innerHeight;
+        }""",
+        selector,
+    )
+
+
 # --- reflow at 320 px -------------------------------------------------------------------
 
 PAGES = [
@@ -140,6 +154,38 @@ def test_the_actions_stay_within_reach_at_1366_x_768(page: Page, live):
     expect(page.get_by_label("Sisäinen muistiinpano")).to_be_focused()
     assert in_view(page, "#note-text")
     accessible(page, "item page scrolled, with the action bar")
+
+
+def test_a_bar_of_two_lines_hides_nothing_either(page: Page, live):
+    """A narrower window in Swedish: the bar's buttons take two lines; what focus or a jump
+    brings into view still stops below the bar."""
+    conversation = [
+        {
+            "sender": "resident",
+            "sent_at": "2026-12-01T08:00:00+00:00",
+            "text": f"Meddelande {n}. " * 25,
+        }
+        for n in range(10)
+    ]
+    item_id = new_item(live, "Lång chatt på svenska", content={"conversation": conversation})
+    take_as(live, item_id, "sjukskotare")
+    page.set_viewport_size({"width": 780, "height": 600})
+    sign_in(page, "sjukskotare")
+    page.goto(f"{page.base_url}/items/{item_id}")
+    bar = page.get_by_role("group", name="Åtgärder för ärendet")
+    assert bar.bounding_box()["height"] > 80, "the buttons take two lines here"
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    bar.get_by_role("link", name="Avsluta…").click()
+    expect(page.get_by_label("Resultat")).to_be_focused()
+    assert in_view(page, "#resolve-outcome")
+    # Focus moving up to a control above the window, and a jump to a part of the page (the
+    # bar's links without script): what comes into view is below the bar, not under it.
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.get_by_label("Kommun som invånaren söker service från").focus()
+    assert clear_of_bar(page)
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.evaluate("location.hash = '#details-heading'")
+    assert clear_of_bar(page, "#details-heading")
 
 
 def test_the_details_column_shows_long_addresses_and_the_save_button(page: Page, live):

@@ -760,6 +760,21 @@
     window.clearTimeout(scrollBoxesLater);
     scrollBoxesLater = window.setTimeout(scrollBoxes, 100);
   }
+  // The item's action bar stays at the top of a tall enough window (desk.css): what scrolls
+  // into view for focus or a jump stops below it, however many lines its buttons take.
+  function clearOfActionBar() {
+    var bar = document.querySelector(".action-bar");
+    var root = document.documentElement;
+    if (bar && window.getComputedStyle(bar).position === "sticky") {
+      root.style.scrollPaddingTop = (bar.getBoundingClientRect().height + 16) + "px";
+    } else {
+      root.style.removeProperty("scroll-padding-top");
+    }
+  }
+  document.addEventListener("DOMContentLoaded", clearOfActionBar);
+  document.addEventListener("htmx:afterSettle", clearOfActionBar);
+  window.addEventListener("resize", clearOfActionBar);
+
   document.addEventListener("DOMContentLoaded", scrollBoxes);
   document.addEventListener("htmx:afterSettle", scrollBoxesSoon);
   window.addEventListener("resize", scrollBoxesSoon);
