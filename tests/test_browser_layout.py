@@ -278,6 +278,34 @@ def test_an_ended_session_is_told_beside_the_action_and_the_note_survives(page: 
     expect(page.get_by_label("Sisäinen muistiinpano")).to_have_value("")
 
 
+@pytest.mark.console_allows("status of 400", "Error Code 400")
+def test_an_expired_form_is_told_beside_it_and_a_reload_keeps_the_text(page: Page, live):
+    """Still signed in, but the page's form token is stale (e.g. signed out and in again in
+    another tab): said beside the note, and the reload offered there keeps what was typed."""
+    item_id = new_item(live, "Vanhentunut lomake")
+    quiet_background(page)
+    sign_in(page)
+    page.goto(f"{page.base_url}/items/{item_id}")
+    page.evaluate(
+        """() => {
+            document.querySelector("meta[name=csrf-token]").content = "stale";
+            document.querySelectorAll("input[name=csrf_token]").forEach((i) => (i.value = "stale"));
+        }"""
+    )
+    note = "Asukas pyysi soittoa iltapäivällä."
+    page.get_by_label("Sisäinen muistiinpano").fill(note)
+    page.get_by_role("button", name="Lisää muistiinpano").click()
+    said = page.locator("#note-form").get_by_role("alert")
+    expect(said).to_contain_text("Lomake oli vanhentunut, eikä mitään tallennettu.")
+    expect(said).to_contain_text("Kirjoittamasi teksti säilyy")
+    expect(said).to_be_focused()
+    expect(page.locator("#alert")).to_be_hidden()
+    said.get_by_role("link", name="Lataa sivu uudelleen").click()
+    expect(page.get_by_label("Sisäinen muistiinpano")).to_have_value(note)
+    page.get_by_role("button", name="Lisää muistiinpano").click()
+    expect(page.get_by_role("region", name="Aikajana")).to_contain_text(note)
+
+
 def test_drafts_stay_with_their_author_and_go_at_sign_out(page: Page, live):
     """On a shared computer: a draft left in a tab is not shown to the next person, and
     signing out deletes the drafts of the tab."""
