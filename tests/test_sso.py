@@ -19,6 +19,7 @@ from desk.extensions import db
 from desk.models import SsoSession, User
 from tests import idp
 from tests.conftest import _migrated_app
+from tests.test_browser import tour_closed
 
 NURSE = "nina.nurse"
 
@@ -323,6 +324,9 @@ def test_a_browser_signs_in_and_out_through_keycloak(sso_live, provider, page: P
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(sso_live + "/work")
     expect(page.locator(".who")).to_contain_text("Nina Nurse")
+    # Her first day at the desk: the tour opens by itself; she closes it.
+    expect(page.locator("dialog[data-tour][open]")).to_have_count(1)
+    tour_closed(page)
     page.get_by_role("button", name="Kirjaudu ulos").click()
     expect(page).to_have_url(sso_live + "/login")
     assert provider.calls["logout"] >= 1

@@ -325,6 +325,16 @@
     var elt = event.detail.elt;
     place = null;
     if (!isBackground(elt) || !elt.id) return;
+    // The element the reader is on, when it is in view; else the first one in view (rows
+    // added above it, such as a new emergency, must not push it down).
+    var active = document.activeElement;
+    if (active && active.id && elt.contains(active)) {
+      var at = active.getBoundingClientRect();
+      if (at.height > 0 && at.top >= 0 && at.bottom <= window.innerHeight) {
+        place = { region: elt.id, id: active.id, top: at.top, count: elt.getAttribute("data-count") };
+        return;
+      }
+    }
     var anchors = elt.querySelectorAll("[id]");
     for (var i = 0; i < anchors.length; i += 1) {
       var box = anchors[i].getBoundingClientRect();
