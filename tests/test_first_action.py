@@ -16,8 +16,9 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from desk import create_app, lifecycle
+from desk import create_app, lifecycle, reports
 from desk.assignment import Policy, Status, dispatch, reassign, set_status
+from desk.deadlines import HELSINKI
 from desk.errors import DomainError
 from desk.extensions import db
 from desk.models import Queue, WorkItem, utcnow
@@ -305,4 +306,11 @@ def test_the_demo_history_acts_before_it_resolves(tmp_path):
         due = [i for i in resolved if i.due_at is not None]
         in_time = sum(i.first_action_at <= i.due_at for i in due)
         assert in_time / len(due) > 0.5, "most deadlines met, as a lived-in desk's would be"
+        # The demo's phone calls are imported: the 2025 digital-share target reads met or not.
+        first = min(i.submitted_at for i in items).astimezone(HELSINKI).date()
+        today = now.astimezone(HELSINKI).date()
+        report = reports.build(session, first, today + timedelta(days=1))
+        assert report.phone_calls > 0 and report.digital_share is not None
+        assert 0.3 < report.digital_share < 0.7
+        assert report.targets[0].met is not None
     engine.dispose()
