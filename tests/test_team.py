@@ -231,3 +231,26 @@ def test_the_queue_list_shows_where_from_how_long_and_links_each_item(app, app_s
     assert f'href="/items/{item.id}"' in row and "Kuumetta kolme päivää" in row
     assert "Porvoo" in row and "3 h 5 min" in row
     assert f'aria-labelledby="pick-title-{item.id}"' in row, "the checkbox is named by the item"
+
+
+def test_a_long_queue_says_how_many_more_it_holds(app, app_session, monkeypatch):
+    """The lead's queue list stops at a page, and says so, instead of hiding the rest."""
+    from desk.views import team
+
+    monkeypatch.setattr(team, "QUEUE_LIST", 2)
+    lead = make_user(
+        app_session,
+        role="team_lead",
+        queues=["omaolo-porvoo"],
+        municipalities=["porvoo"],
+        language="en",
+    )
+    for n in range(3):
+        make_item(app_session, queue="omaolo-porvoo", municipality="porvoo", title=f"Jonossa {n}")
+    # An item of a municipality the lead does not work for is neither listed nor counted.
+    make_item(app_session, queue="omaolo-porvoo", municipality="sipoo", title="Ei näy")
+    boss = Browser(app.test_client()).login(lead)
+    page = text(boss.get("/team/queues/omaolo-porvoo"))
+    assert page.count('name="items"') == 2
+    assert "Showing the first 2 of 3, in order of urgency." in page
+    assert 'href="/situation/items?queue=omaolo-porvoo"' in page

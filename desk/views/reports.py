@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from .. import charts, reports
 from ..deadlines import parse_day
 from ..extensions import db
+from ..formats import sort_key
 from ..i18n import FORMATS, duration, language
 from ..instructions import day_in_finland
 from ..models import (
@@ -200,7 +201,8 @@ def phone_calls():
     if problems or not stored:
         db.session.rollback()
         column = {"fi": 1, "sv": 2, "en": 3}.get(language(), 1)
-        municipalities = ", ".join(sorted((row[column] for row in rows), key=str.casefold))
+        names = sorted((row[column] for row in rows), key=lambda name: sort_key(name, language()))
+        municipalities = ", ".join(names)
         said = [_problem_text(p, municipalities) for p in problems[:10]]
         if len(problems) > 10:
             more = len(problems) - 10

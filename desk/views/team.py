@@ -21,7 +21,7 @@ from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from .. import assignment
-from ..access import may_work_on
+from ..access import may_work_on, visible_to
 from ..assignment import Policy, Status
 from ..errors import DomainError
 from ..extensions import db
@@ -33,6 +33,9 @@ from ..security import is_htmx, me, roles_required, same_site_path
 from ..tasks.assign import request_dispatch
 from .guard import database_id, number
 from .messages import describe
+
+#: a queue's list for the lead shows this many, and says how many more there are
+QUEUE_LIST = 200
 
 bp = Blueprint("team", __name__)
 
@@ -250,16 +253,20 @@ def queue_items(code: str):
     """A queue's open items, in the contract's order, to give to someone or take back."""
     queue = _led_queue(code)
     people, _queues = _team(me())
+    lead = me()
+    where = (
+        WorkItem.queue_code == code,
+        WorkItem.status != ItemStatus.RESOLVED.value,
+        visible_to(lead, {code}),
+    )
     items = db.session.scalars(
-        select(WorkItem)
-        .where(WorkItem.queue_code == code, WorkItem.status != ItemStatus.RESOLVED.value)
-        .order_by(*work_order())
-        .limit(200)
+        select(WorkItem).where(*where).order_by(*work_order()).limit(QUEUE_LIST)
     ).all()
     return render_template(
         "team/queue.html",
         queue=queue,
-        items=[i for i in items if may_work_on(me(), i)],
+        items=items,  # only what the lead may see (visible_to: may_work_on's rule in SQL)
+        total=db.session.scalar(select(func.count()).select_from(WorkItem).where(*where)),
         people=[p for p in people if code in p.queue_codes],
         now=utcnow(),
     )
