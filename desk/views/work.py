@@ -47,6 +47,7 @@ def _my_work(queue_filter: str | None, message: str | None = None) -> dict:
         "first_new_id": lists.first_new_id,
         "page_size": PAGE,
         "most": worklist.MOST,
+        "overdue_most": worklist.OVERDUE_MOST,
         "queues": user.queues,
         "queue_filter": queue_filter if queue_filter in user.queue_codes else "",
         "now": now,
