@@ -38,7 +38,7 @@ def test_shown_rows_are_whole_pages_within_bounds():
     assert worklist.shown_rows(10**6) == worklist.MOST
 
 
-def test_waiting_puts_emergencies_apart_and_summarises_what_lies_beyond(session):
+def test_waiting_puts_emergencies_apart_and_summarises_what_lies_beyond(session, monkeypatch):
     nurse = make_user(session, queues=["omaolo-porvoo", "chat-regional"])
     now = utcnow()
     emergency = make_item(session, queue="chat-regional", emergency=True, title="Hätä")
@@ -68,6 +68,9 @@ def test_waiting_puts_emergencies_apart_and_summarises_what_lies_beyond(session)
 
     few = worklist.waiting(session, nurse, now, shown=5)
     assert few.beyond.count == 62 and few.beyond.overdue == 2  # 7 overdue, 5 of them shown
+    # A backlog's overdue are counted only so far ("at least …"): each is a row read.
+    monkeypatch.setattr(worklist, "OVERDUE_MOST", 1)
+    assert worklist.waiting(session, nurse, now, shown=5).beyond.overdue == 1
 
 
 def test_the_emergency_check_counts_only_new_emergencies_of_my_concern(session):
