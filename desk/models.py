@@ -309,11 +309,19 @@ class WorkItem(Base):
             postgresql_where=text("status IN ('new', 'in_progress', 'waiting')"),
             sqlite_where=text("status IN ('new', 'in_progress', 'waiting')"),
         ),
+        # Word search: a trigram index of open items' title and resident's name, on
+        # PostgreSQL only (migration 0022; where pg_trgm cannot be created, the migration goes
+        # without it and the search reads the open items in order instead).
+        Index(
+            "ix_work_item_open_words",
+            "title",
+            "resident_name",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops", "resident_name": "gin_trgm_ops"},
+            postgresql_where=text("status IN ('new', 'in_progress', 'waiting')"),
+        ).ddl_if(dialect="postgresql"),
         # The open items in the contract's order: a list of the situation view reads it from
         # its cursor and stops after one page, however long the list.
-        # Also, on PostgreSQL with pg_trgm, ix_work_item_open_words: a trigram index of open
-        # items' title and resident's name for word search (migration 0022 only, since it
-        # needs the extension).
         Index(
             "ix_work_item_open_order",
             text("emergency DESC"),
