@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from .access import may_work_on
 from .errors import ItemClosed, NotPermitted
-from .lifecycle import _claim, record, work_order
+from .lifecycle import claim, record, work_order
 from .models import EventKind, ItemEvent, ItemStatus, Queue, Role, User, WorkItem, utcnow
 
 
@@ -179,7 +179,7 @@ def dispatch(session: Session, now: datetime | None = None) -> list[tuple[WorkIt
                 if not candidates:
                     continue  # nobody has room for this one: try the next
                 chosen = _choose(Policy(queue.assignment), candidates).user
-                if not _claim(session, item, chosen, now):
+                if not claim(session, item, chosen, now):
                     continue  # someone took it meanwhile
                 record(session, item, None, EventKind.ASSIGNED, at=now, to_user_id=chosen.id)
                 # In the order given, so the next turn goes to someone else.

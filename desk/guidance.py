@@ -44,7 +44,8 @@ def all_instructions(session: Session) -> list[list[InstructionVersion]]:
     return [list(i.versions) for i in session.scalars(select(Instruction).order_by(Instruction.id))]
 
 
-def _area(session: Session, municipality: str | None, day: date) -> str | None:
+def system_area_or_none(session: Session, municipality: str | None, day: date) -> str | None:
+    """The system area a municipality belongs to on `day`; None when none is given or known."""
     if not municipality:
         return None
     try:
@@ -62,12 +63,12 @@ def scope_of(session: Session, item: WorkItem, day: date) -> Scope:
     """What the item asks of the instructions on `day`."""
     return Scope(
         municipality=item.municipality_code,
-        system_area=_area(session, item.municipality_code, day),
+        system_area=system_area_or_none(session, item.municipality_code, day),
         channel=item.channel,
         service_area=item.service_area_code,
         topics=topics_of(item),
         requested_municipality=item.requested_municipality_code,
-        requested_system_area=_area(session, item.requested_municipality_code, day),
+        requested_system_area=system_area_or_none(session, item.requested_municipality_code, day),
     )
 
 

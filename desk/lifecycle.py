@@ -134,7 +134,7 @@ def _changed(
     return item
 
 
-def _claim(session: Session, item: WorkItem, user: User, now: datetime) -> bool:
+def claim(session: Session, item: WorkItem, user: User, now: datetime) -> bool:
     """One conditional UPDATE: under any number of simultaneous claims exactly one wins."""
     result = session.execute(
         update(WorkItem)
@@ -161,7 +161,7 @@ def take(session: Session, item: WorkItem, user: User) -> WorkItem:
     _check_access(item, user)
     _check_open(item)
     now = utcnow()
-    if not _claim(session, item, user, now):
+    if not claim(session, item, user, now):
         _check_open(item)
         if item.assignee_id == user.id:
             return item
@@ -192,7 +192,7 @@ def take_next(session: Session, user: User) -> WorkItem | None:
             return None
         candidate = session.get(WorkItem, candidate_id)
         now = utcnow()
-        if _claim(session, candidate, user, now):
+        if claim(session, candidate, user, now):
             record(session, candidate, user, EventKind.TAKEN, at=now)
             session.flush()
             return candidate

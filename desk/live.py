@@ -239,9 +239,9 @@ def init_app(app: Flask) -> None:
     )
     # Who has which item open, kept apart per space (item ids repeat across the databases).
     if app.config.get("REDIS_URL"):
-        from .tasks import _redis
+        from .tasks import redis_client
 
-        redis = _redis(app.config["REDIS_URL"])
+        redis = redis_client(app.config["REDIS_URL"])
         app.extensions["desk_presence"] = {
             space: RedisPresence(redis, prefix=f"desk:{space}:presence:")
             for space in (spaces.REAL, spaces.TRAINING)

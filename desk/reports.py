@@ -102,7 +102,8 @@ class Report:
         ]
 
 
-def _utc(day: date) -> datetime:
+def start_of_day_utc(day: date) -> datetime:
+    """The moment a day begins in Finland, in UTC: where a report's period starts or ends."""
     return datetime.combine(day, time(), HELSINKI).astimezone(ZoneInfo("UTC"))
 
 
@@ -137,7 +138,7 @@ def build(session: Session, start: date, end: date) -> Report:
     report = Report(start, end)
     for day in report.days:
         report.by_day[day] = [0, 0]
-    begin, finish = _utc(start), _utc(end)
+    begin, finish = start_of_day_utc(start), start_of_day_utc(end)
     dialect = session.get_bind().dialect.name
     in_period = and_(ItemEvent.at >= begin, ItemEvent.at < finish)
     if dialect == "postgresql":
@@ -295,7 +296,7 @@ def _durations(session: Session, report: Report, begin, finish, dialect: str) ->
         )
     ).all()
     report.first_action_minutes = _percentiles(
-        [(_aware(a) - _aware(b)).total_seconds() / 60 for a, b in rows]
+        [(as_utc(a) - as_utc(b)).total_seconds() / 60 for a, b in rows]
     )
     rows = session.execute(
         select(WorkItem.resolved_at, WorkItem.submitted_at).where(
@@ -303,11 +304,12 @@ def _durations(session: Session, report: Report, begin, finish, dialect: str) ->
         )
     ).all()
     report.resolution_minutes = _percentiles(
-        [(_aware(a) - _aware(b)).total_seconds() / 60 for a, b in rows]
+        [(as_utc(a) - as_utc(b)).total_seconds() / 60 for a, b in rows]
     )
 
 
-def _aware(moment) -> datetime:
+def as_utc(moment) -> datetime:
+    """A stored moment as an aware UTC datetime (SQLite gives text or naive values)."""
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))
@@ -330,7 +332,7 @@ def _deadlines(session: Session, report: Report, begin, finish) -> None:
 def headline(session: Session, start: date, end: date) -> Report:
     """Only the figures a comparison shows: arrivals, resolutions, deadline attainment."""
     report = Report(start, end)
-    begin, finish = _utc(start), _utc(end)
+    begin, finish = start_of_day_utc(start), start_of_day_utc(end)
     for kind, name in (
         (EventKind.ROUTED.value, "arrivals"),
         (EventKind.RESOLVED.value, "resolutions"),

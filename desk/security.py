@@ -102,11 +102,11 @@ def init_app(app: Flask) -> None:
     """Enforce the route policy on every request, and add the security headers to every
     response."""
     if app.config.get("REDIS_URL"):
-        from .tasks import _redis
+        from .tasks import redis_client
 
         # Shared by every process; while Redis is down, each counts in memory (never a 500).
         app.extensions["desk_limiter"] = FallbackLimiter(
-            RedisLimiter(_redis(app.config["REDIS_URL"]))
+            RedisLimiter(redis_client(app.config["REDIS_URL"]))
         )
     else:
         app.extensions["desk_limiter"] = MemoryLimiter()

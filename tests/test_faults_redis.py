@@ -30,7 +30,7 @@ from desk.extensions import db
 from desk.inbound import receive
 from desk.models import InboundDelivery, Role, WorkItem
 from desk.ratelimit import FallbackLimiter, Limit, MemoryLimiter, RedisLimiter
-from desk.tasks import PAUSE_SECONDS, Breaker, RedisSkipped, _redis, enqueue
+from desk.tasks import PAUSE_SECONDS, Breaker, RedisSkipped, enqueue, redis_client
 from desk.tasks.inbound import process_delivery
 from tests.conftest import PG_URL
 from tests.factories import make_item, make_user
@@ -494,7 +494,7 @@ def test_with_redis_silent_behind_a_firewall_deliveries_do_not_wait_for_its_time
         assert max(took for _, took in after + meanwhile) < 1, (after, meanwhile)
     finally:
         silent.close()
-        _redis(url).close()
+        redis_client(url).close()
 
 
 def test_rate_limits_count_in_memory_while_redis_is_down_and_say_so_once(redis_server, caplog):

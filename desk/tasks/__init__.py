@@ -139,7 +139,8 @@ class _ShortCircuit:
 
 
 @cache
-def _redis(url: str) -> Redis:
+def redis_client(url: str) -> Redis:
+    """A new client for `url` (its own pool) with short timeouts and a circuit breaker."""
     # Short timeouts: with Redis unreachable, accepting a delivery must not hang (the sweep
     # hands it over later); and after one failure, not even that long (Breaker).
     pool = ConnectionPool.from_url(url, socket_connect_timeout=2, socket_timeout=5)
@@ -157,7 +158,7 @@ def _redis(url: str) -> Redis:
 
 def redis_connection() -> Redis:
     """The app's Redis connection (one pool per process)."""
-    return _redis(current_app.config["REDIS_URL"])
+    return redis_client(current_app.config["REDIS_URL"])
 
 
 def job_queue() -> Queue:

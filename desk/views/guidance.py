@@ -121,12 +121,12 @@ def instruction_preview():
         requested = None
     scope = Scope(
         municipality=municipality,
-        system_area=guidance._area(db.session, municipality, on),
+        system_area=guidance.system_area_or_none(db.session, municipality, on),
         channel=args.get("channel") or None,
         service_area=args.get("service_area") or None,
         topics=frozenset(t for t in (args.get("topic") or "").split() if t),
         requested_municipality=requested,
-        requested_system_area=guidance._area(db.session, requested, on),
+        requested_system_area=guidance.system_area_or_none(db.session, requested, on),
     )
     found = instructions.applicable(guidance.all_instructions(db.session), scope, on)
     resident_language = "sv" if args.get("language") == "sv" else "fi"

@@ -119,7 +119,7 @@ def index():
 def items_csv():
     """One row per item that arrived in the period (no resident data), for a spreadsheet."""
     start, end, _problem = _period()
-    begin, finish = reports._utc(start), reports._utc(end)
+    begin, finish = reports.start_of_day_utc(start), reports.start_of_day_utc(end)
     arrival = aliased(ItemEvent)
     rows = db.session.execute(
         select(
@@ -162,7 +162,7 @@ def items_csv():
 
 def _item_row(row) -> list:
     arrived, first_at, resolved, due = (
-        reports._aware(v) if v else None for v in (row[7], row[8], row[9], row[10])
+        reports.as_utc(v) if v else None for v in (row[7], row[8], row[9], row[10])
     )
     return [
         row[0],
