@@ -81,7 +81,17 @@ def sqlite_app(tmp_path_factory):
 
 def _dispose(app) -> None:
     with app.app_context():
-        db.engine.dispose()
+        for engine in db.engines.values():  # the training space's too, where it has one
+            engine.dispose()
+
+
+@pytest.fixture
+def two_spaces(tmp_path_factory):
+    """An app on a real SQLite database with its training database beside it."""
+    real = tmp_path_factory.mktemp("real") / "desk.db"
+    app = _migrated_app(f"sqlite:///{real}", tmp_path_factory)
+    yield app
+    _dispose(app)
 
 
 @pytest.fixture(scope="session")

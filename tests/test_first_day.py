@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from desk.extensions import db
 from desk.models import User
 from desk.spaces import TRAINING
-from tests.conftest import _migrated_app
 from tests.factories import make_user
 from tests.web import Browser, text
 
@@ -139,16 +138,6 @@ def test_closing_the_tour_needs_the_csrf_token_and_a_signed_in_user(app, app_ses
     assert signed_out.post("/me/tour-seen").status_code in (302, 400, 401)
     app_session.refresh(nurse)
     assert nurse.tour_seen_at is None
-
-
-@pytest.fixture
-def two_spaces(tmp_path_factory):
-    real = tmp_path_factory.mktemp("real") / "desk.db"
-    app = _migrated_app(f"sqlite:///{real}", tmp_path_factory)
-    yield app
-    with app.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
 
 
 def test_the_training_tour_is_remembered_in_the_training_space_only(two_spaces):

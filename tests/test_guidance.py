@@ -30,7 +30,7 @@ def seeded(code: str) -> dict:
     return next(row for row in SEED if row["code"] == code)
 
 
-def omaolo_item(session, municipality="porvoo", code="respiratory-infection", **kw):
+def omaolo_item(session, municipality="porvoo", code="respiratory-infection", urgency="P4", **kw):
     return make_item(
         session,
         channel="omaolo",
@@ -41,7 +41,7 @@ def omaolo_item(session, municipality="porvoo", code="respiratory-infection", **
                 "kind": "symptom",
                 "code": code,
                 "title": "Hengitystieinfektio",
-                "urgency": "P4",
+                "urgency": urgency,
                 "recommendation": "Hakeudu kiireettömälle vastaanotolle.",
             }
         },

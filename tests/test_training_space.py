@@ -15,20 +15,8 @@ from desk import create_app
 from desk.extensions import db
 from desk.models import AccessLog, InstructionsShown, ItemEvent, User, WorkItem
 from desk.spaces import TRAINING
-from tests.conftest import _migrated_app
 from tests.factories import make_item, make_user
 from tests.web import Browser, text
-
-
-@pytest.fixture
-def two_spaces(tmp_path_factory):
-    """An app on a real SQLite database with its training database beside it."""
-    real = tmp_path_factory.mktemp("real") / "desk.db"
-    app = _migrated_app(f"sqlite:///{real}", tmp_path_factory)
-    yield app
-    with app.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
 
 
 def _add(app, space: str | None, build):

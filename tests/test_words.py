@@ -17,6 +17,7 @@ from desk.instructions import Scope, applicable
 from desk.models import DigitalService, ResponseTemplate, utcnow
 from desk.responses import fill
 from tests.factories import make_item, make_user
+from tests.test_guidance import omaolo_item
 from tests.test_instructions import instruction
 from tests.web import text
 
@@ -168,30 +169,11 @@ def _instructions(page: str) -> str:
     ).group(0)
 
 
-def _omaolo(session, municipality="porvoo", urgency="P4", code="respiratory-infection", **kw):
-    return make_item(
-        session,
-        channel="omaolo",
-        queue=f"omaolo-{municipality}",
-        municipality=municipality,
-        content={
-            "assessment": {
-                "kind": "symptom",
-                "code": code,
-                "title": "Hengitystieinfektio",
-                "urgency": urgency,
-                "recommendation": "Hakeudu kiireettömälle vastaanotolle.",
-            }
-        },
-        **kw,
-    )
-
-
 def test_a_swedish_speaking_nurse_reads_a_finnish_item_s_instructions_in_swedish_first(
     browser, app_session
 ):
     nurse = make_user(app_session, queues=["omaolo-porvoo"], language="sv")
-    item = _omaolo(app_session)
+    item = omaolo_item(app_session)
     browser.login(nurse)
     page = text(browser.get(f"/items/{item.id}"))
     panel = _instructions(page)
@@ -209,7 +191,7 @@ def test_an_english_speaking_resident_gets_english_templates_with_english_dates(
     browser, app_session
 ):
     nurse = make_user(app_session, queues=["omaolo-porvoo"], language="sv", name="Sara Sjöberg")
-    item = _omaolo(app_session, due_in=timedelta(hours=2))
+    item = omaolo_item(app_session, due_in=timedelta(hours=2))
     item.language = "en"
     item.resident_name = "John Smith"
     app_session.flush()
@@ -226,7 +208,7 @@ def test_a_past_deadline_in_a_template_is_shown_as_a_problem_before_it_is_used(
     browser, app_session
 ):
     nurse = make_user(app_session, queues=["omaolo-porvoo"], language="sv")
-    item = _omaolo(app_session, due_in=timedelta(hours=-3))
+    item = omaolo_item(app_session, due_in=timedelta(hours=-3))
     item.language = "sv"
     item.resident_name = "Elsa Lindqvist"
     app_session.flush()

@@ -9,14 +9,12 @@ import json
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy.orm import Session
 
 from desk import worklist
 from desk.extensions import db
 from desk.models import utcnow
 from desk.spaces import TRAINING
-from tests.conftest import _migrated_app
 from tests.factories import make_item, make_user
 from tests.web import Browser, text
 
@@ -204,16 +202,6 @@ def test_the_team_board_refreshes_its_live_part_only(app, app_session):
     fragment = text(browser.get("/team", headers=REFRESH))
     assert fragment.lstrip().startswith('<div id="team-live"') and "<html" not in fragment
     assert 'data-count="2"' in fragment and "<h1>" not in fragment
-
-
-@pytest.fixture
-def two_spaces(tmp_path_factory):
-    real = tmp_path_factory.mktemp("real") / "desk.db"
-    app = _migrated_app(f"sqlite:///{real}", tmp_path_factory)
-    yield app
-    with app.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
 
 
 def test_a_trainees_check_watches_the_training_space_only(two_spaces):
