@@ -122,10 +122,14 @@ def _context(item: WorkItem, **extra) -> dict:
 def show(item_id: int):
     """One item: the channel's content, the resident, the deadline, the timeline, actions.
     Someone who has just transferred it out of their own queues is told where it went."""
-    moved_to = _moved_away(item_id)
-    if moved_to is not None:
+    try:
+        item = load_item_for_display(db.session, item_id, me(), purpose=AccessPurpose.VIEW)
+    except ItemNotFound:
+        # Only a refused item costs the look at its latest transfer.
+        moved_to = _moved_away(item_id)
+        if moved_to is None:
+            abort(404)
         return _moved(item_id, moved_to)
-    item = _load(item_id)
     context = _context(item)
     if is_htmx():
         page = render_template("items/_item.html", **context)

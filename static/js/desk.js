@@ -232,7 +232,7 @@
     if (sound && sound.checked) beep();
   }
 
-  // --- Issue 15: live lists and the emergency watch -----------------------------------------
+  // --- Live lists and the emergency watch --------------------------------------------------
   // A page's own background requests: the element that refreshes itself or polls.
   function isBackground(elt) {
     return Boolean(elt && elt.nodeType === 1 && elt.hasAttribute("data-background"));
@@ -432,7 +432,7 @@
     count.textContent = words.replace("%(num)s", shown);
   });
 
-  // Tours (issue 15, first day): the real desk's first-day tour and the training space's guided
+  // Tours: the real desk's first-day tour and the training space's guided
   // tour are one dialog each (templates/_tour.html). Every step names a control; while the step
   // is shown, the first visible element of its data-tour-target (selectors separated by "||",
   // tried in order) is scrolled into view and outlined, and the dialog moves out of its way.
@@ -554,7 +554,7 @@
     if (event.detail.target === document.body) openTourOnFirstVisit();
   });
 
-  // ---- Issue 15, layout: drafts, Ctrl+Enter, and an ended session said where the user is ----
+  // ---- Drafts, Ctrl+Enter, and an ended session said where the user is -----------------
 
   // Drafts of notes, summaries and reasons (textareas with data-draft) are kept in this tab's
   // sessionStorage until the text is sent: a reload, a sign-in after the session ended or an
@@ -788,5 +788,5 @@
   document.addEventListener("DOMContentLoaded", scrollBoxes);
   document.addEventListener("htmx:afterSettle", scrollBoxesSoon);
   window.addEventListener("resize", scrollBoxesSoon);
-  // ---- end of Issue 15, layout ----
+  // ---- end of drafts and the ended session ----
 })();
