@@ -5,7 +5,7 @@ professionals, 100,000 open and 1,000,000 resolved items with their events.
 
 The schema comes from the migrations and the reference data from `desk.reference`, as in
 production. Item contents, titles, residents, routing and deadline rules come from about
-1,200 synthetic deliveries (`desk.demo`) routed by the real `desk.intake`; the rows
+1,200 synthetic deliveries (`desk.demo`) routed by the real `desk.inbound.intake`; the rows
 themselves are made in PostgreSQL with INSERT … SELECT FROM generate_series, which is what
 keeps the whole run to a few minutes. Each template's deadline rule is read off the app itself
 (`_deadline_rule`) and applied in SQL to every row's own arrival time, public holidays aside.
@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from desk import create_app, reference
-from desk.deadlines import HELSINKI, OFFICE_CLOSES, next_working_day
 from desk.demo import deliveries
 from desk.extensions import db
-from desk.intake import build_item
+from desk.inbound.deadlines import HELSINKI, OFFICE_CLOSES, next_working_day
+from desk.inbound.intake import build_item
 from desk.models import Municipality, OutcomeCode, Queue, Role, User
 
 DATABASE_URL = os.environ.get(

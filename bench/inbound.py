@@ -42,8 +42,9 @@ def prepare() -> str:
     Redis.from_url(REDIS).flushdb()
     from flask_migrate import upgrade
 
-    from desk import create_app, reference, tokens
+    from desk import create_app, reference
     from desk.extensions import db
+    from desk.inbound import tokens
 
     app = create_app(
         {
@@ -63,7 +64,7 @@ def prepare() -> str:
 
 
 def deliveries(n: int) -> list[tuple[str, bytes]]:
-    from desk import simulate
+    from desk.demo import simulate
     from desk.models import utcnow
 
     stream = simulate.events(random.Random(7), utcnow)

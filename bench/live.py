@@ -259,9 +259,10 @@ def run(clients: int, changes: int, interval: float) -> dict:
     from redis import Redis
     from sqlalchemy import select
 
-    from desk import create_app, lifecycle
+    from desk import create_app
     from desk.extensions import db
     from desk.models import ItemStatus, User, WorkItem
+    from desk.work import lifecycle
 
     from . import generate
     from .run import machine

@@ -31,10 +31,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.orm import Session
 
-from desk.access import visible_to
 from desk.extensions import db
-from desk.lifecycle import take_next
 from desk.models import OPEN_STATUSES, ItemEvent, ItemStatus, Role, User, WorkItem
+from desk.work.access import visible_to
+from desk.work.lifecycle import take_next
 
 from . import generate
 

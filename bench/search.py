@@ -29,9 +29,9 @@ from urllib.parse import quote
 
 from sqlalchemy import func, select
 
-from desk.access import visible_to
 from desk.extensions import db
 from desk.models import ItemStatus, User, WorkItem
+from desk.work.access import visible_to
 
 from . import generate
 from .run import machine, sign_in

@@ -40,11 +40,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from desk.access import visible_to
 from desk.extensions import db
-from desk.lifecycle import work_order
 from desk.models import OPEN_STATUSES, Municipality, Queue, Role, User, WorkItem
 from desk.views.situation import PAGE
+from desk.work.access import visible_to
+from desk.work.lifecycle import work_order
 
 from . import generate
 from .run import QueryLog, Timings, _plan, machine, sign_in, statement_name

@@ -26,8 +26,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import auth, channels, i18n, live, security, spaces
+    from . import auth, channels, i18n, live, security
     from .extensions import csrf, db, migrate
+    from .training import spaces
     from .views import guard
 
     guard.init_app(app)  # ids and control characters, before any route or other request hook

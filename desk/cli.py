@@ -18,7 +18,7 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from . import reference, spaces
+from . import reference
 from .auth import set_password
 from .extensions import db
 from .models import (
@@ -31,6 +31,7 @@ from .models import (
 )
 from .tasks import enqueue
 from .tasks.inbound import process_delivery
+from .training import spaces
 
 desk = AppGroup("desk", help="Set up and run the desk.")
 
@@ -119,7 +120,7 @@ def _load_demo_items(count: int, seed: int) -> int:
     """Receive synthetic deliveries as the API does and run them through the intake job."""
     from . import channels
     from .demo import deliveries
-    from .inbound import receive
+    from .inbound.receive import receive
 
     rng = random.Random(seed)
     ids = []
@@ -170,7 +171,7 @@ def init_command(demo: bool, items: int, seed: int) -> None:
 def _settle_demo_history(seed: int) -> None:
     """Give the demo a lived-in look: most older items were handled by colleagues, a backlog
     of overdue ones remains, and colleagues hold a few items right now."""
-    from .lifecycle import resolve, take
+    from .work.lifecycle import resolve, take
 
     rng = random.Random(seed)
     now = utcnow()
@@ -246,7 +247,7 @@ def _demo_phone_calls(seed: int) -> None:
     """TeleQ's daily call counts for the demo's days, as a lead would import them, so the
     reports can say whether the 2025 target for the digital share is met: somewhat more calls
     than digital contacts, as in the region today."""
-    from .deadlines import HELSINKI
+    from .inbound.deadlines import HELSINKI
     from .reports import import_phone_calls
 
     rng = random.Random(seed)
@@ -507,7 +508,8 @@ desk.add_command(token)
 )
 def token_create(name: str, channel_names: tuple[str, ...]) -> None:
     """Create a token and print it once; only its hash is stored."""
-    from . import channels, tokens
+    from . import channels
+    from .inbound import tokens
 
     unknown = [c for c in channel_names if channels.get(c) is None]
     if unknown:
@@ -541,7 +543,7 @@ def token_list() -> None:
 @click.argument("token_id", type=int)
 def token_revoke(token_id: int) -> None:
     """Revoke a token: its source system gets 401 from now on."""
-    from . import tokens
+    from .inbound import tokens
 
     row = tokens.revoke(db.session, token_id)
     if row is None:
@@ -565,7 +567,9 @@ def simulate_command(
     rate: float, minutes: float, url: str, secret: str | None, seed: int | None
 ) -> None:
     """Post realistic synthetic deliveries over HTTP: a living desk for demos and load tests."""
-    from . import channels, simulate, tokens
+    from . import channels
+    from .demo import simulate
+    from .inbound import tokens
 
     if secret is None:
         upgrade()

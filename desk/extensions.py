@@ -8,7 +8,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, event
 
 from .models import Base
-from .spaces import SpaceSession
+from .training.spaces import SpaceSession
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": SpaceSession})
 migrate = Migrate()

@@ -20,9 +20,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from . import spaces
 from .models import ItemEvent
-from .presence import MemoryPresence, RedisPresence
+from .training import spaces
+from .work.presence import MemoryPresence, RedisPresence
 
 CHANNEL = "desk:changes"
 #: counts committed changes; a cached live fragment is good until it moves
@@ -278,9 +278,9 @@ def _emergency_watch() -> int | None:
     real desk."""
     from flask_login import current_user
 
-    from . import worklist
     from .extensions import db
     from .policy import allows
+    from .work import worklist
 
     if not current_user.is_authenticated or not allows("work.emergencies", current_user.role):
         return None

@@ -225,7 +225,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: the Keycloak subject (`sub`) of an account that signs in through the region's SSO
     sso_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
-    #: available, busy, on a break or offline (desk.assignment)
+    #: available, busy, on a break or offline (desk.work.assignment)
     status: Mapped[str] = mapped_column(String(16), default="offline")
     status_since: Mapped[datetime | None]
     #: when this person closed the first-day tour (the training space's tour in its own
@@ -360,7 +360,7 @@ class WorkItem(Base):
             postgresql_where=text("status = 'new' AND assignee_id IS NULL"),
             sqlite_where=text("status = 'new' AND assignee_id IS NULL"),
         ),
-        # A resident's items by their personal identity code (desk.search).
+        # A resident's items by their personal identity code (desk.work.search).
         Index(
             "ix_work_item_personal_id",
             "personal_id",
@@ -734,7 +734,7 @@ class SsoSession(Base):
 
 
 class UserSession(Base):
-    """A signed-in browser, local account or SSO alike (desk.sessions): the cookie holds only
+    """A signed-in browser, local account or SSO alike (desk.auth.sessions): the cookie holds only
     this row's random id, so signing out, the idle timeout and the longest allowed session end
     it here, whatever copy of the cookie is sent later."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import content
+from .guidance import content
 from .models import (
     Municipality,
     OutcomeCode,

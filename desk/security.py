@@ -10,10 +10,11 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, current_app, request
 from flask_login import current_user, login_required
 
-from . import policy, spaces
+from . import policy
 from .models import Role, User
 from .policy import ACCESS, PUBLIC, SOURCE_SYSTEM, SWITCHERS
 from .ratelimit import FallbackLimiter, Limit, MemoryLimiter, RedisLimiter
+from .training import spaces
 
 
 def content_security_policy(sign_in_origin: str | None = None) -> str:

@@ -16,8 +16,10 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
-from desk import content, create_app, reference, spaces
+from desk import create_app, reference
 from desk.extensions import db
+from desk.guidance import content
+from desk.training import spaces
 
 PG_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/desk_test"

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from desk import demo, intake
+from desk import demo
 from desk.extensions import db
+from desk.inbound import intake
 from desk.models import InboundDelivery, WorkItem, utcnow
 from tests.conftest import _migrated_app, _recreate_pg_database
 from tests.factories import make_user

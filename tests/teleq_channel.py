@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from desk.channels.base import Adapter, Checker, shorten
-from desk.deadlines import Deadline, same_working_day
+from desk.inbound.deadlines import Deadline, same_working_day
 
 
 class TeleQ(Adapter):

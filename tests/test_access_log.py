@@ -12,9 +12,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.exc import DBAPIError
 
-from desk.access import record_access
 from desk.models import AccessLog, AccessPurpose, WorkItem
 from desk.pid import synthetic
+from desk.work.access import record_access
 from tests.factories import make_item, make_user
 from tests.web import Browser, text
 
@@ -83,7 +83,7 @@ def test_every_route_that_shows_a_resident_writes_a_log_row(app, app_session):
 
 
 def test_copying_an_item_for_the_client_system_is_an_export_of_plain_text(app, app_session):
-    from desk import lifecycle
+    from desk.work import lifecycle
 
     nurse = make_user(app_session, queues=["omaolo-porvoo"])
     item = identified_item(app_session)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from desk import tokens
+from desk.inbound import tokens
 from desk.models import InboundDelivery, ItemEvent, WorkItem, utcnow
 from tests.contract import example
 

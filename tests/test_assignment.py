@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk import lifecycle
-from desk.access import may_work_on
-from desk.assignment import (
+from desk.errors import NotPermitted
+from desk.models import ItemEvent, ItemStatus, Queue, WorkItem, utcnow
+from desk.work import lifecycle
+from desk.work.access import may_work_on
+from desk.work.assignment import (
     Policy,
     Status,
     dispatch,
@@ -27,8 +29,6 @@ from desk.assignment import (
     team,
     weight,
 )
-from desk.errors import NotPermitted
-from desk.models import ItemEvent, ItemStatus, Queue, WorkItem, utcnow
 from tests.factories import make_item, make_user
 
 
@@ -303,7 +303,7 @@ def _run(session: Session, people, actions) -> None:
 
 
 def test_cautions_before_giving_items_count_what_would_be_in_progress(session):
-    from desk.assignment import cautions
+    from desk.work.assignment import cautions
 
     anna = make_user(session, queues=["chat-regional", "omaolo-porvoo"])
     set_status(session, anna, Status.AVAILABLE)

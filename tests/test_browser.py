@@ -13,9 +13,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk import lifecycle
 from desk.models import User, WorkItem
 from desk.pid import synthetic
+from desk.work import lifecycle
 from tests.factories import PASSWORD, make_item
 from tests.live import sample_items
 

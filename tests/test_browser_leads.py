@@ -195,8 +195,8 @@ def test_the_reports_read_at_a_glance_in_finnish_and_swedish(page: Page, live):
 
 
 def test_an_auditor_reads_names_and_follows_an_item_number_to_its_log(page: Page, live):
-    from desk.access import record_access
     from desk.models import AccessPurpose
+    from desk.work.access import record_access
 
     item_id = new_item(
         live, "Lokin asia", queue="omaolo-porvoo", channel="omaolo", municipality="porvoo"

@@ -17,7 +17,7 @@ from redis import Redis
 from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
-from desk import tokens
+from desk.inbound import tokens
 from tests.conftest import BROWSER_DB_URL, REDIS_URL
 from tests.factories import make_item, p0_delivery
 from tests.live import identified_resident, serve

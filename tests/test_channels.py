@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime
 import pytest
 from flask_migrate import upgrade
 
-from desk import channels, create_app, reference, tokens
+from desk import channels, create_app, reference
 from desk.channels.base import check_delivery
 from desk.extensions import db
+from desk.inbound import tokens
 from desk.models import Queue, RoutingRule
 from tests.contract import example
 

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from desk import lifecycle
 from desk.errors import AlreadyTaken
 from desk.models import ItemEvent, User, WorkItem
+from desk.work import lifecycle
 from tests.factories import make_item, make_user
 
 PEOPLE = 20

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from desk import channels
-from desk.deadlines import HELSINKI, is_working_day
+from desk.inbound.deadlines import HELSINKI, is_working_day
 
 
 def at(text: str) -> datetime:

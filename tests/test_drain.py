@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from desk import intake
 from desk.extensions import db
+from desk.inbound import intake
 from desk.models import InboundDelivery, WorkItem
 from desk.tasks import inbound as jobs
 from desk.tasks.sweep import sweep_pending
@@ -122,7 +122,7 @@ def test_a_delivery_that_fails_intake_is_tried_a_bounded_number_of_times(
 
 
 def test_the_source_system_sees_a_delivery_set_aside(app, committed, monkeypatch):
-    from desk import tokens
+    from desk.inbound import tokens
 
     payload = example("help-request.json")
     with app.app_context():

@@ -16,9 +16,10 @@ from rq import SimpleWorker
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from desk import channels, create_app, tokens
+from desk import channels, create_app
 from desk.extensions import db
-from desk.inbound import receive
+from desk.inbound import tokens
+from desk.inbound.receive import receive
 from desk.models import InboundDelivery, WorkItem
 from desk.tasks import PAUSE_SECONDS, QUEUE_NAME, enqueue
 from desk.tasks.inbound import process_delivery

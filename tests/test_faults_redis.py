@@ -24,10 +24,11 @@ from redis import Redis
 from sqlalchemy import func, make_url, select, text
 from sqlalchemy.orm import Session
 
-from desk import channels, create_app, tokens
+from desk import channels, create_app
 from desk.config import from_environment
 from desk.extensions import db
-from desk.inbound import receive
+from desk.inbound import tokens
+from desk.inbound.receive import receive
 from desk.models import InboundDelivery, Role, WorkItem
 from desk.ratelimit import FallbackLimiter, Limit, MemoryLimiter, RedisLimiter
 from desk.tasks import PAUSE_SECONDS, Breaker, RedisSkipped, enqueue, redis_client

@@ -16,12 +16,13 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from desk import create_app, lifecycle, reports
-from desk.assignment import Policy, Status, dispatch, reassign, set_status
-from desk.deadlines import HELSINKI
+from desk import create_app, reports
 from desk.errors import DomainError
 from desk.extensions import db
+from desk.inbound.deadlines import HELSINKI
 from desk.models import Queue, WorkItem, utcnow
+from desk.work import lifecycle
+from desk.work.assignment import Policy, Status, dispatch, reassign, set_status
 from tests.conftest import PG_URL, _recreate_pg_database
 from tests.factories import make_item, make_user
 
@@ -74,8 +75,8 @@ def _play(session: Session, steps) -> None:
         return clock[0]
 
     with (
-        mock.patch("desk.lifecycle.utcnow", now),
-        mock.patch("desk.assignment.utcnow", now),
+        mock.patch("desk.work.lifecycle.utcnow", now),
+        mock.patch("desk.work.assignment.utcnow", now),
     ):
         for verb, who, which, skew in steps:
             clock[0] += timedelta(seconds=skew)
@@ -152,9 +153,9 @@ def test_a_take_on_a_server_whose_clock_runs_ahead_is_not_after_the_resolution(s
     nurse = make_user(session)
     item = make_item(session)
     later, earlier = utcnow() + timedelta(minutes=5), utcnow()
-    with mock.patch("desk.lifecycle.utcnow", lambda: later):
+    with mock.patch("desk.work.lifecycle.utcnow", lambda: later):
         lifecycle.take(session, item, nurse)
-    with mock.patch("desk.lifecycle.utcnow", lambda: earlier):
+    with mock.patch("desk.work.lifecycle.utcnow", lambda: earlier):
         lifecycle.resolve(session, item, nurse, "self-care-guidance")
     assert item.first_action_at == item.resolved_at == earlier
 

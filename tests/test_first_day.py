@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from desk.extensions import db
 from desk.models import User
-from desk.spaces import TRAINING
+from desk.training.spaces import TRAINING
 from tests.factories import make_user
 from tests.web import Browser, text
 

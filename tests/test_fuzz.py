@@ -21,7 +21,8 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 
 import desk
-from desk import channels, tokens, training
+from desk import channels, training
+from desk.inbound import tokens
 from desk.models import DigitalService, Instruction, ResponseTemplate, SavedView
 from desk.policy import ACCESS
 from tests.factories import make_item, make_user

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from desk.deadlines import HELSINKI
+from desk.inbound.deadlines import HELSINKI
 from desk.models import (
     Instruction,
     InstructionVersion,
@@ -276,7 +276,7 @@ def test_a_service_row_is_checked_and_its_last_day_kept_as_the_day_after():
 
 
 def test_leads_add_and_end_services_and_the_seed_keeps_their_changes(app, app_session):
-    from desk import content
+    from desk.guidance import content
     from desk.models import DigitalService
 
     # A service that starts in three months and one that ends in five, whatever the day.

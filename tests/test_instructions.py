@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from desk.instructions import (
+from desk.guidance.instructions import (
     OTHER_MUNICIPALITY,
     Scope,
     applicable,

@@ -62,7 +62,7 @@ def test_an_enqueued_delivery_becomes_one_item_on_a_worker(app, committed, redis
 
 
 def test_deliveries_arriving_together_are_routed_by_one_waiting_drain(app, committed, redis_url):
-    from desk import tokens
+    from desk.inbound import tokens
 
     app.config.update(DESK_JOBS_INLINE=False, REDIS_URL=redis_url)
     try:

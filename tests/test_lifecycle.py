@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from desk import lifecycle
 from desk.errors import (
     AlreadyTaken,
     InactiveQueue,
@@ -21,6 +20,7 @@ from desk.errors import (
     WrongStatus,
 )
 from desk.models import ItemEvent, Queue, WorkItem
+from desk.work import lifecycle
 from tests.factories import make_item, make_user
 
 

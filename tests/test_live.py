@@ -9,10 +9,10 @@ import time
 from redis import Redis
 from sqlalchemy import select
 
-from desk import lifecycle
 from desk.extensions import db
 from desk.live import CHANNEL, Broadcaster
 from desk.models import User, WorkItem
+from desk.work import lifecycle
 from tests.factories import make_item, make_user, p0_delivery
 from tests.live import deliver
 

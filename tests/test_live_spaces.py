@@ -133,7 +133,7 @@ def test_a_page_opens_the_stream_only_where_the_policy_allows_it(live_app, role)
 def test_no_account_gets_the_stream_in_the_training_space(live_app):
     """The space decides, not only the role: even an account that the training database calls
     a team lead (a role the stream is open to) gets none there."""
-    from desk.spaces import TRAINING
+    from desk.training.spaces import TRAINING
 
     lead = _account(live_app, role="team_lead", queues=["omaolo-porvoo"])
     with live_app.app_context(), Session(db.engine) as real:

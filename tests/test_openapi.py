@@ -12,7 +12,7 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy.orm import Session
 
-from desk import tokens
+from desk.inbound import tokens
 
 
 @pytest.fixture(scope="session")

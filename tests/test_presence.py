@@ -9,7 +9,7 @@ import pytest
 from redis import Redis
 
 from desk.models import utcnow
-from desk.presence import FRESH, MemoryPresence, RedisPresence
+from desk.work.presence import FRESH, MemoryPresence, RedisPresence
 from tests.factories import make_item, make_user
 from tests.web import Browser, text
 

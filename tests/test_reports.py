@@ -214,7 +214,7 @@ def test_the_headline_of_a_period_agrees_with_its_full_report(session):
 def test_the_daily_chart_has_round_numbers_up_its_axis_and_dates_that_fit():
     from datetime import timedelta
 
-    from desk import charts
+    from desk.reports import charts
 
     days = [date(2026, 10, 1) + timedelta(days=n) for n in range(31)]
     arrived = [n % 7 * 6 for n in range(31)]  # up to 36

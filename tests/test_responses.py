@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from desk.markup import render
-from desk.responses import check_template, fill, first_name, unfilled
+from desk.guidance.markup import render
+from desk.guidance.responses import check_template, fill, first_name, unfilled
 
 
 def test_placeholders_with_values_are_filled_and_the_rest_listed():

@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 import pytest
 
-from desk import intake
+from desk.inbound import intake
+from desk.inbound.routing import RoutingError, route
 from desk.models import InboundDelivery, SystemAreaMembership
-from desk.routing import RoutingError, route
 from tests import contract
 
 

@@ -8,9 +8,9 @@ from datetime import date
 
 from sqlalchemy import select
 
-from desk import lifecycle, search
 from desk.models import AccessLog
 from desk.pid import synthetic
+from desk.work import lifecycle, search
 from tests.factories import make_item, make_user
 from tests.web import Browser, text
 

@@ -14,8 +14,9 @@ from flask_babel import force_locale, gettext, ngettext
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from desk import auth, config, tokens
+from desk import auth, config
 from desk.extensions import db
+from desk.inbound import tokens
 from desk.models import AccessLog, ItemEvent, SsoSession, User, UserSession, utcnow
 from desk.ratelimit import MemoryLimiter
 from tests import contract, idp

@@ -8,7 +8,8 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from desk import simulate, tokens
+from desk.demo import simulate
+from desk.inbound import tokens
 from desk.models import InboundDelivery, WorkItem, utcnow
 
 

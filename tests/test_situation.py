@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from desk import lifecycle, situation
-from desk.lifecycle import work_order
 from desk.models import OPEN_STATUSES, WorkItem, utcnow
-from desk.situation import Cursor, Filters
+from desk.work import lifecycle, situation
+from desk.work.lifecycle import work_order
+from desk.work.situation import Cursor, Filters
 from tests.factories import make_item, make_user
 
 
@@ -116,8 +116,8 @@ def test_the_view_matches_a_direct_count_after_concurrent_arrivals_takes_and_res
     from sqlalchemy import create_engine, func
     from sqlalchemy.orm import Session as PlainSession
 
-    from desk import tokens
     from desk.extensions import db
+    from desk.inbound import tokens
     from desk.models import ItemStatus, User
     from tests import contract
 

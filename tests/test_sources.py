@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from desk import tokens
+from desk.inbound import tokens
 from desk.models import InboundDelivery, WorkItem
 from tests.contract import example
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from desk import lifecycle, training
+from desk import training
 from desk.models import InstructionsShown, ItemStatus, utcnow
+from desk.work import lifecycle
 from tests.factories import make_user
 
 PACK = json.loads(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from desk import create_app
 from desk.extensions import db
 from desk.models import AccessLog, InstructionsShown, ItemEvent, User, WorkItem
-from desk.spaces import TRAINING
+from desk.training.spaces import TRAINING
 from tests.factories import make_item, make_user
 from tests.web import Browser, text
 

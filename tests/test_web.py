@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from desk import lifecycle
 from desk.models import ItemEvent
+from desk.work import lifecycle
 from tests.factories import make_item, make_user
 from tests.web import Browser, text
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from desk import content, formats, guidance
-from desk.instructions import Scope, applicable
+from desk import formats, guidance
+from desk.guidance import content
+from desk.guidance.instructions import Scope, applicable
+from desk.guidance.responses import fill
 from desk.models import DigitalService, ResponseTemplate, utcnow
-from desk.responses import fill
 from tests.factories import make_item, make_user
 from tests.test_guidance import omaolo_item
 from tests.test_instructions import instruction
@@ -292,7 +293,7 @@ def test_seeding_again_brings_english_and_corrected_texts_but_keeps_the_editors(
 
 
 def test_english_is_optional_in_a_template_but_a_title_needs_its_text():
-    from desk.responses import check_template
+    from desk.guidance.responses import check_template
 
     known = dict(municipalities=set(), channels=set(), service_areas=set())
     good = {"title_fi": "Kiitos", "title_sv": "Tack", "body_fi": "Kiitos!", "body_sv": "Tack!"}

@@ -11,10 +11,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from desk import worklist
 from desk.extensions import db
 from desk.models import utcnow
-from desk.spaces import TRAINING
+from desk.training.spaces import TRAINING
+from desk.work import worklist
 from tests.factories import make_item, make_user
 from tests.web import Browser, text
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..deadlines import HELSINKI, Deadline
+from ..inbound.deadlines import HELSINKI, Deadline
 from ..models import utcnow
 from ..pid import problem as pid_problem
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..deadlines import Deadline
+from ..inbound.deadlines import Deadline
 from .base import Adapter, Checker, shorten
 
 SENDERS = ("resident", "bot", "professional")

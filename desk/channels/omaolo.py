@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..deadlines import Deadline, elapsed, same_working_day
+from ..inbound.deadlines import Deadline, elapsed, same_working_day
 from .base import Adapter, Checker, shorten
 
 URGENCIES = tuple(f"P{n}" for n in range(9))

@@ -1,5 +1,5 @@
 """The dispatch job: the desk gives waiting items of the queues that assign automatically to
-available members with room (desk.assignment). Asked for after arrivals and after anything
+available members with room (desk.work.assignment). Asked for after arrivals and after anything
 that frees room or changes who is available; the sweep runs it too, every 30 s."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import logging
 
 from redis.exceptions import RedisError
 
-from .. import assignment
 from ..extensions import db
+from ..work import assignment
 from . import enqueue
 
 log = logging.getLogger(__name__)

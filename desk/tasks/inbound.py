@@ -13,7 +13,7 @@ from sqlalchemy import or_, select, text, true
 from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
-from ..intake import process, record_failure
+from ..inbound.intake import process, record_failure
 from ..models import InboundDelivery
 from . import enqueue, redis_connection
 from .assign import request_dispatch

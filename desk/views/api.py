@@ -11,13 +11,14 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import channels, tokens
+from .. import channels
 from ..channels.base import InvalidJson, check_delivery, parse_json
-from ..deadlines import HELSINKI
 from ..extensions import csrf, db
-from ..inbound import Receipt, receive
+from ..inbound import tokens
+from ..inbound.deadlines import HELSINKI
+from ..inbound.openapi import spec
+from ..inbound.receive import Receipt, receive
 from ..models import ApiToken, InboundDelivery, WorkItem
-from ..openapi import spec
 from ..security import too_many
 from ..tasks.inbound import process_delivery, request_drain
 

@@ -13,14 +13,14 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..access import record_access
-from ..deadlines import parse_day
 from ..extensions import db
+from ..guidance.instructions import HELSINKI
 from ..i18n import language
-from ..instructions import HELSINKI
+from ..inbound.deadlines import parse_day
 from ..models import AccessLog, AccessPurpose, Municipality, Queue, Role, WorkItem
 from ..pid import problem
 from ..security import me, roles_required
+from ..work.access import record_access
 from .downloads import csv_download
 from .guard import cursor, database_id
 

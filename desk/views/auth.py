@@ -21,12 +21,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 from sqlalchemy.orm import Session
 
-from .. import auth, sessions, spaces
+from .. import auth
+from ..auth import sessions
+from ..auth.sso import SignInFailed
 from ..extensions import csrf, db
 from ..i18n import FORMATS
 from ..models import SsoSession
 from ..security import configured_limit, same_site_path, too_many
-from ..sso import SignInFailed
+from ..training import spaces
 
 bp = Blueprint("auth", __name__)
 

@@ -13,13 +13,15 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import channels, guidance, instructions
-from ..deadlines import parse_day
+from .. import channels, guidance
 from ..extensions import db
 from ..formats import sort_key
+from ..guidance import instructions
+from ..guidance.instructions import Draft, Scope, Shown, check_draft, day_in_finland
+from ..guidance.markup import render
+from ..guidance.responses import PLACEHOLDERS, check_template
 from ..i18n import by_name, day, language
-from ..instructions import Draft, Scope, Shown, check_draft, day_in_finland
-from ..markup import render
+from ..inbound.deadlines import parse_day
 from ..models import (
     DigitalService,
     Instruction,
@@ -31,7 +33,6 @@ from ..models import (
     SystemArea,
     utcnow,
 )
-from ..responses import PLACEHOLDERS, check_template
 from ..security import me, roles_required
 from .labels import service_kind_label
 

@@ -23,8 +23,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from .. import guidance, lifecycle, search, spaces
-from ..access import load_item_for_display, may_work_on, record_access
+from .. import guidance
 from ..errors import DomainError, ItemNotFound
 from ..extensions import db
 from ..i18n import by_name, language
@@ -42,9 +41,12 @@ from ..models import (
     utcnow,
 )
 from ..pid import masked
-from ..presence import Presence
 from ..security import WORKERS, is_htmx, me, roles_required
 from ..tasks.assign import request_dispatch
+from ..training import spaces
+from ..work import lifecycle, search
+from ..work.access import load_item_for_display, may_work_on, record_access
+from ..work.presence import Presence
 from .guard import database_id, number
 from .messages import describe
 

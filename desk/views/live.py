@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app
 from flask_login import login_required
 
-from .. import spaces
+from ..training import spaces
 
 bp = Blueprint("live", __name__)
 

@@ -76,7 +76,7 @@ def first_day_tour() -> bool:
 def tour_opens() -> bool:
     """Whether a tour opens by itself on this page: until the person has closed it once; the
     real desk's on My work, where its steps point, and the training space's on any page."""
-    from ..spaces import TRAINING, current
+    from ..training.spaces import TRAINING, current
 
     if not current_user.is_authenticated or current_user.tour_seen_at is not None:
         return False

@@ -13,12 +13,12 @@ from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from .. import charts, reports
-from ..deadlines import parse_day
+from .. import reports
 from ..extensions import db
 from ..formats import sort_key
+from ..guidance.instructions import day_in_finland
 from ..i18n import FORMATS, duration, language
-from ..instructions import day_in_finland
+from ..inbound.deadlines import parse_day
 from ..models import (
     ItemEvent,
     Municipality,
@@ -29,6 +29,7 @@ from ..models import (
     utcnow,
 )
 from ..policy import EDITORS
+from ..reports import charts
 from ..security import roles_required
 from .downloads import csv_download
 

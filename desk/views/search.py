@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
-from .. import search
-from ..access import record_access
 from ..extensions import db
 from ..models import AccessPurpose, utcnow
 from ..security import me
+from ..work import search
+from ..work.access import record_access
 
 bp = Blueprint("search", __name__)
 

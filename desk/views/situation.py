@@ -17,7 +17,7 @@ from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import live, situation
+from .. import live
 from ..extensions import db
 from ..i18n import by_name, language
 from ..models import (
@@ -30,7 +30,8 @@ from ..models import (
     utcnow,
 )
 from ..security import is_htmx, me
-from ..situation import Counts, Cursor, Filters
+from ..work import situation
+from ..work.situation import Counts, Cursor, Filters
 from .guard import cursor
 
 bp = Blueprint("situation", __name__, url_prefix="/situation")

@@ -20,17 +20,17 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
-from .. import assignment
-from ..access import may_work_on, visible_to
-from ..assignment import Policy, Status
 from ..errors import DomainError
 from ..extensions import db
 from ..i18n import language
-from ..lifecycle import work_order
 from ..models import ItemEvent, ItemStatus, Queue, Role, User, WorkItem, utcnow
 from ..policy import EDITORS, WORKERS
 from ..security import is_htmx, me, roles_required, same_site_path
 from ..tasks.assign import request_dispatch
+from ..work import assignment
+from ..work.access import may_work_on, visible_to
+from ..work.assignment import Policy, Status
+from ..work.lifecycle import work_order
 from .guard import database_id, number
 from .messages import describe
 
@@ -85,7 +85,7 @@ def policy_label(code: str) -> str:
 
 def _team(lead: User) -> tuple[list[User], list[Queue]]:
     """The people of the lead's team in their queues, and the queues (an admin: all queues and
-    everyone in them who works items); desk.assignment decides who is of the team."""
+    everyone in them who works items); desk.work.assignment decides who is of the team."""
     return assignment.team(db.session, lead), assignment.led_queues(db.session, lead)
 
 

@@ -24,7 +24,7 @@ from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import channels, spaces, training
+from .. import channels, training
 from ..channels.base import InvalidJson, parse_json
 from ..extensions import db
 from ..i18n import language
@@ -40,6 +40,7 @@ from ..models import (
     User,
 )
 from ..security import me, roles_required
+from ..training import spaces
 from .downloads import csv_download
 from .guard import database_id, number
 

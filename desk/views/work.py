@@ -8,11 +8,11 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from .. import worklist
 from ..extensions import db
-from ..lifecycle import take_next
 from ..models import utcnow
 from ..security import WORKERS, is_htmx, me, roles_required
+from ..work import worklist
+from ..work.lifecycle import take_next
 from .guard import number
 
 bp = Blueprint("work", __name__)

@@ -11,7 +11,7 @@ import pytest
 from redis import Redis
 from sqlalchemy import func, select
 
-from desk import tokens
+from desk.inbound import tokens
 from desk.models import AccessLog, InboundDelivery, ItemEvent, User, WorkItem
 from desk.ratelimit import Limit, MemoryLimiter, RedisLimiter
 from tests.contract import example

@@ -28,7 +28,7 @@ from jwcrypto.common import JWException
 from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakError
 
-from .models import Role
+from ..models import Role
 
 
 class SignInFailed(Exception):

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .channels.base import Adapter
-from .models import DeliveryStatus, InboundDelivery, utcnow
+from ..channels.base import Adapter
+from ..models import DeliveryStatus, InboundDelivery, utcnow
 
 
 class Receipt(enum.StrEnum):

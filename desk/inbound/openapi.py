@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .channels.base import EARLIEST, LANGUAGES, MAX_DEPTH, MUNICIPALITIES
-from .channels.chat import SENDERS
-from .channels.eform import TYPES as FORM_TYPES
-from .channels.omaolo import URGENCIES
+from ..channels.base import EARLIEST, LANGUAGES, MAX_DEPTH, MUNICIPALITIES
+from ..channels.chat import SENDERS
+from ..channels.eform import TYPES as FORM_TYPES
+from ..channels.omaolo import URGENCIES
 
 TEXT = {"type": "string", "minLength": 1, "maxLength": 4000}
 WHEN = (

@@ -29,10 +29,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from ..errors import ItemClosed, NotPermitted
+from ..models import EventKind, ItemEvent, ItemStatus, Queue, Role, User, WorkItem, utcnow
 from .access import may_work_on
-from .errors import ItemClosed, NotPermitted
 from .lifecycle import claim, record, work_order
-from .models import EventKind, ItemEvent, ItemStatus, Queue, Role, User, WorkItem, utcnow
 
 
 class Status(enum.StrEnum):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from .demo import deliveries
+from . import deliveries
 
 MIX = {"chat": 0.62, "eform": 0.16, "help-request": 0.14, "omaolo": 0.08}
 REPEAT = 0.03  # share of events that resend an earlier delivery unchanged

@@ -5,7 +5,7 @@ Views call `authenticate` or `sign_in_with`; the rest of the app only sees `curr
 a `User` row. With SSO the tokens stay in `sso_session` on the server, are refreshed before
 they expire, and a session ended at Keycloak ends the desk's at the next request.
 
-Every sign-in, local or SSO, is a session on the server (desk.sessions, `session["sid"]`):
+Every sign-in, local or SSO, is a session on the server (desk.auth.sessions, `session["sid"]`):
 signing out, the idle timeout (`DESK_SESSION_IDLE_MINUTES`) and the longest allowed session
 (`DESK_SESSION_MAX_HOURS`) end it, and the sign-in page then says which. Only the person's own
 requests are activity: the requests an open page makes by itself (`is_background`) are not,
@@ -26,9 +26,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..extensions import db, login_manager
+from ..models import Municipality, SsoSession, User, utcnow
 from . import sessions
-from .extensions import db, login_manager
-from .models import Municipality, SsoSession, User, utcnow
 from .sso import Identity, Keycloak, Settings, SignInFailed, parse_role_map
 
 #: tokens are refreshed this long before they expire

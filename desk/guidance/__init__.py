@@ -11,10 +11,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import channels, formats, instructions
-from .deadlines import OFFICE_CLOSES, parse_day
-from .instructions import Scope, Shown, day_in_finland
-from .models import (
+from .. import channels, formats
+from ..inbound.deadlines import OFFICE_CLOSES, parse_day
+from ..inbound.routing import RoutingError, system_area_of
+from ..models import (
     DigitalService,
     Instruction,
     InstructionVersion,
@@ -24,8 +24,9 @@ from .models import (
     User,
     WorkItem,
 )
+from . import instructions
+from .instructions import Scope, Shown, day_in_finland
 from .responses import Filled, fill, first_name
-from .routing import RoutingError, system_area_of
 
 #: The service matrix's rows, in the order a professional goes through them.
 SERVICE_KINDS = (

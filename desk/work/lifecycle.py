@@ -10,8 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .access import may_work_on, record_access, visible_to
-from .errors import (
+from ..errors import (
     AlreadyTaken,
     InactiveQueue,
     ItemClosed,
@@ -26,7 +25,8 @@ from .errors import (
     UnknownOutcome,
     WrongStatus,
 )
-from .models import (
+from ..guidance.responses import unfilled
+from ..models import (
     AccessPurpose,
     EventKind,
     ItemEvent,
@@ -38,7 +38,7 @@ from .models import (
     WorkItem,
     utcnow,
 )
-from .responses import unfilled
+from .access import may_work_on, record_access, visible_to
 
 MAX_TEXT = 4000
 

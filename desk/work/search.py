@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from ..models import OPEN_STATUSES, User, WorkItem
+from ..pid import problem as pid_problem
 from .access import visible_to
 from .lifecycle import work_order
-from .models import OPEN_STATUSES, User, WorkItem
-from .pid import problem as pid_problem
 
 LIMIT = 50
 MIN_WORDS = 3

@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from ..models import ItemStatus, User, WorkItem
 from .access import visible_to
 from .lifecycle import takeable, work_order
-from .models import ItemStatus, User, WorkItem
 
 #: the waiting list grows by this many rows at a time ("Show 50 more")
 PAGE = 50

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, and_, func, select, text
 from sqlalchemy.orm import Session
 
-from .deadlines import parse_day
-from .models import OPEN_STATUSES, EventKind, ItemEvent, PhoneCalls, TemplateUse, WorkItem
+from ..inbound.deadlines import parse_day
+from ..models import OPEN_STATUSES, EventKind, ItemEvent, PhoneCalls, TemplateUse, WorkItem
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 #: the region's 2025 goals

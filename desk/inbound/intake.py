@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import channels
+from .. import channels
+from ..models import DeliveryStatus, EventKind, InboundDelivery, WorkItem, utcnow
+from ..work.lifecycle import record
 from .deadlines import HELSINKI
-from .lifecycle import record
-from .models import DeliveryStatus, EventKind, InboundDelivery, WorkItem, utcnow
 from .routing import RoutingError, route
 
 #: how many times a delivery that makes intake fail is tried before it is set aside

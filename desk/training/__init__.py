@@ -19,9 +19,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from . import demo, intake
-from .lifecycle import record
-from .models import (
+from .. import demo
+from ..inbound import intake
+from ..inbound.routing import RoutingError
+from ..models import (
     EventKind,
     InboundDelivery,
     InstructionsShown,
@@ -34,7 +35,7 @@ from .models import (
     WorkItem,
     utcnow,
 )
-from .routing import RoutingError
+from ..work.lifecycle import record
 
 #: how soon an emergency must be acted on for "emergency noticed"
 EMERGENCY_WITHIN = timedelta(minutes=15)
@@ -349,8 +350,8 @@ class Problem:
 def check_pack(data, *, queues: set[str], outcomes: set[str]) -> list[Problem]:
     """Every problem of a pack a trainer wrote (the starter pack's format): each scenario's
     delivery is checked against the inbound contract as its source system would send it."""
-    from . import channels
-    from .channels.base import check_delivery
+    from .. import channels
+    from ..channels.base import check_delivery
 
     if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
         return [Problem(N_("The pack must be an object with a list of scenarios."))]

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Integer, and_, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
+from ..models import OPEN_STATUSES, ItemStatus, User, WorkItem
 from .access import visible_to
 from .lifecycle import work_order
-from .models import OPEN_STATUSES, ItemStatus, User, WorkItem
 
 STATES = ("waiting", "in_progress", "waiting_resident", "due_soon", "overdue", "emergency")
 DUE_SOON = timedelta(hours=1)

@@ -28,8 +28,8 @@ def may_switch(user_id: int) -> bool:
     between the two spaces. Read from the real database, whatever the request's space."""
     from sqlalchemy.orm import Session
 
-    from .extensions import db
-    from .models import User
+    from ..extensions import db
+    from ..models import User
 
     with Session(db.engine) as real:
         user = real.get(User, user_id)
@@ -68,8 +68,8 @@ def prepare(app: Flask) -> None:
     """Migrate the training database and load the reference data into it (idempotent)."""
     from flask_migrate import upgrade
 
-    from . import create_app, reference
-    from .extensions import db
+    from .. import create_app, reference
+    from ..extensions import db
 
     url = app.config.get("DESK_TRAINING_DATABASE_URL")
     if not url:
@@ -94,9 +94,9 @@ def _load_starter_pack(session) -> None:
     import json
     from pathlib import Path
 
-    from .training import load_pack
+    from . import load_pack
 
-    path = Path(__file__).parent / "data" / "training" / "starter_pack.json"
+    path = Path(__file__).parent.parent / "data" / "training" / "starter_pack.json"
     load_pack(session, json.loads(path.read_text(encoding="utf-8")))
 
 
@@ -107,8 +107,8 @@ def mirror(user) -> None:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from .extensions import db
-    from .models import Municipality, Queue, User
+    from ..extensions import db
+    from ..models import Municipality, Queue, User
 
     with Session(db.engines[TRAINING]) as training:
         copy = training.get(User, user.id) or User(id=user.id)

@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..models import DigitalService, Instruction, InstructionVersion, ResponseTemplate, utcnow
 from .instructions import HELSINKI
-from .models import DigitalService, Instruction, InstructionVersion, ResponseTemplate, utcnow
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 
 
 def _read(name: str) -> list[dict]:

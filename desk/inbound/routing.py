@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .models import Queue, RoutingRule, SystemAreaMembership
+from ..models import Queue, RoutingRule, SystemAreaMembership
 
 
 class RoutingError(Exception):

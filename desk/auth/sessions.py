@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from .models import UserSession
+from ..models import UserSession
 
 #: activity is written at most this often
 TOUCH_EVERY = timedelta(minutes=1)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from .errors import ItemNotFound
-from .models import AccessLog, AccessPurpose, ItemEvent, User, WorkItem
+from ..errors import ItemNotFound
+from ..models import AccessLog, AccessPurpose, ItemEvent, User, WorkItem
 
 
 def may_work_on(user: User, item: WorkItem) -> bool:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .pid import synthetic
+from ..pid import synthetic
 
 __all__ = ["CHANNELS", "deliveries"]
 

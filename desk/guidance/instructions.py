@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from .deadlines import parse_day
+from ..inbound.deadlines import parse_day
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 

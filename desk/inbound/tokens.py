@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import ApiToken, utcnow
+from ..models import ApiToken, utcnow
 
 PREFIX = "desk_"
 TOUCH_EVERY = timedelta(minutes=1)
