@@ -28,11 +28,14 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from desk import create_app, reference
+from desk.channels import DEFAULT_CHANNELS, Registry
+from desk.config import LANGUAGES
 from desk.demo import deliveries
 from desk.extensions import db
 from desk.inbound.deadlines import HELSINKI, OFFICE_CLOSES, next_working_day
 from desk.inbound.intake import build_item
 from desk.models import Municipality, OutcomeCode, Queue, Role, User
+from desk.reference import municipality_codes
 
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/desk_bench"
@@ -62,6 +65,8 @@ RESOLVE_SUMMARIES = [
     "Invånaren ringdes upp, ärendet är klart.",
 ]
 WAITING_TEXTS = ["Pyydetty lisätietoja viestillä.", "Odotetaan liitettä.", None]
+
+CHANNELS = Registry(DEFAULT_CHANNELS, municipalities=municipality_codes(), languages=LANGUAGES)
 
 
 def bench_config(database_url: str = DATABASE_URL) -> dict:
@@ -187,7 +192,9 @@ def _deadline_rule(session: Session, channel: str, payload: dict) -> tuple[str, 
     arrival day (n = 0: the same working day).
     """
     dues = [
-        build_item(session, channel, {**payload, "submitted_at": probe.isoformat()}).due_at
+        build_item(
+            session, CHANNELS.get(channel), {**payload, "submitted_at": probe.isoformat()}
+        ).due_at
         for probe in PROBES
     ]
     if dues[0] is None:
@@ -232,7 +239,7 @@ def load_templates(conn: Connection, session: Session, rng: random.Random) -> di
     counts: dict[str, int] = dict.fromkeys(GROUP_SHARES, 0)
     rows = []
     for channel, payload, emergency_only in _template_payloads(rng, TEMPLATE_NOW):
-        item = build_item(session, channel, payload)
+        item = build_item(session, CHANNELS.get(channel), payload)
         if emergency_only and not item.emergency:
             continue
         group = "emergency" if item.emergency else channel

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -26,7 +27,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import auth, channels, i18n, live, security
+    from . import auth, i18n, live, reference, security
+    from .channels import Registry
     from .extensions import csrf, db, migrate
     from .training import spaces
     from .views import guard
@@ -46,7 +48,25 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     live.init_app(app)
-    channels.configure(app.config["DESK_CHANNELS"])
+    registry = Registry(
+        app.config["DESK_CHANNELS"],
+        municipalities=reference.municipality_codes(app.config["DESK_REFERENCE_FILE"]),
+        languages=app.config["LANGUAGES"],
+    )
+    app.extensions["desk.channels"] = registry
+    app.extensions["desk.create_app"] = create_app  # the training space's app is made alike
+    # Each channel's content template lives in its own folder: channel-<name>/content.html.
+    app.jinja_loader = ChoiceLoader(
+        [
+            app.jinja_loader,
+            PrefixLoader(
+                {
+                    f"channel-{n}": FileSystemLoader(d)
+                    for n, d in registry.template_folders().items()
+                }
+            ),
+        ]
+    )
 
     from .views import (
         api,

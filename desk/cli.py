@@ -118,14 +118,16 @@ def _create_demo_accounts() -> dict[str, str]:
 
 def _load_demo_items(count: int, seed: int) -> int:
     """Receive synthetic deliveries as the API does and run them through the intake job."""
-    from . import channels
     from .demo import deliveries
+    from .extensions import channel_registry
     from .inbound.receive import receive
 
+    channels = channel_registry()
     rng = random.Random(seed)
     ids = []
     for channel, payload in deliveries(rng, utcnow(), count):
-        ids.append(receive(db.session, channels.get(channel), payload).delivery_id)
+        if adapter := channels.get(channel):  # only the channels in use
+            ids.append(receive(db.session, adapter, payload).delivery_id)
     db.session.commit()
     for delivery_id in ids:
         enqueue(process_delivery, delivery_id, job_id=f"delivery-{delivery_id}")
@@ -148,7 +150,7 @@ def _print_accounts(passwords: dict[str, str]) -> None:
 def init_command(demo: bool, items: int, seed: int) -> None:
     """Migrate the database and load reference data; idempotent."""
     upgrade()
-    reference.load(db.session)
+    reference.load(db.session, current_app.config["DESK_REFERENCE_FILE"])
     db.session.commit()
     spaces.prepare(current_app)
     click.echo("Databases migrated (the desk's and the training space's); reference data loaded.")
@@ -508,9 +510,10 @@ desk.add_command(token)
 )
 def token_create(name: str, channel_names: tuple[str, ...]) -> None:
     """Create a token and print it once; only its hash is stored."""
-    from . import channels
+    from .extensions import channel_registry
     from .inbound import tokens
 
+    channels = channel_registry()
     unknown = [c for c in channel_names if channels.get(c) is None]
     if unknown:
         raise click.BadParameter(
@@ -567,17 +570,20 @@ def simulate_command(
     rate: float, minutes: float, url: str, secret: str | None, seed: int | None
 ) -> None:
     """Post realistic synthetic deliveries over HTTP: a living desk for demos and load tests."""
-    from . import channels
     from .demo import simulate
+    from .extensions import channel_registry
     from .inbound import tokens
 
+    channels = channel_registry().names()
     if secret is None:
         upgrade()
-        _, secret = tokens.create(db.session, "Simulator", channels.names())
+        _, secret = tokens.create(db.session, "Simulator", channels)
         db.session.commit()
 
     def report(counts) -> None:
         text = ", ".join(f"{status or 'unreachable'}: {n}" for status, n in sorted(counts.items()))
         click.echo(f"sent {sum(counts.values())} ({text})")
 
-    simulate.run(url, secret, rate, minutes, seed=seed, clock=utcnow, report=report)
+    simulate.run(
+        url, secret, rate, minutes, seed=seed, clock=utcnow, report=report, channels=channels
+    )

@@ -23,6 +23,8 @@ def _secret_key(instance_path: str) -> str:
 
 def from_environment(instance_path: str) -> dict:
     """The settings, read from environment variables (see README)."""
+    from .reference import REFERENCE_FILE
+
     database_url = os.environ.get("DATABASE_URL", f"sqlite:///{Path(instance_path) / 'desk.db'}")
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
@@ -90,7 +92,9 @@ def from_environment(instance_path: str) -> dict:
         # Without Redis (no live stream) how often My work, the team board and every worker's
         # page ask for changes and new emergencies.
         "DESK_POLL_SECONDS": int(os.environ.get("DESK_POLL_SECONDS", "15")),
-        # The channel adapter modules in use (desk/channels/<name>.py or dotted paths).
+        # The reference data: municipalities, system areas, queues and routing rules.
+        "DESK_REFERENCE_FILE": Path(os.environ.get("DESK_REFERENCE_FILE", REFERENCE_FILE)),
+        # The channels in use: packages under desk/channels/ or dotted paths of modules.
         "DESK_CHANNELS": os.environ.get("DESK_CHANNELS", "chat,omaolo,eform,help_request").split(
             ","
         ),

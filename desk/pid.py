@@ -15,7 +15,7 @@ _PATTERN = re.compile(r"^(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])$")
 
 def problem(code: str) -> str | None:
     """What is wrong with `code` as a personal identity code, or None when it is valid."""
-    match = _PATTERN.match(code)
+    match = _PATTERN.fullmatch(code)  # (match's $ would allow a newline after it)
     if not match:
         return "not a personal identity code (DDMMYYCZZZQ)"
     dd, mm, yy, sign, individual, check = match.groups()

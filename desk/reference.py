@@ -38,6 +38,11 @@ def _upsert(session: Session, model, key: dict, values: dict) -> None:
             setattr(row, name, value)
 
 
+def municipality_codes(path: Path = REFERENCE_FILE) -> list[str]:
+    """The municipalities of the reference data: the ones the inbound API accepts."""
+    return [row["code"] for row in json.loads(path.read_text(encoding="utf-8"))["municipalities"]]
+
+
 def _names(row: dict) -> dict:
     return {k: row[k] for k in ("name_fi", "name_sv", "name_en")}
 

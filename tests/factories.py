@@ -9,7 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from desk.channels import DEFAULT_CHANNELS, Registry
+from desk.config import LANGUAGES
 from desk.models import Municipality, Queue, User, WorkItem, utcnow
+from desk.reference import municipality_codes
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery"
@@ -96,3 +99,7 @@ def p0_delivery(external_id: str) -> dict:
             "recommendation": "Soita 112.",
         },
     }
+
+
+#: the default channels, as the app's registry has them (for tests of the domain without an app)
+CHANNELS = Registry(DEFAULT_CHANNELS, municipalities=municipality_codes(), languages=LANGUAGES)

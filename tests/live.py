@@ -20,7 +20,7 @@ from desk.extensions import db
 from desk.inbound import intake
 from desk.models import InboundDelivery, WorkItem, utcnow
 from tests.conftest import _migrated_app, _recreate_pg_database
-from tests.factories import make_user
+from tests.factories import CHANNELS, make_user
 
 ACCOUNTS = {
     "hoitaja": dict(
@@ -84,7 +84,7 @@ def deliver(session: Session, channel: str, payload: dict):
     )
     session.add(delivery)
     session.flush()
-    return intake.process(session, delivery)
+    return intake.process(session, delivery, CHANNELS)
 
 
 def identified_resident(engine) -> str:

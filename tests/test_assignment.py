@@ -27,9 +27,8 @@ from desk.work.assignment import (
     reassign,
     set_status,
     team,
-    weight,
 )
-from tests.factories import make_item, make_user
+from tests.factories import CHANNELS, make_item, make_user
 
 
 def _policy(session, queue: str, policy: Policy) -> None:
@@ -44,7 +43,7 @@ def test_round_robin_gives_in_turn_and_least_loaded_to_the_lightest(session):
     for user in (a, b):
         set_status(session, user, Status.AVAILABLE)
     items = [make_item(session, queue="omaolo-porvoo", channel="omaolo") for _ in range(4)]
-    given = dispatch(session)
+    given = dispatch(session, CHANNELS.weight)
     assert [user.display_name for _, user in given] == ["A", "B", "A", "B"]
     assert all(i.status == ItemStatus.IN_PROGRESS.value for i in items)
     kinds = session.scalars(select(ItemEvent.kind).where(ItemEvent.item_id == items[0].id)).all()
@@ -55,8 +54,8 @@ def test_round_robin_gives_in_turn_and_least_loaded_to_the_lightest(session):
         if user is a:
             lifecycle.resolve(session, item, a, "self-care-guidance")
     more = [make_item(session, queue="omaolo-porvoo", channel="omaolo") for _ in range(3)]
-    assert [u.display_name for _, u in dispatch(session)] == ["A", "A", "B"]
-    assert loads(session, [a, b]) == {a.id: 2, b.id: 3} and more
+    assert [u.display_name for _, u in dispatch(session, CHANNELS.weight)] == ["A", "A", "B"]
+    assert loads(session, [a, b], CHANNELS.weight) == {a.id: 2, b.id: 3} and more
 
 
 def test_only_available_members_in_scope_with_room_get_items(session):
@@ -78,11 +77,11 @@ def test_only_available_members_in_scope_with_room_get_items(session):
         )
         for n, municipality in enumerate(["porvoo", "sipoo", "porvoo"])
     )
-    given_now = {(i.id, u.display_name) for i, u in dispatch(session)}
+    given_now = {(i.id, u.display_name) for i, u in dispatch(session, CHANNELS.weight)}
     # A chat weighs 2: Full takes the first Porvoo chat and is then full; S may not see Porvoo.
     assert given_now == {(porvoo_chat.id, "Full"), (sipoo_chat.id, "S")}
     assert later.assignee_id is None, "it waits, in order, and the board says so"
-    assert weight("chat") == 2
+    assert CHANNELS.weight("chat") == 2
 
 
 def test_going_offline_returns_untouched_items_and_keeps_the_rest(session):
@@ -91,7 +90,7 @@ def test_going_offline_returns_untouched_items_and_keeps_the_rest(session):
     set_status(session, nurse, Status.AVAILABLE)
     touched = make_item(session, queue="omaolo-porvoo", channel="omaolo")
     fresh = make_item(session, queue="omaolo-porvoo", channel="omaolo")
-    dispatch(session)
+    dispatch(session, CHANNELS.weight)
     lifecycle.add_note(session, touched, nurse, "Soitin, ei vastannut.")
     returned = set_status(session, nurse, Status.OFFLINE)
     assert returned == [fresh]
@@ -101,7 +100,7 @@ def test_going_offline_returns_untouched_items_and_keeps_the_rest(session):
         select(ItemEvent).where(ItemEvent.item_id == fresh.id).order_by(ItemEvent.id.desc())
     ).first()
     assert last.kind == "returned"
-    assert dispatch(session) == [], "nobody is available to take it"
+    assert dispatch(session, CHANNELS.weight) == [], "nobody is available to take it"
 
 
 def test_a_lead_reassigns_within_queue_and_scope(session):
@@ -215,7 +214,7 @@ PEOPLE = st.lists(
 
 def _check_invariants(session) -> None:
     users = {u.id: u for u in _people}
-    load = loads(session, users.values())
+    load = loads(session, users.values(), CHANNELS.weight)
     held = session.scalars(
         select(WorkItem).where(WorkItem.assignee_id.is_not(None), WorkItem.status != "resolved")
     ).all()
@@ -230,7 +229,7 @@ def _check_invariants(session) -> None:
             eligible = (
                 user.status == "available"
                 and may_work_on(user, item)
-                and user.capacity - load[user.id] >= weight(item.channel)
+                and user.capacity - load[user.id] >= CHANNELS.weight(item.channel)
             )
             assert not eligible, (
                 f"{item.id} waits while {user.display_name} has room",
@@ -298,7 +297,7 @@ def _run(session: Session, people, actions) -> None:
             if held:
                 item = held[action[1] % len(held)]
                 lifecycle.resolve(session, item, item.assignee, "self-care-guidance")
-        dispatch(session)
+        dispatch(session, CHANNELS.weight)
         _check_invariants(session)
 
 
@@ -313,10 +312,10 @@ def test_cautions_before_giving_items_count_what_would_be_in_progress(session):
     waiting = make_item(session, queue="omaolo-porvoo", channel="omaolo")
     waiting.status = ItemStatus.WAITING.value  # stays waiting: not in progress
     new = make_item(session, queue="omaolo-porvoo", channel="omaolo")
-    assert cautions(session, anna, [held, waiting, new]) == [], "2 + 1 = 3: room"
+    assert cautions(session, anna, [held, waiting, new], CHANNELS.weight) == [], "2 + 1 = 3: room"
     chat = make_item(session, channel="chat")
-    [over] = cautions(session, anna, [new, chat])
+    [over] = cautions(session, anna, [new, chat], CHANNELS.weight)
     assert (over.kind, over.load, over.adding, over.capacity) == ("over_capacity", 2, 3, 3)
     set_status(session, anna, Status.BREAK)
-    assert [c.kind for c in cautions(session, anna, [new])] == ["away"]
-    assert cautions(session, anna, [new])[0].status == "break"
+    assert [c.kind for c in cautions(session, anna, [new], CHANNELS.weight)] == ["away"]
+    assert cautions(session, anna, [new], CHANNELS.weight)[0].status == "break"

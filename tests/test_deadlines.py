@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from desk import channels
 from desk.inbound.deadlines import HELSINKI, is_working_day
+from tests.factories import CHANNELS
 
 
 def at(text: str) -> datetime:
@@ -23,7 +23,7 @@ def deadline_for(
         "form": {"type": form_type},
         "urgent": urgent,
     }
-    return channels.get(channel).deadline(payload, submitted)
+    return CHANNELS.get(channel).deadline(payload, submitted)
 
 
 def due(channel: str, submitted: str, **kw) -> str:

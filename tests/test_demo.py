@@ -12,11 +12,10 @@ import pytest
 
 from desk.demo import deliveries
 from desk.pid import birth_date, problem
+from tests.factories import CHANNELS
 
 NOW = datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
 MUNICIPALITIES = {"porvoo", "loviisa", "lapinjarvi", "sipoo", "askola", "myrskyla", "pukkila"}
-FORM_TYPES = {"income-support", "disability-services", "social-care-need", "health-questionnaire"}
-FORM_TYPES.add("other")
 PHONE = re.compile(r"^\+358\d{6,11}$")
 
 
@@ -31,82 +30,9 @@ def _when(text: str) -> datetime:
     return moment
 
 
-def _is_text(value: object) -> bool:
-    return isinstance(value, str) and 1 <= len(value) <= 4000
-
-
-def _problems(channel: str, payload: dict) -> list[str]:
-    """The inbound contract's rules, as far as a producer must keep them."""
-    found = []
-    if not 1 <= len(payload.get("external_id", "")) <= 128:
-        found.append("external_id")
-    if _when(payload["submitted_at"]) > NOW:
-        found.append("submitted_at in the future")
-    if payload.get("language", "fi") not in ("fi", "sv", "en"):
-        found.append("language")
-    resident = payload.get("resident")
-    identified = bool(resident) and resident["identification"] == "strong"
-    if resident:
-        if resident["identification"] not in ("none", "strong"):
-            found.append("identification")
-        if identified != ("personal_id" in resident):
-            found.append("personal_id only and always when strong")
-        if "phone" in resident and not PHONE.match(resident["phone"]):
-            found.append("phone")
-    municipality = payload.get("municipality")
-    if municipality is not None and municipality not in MUNICIPALITIES:
-        found.append("municipality code")
-    if municipality is None and (identified or channel in ("omaolo", "eform")):
-        found.append("municipality required")
-    if channel == "chat":
-        conversation = payload["conversation"]
-        if not 1 <= len(conversation) <= 500:
-            found.append("conversation length")
-        for message in conversation:
-            if message["sender"] not in ("resident", "bot", "professional"):
-                found.append("sender")
-            if not _is_text(message["text"]):
-                found.append("message text")
-    elif channel == "omaolo":
-        assessment = payload["assessment"]
-        kind, urgency = assessment["kind"], assessment.get("urgency")
-        if kind == "symptom" and urgency not in {f"P{n}" for n in range(9)}:
-            found.append("symptom urgency")
-        if kind == "service" and "urgency" in assessment:
-            found.append("service urgency")
-        if kind not in ("symptom", "service"):
-            found.append("kind")
-        if not all(_is_text(assessment[key]) for key in ("code", "title", "recommendation")):
-            found.append("assessment texts")
-        if not isinstance(assessment["contact_request"], bool):
-            found.append("contact_request")
-        if not 0 <= len(assessment["answers"]) <= 300:
-            found.append("answers")
-    elif channel == "eform":
-        form = payload["form"]
-        if form["type"] not in FORM_TYPES or not _is_text(form["title"]):
-            found.append("form type or title")
-        for value in form["fields"].values():
-            if isinstance(value, list):
-                if not all(isinstance(v, str) for v in value):
-                    found.append("field list")
-            elif not isinstance(value, str | int | float | bool):
-                found.append("field value")
-        if len(form["attachments"]) > 20 or any(
-            set(a) != {"name", "content_type", "size"} for a in form["attachments"]
-        ):
-            found.append("attachments")
-        if not isinstance(payload.get("urgent", False), bool):
-            found.append("urgent")
-    elif channel == "help-request":
-        request = payload["request"]
-        if not (_is_text(request["topic"]) and _is_text(request["message"])):
-            found.append("request texts")
-        if request["contact_preference"] not in ("phone", "email", "message"):
-            found.append("contact_preference")
-    else:
-        found.append("channel")
-    return found
+def _problems(channel: str, payload: dict) -> list[dict[str, str]]:
+    """The inbound contract's problems of a delivery, as the desk's API finds them."""
+    return CHANNELS.problems(CHANNELS.get(channel), payload, now=NOW)
 
 
 def test_same_seed_gives_the_same_deliveries():

@@ -16,7 +16,7 @@ from rq import SimpleWorker
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from desk import channels, create_app
+from desk import create_app
 from desk.extensions import db
 from desk.inbound import tokens
 from desk.inbound.receive import receive
@@ -26,6 +26,7 @@ from desk.tasks.inbound import process_delivery
 from desk.tasks.sweep import sweep_pending
 from tests import contract
 from tests.conftest import PG_URL
+from tests.factories import CHANNELS
 
 
 def delivery(n: int | str) -> dict:
@@ -152,7 +153,7 @@ def test_a_worker_killed_mid_job_leaves_the_item_to_appear_exactly_once(app, com
     try:
         with app.app_context():
             delivery_id = receive(
-                db.session, channels.get("help-request"), delivery("killed")
+                db.session, CHANNELS.get("help-request"), delivery("killed")
             ).delivery_id
             db.session.commit()
             enqueue(process_delivery, delivery_id, job_id=f"delivery-{delivery_id}")

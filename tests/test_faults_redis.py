@@ -24,7 +24,7 @@ from redis import Redis
 from sqlalchemy import func, make_url, select, text
 from sqlalchemy.orm import Session
 
-from desk import channels, create_app
+from desk import create_app
 from desk.config import from_environment
 from desk.extensions import db
 from desk.inbound import tokens
@@ -34,7 +34,7 @@ from desk.ratelimit import FallbackLimiter, Limit, MemoryLimiter, RedisLimiter
 from desk.tasks import PAUSE_SECONDS, Breaker, RedisSkipped, enqueue, redis_client
 from desk.tasks.inbound import process_delivery
 from tests.conftest import PG_URL
-from tests.factories import make_item, make_user
+from tests.factories import CHANNELS, make_item, make_user
 from tests.test_faults import _free_port, _start_redis, _wait_for_lock_waiter, delivery
 from tests.web import Browser
 from tests.web import text as page_text
@@ -291,7 +291,7 @@ def test_a_worker_caught_mid_job_by_a_redis_outage_keeps_running_and_works_after
     app, committed, redis_server, tmp_path
 ):
     def stored_delivery(name: str) -> str:
-        delivery_id = receive(db.session, channels.get("help-request"), delivery(name)).delivery_id
+        delivery_id = receive(db.session, CHANNELS.get("help-request"), delivery(name)).delivery_id
         db.session.commit()
         return delivery_id
 

@@ -24,7 +24,7 @@ from desk.models import Queue, WorkItem, utcnow
 from desk.work import lifecycle
 from desk.work.assignment import Policy, Status, dispatch, reassign, set_status
 from tests.conftest import PG_URL, _recreate_pg_database
-from tests.factories import make_item, make_user
+from tests.factories import CHANNELS, make_item, make_user
 
 QUEUES = ["chat-regional", "omaolo-porvoo"]
 VERBS = [
@@ -114,7 +114,7 @@ def _do(session: Session, verb: str, person, item: WorkItem, lead) -> None:
     elif verb == "dispatch":
         session.get(Queue, item.queue_code).assignment = Policy.ROUND_ROBIN.value
         set_status(session, person, Status.AVAILABLE)
-        dispatch(session)
+        dispatch(session, CHANNELS.weight)
     elif verb == "offline":
         set_status(session, person, Status.OFFLINE)
     else:

@@ -21,11 +21,11 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 
 import desk
-from desk import channels, training
+from desk import training
 from desk.inbound import tokens
 from desk.models import DigitalService, Instruction, ResponseTemplate, SavedView
 from desk.policy import ACCESS
-from tests.factories import make_item, make_user
+from tests.factories import CHANNELS, make_item, make_user
 from tests.web import Browser
 
 BEYOND_32_BITS = str(2**32)
@@ -181,9 +181,9 @@ def callers(app, app_session):
     starter = json.loads((DESK / "data" / "training" / "starter_pack.json").read_text())
     pack = training.load_pack(app_session, starter)
     run = training.start_run(
-        app_session, pack, people["trainer"], [people["trainee"]], pace_minutes=60
+        app_session, pack, people["trainer"], [people["trainee"]], CHANNELS, pace_minutes=60
     )
-    _, secret = tokens.create(app_session, "Fuzz", channels.names())
+    _, secret = tokens.create(app_session, "Fuzz", CHANNELS.names())
     app_session.commit()
     browsers = {role: Browser(app.test_client()).login(user) for role, user in people.items()}
     browsers["switchers"] = Browser(app.test_client()).login(switcher)

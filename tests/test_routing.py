@@ -10,6 +10,7 @@ from desk.inbound import intake
 from desk.inbound.routing import RoutingError, route
 from desk.models import InboundDelivery, SystemAreaMembership
 from tests import contract
+from tests.factories import CHANNELS
 
 
 def queue_for(
@@ -85,9 +86,9 @@ def test_contract_examples_become_routed_items_once(session, example, channel, q
     )
     session.add(delivery)
     session.flush()  # stored before it is processed, as the API does
-    item = intake.process(session, delivery)
+    item = intake.process(session, delivery, CHANNELS)
     assert item.queue_code == queue
     assert item.due_at == (datetime.fromisoformat(due) if due else None)
     assert delivery.status == "routed" and delivery.item_id == item.id
     assert [e.kind for e in item.events] == ["created", "routed"]
-    assert intake.process(session, delivery).id == item.id
+    assert intake.process(session, delivery, CHANNELS).id == item.id

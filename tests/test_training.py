@@ -13,7 +13,7 @@ from sqlalchemy import select
 from desk import training
 from desk.models import InstructionsShown, ItemStatus, utcnow
 from desk.work import lifecycle
-from tests.factories import make_user
+from tests.factories import CHANNELS, make_user
 
 PACK = json.loads(
     (Path(__file__).parents[1] / "desk/data/training/starter_pack.json").read_text("utf-8")
@@ -29,7 +29,7 @@ def test_the_starter_pack_reaches_every_trainee_through_the_real_intake(session)
     assert len(pack.scenarios) == len(PACK["scenarios"]) >= 20
     trainer = make_user(session, role="trainer", queues=[])
     trainees = [make_user(session, role="trainee", queues=[]) for _ in range(2)]
-    run = training.start_run(session, pack, trainer, trainees)
+    run = training.start_run(session, pack, trainer, trainees, CHANNELS)
     assert len(run.cases) == 2 * len(pack.scenarios)
     for case in run.cases:
         assert case.item is not None, case.scenario.code
@@ -47,9 +47,11 @@ def test_a_paced_run_releases_one_scenario_at_a_time(session):
     trainer = make_user(session, role="trainer", queues=[])
     trainee = make_user(session, role="trainee", queues=[])
     start = utcnow()
-    run = training.start_run(session, pack, trainer, [trainee], pace_minutes=10, now=start)
+    run = training.start_run(
+        session, pack, trainer, [trainee], CHANNELS, pace_minutes=10, now=start
+    )
     assert sum(1 for c in run.cases if c.released_at) == 1
-    training.release_due(session, start + timedelta(minutes=25))
+    training.release_due(session, CHANNELS, start + timedelta(minutes=25))
     assert sum(1 for c in run.cases if c.released_at) == 3
 
 
@@ -62,7 +64,7 @@ def test_a_trainees_handling_is_scored_from_the_events(session):
     poor = make_user(
         session, role="trainee", queues=["chat-regional", "chat-id-loviisa-lapinjarvi"]
     )
-    run = training.start_run(session, pack, trainer, [good, poor])
+    run = training.start_run(session, pack, trainer, [good, poor], CHANNELS)
     code = "chat-anon-medication-loviisa-transfer"
     expected = _case(run, good, code).scenario.expected
 
@@ -103,7 +105,7 @@ def test_an_emergency_left_unopened_is_a_missed_emergency(session):
     trainer = make_user(session, role="trainer", queues=[])
     trainee = make_user(session, role="trainee", queues=[])
     start = utcnow() - timedelta(minutes=30)
-    run = training.start_run(session, pack, trainer, [trainee], now=start)
+    run = training.start_run(session, pack, trainer, [trainee], CHANNELS, now=start)
     case = _case(run, trainee, "omaolo-p0-chest-pain-porvoo")
     assert training.score(session, case).emergency is False
     assert "emergency" in training.score(session, case).missed
@@ -118,33 +120,29 @@ def _queue(session, code):
 def test_a_pack_is_checked_against_the_contract_before_it_is_stored():
     import copy
 
-    from desk import channels
-
-    channels.configure(["chat", "omaolo", "eform", "help_request"])
     queues = {s["expected"]["queue"] for s in PACK["scenarios"]} | {
         s["expected"]["transfer_to"] for s in PACK["scenarios"] if s["expected"]["transfer_to"]
     }
     outcomes = {s["expected"]["outcome"] for s in PACK["scenarios"]}
-    assert training.check_pack(PACK, queues=queues, outcomes=outcomes) == []
+    assert training.check_pack(PACK, CHANNELS, queues=queues, outcomes=outcomes) == []
     broken = copy.deepcopy(PACK)
     broken["scenarios"][0]["delivery"].pop("conversation", None)
     broken["scenarios"][0]["channel"] = "chat"
     broken["scenarios"][1]["expected"]["queue"] = "no-such-queue"
     broken["scenarios"][2]["code"] = broken["scenarios"][3]["code"]
     broken["scenarios"][4]["age_minutes"] = "an hour"
-    problems = training.check_pack(broken, queues=queues, outcomes=outcomes)
+    problems = training.check_pack(broken, CHANNELS, queues=queues, outcomes=outcomes)
     assert any("conversation" in str(p) for p in problems)
     assert any("no-such-queue" in str(p) for p in problems)
     assert any("used twice" in str(p) for p in problems)
     assert any("age_minutes" in str(p) for p in problems)
-    assert training.check_pack([], queues=queues, outcomes=outcomes)
+    assert training.check_pack([], CHANNELS, queues=queues, outcomes=outcomes)
 
 
 def test_the_starter_pack_covers_what_onboarding_needs(session):
     """Every channel, identified and anonymous residents, every system area, an Omaolo P0
     emergency, an income-support application near its deadline, a resident asking another
     municipality's service, and Swedish-speaking residents: as the items arrive."""
-    from desk import channels
     from desk.models import SystemArea
 
     pack = training.load_pack(session, PACK)
@@ -152,9 +150,11 @@ def test_the_starter_pack_covers_what_onboarding_needs(session):
     # A session started on a Tuesday morning: how near a deadline is depends on the weekday
     # (an application six working days old on a Friday evening is due after the weekend).
     now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-    run = training.start_run(session, pack, make_user(session, role="trainer"), [trainee], now=now)
+    run = training.start_run(
+        session, pack, make_user(session, role="trainer"), [trainee], CHANNELS, now=now
+    )
     items = [case.item for case in run.cases]
-    assert {i.channel for i in items} == set(channels.names())
+    assert {i.channel for i in items} == set(CHANNELS.names())
     assert {"strong", "none"} <= {i.identification for i in items}
     areas = {i.queue.system_area_code for i in items} - {None}
     assert areas == set(session.scalars(select(SystemArea.code)))
@@ -174,7 +174,7 @@ def test_editing_or_removing_a_scenario_leaves_sessions_already_run_as_they_were
     pack = training.load_pack(session, PACK)
     trainer = make_user(session, role="trainer", queues=[])
     trainee = make_user(session, role="trainee", queues=["help-regional"])
-    run = training.start_run(session, pack, trainer, [trainee])
+    run = training.start_run(session, pack, trainer, [trainee], CHANNELS)
     code = "help-request-anon-student-email"
     case = _case(run, trainee, code)
     lifecycle.resolve(session, case.item, trainee, case.scenario.expected["outcome"])
@@ -191,7 +191,7 @@ def test_editing_or_removing_a_scenario_leaves_sessions_already_run_as_they_were
     # Removed: no new session brings it, the old one still scores it, loading it brings it back.
     training.retire_scenario(session, case.scenario)
     assert code not in [r["code"] for r in training.pack_data(pack)["scenarios"]]
-    again = training.start_run(session, pack, trainer, [trainee])
+    again = training.start_run(session, pack, trainer, [trainee], CHANNELS)
     assert len(again.cases) == len(PACK["scenarios"]) - 1
     assert code not in {c.scenario.code for c in again.cases}
     assert code in {s.scenario for s in training.progress(session, run).by_trainee[trainee.id]}
@@ -202,27 +202,29 @@ def test_editing_or_removing_a_scenario_leaves_sessions_already_run_as_they_were
 def test_a_new_scenario_starts_from_where_the_desk_routes_its_delivery(session):
     by_code = {row["code"]: row for row in PACK["scenarios"]}
     emergency = by_code["omaolo-p0-chest-pain-porvoo"]
-    assert training.routed_handling(session, emergency["channel"], emergency["delivery"]) == {
+    assert training.routed_handling(
+        session, CHANNELS.get(emergency["channel"]), emergency["delivery"]
+    ) == {
         "queue": emergency["expected"]["queue"],
         "urgency": "emergency",
     }
     chat = by_code["chat-id-askola-diabetes-booking"]
-    assert training.routed_handling(session, "chat", chat["delivery"]) == {
+    assert training.routed_handling(session, CHANNELS.get("chat"), chat["delivery"]) == {
         "queue": chat["expected"]["queue"]
     }
     nowhere = {**chat["delivery"], "municipality": "no-such-place"}
-    assert training.routed_handling(session, "chat", nowhere) == {}
+    assert training.routed_handling(session, CHANNELS.get("chat"), nowhere) == {}
     assert not session.new, "a preview stores nothing"
 
 
 def test_a_scenario_must_expect_the_queue_its_delivery_is_routed_to(session):
     import copy
 
-    assert training.check_routing(session, PACK) == []
+    assert training.check_routing(session, PACK, CHANNELS) == []
     wrong = copy.deepcopy(PACK)
     row = next(r for r in wrong["scenarios"] if r["code"] == "omaolo-p0-chest-pain-porvoo")
     row["expected"]["queue"] = "omaolo-sipoo"
-    problems = [str(p) for p in training.check_routing(session, wrong)]
+    problems = [str(p) for p in training.check_routing(session, wrong, CHANNELS)]
     assert problems == [
         "Scenario omaolo-p0-chest-pain-porvoo: by the desk's routing its delivery lands in "
         "omaolo-porvoo, not in omaolo-sipoo."

@@ -1,38 +1,123 @@
-"""Channel adapters, registered by configuration.
+"""The inbound channels, each one package here, and the registry of those in use.
 
-Each channel is one module here with an `ADAPTER`; `DESK_CHANNELS` lists the modules in use.
-Adding a channel (TeleQ callback requests, say) is a new module, its name in the setting, and
+A channel is a package with `ADAPTER` (an `Adapter`, see base.py): its pydantic model of a
+delivery (`models.py`), what a delivery becomes (title, content, deadline, routing facts,
+weight), how its content looks on the item page (`content.html`) and its label. `DESK_CHANNELS`
+lists the packages in use (or dotted paths of channels kept elsewhere); the app builds one
+`Registry` from it and keeps it in `app.extensions["desk.channels"]`. Everything that knows
+channels reads the registry: the API and its OpenAPI document, intake, the situation filters,
+labels, assignment weights, the demo and the simulator.
+
+Adding a channel (TeleQ callback requests, say) is a new package, its name in the setting, and
 its routing rules in the reference data.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from importlib import import_module
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from .base import Adapter
+from pydantic import Field, ValidationError, create_model
+
+from .base import NEEDED, SEMANTIC_RULES, Adapter, Delivery, problems_of, unstorable
 
 DEFAULT_CHANNELS = ("chat", "omaolo", "eform", "help_request")
-_registry: dict[str, Adapter] = {}
 
 
-def configure(modules: tuple[str, ...] | list[str] = DEFAULT_CHANNELS) -> None:
-    """Load the adapters of the named modules (in this package or dotted paths)."""
-    _registry.clear()
-    for module in modules:
-        name = module if "." in module else f"{__name__}.{module}"
-        adapter: Adapter = import_module(name).ADAPTER
-        _registry[adapter.name] = adapter
+class Registry:
+    """The channels in use, with their delivery models narrowed to the reference data's
+    municipalities and the configured languages."""
 
+    def __init__(
+        self,
+        modules: Iterable[str],
+        *,
+        municipalities: Iterable[str],
+        languages: Iterable[str],
+    ) -> None:
+        self.municipalities = tuple(municipalities)
+        self.languages = tuple(languages)
+        self._adapters: dict[str, Adapter] = {}
+        self._models: dict[str, type[Delivery]] = {}
+        for module in modules:
+            name = module if "." in module else f"{__name__}.{module}"
+            adapter: Adapter = import_module(name).ADAPTER
+            self._adapters[adapter.name] = adapter
+            self._models[adapter.name] = self._narrowed(adapter)
 
-def get(channel: str) -> Adapter | None:
-    """The adapter for a channel name, or None when there is no such channel."""
-    if not _registry:
-        configure()
-    return _registry.get(channel)
+    def _narrowed(self, adapter: Adapter) -> type[Delivery]:
+        municipality: Any = Annotated[Literal[self.municipalities], NEEDED]
+        described = "The resident's municipality"
+        if adapter.municipality_always_required:
+            field = (municipality, Field(description=f"{described}; required"))
+        else:
+            field = (
+                Annotated[Literal[self.municipalities] | None, NEEDED],
+                Field(
+                    None,
+                    description=f"{described}; required when the resident is strongly "
+                    "identified, else may be absent or null",
+                ),
+            )
+        base = adapter.model
+        return create_model(
+            base.__name__,
+            __base__=base,
+            __doc__=f"{(base.__doc__ or '').strip()}\n\n{SEMANTIC_RULES}",
+            __module__=base.__module__,
+            municipality=field,
+            language=(
+                Literal[self.languages] | None,
+                Field(
+                    None,
+                    description="The language the resident used and wants to be answered "
+                    f"in; {self.languages[0]} when absent or null",
+                ),
+            ),
+        )
 
+    def get(self, channel: str) -> Adapter | None:
+        """The adapter for a channel name, or None when there is no such channel."""
+        return self._adapters.get(channel)
 
-def names() -> list[str]:
-    """The channel names in use."""
-    if not _registry:
-        configure()
-    return list(_registry)
+    def names(self) -> list[str]:
+        """The channel names in use, in the configured order."""
+        return list(self._adapters)
+
+    def __iter__(self) -> Iterator[Adapter]:
+        return iter(self._adapters.values())
+
+    def model(self, channel: str) -> type[Delivery]:
+        """The pydantic model a delivery on `channel` is validated with."""
+        return self._models[channel]
+
+    def problems(
+        self, adapter: Adapter, payload: Any, *, now: datetime | None = None
+    ) -> list[dict[str, str]]:
+        """Every problem of a delivery, as {field, message}; none when it keeps the contract.
+        `now` is the moment it arrived (for "not in the future"; the clock's when None)."""
+        if not isinstance(payload, dict):
+            return [{"field": "", "message": "must be a JSON object"}]
+        found = unstorable(payload)
+        try:
+            self._models[adapter.name].model_validate(payload, context={"now": now})
+        except ValidationError as error:
+            found += problems_of(error, adapter.tagged)
+        return found
+
+    def weight(self, channel: str) -> int:
+        """How much of a person's room an item of `channel` in progress takes."""
+        adapter = self._adapters.get(channel)
+        return adapter.weight if adapter else 1
+
+    def template_folders(self) -> dict[str, Path]:
+        """The folder of each channel that has a content template, by channel name."""
+        return {
+            adapter.name: Path(sys.modules[type(adapter).__module__].__file__).parent
+            for adapter in self
+            if adapter.template
+        }

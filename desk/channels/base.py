@@ -1,7 +1,9 @@
-"""The small interface every channel adapter implements, and the checks they share.
+"""What every channel shares: the adapter interface, the common fields of a delivery as pydantic
+models, the JSON the desk reads, and the problems of a delivery in the API's words.
 
-A delivery is validated in full, collecting every problem at once; the adapter then tells the
-desk what the item looks like (title, content), how it routes (form type) and its deadline.
+A channel declares its delivery once, as a pydantic model (`Delivery` plus its own fields). The
+inbound API validates with it, `/api/v1/openapi.json` is generated from it, and the adapter says
+what a valid delivery becomes (title, content, deadline, routing facts, weight).
 """
 
 from __future__ import annotations
@@ -9,34 +11,65 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from ..inbound.deadlines import HELSINKI, Deadline
 from ..models import utcnow
 from ..pid import problem as pid_problem
 
-MUNICIPALITIES = ("porvoo", "loviisa", "lapinjarvi", "sipoo", "askola", "myrskyla", "pukkila")
-LANGUAGES = ("fi", "sv", "en")
-PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 FUTURE_TOLERANCE = timedelta(minutes=5)
 #: The first moment a delivery may be from: the wellbeing services county began on 2023-01-01,
 #: and the routing rules and system areas of the reference data begin with it. Nothing older
 #: can be routed, so it is refused before a 202 promises an item (and no date arithmetic ever
 #: meets year 1 or 9999).
 EARLIEST = datetime(2023, 1, 1, tzinfo=HELSINKI)
+#: Deeper than any delivery of the contract needs (four levels) with room for source systems'
+#: own fields; a body nested deeper is refused before anything walks it.
+MAX_DEPTH = 32
+TEXT_LIMIT = 4000
+PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PID_PATTERN = r"^[0-9]{6}[-+A-FU-Y][0-9]{3}[0-9A-Y]$"
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+# The rules a JSON Schema cannot state, each with the words the desk answers when it is broken.
 EXTERNAL_ID_RULE = (
     "must be printable characters (the space the only white space), "
     "not beginning or ending with a space"
 )
-_MISSING = object()
-
-
-#: Deeper than any delivery of the contract needs (four levels) with room for source systems'
-#: own fields; a body nested deeper is refused before anything walks it.
-MAX_DEPTH = 32
+FUTURE_RULE = "is more than 5 minutes in the future"
+EARLY_RULE = f"is before {EARLIEST.isoformat()}"
+UNSTORABLE_RULE = "contains a NUL character or an unpaired surrogate"
+UNSTORABLE_NAME_RULE = "has a field name that cannot be stored"
+WHEN = (
+    f"ISO 8601 with a UTC offset; not before {EARLIEST.isoformat()} (the first day of the "
+    "wellbeing services county: no routing rule is older) and not more than 5 minutes in the "
+    f"future, else answered with '{EARLY_RULE}' or '{FUTURE_RULE}'"
+)
+SEMANTIC_RULES = (
+    "Rules beyond this schema, each answered 422 with its own message: a timestamp "
+    f"{EARLY_RULE} or {FUTURE_RULE}; an external_id that {EXTERNAL_ID_RULE}; a personal_id "
+    "that is not one ('not a personal identity code (DDMMYYCZZZQ)') or whose century sign, "
+    "date, individual number or check character is wrong ('unknown "
+    "century sign', 'not a real calendar date', 'individual number out of range', 'checksum "
+    f"does not match'); any text that {UNSTORABLE_RULE}, and an object that "
+    f"{UNSTORABLE_NAME_RULE} (NUL, an unpaired surrogate: no database stores them)."
+)
 
 
 class InvalidJson(ValueError):
@@ -100,126 +133,345 @@ def parse_json(text: str | bytes) -> Any:
     return value
 
 
-@dataclass
-class Checker:
-    """Collects every problem of one payload as {field, message} pairs."""
+# -- Field types ------------------------------------------------------------------------------
 
-    problems: list[dict[str, str]] = field(default_factory=list)
-    #: the time the delivery arrived, for "not in the future"
-    now: datetime = field(default_factory=utcnow)
 
-    def problem(self, path: str, message: str) -> None:
-        self.problems.append({"field": path, "message": message})
+def fail(message: str, *at: str | int) -> PydanticCustomError:
+    """The error a validator raises: the desk's own words, for the value or, with `at`, for a
+    part of it (a list's third entry's field: `fail("…", 2, "sent_at")`)."""
+    # Braces in the words are not placeholders.
+    text = message.replace("{", "{{").replace("}", "}}")
+    return PydanticCustomError("desk", text, {"at": list(at)} if at else None)
 
-    def value(self, data: dict, key: str, path: str, *, required: bool) -> Any:
-        """The value, or _MISSING (with a problem when required); null counts as missing."""
-        value = data.get(key, _MISSING)
-        if value is None:
-            value = _MISSING
-        if value is _MISSING and required:
-            self.problem(path, "is required")
+
+def rule(check: Callable[[Any], str | None]) -> AfterValidator:
+    """A validator from a function that returns what is wrong with a value, or None."""
+
+    def validate(value: Any) -> Any:
+        if (message := check(value)) is not None:
+            raise fail(message)
         return value
 
-    def string(
-        self,
-        data: dict,
-        key: str,
-        path: str,
-        *,
-        required: bool = True,
-        max_len: int = 4000,
-        min_len: int = 1,
-        choices: tuple[str, ...] | None = None,
-    ) -> str | None:
-        value = self.value(data, key, path, required=required)
-        if value is _MISSING:
-            return None
-        if not isinstance(value, str):
-            self.problem(path, "must be a string")
-            return None
-        if choices is not None and value not in choices:
-            self.problem(path, f"must be one of: {', '.join(choices)}")
-            return None
-        if len(value) < min_len:
-            self.problem(path, f"must have at least {min_len} character(s)")
-            return None
-        if len(value) > max_len:
-            self.problem(path, f"must have at most {max_len} characters")
-            return None
-        return value
+    return AfterValidator(validate)
 
-    def boolean(self, data: dict, key: str, path: str, *, required: bool = False) -> bool | None:
-        value = self.value(data, key, path, required=required)
-        if value is _MISSING:
-            return None
-        if not isinstance(value, bool):
-            self.problem(path, "must be true or false")
-            return None
-        return value
 
-    def timestamp(
-        self, data: dict, key: str, path: str, *, required: bool = True
-    ) -> datetime | None:
-        text = self.string(data, key, path, required=required, max_len=64)
-        if text is None:
-            return None
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            self.problem(path, "must be an ISO 8601 timestamp")
-            return None
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            self.problem(path, "must have a UTC offset")
-            return None
-        if moment < EARLIEST:
-            self.problem(path, f"is before {EARLIEST.isoformat()}")
-            return None
-        if moment > self.now + FUTURE_TOLERANCE:
-            self.problem(path, "is more than 5 minutes in the future")
-            return None
-        return moment
+def Text(max_length: int = TEXT_LIMIT, min_length: int = 1):  # noqa: N802 (a type)
+    return Annotated[str, Field(min_length=min_length, max_length=max_length)]
 
-    def obj(self, data: dict, key: str, path: str, *, required: bool = True) -> dict | None:
-        value = self.value(data, key, path, required=required)
-        if value is _MISSING:
-            return None
-        if not isinstance(value, dict):
-            self.problem(path, "must be an object")
-            return None
-        return value
 
-    def array(
-        self,
-        data: dict,
-        key: str,
-        path: str,
-        *,
-        required: bool = True,
-        min_items: int = 0,
-        max_items: int = 1000,
-    ) -> list | None:
-        value = self.value(data, key, path, required=required)
-        if value is _MISSING:
-            return None
-        if not isinstance(value, list):
-            self.problem(path, "must be a list")
-            return None
-        if not min_items <= len(value) <= max_items:
-            self.problem(path, f"must have {min_items}–{max_items} entries")
-            return None
-        return value
+def Entries(item: Any, lo: int, hi: int):  # noqa: N802 (a type)
+    """A list of lo–hi items; broken bounds are worded with both ("must have 1–500 entries")."""
+    return Annotated[
+        list[item],
+        Field(json_schema_extra={"minItems": lo, "maxItems": hi}),
+        rule(lambda v: None if lo <= len(v) <= hi else f"must have {lo}–{hi} entries"),
+    ]
+
+
+def absent(message: str):
+    """A field that must not be there (null counts as not there)."""
+
+    def forbid(value: Any) -> None:
+        if value is not None:
+            raise fail(message)
+
+    return Annotated[None, BeforeValidator(forbid)]
+
+
+def _moment(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise fail("must be a string")
+    if len(value) > 64:
+        raise fail("must have at most 64 characters")
+    try:
+        # RFC 3339 also writes the separator and the zone in lower case.
+        return datetime.fromisoformat(value.upper())
+    except ValueError:
+        raise fail("must be an ISO 8601 timestamp") from None
+
+
+def _in_range(moment: datetime, info: ValidationInfo) -> datetime:
+    now = (info.context or {}).get("now") or utcnow()
+    if moment < EARLIEST:
+        raise fail(EARLY_RULE)
+    if moment > now + FUTURE_TOLERANCE:
+        raise fail(FUTURE_RULE)
+    return moment
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_moment),
+    AfterValidator(_in_range),
+    Field(description=WHEN),
+]
+
+
+def _external_id_problem(value: str) -> str | None:
+    # It names the delivery in the state's address and in people's searches and logs: no
+    # invisible characters, and nothing that trimming would make another id. (A NUL or a lone
+    # surrogate has its own problem.)
+    if UNSTORABLE.search(value) or (value.isprintable() and value == value.strip()):
+        return None
+    return EXTERNAL_ID_RULE
+
+
+ExternalId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        description="The source system's own id of the delivery, unique per channel: 1–128 "
+        "printable characters (letters, digits, punctuation, symbols and the space; no "
+        "control, format or other white-space characters) that do not begin or end with a "
+        "space, e.g. EF-2026/000123",
+    ),
+    rule(_external_id_problem),
+]
+PersonalId = Annotated[
+    str,
+    Field(
+        pattern=PID_PATTERN,
+        description="Finnish personal identity code (henkilötunnus); its century sign, date, "
+        "individual number (002–999) and check character are checked",
+    ),
+    rule(pid_problem),
+]
+Phone = Annotated[
+    str, Field(max_length=20, pattern=PHONE_PATTERN, description="International form, +358…")
+]
+Email = Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
+#: what a pattern means, for the problem when a value does not match it
+PATTERN_MESSAGES = {
+    PHONE_PATTERN: "must be in international form, e.g. +358401234567",
+    EMAIL_PATTERN: "is not an email address",
+    PID_PATTERN: "not a personal identity code (DDMMYYCZZZQ)",
+}
+
+
+def _whole(value: Any) -> Any:
+    # JSON Schema counts 2.0 as an integer; so does the desk.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: an integer as JSON Schema has it (any number without a fraction)
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+
+
+class Model(BaseModel):
+    """A part of a delivery: JSON types exactly (no "1" for 1, no 1 for true), unknown fields
+    ignored (source systems may send their own; the stored delivery keeps them)."""
+
+    # Python's regular expressions, as the JSON Schema tools of source systems' tests use.
+    model_config = ConfigDict(strict=True, extra="ignore", regex_engine="python-re")
+
+
+class Anonymous(Model):
+    """A resident who has not identified (or no resident at all)."""
+
+    identification: Literal["none"]
+    personal_id: absent("is forbidden when the resident is anonymous") = None
+    name: Text(200) | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+
+
+class Identified(Model):
+    """A resident who identified strongly (bank credentials, mobile certificate)."""
+
+    identification: Literal["strong"]
+    personal_id: PersonalId
+    name: Text(200) | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+
+
+Resident = Annotated[
+    Anonymous | Identified,
+    Field(
+        discriminator="identification",
+        description="Absent, null or identification 'none' means anonymous; 'strong' needs the "
+        "personal_id, and then the municipality is required too.",
+    ),
+]
+
+
+_MISSING = object()
+
+
+def _needed(value: Any) -> Any:
+    if value is _MISSING:
+        raise fail("is required")
+    return value
+
+
+#: the municipality's check of the cross-field rule (see Delivery)
+NEEDED = BeforeValidator(_needed)
+
+
+def _municipality_with_identification(schema: dict[str, Any]) -> None:
+    # The cross-field rule in the schema's own terms: a strong resident needs a municipality.
+    strong = {"const": "strong"}
+    schema["if"] = {
+        "properties": {
+            "resident": {
+                "type": "object",
+                "properties": {"identification": strong},
+                "required": ["identification"],
+            }
+        },
+        "required": ["resident"],
+    }
+    schema["then"] = {
+        "properties": {"municipality": {"type": "string"}},
+        "required": ["municipality"],
+    }
+
+
+class Delivery(Model):
+    """The fields every channel's delivery has. A channel's model adds its own; the registry
+    narrows `municipality` and `language` to the reference data and the configuration."""
+
+    model_config = ConfigDict(json_schema_extra=_municipality_with_identification)
+
+    external_id: ExternalId
+    submitted_at: Timestamp
+    language: str | None = None
+    resident: Resident | None = None
+    municipality: Annotated[str | None, NEEDED] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _municipality_with_identification(cls, data: Any) -> Any:
+        # Decided on the delivery as sent, so that the problem is listed with the resident's
+        # own (a strong resident without a personal_id and without a municipality has two).
+        resident = data.get("resident") if isinstance(data, dict) else None
+        if (
+            isinstance(resident, dict)
+            and resident.get("identification") == "strong"
+            and data.get("municipality") is None
+        ):
+            return {**data, "municipality": _MISSING}
+        return data
+
+
+# -- Problems ---------------------------------------------------------------------------------
+
+
+def _choices(text: str) -> str:
+    return ", ".join(re.findall(r"'([^']*)'", text))
+
+
+def _message(error: dict) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "desk":
+        return error["msg"]
+    if kind in ("missing", "union_tag_not_found") or (
+        error.get("input", "") is None and kind.endswith("_type")
+    ):
+        # null counts as missing: a required field sent as null is not there
+        return "is required"
+    if kind in ("literal_error", "enum"):
+        return f"must be one of: {_choices(ctx['expected'])}"
+    if kind == "union_tag_invalid":
+        return f"must be one of: {_choices(ctx['expected_tags'])}"
+    if kind == "string_too_short":
+        return f"must have at least {ctx['min_length']} character(s)"
+    if kind == "string_too_long":
+        return f"must have at most {ctx['max_length']} characters"
+    if kind == "string_pattern_mismatch":
+        return PATTERN_MESSAGES.get(ctx["pattern"], "has the wrong form")
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "must be an object"
+    if kind == "timezone_aware":
+        return "must have a UTC offset"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx['le']}"
+    return {
+        "string_type": "must be a string",
+        "bool_type": "must be true or false",
+        "int_type": "must be a whole number",
+        "list_type": "must be a list",
+        "none_required": "must be absent",
+    }.get(kind, error["msg"])
+
+
+def _path(loc: tuple, tagged: frozenset[str]) -> str:
+    path = ""
+    previous: Any = None
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not (previous in tagged and isinstance(part, str)):
+            path += f".{part}" if path else part
+        previous = part if previous not in tagged else None
+    return path
+
+
+def problems_of(error: ValidationError, tagged: frozenset[str]) -> list[dict[str, str]]:
+    """A pydantic ValidationError as the API's {field, message} problems, one per problem."""
+    found = []
+    for detail in error.errors(include_url=False):
+        loc = tuple(detail["loc"])
+        if loc and loc[-1] == "[key]":
+            # A field name of a free-form object: the problem is the object's.
+            loc = loc[:-2]
+        ctx = detail.get("ctx") or {}
+        if detail["type"] in ("union_tag_not_found", "union_tag_invalid"):
+            path = f"{_path(loc, tagged)}.{ctx['discriminator'].strip(chr(39))}"
+        else:
+            path = _path((*loc, *ctx.get("at", ())), tagged)
+        found.append({"field": path, "message": _message(detail)})
+    return found
+
+
+def unstorable(value: Any, path: str = "") -> list[dict[str, str]]:
+    """NUL and unpaired surrogates are valid JSON escapes, but no database text holds them:
+    a problem for every string and field name, anywhere in the delivery, that has one."""
+    found: list[dict[str, str]] = []
+    stack = [(value, path)]
+    while stack:
+        node, at = stack.pop()
+        if isinstance(node, str):
+            if UNSTORABLE.search(node):
+                found.append({"field": at, "message": UNSTORABLE_RULE})
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if UNSTORABLE.search(key):
+                    found.append({"field": at or "(root)", "message": UNSTORABLE_NAME_RULE})
+                stack.append((item, f"{at}.{key}" if at else key))
+        elif isinstance(node, list):
+            stack.extend((item, f"{at}[{n}]") for n, item in enumerate(node))
+    return found
+
+
+# -- Adapters ---------------------------------------------------------------------------------
+
+
+def N_(text: str) -> str:  # noqa: N802 (gettext's convention)
+    """Marks a label for translation; the interface translates it when it shows it."""
+    return text
 
 
 class Adapter:
-    """One channel: validation of its own fields, and what its deliveries become."""
+    """One channel: its delivery model, and what a valid delivery becomes."""
 
-    name: str = ""
+    #: the channel's name in the API's address (/api/v1/inbound/<name>) and in the data
+    name: ClassVar[str] = ""
+    #: the channel's name for people, translated by the interface
+    label: ClassVar[str] = ""
+    #: the pydantic model of a delivery (a subclass of Delivery)
+    model: ClassVar[type[Delivery]] = Delivery
+    #: the model's field names whose values are discriminated unions (their tag is not a field)
+    tagged: ClassVar[frozenset[str]] = frozenset({"resident"})
     #: whether the municipality is required even from an anonymous resident
-    municipality_always_required: bool = False
-
-    def check(self, checker: Checker, payload: dict) -> None:
-        """Add a problem for every way the channel's own fields break the contract."""
-        raise NotImplementedError
+    municipality_always_required: ClassVar[bool] = False
+    #: how much of a person's room one item in progress takes (a chat more than a form)
+    weight: ClassVar[int] = 1
+    #: the template of the item's content on its page, in the adapter's own folder
+    template: ClassVar[str | None] = None
 
     def title(self, payload: dict) -> str:
         raise NotImplementedError
@@ -248,77 +500,6 @@ class Adapter:
         """For a repeat with different content: the payload to keep if the channel allows this
         change (a growing chat), or None when it is a conflict."""
         return None
-
-
-UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
-
-
-def _check_characters(checker: Checker, value: Any, path: str) -> None:
-    # NUL and unpaired surrogates are valid JSON escapes, but no database text can hold them.
-    if isinstance(value, str):
-        if UNSTORABLE.search(value):
-            checker.problem(path, "contains a NUL character or an unpaired surrogate")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if UNSTORABLE.search(key):
-                checker.problem(path or "(root)", "has a field name that cannot be stored")
-            _check_characters(checker, item, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for n, item in enumerate(value):
-            _check_characters(checker, item, f"{path}[{n}]")
-
-
-def check_delivery(
-    adapter: Adapter, payload: Any, *, now: datetime | None = None
-) -> list[dict[str, str]]:
-    """Every problem of a delivery against the common fields and the channel's own."""
-    checker = Checker(now=now or utcnow())
-    if not isinstance(payload, dict):
-        checker.problem("", "must be a JSON object")
-        return checker.problems
-    _check_characters(checker, payload, "")
-    external_id = checker.string(payload, "external_id", "external_id", max_len=128)
-    # It names the delivery in the state's address and in people's searches and logs: no
-    # invisible characters, and nothing that trimming would make another id. (A NUL or a lone
-    # surrogate has its own problem above.)
-    printable = external_id is None or (
-        external_id.isprintable() and external_id == external_id.strip()
-    )
-    if not printable and not UNSTORABLE.search(external_id):
-        checker.problem("external_id", EXTERNAL_ID_RULE)
-    checker.timestamp(payload, "submitted_at", "submitted_at")
-    checker.string(payload, "language", "language", required=False, choices=LANGUAGES)
-    resident = checker.obj(payload, "resident", "resident", required=False)
-    identified = False
-    if resident is not None:
-        level = checker.string(
-            resident, "identification", "resident.identification", choices=("none", "strong")
-        )
-        identified = level == "strong"
-        pid = checker.value(resident, "personal_id", "resident.personal_id", required=identified)
-        if level == "none" and pid is not _MISSING:
-            checker.problem("resident.personal_id", "is forbidden when the resident is anonymous")
-        elif identified and pid is not _MISSING:
-            if not isinstance(pid, str):
-                checker.problem("resident.personal_id", "must be a string")
-            elif reason := pid_problem(pid):
-                checker.problem("resident.personal_id", reason)
-        checker.string(resident, "name", "resident.name", required=False, max_len=200)
-        phone = checker.string(resident, "phone", "resident.phone", required=False, max_len=20)
-        if phone is not None and not PHONE.match(phone):
-            checker.problem("resident.phone", "must be in international form, e.g. +358401234567")
-        email = checker.string(resident, "email", "resident.email", required=False, max_len=254)
-        if email is not None and not EMAIL.match(email):
-            checker.problem("resident.email", "is not an email address")
-    checker.string(
-        payload,
-        "municipality",
-        "municipality",
-        choices=MUNICIPALITIES,
-        required=identified or adapter.municipality_always_required,
-    )
-    adapter.check(checker, payload)
-    return checker.problems
 
 
 def is_identified(payload: dict) -> bool:

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -60,8 +60,12 @@ def grow(payload: dict, rng: random.Random, now: datetime) -> dict:
     return grown
 
 
-def events(rng: random.Random, clock: Callable[[], datetime]) -> Iterator[tuple[str, dict]]:
-    """An endless stream of (channel, payload) in the simulator's mix."""
+def events(
+    rng: random.Random, clock: Callable[[], datetime], channels: Collection[str] = tuple(MIX)
+) -> Iterator[tuple[str, dict]]:
+    """An endless stream of (channel, payload) in the simulator's mix, of the `channels` in
+    use (the desk's registry names them)."""
+    mix = {channel: share for channel, share in MIX.items() if channel in channels}
     pool: dict[str, list[dict]] = {}
     for channel, payload in deliveries(rng, clock(), POOL):
         pool.setdefault(channel, []).append(payload)
@@ -80,7 +84,7 @@ def events(rng: random.Random, clock: Callable[[], datetime]) -> Iterator[tuple[
             latest[key] = ("chat", grow(latest[key][1], rng, clock()))
             yield latest[key]
             continue
-        channel = rng.choices(list(MIX), weights=list(MIX.values()))[0]
+        channel = rng.choices(list(mix), weights=list(mix.values()))[0]
         template = rng.choice(pool[channel])
         key = f"sim-{uuid.UUID(int=rng.getrandbits(128))}"
         latest[key] = (channel, restamp(template, clock(), key))
@@ -135,13 +139,14 @@ def run(
     seed: int | None = None,
     clock: Callable[[], datetime],
     report: Callable[[Counter], None],
+    channels: Collection[str] = tuple(MIX),
 ) -> Counter:
     """Post `rate` deliveries a second for `minutes`; returns the count of each status."""
     if not url.startswith(("http://", "https://")):
         raise ValueError("the desk's URL must be http:// or https://")
     _wait_for(url)
     rng = random.Random(seed)
-    stream = events(rng, clock)
+    stream = events(rng, clock, channels)
     results: Counter = Counter()
     lock = threading.Lock()
 

@@ -11,7 +11,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import channels, formats
+from .. import formats
+from ..channels.base import Adapter
 from ..inbound.deadlines import OFFICE_CLOSES, parse_day
 from ..inbound.routing import RoutingError, system_area_of
 from ..models import (
@@ -55,19 +56,19 @@ def system_area_or_none(session: Session, municipality: str | None, day: date) -
         return None
 
 
-def topics_of(item: WorkItem) -> frozenset[str]:
-    adapter = channels.get(item.channel)
+def topics_of(item: WorkItem, adapter: Adapter | None) -> frozenset[str]:
+    """What the item is about, as its channel (None: one no longer in use) reads it."""
     return frozenset(adapter.topics(item.content or {})) if adapter else frozenset()
 
 
-def scope_of(session: Session, item: WorkItem, day: date) -> Scope:
+def scope_of(session: Session, item: WorkItem, day: date, adapter: Adapter | None) -> Scope:
     """What the item asks of the instructions on `day`."""
     return Scope(
         municipality=item.municipality_code,
         system_area=system_area_or_none(session, item.municipality_code, day),
         channel=item.channel,
         service_area=item.service_area_code,
-        topics=topics_of(item),
+        topics=topics_of(item, adapter),
         requested_municipality=item.requested_municipality_code,
         requested_system_area=system_area_or_none(session, item.requested_municipality_code, day),
     )
@@ -89,8 +90,9 @@ class Guidance:
     gone: list[InstructionVersion]
 
 
-def for_item(session: Session, item: WorkItem, now: datetime) -> Guidance:
-    scope = scope_of(session, item, day_in_finland(now))
+def for_item(session: Session, item: WorkItem, now: datetime, adapter: Adapter | None) -> Guidance:
+    """The instructions for the item, read by its channel's adapter."""
+    scope = scope_of(session, item, day_in_finland(now), adapter)
     shown, gone = instructions.for_item(all_instructions(session), scope, item.submitted_at, now)
     return Guidance(shown, gone)
 

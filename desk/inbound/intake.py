@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import channels
+from ..channels import Registry
+from ..channels.base import Adapter
 from ..models import DeliveryStatus, EventKind, InboundDelivery, WorkItem, utcnow
 from ..work.lifecycle import record
 from .deadlines import HELSINKI
@@ -18,9 +19,9 @@ from .routing import RoutingError, route
 MAX_ATTEMPTS = 5
 
 
-def build_item(session: Session, channel: str, payload: dict[str, Any]) -> WorkItem:
+def build_item(session: Session, adapter: Adapter, payload: dict[str, Any]) -> WorkItem:
     """A routed, deadlined item for a valid payload (not yet added to the session)."""
-    adapter = channels.get(channel)
+    channel = adapter.name
     resident = payload.get("resident") or {}
     identified = resident.get("identification") == "strong"
     submitted_at = datetime.fromisoformat(payload["submitted_at"])
@@ -54,7 +55,7 @@ def build_item(session: Session, channel: str, payload: dict[str, Any]) -> WorkI
     )
 
 
-def _create(session: Session, delivery: InboundDelivery) -> WorkItem | None:
+def _create(session: Session, delivery: InboundDelivery, adapter: Adapter) -> WorkItem | None:
     existing = session.scalar(
         select(WorkItem).where(
             WorkItem.channel == delivery.channel, WorkItem.external_id == delivery.external_id
@@ -63,7 +64,7 @@ def _create(session: Session, delivery: InboundDelivery) -> WorkItem | None:
     if existing is not None:
         return existing
     try:
-        item = build_item(session, delivery.channel, delivery.payload)
+        item = build_item(session, adapter, delivery.payload)
     except RoutingError as error:
         delivery.status = DeliveryStatus.REJECTED.value
         delivery.reason = str(error)
@@ -77,23 +78,25 @@ def _create(session: Session, delivery: InboundDelivery) -> WorkItem | None:
     return item
 
 
-def _apply_update(session: Session, delivery: InboundDelivery, item: WorkItem) -> None:
+def _apply_update(
+    session: Session, delivery: InboundDelivery, item: WorkItem, adapter: Adapter
+) -> None:
     """A grown chat: the item gets the longer conversation (the old one is its prefix)."""
-    adapter = channels.get(delivery.channel)
     item.content = adapter.content(delivery.payload)
     now = utcnow()
     item.updated_at = now
     record(session, item, None, EventKind.UPDATED, at=now)
 
 
-def process(session: Session, delivery: InboundDelivery) -> WorkItem | None:
+def process(session: Session, delivery: InboundDelivery, channels: Registry) -> WorkItem | None:
     """Bring the delivery's item up to date with it; repeating this changes nothing."""
+    adapter = channels.get(delivery.channel)
     if delivery.status == DeliveryStatus.REJECTED.value:
         delivery.applied_hash = delivery.content_hash
         return None
     delivery.attempts += 1
     if delivery.item_id is None:
-        item = _create(session, delivery)
+        item = _create(session, delivery, adapter)
         if item is None:
             delivery.applied_hash = delivery.content_hash
             session.flush()
@@ -103,7 +106,7 @@ def process(session: Session, delivery: InboundDelivery) -> WorkItem | None:
     else:
         item = session.get(WorkItem, delivery.item_id)
         if delivery.applied_hash != delivery.content_hash:
-            _apply_update(session, delivery, item)
+            _apply_update(session, delivery, item, adapter)
     delivery.applied_hash = delivery.content_hash
     session.flush()
     return item

@@ -1,193 +1,48 @@
-"""The OpenAPI 3.1 description of the inbound API, kept beside the code that answers it."""
+"""The OpenAPI 3.1 description of the inbound API, generated from the channels' models.
+
+The delivery schemas are the pydantic models the API validates with (JSON Schema 2020-12), so
+the document and the desk cannot disagree; what a schema cannot say is in its description.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..channels.base import EARLIEST, LANGUAGES, MAX_DEPTH, MUNICIPALITIES
-from ..channels.chat import SENDERS
-from ..channels.eform import TYPES as FORM_TYPES
-from ..channels.omaolo import URGENCIES
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-TEXT = {"type": "string", "minLength": 1, "maxLength": 4000}
-WHEN = (
-    f"ISO 8601 with a UTC offset; not before {EARLIEST.isoformat()} (the first day of the "
-    "wellbeing services county: no routing rule is older) and not more than 5 minutes in the "
-    "future"
-)
-TIMESTAMP = {"type": "string", "format": "date-time", "description": WHEN}
-EXTERNAL_ID = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": 128,
-    "description": "The source system's own id of the delivery, unique per channel: 1–128 "
-    "printable characters (letters, digits, punctuation, symbols and the space; no control, "
-    "format or other white-space characters) that do not begin or end with a space, e.g. "
-    "EF-2026/000123",
-}
+from ..channels import Registry
+from ..channels.base import MAX_DEPTH, ExternalId
+
+REF = "#/components/schemas/{model}"
 
 
-def _common(required_municipality: bool) -> tuple[dict[str, Any], list[str]]:
-    municipality = {"type": "string", "enum": list(MUNICIPALITIES)}
-    properties = {
-        "external_id": EXTERNAL_ID,
-        "submitted_at": TIMESTAMP,
-        "municipality": municipality
-        if required_municipality
-        else {
-            "anyOf": [municipality, {"type": "null"}],
-            "description": "required when the resident is strongly identified",
-        },
-        "language": {"type": "string", "enum": list(LANGUAGES), "default": "fi"},
-        "resident": {"$ref": "#/components/schemas/Resident"},
+class _Schema(GenerateJsonSchema):
+    """Pydantic's JSON Schema without the titles it makes up from field names."""
+
+    def field_title_should_be_set(self, schema) -> bool:
+        return False
+
+
+def _external_id() -> dict[str, Any]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(ExternalId).json_schema()
+
+
+def delivery_schemas(channels: Registry) -> tuple[dict[str, str], dict[str, Any]]:
+    """The schema name of each channel's delivery, and every schema they use."""
+    models = [channels.model(name) for name in channels.names()]
+    names, document = models_json_schema(
+        [(model, "validation") for model in models], ref_template=REF, schema_generator=_Schema
+    )
+    by_channel = {
+        name: names[(model, "validation")]["$ref"].rsplit("/", 1)[1]
+        for name, model in zip(channels.names(), models, strict=True)
     }
-    required = ["external_id", "submitted_at"] + (["municipality"] if required_municipality else [])
-    return properties, required
+    return by_channel, document.get("$defs", {})
 
 
-def _delivery(
-    extra: dict[str, Any], extra_required: list[str], *, municipality: bool
-) -> dict[str, Any]:
-    properties, required = _common(municipality)
-    return {
-        "type": "object",
-        "properties": {**properties, **extra},
-        "required": required + extra_required,
-    }
-
-
-SCHEMAS: dict[str, Any] = {
-    "Resident": {
-        "type": "object",
-        "description": "Absent or identification 'none' means anonymous.",
-        "properties": {
-            "identification": {"type": "string", "enum": ["none", "strong"]},
-            "personal_id": {
-                "type": "string",
-                "description": "Finnish personal identity code; required when strong, forbidden "
-                "otherwise; check character, century sign and date are checked",
-                "pattern": "^[0-9]{6}[-+A-FU-Y][0-9]{3}[0-9A-Y]$",
-            },
-            "name": {"type": "string", "maxLength": 200},
-            "phone": {"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"},
-            "email": {"type": "string", "maxLength": 254},
-        },
-        "required": ["identification"],
-    },
-    "ChatDelivery": _delivery(
-        {
-            "topic": {"type": "string", "maxLength": 200},
-            "bot_summary": TEXT,
-            "conversation": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 500,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "sender": {"type": "string", "enum": list(SENDERS)},
-                        "sent_at": TIMESTAMP,
-                        "text": TEXT,
-                    },
-                    "required": ["sender", "sent_at", "text"],
-                },
-            },
-        },
-        ["conversation"],
-        municipality=False,
-    ),
-    "OmaoloDelivery": _delivery(
-        {
-            "assessment": {
-                "type": "object",
-                "properties": {
-                    "kind": {"type": "string", "enum": ["symptom", "service"]},
-                    "code": {"type": "string", "minLength": 1, "maxLength": 128},
-                    "title": {"type": "string", "minLength": 1, "maxLength": 300},
-                    "urgency": {
-                        "type": "string",
-                        "enum": list(URGENCIES),
-                        "description": "required for symptom, absent for service",
-                    },
-                    "recommendation": TEXT,
-                    "answers": {
-                        "type": "array",
-                        "maxItems": 300,
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "question": TEXT,
-                                "answer": {"type": "string", "maxLength": 4000},
-                            },
-                            "required": ["question", "answer"],
-                        },
-                    },
-                    "contact_request": {"type": "boolean"},
-                },
-                "required": ["kind", "code", "title", "recommendation"],
-            },
-        },
-        ["assessment"],
-        municipality=True,
-    ),
-    "EFormDelivery": _delivery(
-        {
-            "form": {
-                "type": "object",
-                "properties": {
-                    "type": {"type": "string", "enum": list(FORM_TYPES)},
-                    "title": {"type": "string", "minLength": 1, "maxLength": 300},
-                    "fields": {
-                        "type": "object",
-                        "additionalProperties": {
-                            "anyOf": [
-                                {"type": "string"},
-                                {"type": "number"},
-                                {"type": "boolean"},
-                                {"type": "array", "items": {"type": "string"}},
-                            ]
-                        },
-                    },
-                    "attachments": {
-                        "type": "array",
-                        "maxItems": 20,
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "name": {"type": "string", "minLength": 1, "maxLength": 255},
-                                "content_type": {
-                                    "type": "string",
-                                    "minLength": 1,
-                                    "maxLength": 255,
-                                },
-                                "size": {"type": "integer", "minimum": 0},
-                            },
-                            "required": ["name", "content_type", "size"],
-                        },
-                    },
-                },
-                "required": ["type", "title"],
-            },
-            "urgent": {"type": "boolean", "default": False},
-        },
-        ["form"],
-        municipality=True,
-    ),
-    "HelpRequestDelivery": _delivery(
-        {
-            "request": {
-                "type": "object",
-                "properties": {
-                    "topic": {"type": "string", "minLength": 1, "maxLength": 200},
-                    "message": TEXT,
-                    "contact_preference": {"type": "string", "enum": ["phone", "email", "message"]},
-                },
-                "required": ["topic", "message"],
-            },
-        },
-        ["request"],
-        municipality=False,
-    ),
+RESPONSES: dict[str, Any] = {
     "Receipt": {
         "type": "object",
         "properties": {
@@ -259,18 +114,12 @@ ERRORS = {
     "503": _answer("The database is unreachable; retry after the Retry-After seconds", "Error"),
 }
 
-CHANNEL_SCHEMAS = {
-    "chat": "ChatDelivery",
-    "omaolo": "OmaoloDelivery",
-    "eform": "EFormDelivery",
-    "help-request": "HelpRequestDelivery",
-}
 
-
-def spec(server: str) -> dict[str, Any]:
-    """The OpenAPI document, with `server` as the base address."""
+def spec(server: str, channels: Registry) -> dict[str, Any]:
+    """The OpenAPI document of the channels in use, with `server` as the base address."""
+    schema_of, schemas = delivery_schemas(channels)
     paths: dict[str, Any] = {}
-    for channel, schema in CHANNEL_SCHEMAS.items():
+    for channel, schema in schema_of.items():
         paths[f"/api/v1/inbound/{channel}"] = {
             "post": {
                 "operationId": f"deliver_{channel.replace('-', '_')}",
@@ -305,13 +154,13 @@ def spec(server: str) -> dict[str, Any]:
                     "name": "channel",
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "string", "enum": list(CHANNEL_SCHEMAS)},
+                    "schema": {"type": "string", "enum": channels.names()},
                 },
                 {
                     "name": "external_id",
                     "in": "path",
                     "required": True,
-                    "schema": EXTERNAL_ID,
+                    "schema": _external_id(),
                 },
             ],
             "responses": {
@@ -340,7 +189,7 @@ def spec(server: str) -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**schemas, **RESPONSES},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -8,7 +8,7 @@ import logging
 
 from redis.exceptions import RedisError
 
-from ..extensions import db
+from ..extensions import channel_registry, db
 from ..work import assignment
 from . import enqueue
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 def dispatch_waiting() -> int:
     """Dispatch once and commit; returns how many items were given."""
     try:
-        given = assignment.dispatch(db.session)
+        given = assignment.dispatch(db.session, channel_registry().weight)
         db.session.commit()
     except BaseException:
         db.session.rollback()

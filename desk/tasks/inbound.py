@@ -12,7 +12,7 @@ import logging
 from sqlalchemy import or_, select, text, true
 from sqlalchemy.exc import OperationalError
 
-from ..extensions import db
+from ..extensions import channel_registry, db
 from ..inbound.intake import process, record_failure
 from ..models import InboundDelivery
 from . import enqueue, redis_connection
@@ -40,7 +40,7 @@ def process_delivery(delivery_id: str) -> int | None:
         delivery = db.session.get(InboundDelivery, delivery_id, with_for_update=True)
         if delivery is None:
             return None
-        item = process(db.session, delivery)
+        item = process(db.session, delivery, channel_registry())
         db.session.commit()
     except Exception as error:
         db.session.rollback()
@@ -107,7 +107,7 @@ def drain_deliveries() -> int:
         for delivery in batch:
             try:
                 with db.session.begin_nested():
-                    process(db.session, delivery)
+                    process(db.session, delivery, channel_registry())
                 routed += 1
             except Exception as error:
                 # One bad delivery must not hold up the rest; the sweep retries it alone.

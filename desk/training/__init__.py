@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import demo
+from ..channels import Registry
+from ..channels.base import Adapter
 from ..inbound import intake
 from ..inbound.routing import RoutingError
 from ..models import (
@@ -71,6 +73,7 @@ def start_run(
     pack: TrainingPack,
     trainer: User,
     trainees: list[User],
+    channels: Registry,
     *,
     pace_minutes: int = 0,
     now: datetime | None = None,
@@ -91,7 +94,7 @@ def start_run(
                 )
             )
     session.flush()
-    release_due(session, now)
+    release_due(session, channels, now)
     return run
 
 
@@ -114,7 +117,9 @@ def as_sent(delivery: dict, external_id: str, arrived: datetime) -> dict:
     return payload
 
 
-def release_due(session: Session, now: datetime | None = None) -> list[TrainingCase]:
+def release_due(
+    session: Session, channels: Registry, now: datetime | None = None
+) -> list[TrainingCase]:
     """Bring every case whose time has come in through the real intake, to its trainee."""
     now = now or utcnow()
     due = session.scalars(
@@ -134,7 +139,7 @@ def release_due(session: Session, now: datetime | None = None) -> list[TrainingC
         )
         session.add(delivery)
         session.flush()
-        item = intake.process(session, delivery)
+        item = intake.process(session, delivery, channels)
         if item is None:
             continue  # a scenario the contract refuses: the trainer sees it unreleased
         # Given to the trainee at once, so trainees do not work each other's copies.
@@ -281,7 +286,7 @@ def progress(session: Session, run: TrainingRun) -> Progress:
     return Progress(by_trainee, common)
 
 
-def reset_run(session: Session, run: TrainingRun, trainer: User) -> TrainingRun:
+def reset_run(session: Session, run: TrainingRun, trainer: User, channels: Registry) -> TrainingRun:
     """End a session and start it afresh for the same trainees, pack and pace. The old
     practice items are closed by the desk (their history stays, as all history does)."""
     now = utcnow()
@@ -305,7 +310,9 @@ def reset_run(session: Session, run: TrainingRun, trainer: User) -> TrainingRun:
             )
     run.ended_at = now
     session.flush()
-    return start_run(session, run.pack, trainer, trainees, pace_minutes=run.pace_minutes, now=now)
+    return start_run(
+        session, run.pack, trainer, trainees, channels, pace_minutes=run.pace_minutes, now=now
+    )
 
 
 def results_rows(session: Session, run: TrainingRun) -> list[list]:
@@ -347,12 +354,9 @@ class Problem:
         return self.message % self.params
 
 
-def check_pack(data, *, queues: set[str], outcomes: set[str]) -> list[Problem]:
+def check_pack(data, channels: Registry, *, queues: set[str], outcomes: set[str]) -> list[Problem]:
     """Every problem of a pack a trainer wrote (the starter pack's format): each scenario's
     delivery is checked against the inbound contract as its source system would send it."""
-    from .. import channels
-    from ..channels.base import check_delivery
-
     if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
         return [Problem(N_("The pack must be an object with a list of scenarios."))]
     problems = [
@@ -433,18 +437,19 @@ def check_pack(data, *, queues: set[str], outcomes: set[str]) -> list[Problem]:
                 N_("Scenario %(where)s, delivery field %(field)s: %(message)s"),
                 {"where": where, "field": problem["field"] or "/", "message": problem["message"]},
             )
-            for problem in check_delivery(adapter, payload)
+            for problem in channels.problems(adapter, payload)
         )
     return problems
 
 
-def check_routing(session: Session, data: dict) -> list[Problem]:
+def check_routing(session: Session, data: dict, channels: Registry) -> list[Problem]:
     """For a pack `check_pack` passed: every scenario whose delivery the desk's routing does
     not bring to the queue the scenario expects it to land in (its trainees would be scored
     against a queue the item never reached)."""
     problems = []
     for row in data["scenarios"]:
-        routed = routed_handling(session, row["channel"], row["delivery"]).get("queue")
+        adapter = channels.get(row["channel"])
+        routed = adapter and routed_handling(session, adapter, row["delivery"]).get("queue")
         if routed != row["expected"]["queue"]:
             problems.append(
                 Problem(
@@ -478,12 +483,12 @@ def generated_delivery(channel: str, seed: int) -> dict:
     raise ValueError(f"no {channel} delivery from the generator")
 
 
-def routed_handling(session: Session, channel: str, delivery: dict) -> dict[str, str]:
+def routed_handling(session: Session, adapter: Adapter, delivery: dict) -> dict[str, str]:
     """What the desk itself makes of a scenario's delivery arriving now: the queue its
     routing gives and, for an emergency, the urgency; the scenario form starts from these.
     Empty for a delivery that does not route."""
     try:
-        item = intake.build_item(session, channel, as_sent(delivery, "preview", utcnow()))
+        item = intake.build_item(session, adapter, as_sent(delivery, "preview", utcnow()))
     except (RoutingError, KeyError, TypeError, ValueError):
         return {}
     handling = {"queue": item.queue.code}

@@ -8,11 +8,13 @@ the real desk: isolation is structural, not a filter.
 
 from __future__ import annotations
 
-from flask import Flask, g, has_request_context, session
-from flask_sqlalchemy.session import Session as FlaskSession
+from flask import Flask, g, session
 
-REAL = "real"
-TRAINING = "training"
+from ..extensions import db
+from .binding import REAL, TRAINING, SpaceSession, current
+
+__all__ = ["REAL", "TRAINING", "SpaceSession", "current"]
+
 #: roles that work only in the training space
 TRAINING_ROLES = frozenset({"trainer", "trainee"})
 
@@ -28,7 +30,6 @@ def may_switch(user_id: int) -> bool:
     between the two spaces. Read from the real database, whatever the request's space."""
     from sqlalchemy.orm import Session
 
-    from ..extensions import db
     from ..models import User
 
     with Session(db.engine) as real:
@@ -39,22 +40,6 @@ def may_switch(user_id: int) -> bool:
             and user.role not in TRAINING_ROLES
             and user.training_role in TRAINING_ROLES
         )
-
-
-def current() -> str:
-    """The space of this request (the real desk outside requests: jobs, commands)."""
-    if has_request_context():
-        return g.get("desk_space", REAL)
-    return REAL
-
-
-class SpaceSession(FlaskSession):
-    """Flask-SQLAlchemy's session, bound to the training database in training requests."""
-
-    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
-        if bind is None and current() == TRAINING:
-            return self._db.engines[TRAINING]
-        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
 
 def enter(space: str) -> None:
@@ -68,8 +53,7 @@ def prepare(app: Flask) -> None:
     """Migrate the training database and load the reference data into it (idempotent)."""
     from flask_migrate import upgrade
 
-    from .. import create_app, reference
-    from ..extensions import db
+    from .. import reference
 
     url = app.config.get("DESK_TRAINING_DATABASE_URL")
     if not url:
@@ -79,12 +63,13 @@ def prepare(app: Flask) -> None:
         for key in ("SECRET_KEY", "REDIS_URL", "DESK_JOBS_INLINE")
         if key in app.config
     }
-    training = create_app(
+    # The factory that made this app makes the training space's (create_app).
+    training = app.extensions["desk.create_app"](
         {**overrides, "SQLALCHEMY_DATABASE_URI": url, "DESK_TRAINING_DATABASE_URL": None}
     )
     with training.app_context():
         upgrade()
-        reference.load(db.session)
+        reference.load(db.session, app.config["DESK_REFERENCE_FILE"])
         _load_starter_pack(db.session)
         db.session.commit()
         db.engine.dispose()
@@ -107,7 +92,6 @@ def mirror(user) -> None:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from ..extensions import db
     from ..models import Municipality, Queue, User
 
     with Session(db.engines[TRAINING]) as training:

@@ -11,9 +11,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import channels
-from ..channels.base import InvalidJson, check_delivery, parse_json
-from ..extensions import csrf, db
+from ..channels.base import InvalidJson, parse_json
+from ..extensions import channel_registry, csrf, db
 from ..inbound import tokens
 from ..inbound.deadlines import HELSINKI
 from ..inbound.openapi import spec
@@ -97,7 +96,8 @@ def _body() -> bytes:
 @bp.post("/inbound/<channel>")
 def deliver(channel: str):
     """Accept one delivery from a source system."""
-    adapter = channels.get(channel)
+    registry = channel_registry()
+    adapter = registry.get(channel)
     if adapter is None:
         return error(404, "unknown_channel", f"no channel {channel!r}")
     token = _token(channel)
@@ -111,7 +111,7 @@ def deliver(channel: str):
         return error(400, "invalid_json", f"the body {invalid}")
     if not isinstance(payload, dict):
         return error(400, "invalid_json", "the body must be a JSON object")
-    problems = check_delivery(adapter, payload)
+    problems = registry.problems(adapter, payload)
     if problems:
         return error(422, "invalid", problems=problems)
 
@@ -145,7 +145,7 @@ def deliver(channel: str):
 @bp.get("/inbound/<channel>/<path:external_id>")
 def state(channel: str, external_id: str):
     """The processing state of a delivery, for the source system to show the resident."""
-    if channels.get(channel) is None:
+    if channel_registry().get(channel) is None:
         return error(404, "unknown_channel", f"no channel {channel!r}")
     token = _token(channel)
     if isinstance(token, Response):
@@ -180,4 +180,6 @@ def state(channel: str, external_id: str):
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3 description of the inbound API."""
-    return jsonify(spec(url_for("api.openapi", _external=True).rsplit("/api/v1", 1)[0]))
+    return jsonify(
+        spec(url_for("api.openapi", _external=True).rsplit("/api/v1", 1)[0], channel_registry())
+    )

@@ -13,8 +13,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import channels, guidance
-from ..extensions import db
+from .. import guidance
+from ..extensions import channel_registry, db
 from ..formats import sort_key
 from ..guidance import instructions
 from ..guidance.instructions import Draft, Scope, Shown, check_draft, day_in_finland
@@ -51,11 +51,11 @@ def _reference() -> dict:
         "municipalities": municipalities,
         "system_areas": by_name(db.session.scalars(select(SystemArea))),
         "service_areas": service_areas,
-        "channels": channels.names(),
+        "channels": channel_registry().names(),
         "kinds": instructions.KINDS,
         # (code, name) pairs for the editors' select fields
         "municipality_choices": [(m.code, m.name(lang)) for m in municipalities],
-        "channel_choices": [(c, channel_label(c)) for c in channels.names()],
+        "channel_choices": [(c, channel_label(c)) for c in channel_registry().names()],
         "service_area_choices": [(a.code, a.name(lang)) for a in service_areas],
     }
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from .. import guidance
 from ..errors import DomainError, ItemNotFound
-from ..extensions import db
+from ..extensions import channel_registry, db
 from ..i18n import by_name, language
 from ..models import (
     AccessPurpose,
@@ -105,7 +105,7 @@ def _context(item: WorkItem, **extra) -> dict:
         "outcomes": [o for o in outcomes if o.active],
         "outcome_names": {o.code: o.name(lang) for o in outcomes},
         "municipalities": by_name(db.session.scalars(select(Municipality))),
-        "guidance": guidance.for_item(db.session, item, now),
+        "guidance": guidance.for_item(db.session, item, now, channel_registry().get(item.channel)),
         # Instructions are the professional's reading, in their language first; templates
         # speak to the resident, in the resident's.
         "instruction_language": guidance.reading_language(lang, item.language),

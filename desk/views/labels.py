@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ..extensions import channel_registry
 from ..i18n import gettext as _
 from ..models import ItemEvent
 
@@ -45,12 +46,18 @@ def service_kind_label(code: str) -> str:
 
 
 def channel_label(code: str) -> str:
-    return {
-        "chat": _("Chat"),
-        "omaolo": _("Omaolo"),
-        "eform": _("E-form"),
-        "help-request": _("Ask for help"),
-    }.get(code, code)
+    """The channel's own label (its adapter's), in the reader's language; the code of a
+    channel no longer in use."""
+    adapter = channel_registry().get(code)
+    return _(adapter.label) if adapter and adapter.label else code
+
+
+def channel_template(code: str) -> str:
+    """The template of an item's content: its channel's own, or each field as it came."""
+    adapter = channel_registry().get(code)
+    if adapter is None or not adapter.template:
+        return "items/_content_fields.html"
+    return f"channel-{code}/{adapter.template}"
 
 
 def status_label(code: str) -> str:
@@ -186,6 +193,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         role_label=role_label,
         channel_label=channel_label,
+        channel_template=channel_template,
         service_kind_label=service_kind_label,
         access_label=access_label,
         status_label=status_label,

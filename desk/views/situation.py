@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import live
-from ..extensions import db
+from ..extensions import channel_registry, db
 from ..i18n import by_name, language
 from ..models import (
     Municipality,
@@ -36,7 +36,6 @@ from .guard import cursor
 
 bp = Blueprint("situation", __name__, url_prefix="/situation")
 PAGE = 50
-CHANNELS = ("chat", "omaolo", "eform", "help-request")
 
 
 LIST_KEYS = ("queue", "state", "municipality", "channel", "service_area", "identification")
@@ -46,7 +45,7 @@ def _filters(args=None) -> Filters:
     args = request.args if args is None else args
     return Filters(
         municipality=args.get("municipality") or None,
-        channel=args.get("channel") if args.get("channel") in CHANNELS else None,
+        channel=args.get("channel") if args.get("channel") in channel_registry().names() else None,
         service_area=args.get("service_area") or None,
         identification=args.get("identification")
         if args.get("identification") in ("none", "strong")
@@ -70,7 +69,7 @@ def _choices() -> dict:
         # by their names in the interface language (Borgå before Lovisa in Swedish)
         "municipalities": by_name(db.session.scalars(select(Municipality))),
         "service_areas": by_name(db.session.scalars(select(ServiceArea))),
-        "channels": CHANNELS,
+        "channels": channel_registry().names(),
     }
 
 

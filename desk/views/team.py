@@ -21,7 +21,7 @@ from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import channel_registry, db
 from ..i18n import language
 from ..models import ItemEvent, ItemStatus, Queue, Role, User, WorkItem, utcnow
 from ..policy import EDITORS, WORKERS
@@ -105,7 +105,7 @@ def board():
     people, queues = _team(me())
     now = utcnow()
     ids = [p.id for p in people]
-    load = assignment.loads(db.session, people)
+    load = assignment.loads(db.session, people, channel_registry().weight)
     held = dict.fromkeys(ids, 0)
     waiting_resident = dict.fromkeys(ids, 0)
     overdue = dict.fromkeys(ids, 0)
@@ -240,7 +240,7 @@ def person(user_id: int):
         person=person,
         queues=queues,
         items=items,
-        load=assignment.loads(db.session, [person])[person.id],
+        load=assignment.loads(db.session, [person], channel_registry().weight)[person.id],
         people=[p for p in _people if p.id != person.id],
         manages=manages,
         now=utcnow(),
@@ -308,7 +308,11 @@ def reassign():
         flash(_("Choose the items to move first."), "error")
         return redirect(back)
     confirmed = request.form.get("confirm") == "1"
-    if to is not None and not confirmed and (found := assignment.cautions(db.session, to, items)):
+    if (
+        to is not None
+        and not confirmed
+        and (found := assignment.cautions(db.session, to, items, channel_registry().weight))
+    ):
         return _confirm_reassign(items, to, found, back)
     moved, refused = 0, []
     for item in items:

@@ -24,9 +24,9 @@ from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import channels, training
+from .. import training
 from ..channels.base import InvalidJson, parse_json
-from ..extensions import db
+from ..extensions import channel_registry, db
 from ..i18n import language
 from ..models import (
     Instruction,
@@ -79,7 +79,9 @@ def start():
             "error",
         )
         return redirect(url_for("training.index"))
-    run = training.start_run(db.session, pack, me(), list(trainees), pace_minutes=pace)
+    run = training.start_run(
+        db.session, pack, me(), list(trainees), channel_registry(), pace_minutes=pace
+    )
     db.session.commit()
     flash(_("The session started for %(n)d trainees.", n=len(trainees)), "success")
     return redirect(url_for("training.run", run_id=run.id))
@@ -118,8 +120,10 @@ def upload_pack():
     if data is None:
         problems = [_("The file is not JSON.")]
     else:
-        problems = worded(training.check_pack(data, queues=queues, outcomes=outcomes))
-        problems = problems or worded(training.check_routing(db.session, data))
+        problems = worded(
+            training.check_pack(data, channel_registry(), queues=queues, outcomes=outcomes)
+        )
+        problems = problems or worded(training.check_routing(db.session, data, channel_registry()))
     if problems:
         flash(_("The pack was not saved: %(problems)s", problems=" ".join(problems[:8])), "error")
         return redirect(url_for("training.index"))
@@ -166,7 +170,7 @@ def _scenario_form(
             scenario=scenario,
             values=values,
             problems=problems,
-            channels=channels.names(),
+            channels=channel_registry().names(),
             queues=db.session.scalars(select(Queue).order_by(Queue.code)).all(),
             outcomes=db.session.scalars(select(OutcomeCode).order_by(OutcomeCode.position)).all(),
             instruction_codes=sorted(c for c in db.session.scalars(select(Instruction.code)) if c),
@@ -234,15 +238,17 @@ def new_scenario(pack_id: int):
     from, and the handling expected of the trainee."""
     pack = _pack(pack_id)
     channel = request.args.get("channel", "chat")
-    if channel not in channels.names():
+    adapter = channel_registry().get(channel)
+    if adapter is None:
         channel = "chat"
+        adapter = channel_registry().get(channel)
     seed = number(request.args.get("seed", "1"), 0)
     seed = 1 if seed is None else seed
     values = {name: "" for name in SCENARIO_FIELDS}
     values.update(channel=channel, urgency="normal", age_minutes="5", seed=seed)
     delivery = training.generated_delivery(channel, seed)
     values["delivery"] = json.dumps(delivery, ensure_ascii=False, indent=2)
-    values.update(training.routed_handling(db.session, channel, delivery))
+    values.update(training.routed_handling(db.session, adapter, delivery))
     return _scenario_form(pack, values, [])
 
 
@@ -321,8 +327,12 @@ def _save_scenario(pack: TrainingPack, scenario: TrainingScenario | None):
     queues = set(db.session.scalars(select(Queue.code)))
     outcomes = set(db.session.scalars(select(OutcomeCode.code)))
     data = training.with_scenario(pack, row)
-    problems = worded(training.check_pack(data, queues=queues, outcomes=outcomes))
-    problems = problems or worded(training.check_routing(db.session, {"scenarios": [row]}))
+    problems = worded(
+        training.check_pack(data, channel_registry(), queues=queues, outcomes=outcomes)
+    )
+    problems = problems or worded(
+        training.check_routing(db.session, {"scenarios": [row]}, channel_registry())
+    )
     if problems:
         return _scenario_form(pack, values, problems, 422, scenario=scenario)
     training.save_scenario(db.session, pack, row)
@@ -361,7 +371,7 @@ def leave():
 def reset(run_id: int):
     """Start the session again from the beginning for the same trainees."""
     found = db.get_or_404(TrainingRun, run_id)
-    fresh = training.reset_run(db.session, found, me())
+    fresh = training.reset_run(db.session, found, me(), channel_registry())
     db.session.commit()
     flash(_("The session started again from the beginning."), "success")
     return redirect(url_for("training.run", run_id=fresh.id))
@@ -394,7 +404,7 @@ def init_app(app: Flask) -> None:
     def release_paced_scenarios():
         # Paced sessions: what is due arrives with the next request in the training space.
         in_training = spaces.current() == spaces.TRAINING and request.endpoint != "static"
-        if in_training and training.release_due(db.session):
+        if in_training and training.release_due(db.session, channel_registry()):
             db.session.commit()
 
     app.jinja_env.globals["training_feedback"] = feedback_for

@@ -22,7 +22,7 @@ Plain Python on a Session; no Flask.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,18 +48,14 @@ class Policy(enum.StrEnum):
     LEAST_LOADED = "least_loaded"
 
 
-#: how much of a person's capacity one item in progress takes, by channel
-WEIGHTS = {"chat": 2}
-DEFAULT_WEIGHT = 1
+#: how much of a person's capacity one item in progress takes, by channel: the channel
+#: registry's `weight` (a chat more than a form)
+Weight = Callable[[str], int]
 #: every dispatch holds this lock (PostgreSQL), so two never give the same person too much
 DISPATCH_LOCK = 72_430_001
 
 
-def weight(channel: str) -> int:
-    return WEIGHTS.get(channel, DEFAULT_WEIGHT)
-
-
-def loads(session: Session, users: Iterable[User]) -> dict[int, int]:
+def loads(session: Session, users: Iterable[User], weight: Weight) -> dict[int, int]:
     """Each user's weighted load: the items they have in progress."""
     ids = [u.id for u in users]
     result = dict.fromkeys(ids, 0)
@@ -138,7 +134,9 @@ def _lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DISPATCH_LOCK})
 
 
-def dispatch(session: Session, now: datetime | None = None) -> list[tuple[WorkItem, User]]:
+def dispatch(
+    session: Session, weight: Weight, now: datetime | None = None
+) -> list[tuple[WorkItem, User]]:
     """Give waiting items of the queues that assign automatically to available members with
     room for them, in the contract's order; flushes, the caller commits."""
     now = now or utcnow()
@@ -155,9 +153,9 @@ def dispatch(session: Session, now: datetime | None = None) -> list[tuple[WorkIt
         ).all()
         if not members:
             continue
-        load = loads(session, members)
+        load = loads(session, members, weight)
         room = {u.id: u.capacity - load[u.id] for u in members}
-        smallest = min(DEFAULT_WEIGHT, *WEIGHTS.values())
+        smallest = 1  # no channel takes less room
         # Read in order, a batch at a time, and stop as soon as everyone is full: a long queue
         # costs one batch, not the whole backlog.
         waiting = session.scalars(
@@ -309,7 +307,9 @@ class Caution:
     capacity: int = 0
 
 
-def cautions(session: Session, person: User, items: Iterable[WorkItem]) -> list[Caution]:
+def cautions(
+    session: Session, person: User, items: Iterable[WorkItem], weight: Weight
+) -> list[Caution]:
     """Why giving `items` to `person` may leave them waiting: the person is not available, or
     the items they would have in progress (a waiting item stays waiting, and what they hold
     already is not counted twice) go over their capacity. Empty: nothing to confirm."""
@@ -322,7 +322,7 @@ def cautions(session: Session, person: User, items: Iterable[WorkItem]) -> list[
         if item.assignee_id != person.id
         and item.status in (ItemStatus.NEW.value, ItemStatus.IN_PROGRESS.value)
     )
-    load = loads(session, [person])[person.id]
+    load = loads(session, [person], weight)[person.id]
     if adding and load + adding > person.capacity:
         found.append(Caution("over_capacity", load=load, adding=adding, capacity=person.capacity))
     return found

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..inbound.deadlines import Deadline
-from .base import Adapter, Checker, shorten
+from ...inbound.deadlines import Deadline
+from ..base import N_, Adapter, shorten
+from .models import SENDERS, ChatDelivery
 
-SENDERS = ("resident", "bot", "professional")
+__all__ = ["ADAPTER", "SENDERS", "ChatDelivery"]
 TITLE_LIMIT = 90
 # A repeat may grow the conversation and refresh these; anything else is a conflict.
 MAY_CHANGE = ("conversation", "topic", "bot_summary", "submitted_at")
@@ -15,25 +16,11 @@ MAY_CHANGE = ("conversation", "topic", "bot_summary", "submitted_at")
 
 class Chat(Adapter):
     name = "chat"
-
-    def check(self, checker: Checker, payload: dict) -> None:
-        checker.string(payload, "topic", "topic", required=False, max_len=200)
-        checker.string(payload, "bot_summary", "bot_summary", required=False)
-        messages = checker.array(
-            payload, "conversation", "conversation", min_items=1, max_items=500
-        )
-        previous = None
-        for n, message in enumerate(messages or []):
-            path = f"conversation[{n}]"
-            if not isinstance(message, dict):
-                checker.problem(path, "must be an object")
-                continue
-            checker.string(message, "sender", f"{path}.sender", choices=SENDERS)
-            sent = checker.timestamp(message, "sent_at", f"{path}.sent_at")
-            checker.string(message, "text", f"{path}.text")
-            if sent is not None and previous is not None and sent < previous:
-                checker.problem(f"{path}.sent_at", "is earlier than the message before it")
-            previous = sent or previous
+    label = N_("Chat")
+    model = ChatDelivery
+    # A conversation holds a person more than a form does.
+    weight = 2
+    template = "content.html"
 
     def title(self, payload: dict) -> str:
         messages = payload["conversation"]

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..inbound.deadlines import Deadline, same_working_day
-from .base import Adapter, Checker, shorten
+from ...inbound.deadlines import Deadline, same_working_day
+from ..base import N_, Adapter, shorten
+from .models import HelpRequestDelivery
+
+__all__ = ["ADAPTER", "HelpRequestDelivery"]
 
 
 class HelpRequest(Adapter):
     name = "help-request"
-
-    def check(self, checker: Checker, payload: dict) -> None:
-        request = checker.obj(payload, "request", "request")
-        if request is None:
-            return
-        checker.string(request, "topic", "request.topic", max_len=200)
-        checker.string(request, "message", "request.message")
-        checker.string(
-            request,
-            "contact_preference",
-            "request.contact_preference",
-            required=False,
-            choices=("phone", "email", "message"),
-        )
+    label = N_("Ask for help")
+    model = HelpRequestDelivery
+    template = "content.html"
 
     def title(self, payload: dict) -> str:
         return shorten(payload["request"]["topic"], 300)

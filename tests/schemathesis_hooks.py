@@ -1,0 +1,77 @@
+"""Schemathesis hooks for tests/test_openapi.py (loaded by SCHEMATHESIS_HOOKS).
+
+`positive_data_accepted_but_for_documented_rules` is schemathesis' positive_data_acceptance
+with the one allowance the contract makes: a delivery the schema allows may still be refused
+(422) for a rule no JSON Schema can state, and then only for a rule the document itself
+describes (the problem's message stands in the document's text). `every_channel_accepts` makes
+sure that this is not vacuous: every channel accepted (202) some generated delivery.
+
+Generated timestamps are spread over ten thousand years, and only the last few are accepted;
+before a positive case is sent its timestamps are set to a minute ago (any date-time is as valid
+to the schema), so the generated deliveries reach the rest of the rules.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import schemathesis
+
+
+def _positive_delivery(case) -> bool:
+    meta = case.meta
+    return (
+        case.method.upper() == "POST"
+        and meta is not None
+        and meta.generation.mode.is_positive
+        and isinstance(case.body, dict)
+    )
+
+
+@schemathesis.hook
+def before_call(ctx, case, **kwargs):
+    if not _positive_delivery(case):
+        return
+    moment = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    if isinstance(case.body.get("submitted_at"), str):
+        case.body["submitted_at"] = moment
+    for message in case.body.get("conversation") or []:
+        if isinstance(message, dict) and isinstance(message.get("sent_at"), str):
+            message["sent_at"] = moment
+
+
+@schemathesis.check
+def positive_data_accepted_but_for_documented_rules(ctx, response, case):
+    if not _positive_delivery(case):
+        return None
+    # 409: another example with the same external_id; 429: the rate limit, not the data
+    if 200 <= response.status_code < 300 or response.status_code in (409, 429):
+        return None
+    if response.status_code != 422:
+        raise AssertionError(f"a delivery the schema allows was answered {response.status_code}")
+    document = json.dumps(case.operation.schema.raw_schema, ensure_ascii=False)
+    undocumented = [p for p in response.json()["problems"] if p["message"] not in document]
+    if undocumented:
+        raise AssertionError(
+            f"a delivery the schema allows was refused for rules it does not state: {undocumented}"
+        )
+    return None
+
+
+@schemathesis.check
+class every_channel_accepts:  # noqa: N801 (a check's name)
+    def __init__(self):
+        self.tested: set[str] = set()
+        self.accepted: set[str] = set()
+
+    def after_response(self, ctx, response, case):
+        if _positive_delivery(case):
+            self.tested.add(case.operation.label)
+            if response.status_code == 202:
+                self.accepted.add(case.operation.label)
+
+    def after_run(self, ctx):
+        never = self.tested - self.accepted
+        if never:
+            raise AssertionError("never accepted a generated delivery: " + ", ".join(sorted(never)))
