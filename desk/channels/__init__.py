@@ -23,7 +23,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, create_model
 
-from .base import NEEDED, SEMANTIC_RULES, Adapter, Delivery, problems_of, unstorable
+from ..models import utcnow
+from .base import (
+    ARRIVED,
+    NEEDED,
+    SEMANTIC_RULES,
+    SUSPECT_ESCAPE,
+    Adapter,
+    Delivery,
+    problems_of,
+    unstorable,
+)
 
 DEFAULT_CHANNELS = ("chat", "omaolo", "eform", "help_request")
 
@@ -96,17 +106,27 @@ class Registry:
         return self._models[channel]
 
     def problems(
-        self, adapter: Adapter, payload: Any, *, now: datetime | None = None
+        self,
+        adapter: Adapter,
+        payload: Any,
+        *,
+        now: datetime | None = None,
+        text: bytes | None = None,
     ) -> list[dict[str, str]]:
         """Every problem of a delivery, as {field, message}; none when it keeps the contract.
-        `now` is the moment it arrived (for "not in the future"; the clock's when None)."""
+        `now` is the moment it arrived (for "not in the future"; the clock's when None);
+        `text`, the JSON it was read from, spares the look for unstorable characters when
+        it has no escape that could be one."""
         if not isinstance(payload, dict):
             return [{"field": "", "message": "must be a JSON object"}]
-        found = unstorable(payload)
+        found = unstorable(payload) if text is None or SUSPECT_ESCAPE.search(text) else []
+        arrived = ARRIVED.set(now or utcnow())
         try:
-            self._models[adapter.name].model_validate(payload, context={"now": now})
+            self._models[adapter.name].model_validate(payload)
         except ValidationError as error:
             found += problems_of(error, adapter.tagged)
+        finally:
+            ARRIVED.reset(arrived)
         return found
 
     def weight(self, channel: str) -> int:

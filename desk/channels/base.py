@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -22,8 +23,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
-    ValidationInfo,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -178,31 +179,33 @@ def absent(message: str):
     return Annotated[None, BeforeValidator(forbid)]
 
 
-def _moment(value: Any) -> Any:
+#: the moment a delivery arrived, while it is validated ("not in the future" is from it)
+ARRIVED: ContextVar[datetime | None] = ContextVar("arrived", default=None)
+
+
+def _timestamp(value: Any) -> datetime:
+    # One Python call per timestamp: a delivery has dozens (a chat's every message).
     if not isinstance(value, str):
         raise fail("must be a string")
     if len(value) > 64:
         raise fail("must have at most 64 characters")
     try:
         # RFC 3339 also writes the separator and the zone in lower case.
-        return datetime.fromisoformat(value.upper())
+        moment = datetime.fromisoformat(value.upper())
     except ValueError:
         raise fail("must be an ISO 8601 timestamp") from None
-
-
-def _in_range(moment: datetime, info: ValidationInfo) -> datetime:
-    now = (info.context or {}).get("now") or utcnow()
+    if moment.utcoffset() is None:
+        raise fail("must have a UTC offset")
     if moment < EARLIEST:
         raise fail(EARLY_RULE)
-    if moment > now + FUTURE_TOLERANCE:
+    if moment > (ARRIVED.get() or utcnow()) + FUTURE_TOLERANCE:
         raise fail(FUTURE_RULE)
     return moment
 
 
 Timestamp = Annotated[
     AwareDatetime,
-    BeforeValidator(_moment),
-    AfterValidator(_in_range),
+    PlainValidator(_timestamp, json_schema_input_type=AwareDatetime),
     Field(description=WHEN),
 ]
 
@@ -425,6 +428,11 @@ def problems_of(error: ValidationError, tagged: frozenset[str]) -> list[dict[str
             path = _path((*loc, *ctx.get("at", ())), tagged)
         found.append({"field": path, "message": _message(detail)})
     return found
+
+
+#: how a NUL or an unpaired surrogate shows in JSON text: only as an escape (raw, the text
+#: would not be JSON or not UTF-8); a text without one holds neither
+SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def unstorable(value: Any, path: str = "") -> list[dict[str, str]]:

@@ -106,12 +106,13 @@ def deliver(channel: str):
     if request.mimetype != "application/json":
         return error(400, "invalid_json", "the body must be JSON (Content-Type: application/json)")
     try:
-        payload = parse_json(_body())
+        body = _body()
+        payload = parse_json(body)
     except InvalidJson as invalid:
         return error(400, "invalid_json", f"the body {invalid}")
     if not isinstance(payload, dict):
         return error(400, "invalid_json", "the body must be a JSON object")
-    problems = registry.problems(adapter, payload)
+    problems = registry.problems(adapter, payload, text=body)
     if problems:
         return error(422, "invalid", problems=problems)
 
