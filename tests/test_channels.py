@@ -199,7 +199,7 @@ def test_a_municipality_added_to_the_reference_data_is_accepted_without_code(tmp
     payload["submitted_at"] = datetime.now(UTC).isoformat()
 
     def desk(**config):
-        app = create_app(
+        return create_app(
             {
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'desk.db'}",
                 "SECRET_KEY": "t",
@@ -208,7 +208,6 @@ def test_a_municipality_added_to_the_reference_data_is_accepted_without_code(tmp
                 **config,
             }
         )
-        return app
 
     app = desk(DESK_REFERENCE_FILE=path)
     with app.app_context():

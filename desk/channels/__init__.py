@@ -60,13 +60,13 @@ class Registry:
             self._models[adapter.name] = self._narrowed(adapter)
 
     def _narrowed(self, adapter: Adapter) -> type[Delivery]:
-        municipality: Any = Annotated[Literal[self.municipalities], NEEDED]
+        known: Any = Literal[self.municipalities]
         described = "The resident's municipality"
         if adapter.municipality_always_required:
-            field = (municipality, Field(description=f"{described}; required"))
+            field = (Annotated[known, NEEDED], Field(description=f"{described}; required"))
         else:
             field = (
-                Annotated[Literal[self.municipalities] | None, NEEDED],
+                Annotated[known | None, NEEDED],
                 Field(
                     None,
                     description=f"{described}; required when the resident is strongly "
@@ -124,7 +124,7 @@ class Registry:
         try:
             self._models[adapter.name].model_validate(payload)
         except ValidationError as error:
-            found += problems_of(error, adapter.tagged)
+            found += problems_of(error, payload)
         finally:
             ARRIVED.reset(arrived)
         return found

@@ -270,24 +270,26 @@ class Model(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", regex_engine="python-re")
 
 
-class Anonymous(Model):
+class _Contact(Model):
+    """What every resident may give: how to reach them."""
+
+    name: Text(200) | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+
+
+class Anonymous(_Contact):
     """A resident who has not identified (or no resident at all)."""
 
     identification: Literal["none"]
     personal_id: absent("is forbidden when the resident is anonymous") = None
-    name: Text(200) | None = None
-    phone: Phone | None = None
-    email: Email | None = None
 
 
-class Identified(Model):
+class Identified(_Contact):
     """A resident who identified strongly (bank credentials, mobile certificate)."""
 
     identification: Literal["strong"]
     personal_id: PersonalId
-    name: Text(200) | None = None
-    phone: Phone | None = None
-    email: Email | None = None
 
 
 Resident = Annotated[
@@ -313,7 +315,7 @@ def _needed(value: Any) -> Any:
 NEEDED = BeforeValidator(_needed)
 
 
-def _municipality_with_identification(schema: dict[str, Any]) -> None:
+def _strong_needs_municipality(schema: dict[str, Any]) -> None:
     # The cross-field rule in the schema's own terms: a strong resident needs a municipality.
     strong = {"const": "strong"}
     schema["if"] = {
@@ -336,7 +338,7 @@ class Delivery(Model):
     """The fields every channel's delivery has. A channel's model adds its own; the registry
     narrows `municipality` and `language` to the reference data and the configuration."""
 
-    model_config = ConfigDict(json_schema_extra=_municipality_with_identification)
+    model_config = ConfigDict(json_schema_extra=_strong_needs_municipality)
 
     external_id: ExternalId
     submitted_at: Timestamp
@@ -387,8 +389,6 @@ def _message(error: dict) -> str:
         return PATTERN_MESSAGES.get(ctx["pattern"], "has the wrong form")
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "must be an object"
-    if kind == "timezone_aware":
-        return "must have a UTC offset"
     if kind == "greater_than_equal":
         return f"must be at least {ctx['ge']}"
     if kind == "less_than_equal":
@@ -402,20 +402,32 @@ def _message(error: dict) -> str:
     }.get(kind, error["msg"])
 
 
-def _path(loc: tuple, tagged: frozenset[str]) -> str:
-    path = ""
-    previous: Any = None
-    for part in loc:
+def _path(loc: tuple, payload: Any) -> str:
+    """The field's path as the delivery has it ("conversation[2].sent_at"), read along the
+    delivery: where pydantic names the member of a discriminated union by its tag ("resident",
+    "strong", "personal_id"), the tag is the value of a field there, not a field, and is left
+    out."""
+    path, node = "", payload
+    for n, part in enumerate(loc):
         if isinstance(part, int):
             path += f"[{part}]"
-        elif not (previous in tagged and isinstance(part, str)):
-            path += f".{part}" if path else part
-        previous = part if previous not in tagged else None
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            continue
+        if (
+            isinstance(node, dict)
+            and n < len(loc) - 1
+            and part not in node
+            and part in node.values()
+        ):
+            continue
+        path += f".{part}" if path else part
+        node = node.get(part) if isinstance(node, dict) else None
     return path
 
 
-def problems_of(error: ValidationError, tagged: frozenset[str]) -> list[dict[str, str]]:
-    """A pydantic ValidationError as the API's {field, message} problems, one per problem."""
+def problems_of(error: ValidationError, payload: Any) -> list[dict[str, str]]:
+    """A pydantic ValidationError of `payload` as the API's {field, message} problems, one
+    per problem."""
     found = []
     for detail in error.errors(include_url=False):
         loc = tuple(detail["loc"])
@@ -424,9 +436,9 @@ def problems_of(error: ValidationError, tagged: frozenset[str]) -> list[dict[str
             loc = loc[:-2]
         ctx = detail.get("ctx") or {}
         if detail["type"] in ("union_tag_not_found", "union_tag_invalid"):
-            path = f"{_path(loc, tagged)}.{ctx['discriminator'].strip(chr(39))}"
+            path = f"{_path(loc, payload)}.{ctx['discriminator'].strip(chr(39))}"
         else:
-            path = _path((*loc, *ctx.get("at", ())), tagged)
+            path = _path((*loc, *ctx.get("at", ())), payload)
         found.append({"field": path, "message": _message(detail)})
     return found
 
@@ -473,8 +485,6 @@ class Adapter:
     label: ClassVar[str] = ""
     #: the pydantic model of a delivery (a subclass of Delivery)
     model: ClassVar[type[Delivery]] = Delivery
-    #: the model's field names whose values are discriminated unions (their tag is not a field)
-    tagged: ClassVar[frozenset[str]] = frozenset({"resident"})
     #: whether the municipality is required even from an anonymous resident
     municipality_always_required: ClassVar[bool] = False
     #: how much of a person's room one item in progress takes (a chat more than a form)

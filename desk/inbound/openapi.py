@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from ..channels import Registry
@@ -24,8 +25,6 @@ class _Schema(GenerateJsonSchema):
 
 
 def _external_id() -> dict[str, Any]:
-    from pydantic import TypeAdapter
-
     return TypeAdapter(ExternalId).json_schema()
 
 

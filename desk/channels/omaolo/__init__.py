@@ -17,7 +17,6 @@ class Omaolo(Adapter):
     name = "omaolo"
     label = N_("Omaolo")
     model = OmaoloDelivery
-    tagged = Adapter.tagged | {"assessment"}
     municipality_always_required = True
     template = "content.html"
 
