@@ -265,15 +265,17 @@ def test_the_log_names_queues_links_items_to_their_log_and_exports_finnish_time(
     page = text(Browser(app.test_client()).login(swedish).get(f"/audit?item={item.id}"))
     assert "<td>Omaolo-bedömningar: Borgå · Borgå</td>" in page
 
+    # What was stored before the export: the export records itself after reading the log.
+    stored = app_session.scalars(
+        select(AccessLog.at).where(AccessLog.resident_id == item.personal_id)
+    ).all()
     exported = text(audit.get(f"/audit/export.csv?resident={item.personal_id}")).lstrip("\ufeff")
     table = list(csv.DictReader(io.StringIO(exported)))
     assert list(table[0])[0] == "at (Europe/Helsinki)"
     for row in table:
         moment = datetime.fromisoformat(row["at (Europe/Helsinki)"])
         assert moment.utcoffset().total_seconds() in (7200, 10800), "+02:00 or +03:00"
-    stored = app_session.scalars(
-        select(AccessLog.at).where(AccessLog.resident_id == item.personal_id)
-    ).all()
+    assert len(table) == len(stored)
     assert {datetime.fromisoformat(r["at (Europe/Helsinki)"]) for r in table} == {
         at.astimezone(UTC).replace(microsecond=0) for at in stored
     }
