@@ -108,7 +108,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     orientation.init_app(app)
 
     from . import cli
+    from .tasks import outbound
 
+    outbound.init_app(app)
     cli.init_app(app)
     return app
 

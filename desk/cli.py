@@ -333,6 +333,7 @@ def scheduler_command(interval: int) -> None:
     from rq.exceptions import StopRequested
 
     from .tasks import QUEUE_NAME, redis_connection
+    from .tasks.outbound import sweep_outbox
     from .tasks.sweep import sweep_pending
 
     if current_app.config["DESK_JOBS_INLINE"]:
@@ -394,6 +395,8 @@ def scheduler_command(interval: int) -> None:
     if not taken:
         raise click.ClickException(f"another scheduler is running ({connection.get(lock)!r})")
     scheduler.register(sweep_pending, queue_name=QUEUE_NAME, interval=interval)
+    # The outbox's retries are due seconds apart (5 s, 30 s, …): looked for every 5 s.
+    scheduler.register(sweep_outbox, queue_name=QUEUE_NAME, interval=min(interval, 5))
     try:
         scheduler.start()
     finally:

@@ -43,6 +43,9 @@ def from_environment(instance_path: str) -> dict:
         "REDIS_URL": redis_url,
         # Without Redis, jobs run in-process as soon as they are enqueued.
         "DESK_JOBS_INLINE": redis_url is None,
+        # Without Redis, the outbox is delivered by a thread of the app's own (so a slow
+        # receiver never holds up a click); off, each request delivers its own events.
+        "DESK_OUTBOX_THREAD": True,
         "BABEL_DEFAULT_LOCALE": "fi",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",
         "LANGUAGES": LANGUAGES,

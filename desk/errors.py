@@ -73,3 +73,45 @@ class UnfilledPlaceholders(DomainError):
 
 class UnknownMunicipality(DomainError):
     code = "unknown_municipality"
+
+
+class NotAnswerable(DomainError):
+    """No enabled outbound endpoint serves the item's channel: it cannot be answered here."""
+
+    code = "not_answerable"
+
+
+class ResidentNotIdentified(DomainError):
+    """Content outside a live chat goes only to a strongly identified resident."""
+
+    code = "resident_not_identified"
+
+
+class ChatEnded(DomainError):
+    """The chat was closed: the resident's window is gone (send a message instead)."""
+
+    code = "chat_ended"
+
+
+class InvalidLink(DomainError):
+    """An attached link is not a titled https address, or there are too many."""
+
+    code = "invalid_link"
+
+
+class InvalidReplyBy(DomainError):
+    """A request for more information needs an answer-by date between tomorrow and `limit`."""
+
+    code = "invalid_reply_by"
+
+
+class NotRetryable(DomainError):
+    """Only a failed message can be sent again."""
+
+    code = "not_retryable"
+
+
+class InvalidEndpoint(DomainError):
+    """An outbound endpoint's URL, name or channels were refused; `reason` says which."""
+
+    code = "invalid_endpoint"

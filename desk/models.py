@@ -235,6 +235,12 @@ class User(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=6)
     #: when the desk last gave this person an item (round-robin order)
     last_assigned_at: Mapped[datetime | None]
+    #: how residents see this person in messages: a first name they chose (None: the first
+    #: word of the display name) and their professional title per language (never a username)
+    public_name: Mapped[str | None] = mapped_column(String(60))
+    title_fi: Mapped[str | None] = mapped_column(String(80))
+    title_sv: Mapped[str | None] = mapped_column(String(80))
+    title_en: Mapped[str | None] = mapped_column(String(80))
 
     queues: Mapped[list[Queue]] = relationship(
         secondary="queue_membership", order_by="Queue.code", lazy="selectin"
@@ -254,6 +260,15 @@ class User(Base):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN.value
+
+    @property
+    def shown_name(self) -> str:
+        """The name residents see: the one chosen, else the first word of the display name."""
+        return self.public_name or (self.display_name.split() or [""])[0]
+
+    def title(self, language: str) -> str | None:
+        """The professional title residents see in `language` (Finnish when none is set)."""
+        return {"sv": self.title_sv, "en": self.title_en}.get(language) or self.title_fi
 
 
 # --- work --------------------------------------------------------------------------------------
@@ -434,6 +449,14 @@ class EventKind(enum.StrEnum):
     RETURNED = "returned"
     #: the resident asks service from another municipality (or no longer does)
     REQUESTED_ELSEWHERE = "requested_elsewhere"
+    #: a professional's message to the resident (its text and state are the message's)
+    MESSAGE_SENT = "message_sent"
+    #: the resident's message outside a chat (through the inbound API)
+    RESIDENT_MESSAGE = "resident_message"
+    #: the professional ended a live chat
+    CHAT_CLOSED = "chat_closed"
+    #: a request for more information passed its answer-by date unanswered
+    NO_ANSWER = "no_answer"
 
 
 class ItemEvent(Base):
@@ -867,3 +890,161 @@ class InstructionsShown(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     #: the instructions' codes (seeded ones) or ids
     shown: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# --- the outbound contract: answering the resident ---------------------------------------------
+
+
+class OutboundEndpoint(Base):
+    """Where a source system receives the desk's events (../shared/contract/outbound.md): its
+    URL, the channels it serves, and the Standard Webhooks secret the desk signs with (during a
+    rotation the previous one signs too, until `previous_until`)."""
+
+    __tablename__ = "outbound_endpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    channels: Mapped[str] = mapped_column(String(255))
+    secret: Mapped[str] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_until: Mapped[datetime | None]
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: why it was disabled: by an administrator, or the receiver answered 410 Gone
+    disabled_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_success_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    #: the last failed attempt: the receiver's status and answer, or the connection's error
+    last_failure: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def channel_list(self) -> list[str]:
+        return [c for c in self.channels.split(",") if c]
+
+
+class MessageKind(enum.StrEnum):
+    REPLY = "reply"
+    MESSAGE = "message"
+    REQUEST = "request-for-information"
+
+
+class MessageState(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+OPEN_REQUEST = "kind = 'request-for-information' AND answered_at IS NULL AND lapsed_at IS NULL"
+
+
+class ItemMessage(Base):
+    """One message of an item's conversation outside the channel's own content: a
+    professional's message to the resident (`outgoing`), or the resident's answer through the
+    inbound API. A chat's resident messages stay in the item's content, as the platform sends
+    them; the desk's replies to a chat are here."""
+
+    __tablename__ = "item_message"
+    __table_args__ = (
+        Index("ix_item_message_item", "item_id", "at"),
+        # A repeated post of one click answers with the message it already made.
+        UniqueConstraint("author_id", "click_key"),
+        # A source system's message id, once per item.
+        UniqueConstraint("item_id", "source_message_id"),
+        # Requests for more information still waiting for an answer (the sweep's "no answer").
+        Index(
+            "ix_item_message_open_request",
+            "reply_by",
+            postgresql_where=text(OPEN_REQUEST),
+            sqlite_where=text(OPEN_REQUEST),
+        ),
+    )
+
+    #: "msg_" and a ULID: the contract's `message_id`, and the `webhook-id` of its event
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id"))
+    outgoing: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(2))
+    # --- a professional's message
+    kind: Mapped[str | None] = mapped_column(String(32))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    sender_name: Mapped[str | None] = mapped_column(String(60))
+    sender_title: Mapped[str | None] = mapped_column(String(80))
+    #: [{"title", "url"}]: instructions, forms and services attached
+    links: Mapped[list[dict[str, str]] | None] = mapped_column(JSONDocument)
+    template_ids: Mapped[list[int] | None] = mapped_column(JSONDocument)
+    #: a request for more information: the date (Helsinki) the resident is asked to answer by
+    reply_by: Mapped[date | None] = mapped_column(Date)
+    #: when the resident answered the request (the deadline restarts from that day)
+    answered_at: Mapped[datetime | None]
+    #: when the request's answer-by date passed unanswered (the item came back: "no answer")
+    lapsed_at: Mapped[datetime | None]
+    #: the form's key: one click makes one message, however often it is posted
+    click_key: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str | None] = mapped_column(String(16))
+    state_at: Mapped[datetime | None]
+    #: why delivery failed, as the receiver answered (or the connection's error)
+    failure: Mapped[str | None] = mapped_column(Text)
+    # --- the resident's message
+    source_message_id: Mapped[str | None] = mapped_column(String(128))
+    in_reply_to: Mapped[str | None] = mapped_column(String(40))
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
+
+    author: Mapped[User | None] = relationship(lazy="joined")
+
+
+class EventState(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class OutboxEvent(Base):
+    """An event for a source system, written in the same transaction as the action that made
+    it and delivered after the commit (desk.outbound.delivery): an item's events in `seq`
+    order, each until a 2xx, a permanent refusal or 24 hours of retries."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (
+        # An item's undelivered events in order: the one to send next is the first.
+        Index(
+            "ix_outbox_event_pending",
+            "item_id",
+            "seq",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+        # What the sweep looks for: events due for an attempt.
+        Index(
+            "ix_outbox_event_due",
+            "next_attempt_at",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+        Index("ix_outbox_event_endpoint", "endpoint_id", "state"),
+    )
+
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    #: the `webhook-id`: a message's event has the message's id
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("outbound_endpoint.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id"))
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("item_message.id"))
+    type: Mapped[str] = mapped_column(String(40))
+    #: the request body exactly as signed and sent, on every attempt
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default=EventState.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_attempt_at: Mapped[datetime | None]
+    #: the receiver's last answer: its status, and its body's start when it refused
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
+
+    endpoint: Mapped[OutboundEndpoint] = relationship(lazy="joined")

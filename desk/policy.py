@@ -35,6 +35,8 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "api.openapi": PUBLIC,
     "api.deliver": SOURCE_SYSTEM,
     "api.state": SOURCE_SYSTEM,
+    "api.resident_message": SOURCE_SYSTEM,
+    "api.receipt": SOURCE_SYSTEM,
     "work.index": READERS,
     "work.next_item": WORKERS,
     "work.emergencies": WORKERS,  # an open page asks whether an emergency has arrived

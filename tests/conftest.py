@@ -46,6 +46,8 @@ def _migrated_app(database_url: str, tmp_path_factory, **config):
             "SECRET_KEY": "test-secret",
             "REDIS_URL": None,
             "DESK_JOBS_INLINE": True,
+            # Each request delivers its own outbox events: no thread beside the test's.
+            "DESK_OUTBOX_THREAD": False,
             # Every test signs in from 127.0.0.1: the limits are tested on their own.
             "DESK_RATE_LIMITS": {},
             # The training space's own database, next to this app's instance.

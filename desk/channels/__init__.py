@@ -21,19 +21,9 @@ from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, create_model
+from pydantic import Field, create_model
 
-from ..models import utcnow
-from .base import (
-    ARRIVED,
-    NEEDED,
-    SEMANTIC_RULES,
-    SUSPECT_ESCAPE,
-    Adapter,
-    Delivery,
-    problems_of,
-    unstorable,
-)
+from .base import NEEDED, SEMANTIC_RULES, Adapter, Delivery, problems
 
 DEFAULT_CHANNELS = ("chat", "omaolo", "eform", "help_request")
 
@@ -117,17 +107,7 @@ class Registry:
         `now` is the moment it arrived (for "not in the future"; the clock's when None);
         `text`, the JSON it was read from, spares the look for unstorable characters when
         it has no escape that could be one."""
-        if not isinstance(payload, dict):
-            return [{"field": "", "message": "must be a JSON object"}]
-        found = unstorable(payload) if text is None or SUSPECT_ESCAPE.search(text) else []
-        arrived = ARRIVED.set(now or utcnow())
-        try:
-            self._models[adapter.name].model_validate(payload)
-        except ValidationError as error:
-            found += problems_of(error, payload)
-        finally:
-            ARRIVED.reset(arrived)
-        return found
+        return problems(self._models[adapter.name], payload, now=now, text=text)
 
     def weight(self, channel: str) -> int:
         """How much of a person's room an item of `channel` in progress takes."""

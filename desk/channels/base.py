@@ -425,6 +425,26 @@ def _path(loc: tuple, payload: Any) -> str:
     return path
 
 
+def problems(
+    model: type[BaseModel], payload: Any, *, now: datetime | None = None, text: bytes | None = None
+) -> list[dict[str, str]]:
+    """Every problem of `payload` against `model`, as the API's {field, message}: none when it
+    keeps the contract. `now` is the moment it arrived (for "not in the future"; the clock's
+    when None); `text`, the JSON it was read from, spares the look for unstorable characters
+    when it has no escape that could be one."""
+    if not isinstance(payload, dict):
+        return [{"field": "", "message": "must be a JSON object"}]
+    found = unstorable(payload) if text is None or SUSPECT_ESCAPE.search(text) else []
+    arrived = ARRIVED.set(now or utcnow())
+    try:
+        model.model_validate(payload)
+    except ValidationError as error:
+        found += problems_of(error, payload)
+    finally:
+        ARRIVED.reset(arrived)
+    return found
+
+
 def problems_of(error: ValidationError, payload: Any) -> list[dict[str, str]]:
     """A pydantic ValidationError of `payload` as the API's {field, message} problems, one
     per problem."""
@@ -491,6 +511,8 @@ class Adapter:
     weight: ClassVar[int] = 1
     #: the template of the item's content on its page, in the adapter's own folder
     template: ClassVar[str | None] = None
+    #: a live conversation: the desk replies in it, and closing it ends the resident's window
+    live: ClassVar[bool] = False
 
     def title(self, payload: dict) -> str:
         raise NotImplementedError
@@ -519,6 +541,17 @@ class Adapter:
         """For a repeat with different content: the payload to keep if the channel allows this
         change (a growing chat), or None when it is a conflict."""
         return None
+
+    def restart_after_information(self, content: dict) -> int | None:
+        """For a matter whose legal deadline counts from the day the last necessary information
+        arrives: how many working days it runs from the answer to a request for more
+        information (the deadline pauses while the request is open). None: it does not pause."""
+        return None
+
+    def reply_by_days(self, content: dict) -> int:
+        """The working days a resident is given by default to answer a request for more
+        information on this matter."""
+        return 7
 
 
 def is_identified(payload: dict) -> bool:

@@ -12,6 +12,7 @@ from ..models import InboundDelivery, utcnow
 from . import enqueue
 from .assign import dispatch_waiting
 from .inbound import process_delivery, unapplied
+from .outbound import lapse_requests
 
 GRACE = timedelta(seconds=30)
 BATCH = 1000
@@ -29,6 +30,8 @@ def sweep_pending(grace_seconds: float = GRACE.total_seconds()) -> int:
     db.session.commit()
     for delivery_id in ids:
         enqueue(process_delivery, delivery_id, job_id=f"delivery-{delivery_id}")
+    # Requests for more information whose answer-by date passed come back "no answer".
+    enqueue(lapse_requests)
     # Also the safety net of automatic assignment (someone's break ended, a lost job).
     enqueue(dispatch_waiting)
     return len(ids)

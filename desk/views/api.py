@@ -6,19 +6,25 @@ is sent, then handed to the intake job; if Redis is down the sweep hands it over
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..channels.base import InvalidJson, parse_json
+from ..channels.base import problems as problems_of_model
+from ..errors import ResidentNotIdentified
 from ..extensions import channel_registry, csrf, db
-from ..inbound import tokens
+from ..inbound import answers, tokens
 from ..inbound.deadlines import HELSINKI
 from ..inbound.openapi import spec
 from ..inbound.receive import Receipt, receive
-from ..models import ApiToken, InboundDelivery, WorkItem
+from ..models import ApiToken, InboundDelivery, ItemMessage, WorkItem
+from ..outbound import messages
 from ..security import too_many
+from ..tasks.assign import request_dispatch
 from ..tasks.inbound import process_delivery, request_drain
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -93,6 +99,20 @@ def _body() -> bytes:
     return data
 
 
+def _json_object() -> tuple[bytes, dict] | Response:
+    """The request's JSON object and its bytes, or the 400 that says why there is none."""
+    if request.mimetype != "application/json":
+        return error(400, "invalid_json", "the body must be JSON (Content-Type: application/json)")
+    try:
+        body = _body()
+        payload = parse_json(body)
+    except InvalidJson as invalid:
+        return error(400, "invalid_json", f"the body {invalid}")
+    if not isinstance(payload, dict):
+        return error(400, "invalid_json", "the body must be a JSON object")
+    return body, payload
+
+
 @bp.post("/inbound/<channel>")
 def deliver(channel: str):
     """Accept one delivery from a source system."""
@@ -103,15 +123,10 @@ def deliver(channel: str):
     token = _token(channel)
     if isinstance(token, Response):
         return token
-    if request.mimetype != "application/json":
-        return error(400, "invalid_json", "the body must be JSON (Content-Type: application/json)")
-    try:
-        body = _body()
-        payload = parse_json(body)
-    except InvalidJson as invalid:
-        return error(400, "invalid_json", f"the body {invalid}")
-    if not isinstance(payload, dict):
-        return error(400, "invalid_json", "the body must be a JSON object")
+    read = _json_object()
+    if isinstance(read, Response):
+        return read
+    body, payload = read
     problems = registry.problems(adapter, payload, text=body)
     if problems:
         return error(422, "invalid", problems=problems)
@@ -151,15 +166,7 @@ def state(channel: str, external_id: str):
     token = _token(channel)
     if isinstance(token, Response):
         return token
-    # A state belongs to the source system that delivered it: another's answers 404, as if
-    # the external_id were unknown.
-    delivery = db.session.scalar(
-        select(InboundDelivery).where(
-            InboundDelivery.channel == channel,
-            InboundDelivery.external_id == external_id,
-            InboundDelivery.token_id.in_(tokens.source_token_ids(db.session, token)),
-        )
-    )
+    delivery = _own_delivery(channel, external_id, token)
     db.session.commit()
     if delivery is None:
         return error(404, "not_found", "no delivery with this external_id")
@@ -176,6 +183,86 @@ def state(channel: str, external_id: str):
             "reason": delivery.reason,
         }
     )
+
+
+def _own_delivery(channel: str, external_id: str, token: ApiToken) -> InboundDelivery | None:
+    """The delivery, if this token's source system made it: another's is as if unknown."""
+    return db.session.scalar(
+        select(InboundDelivery).where(
+            InboundDelivery.channel == channel,
+            InboundDelivery.external_id == external_id,
+            InboundDelivery.token_id.in_(tokens.source_token_ids(db.session, token)),
+        )
+    )
+
+
+def _answer_to(channel: str, external_id: str, model) -> tuple[WorkItem, dict] | Response:
+    """For what comes back in about a delivery: its item and the valid payload, or the
+    answer that says why not (401/403 token, 404 unknown, 400/422 body)."""
+    if channel_registry().get(channel) is None:
+        return error(404, "unknown_channel", f"no channel {channel!r}")
+    token = _token(channel)
+    if isinstance(token, Response):
+        return token
+    read = _json_object()
+    if isinstance(read, Response):
+        return read
+    body, payload = read
+    if problems := problems_of_model(model, payload, text=body):
+        return error(422, "invalid", problems=problems)
+    delivery = _own_delivery(channel, external_id, token)
+    if delivery is None:
+        return error(404, "not_found", "no delivery with this external_id")
+    if delivery.item_id is None:
+        reason = "was rejected" if delivery.status == "rejected" else "is not routed yet"
+        return error(409, "conflict", f"the delivery {reason}: it has no item to answer")
+    item = db.session.get(WorkItem, delivery.item_id, with_for_update=True)
+    return item, payload
+
+
+@bp.post("/inbound/<channel>/<path:external_id>/messages")
+def resident_message(channel: str, external_id: str):
+    """The resident's answer outside a chat: added to the item's conversation, and the item
+    goes back to whoever works on it."""
+    found = _answer_to(channel, external_id, answers.ResidentMessage)
+    if isinstance(found, Response):
+        return found
+    item, payload = found
+    answer = messages.Answer(
+        message_id=payload["message_id"],
+        sent_at=datetime.fromisoformat(payload["sent_at"]),
+        text=payload["text"],
+        in_reply_to=payload.get("in_reply_to"),
+        attachments=payload.get("attachments") or [],
+    )
+    try:
+        _message, new = messages.resident_message(
+            db.session, item, channel_registry().get(channel), answer
+        )
+    except ResidentNotIdentified:
+        db.session.rollback()
+        return error(409, "not_identified", "the item's resident is not identified")
+    db.session.commit()
+    if new:
+        request_dispatch()  # back in its queue: someone may be given it
+        return jsonify({"status": "accepted"}), 202
+    return jsonify({"status": "duplicate"}), 200
+
+
+@bp.post("/inbound/<channel>/<path:external_id>/receipts")
+def receipt(channel: str, external_id: str):
+    """The source system reports the desk's message delivered to or read by the resident."""
+    found = _answer_to(channel, external_id, answers.Receipt)
+    if isinstance(found, Response):
+        return found
+    item, payload = found
+    message = db.session.get(ItemMessage, payload["message_id"])
+    if message is None or message.item_id != item.id or not message.outgoing:
+        db.session.rollback()
+        return error(404, "not_found", "no message of the desk with this message_id here")
+    changed = messages.receipt(message, payload["state"], datetime.fromisoformat(payload["at"]))
+    db.session.commit()
+    return jsonify({"status": "accepted" if changed else "duplicate"}), 202 if changed else 200
 
 
 @bp.get("/openapi.json")

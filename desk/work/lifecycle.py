@@ -38,9 +38,25 @@ from ..models import (
     WorkItem,
     utcnow,
 )
+from ..outbound import outbox
 from .access import may_work_on, record_access, visible_to
 
 MAX_TEXT = 4000
+#: the events after which the item's state (status, holder's presence, queue) is not what it was
+STATE_CHANGES = frozenset(
+    {
+        EventKind.TAKEN,
+        EventKind.ASSIGNED,
+        EventKind.REASSIGNED,
+        EventKind.RELEASED,
+        EventKind.RETURNED,
+        EventKind.TRANSFERRED,
+        EventKind.WAITING,
+        EventKind.RESUMED,
+        EventKind.RESOLVED,
+        EventKind.NO_ANSWER,
+    }
+)
 
 
 def work_order() -> tuple:
@@ -75,13 +91,16 @@ def record(
     at: datetime | None = None,
     **fields: str | None,
 ) -> ItemEvent:
-    """Append one event to the item's timeline."""
+    """Append one event to the item's timeline; a change of the item's state is also told to
+    its source system (the outbound contract's `item.updated`)."""
     event = ItemEvent(item=item, actor=actor, kind=kind.value, at=at or utcnow(), **fields)
     session.add(event)
+    if kind in STATE_CHANGES:
+        outbox.item_updated(session, item, event.at)
     return event
 
 
-def _clean_text(text: str | None, *, required: bool) -> str | None:
+def clean_text(text: str | None, *, required: bool) -> str | None:
     text = (text or "").strip()
     if not text:
         if required:
@@ -95,30 +114,30 @@ def _clean_text(text: str | None, *, required: bool) -> str | None:
     return text
 
 
-def _check_access(item: WorkItem, user: User) -> None:
+def check_access(item: WorkItem, user: User) -> None:
     if not may_work_on(user, item):
         raise NotPermitted()
 
 
-def _check_version(item: WorkItem, expected_version: int | None) -> None:
+def check_version(item: WorkItem, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != item.version:
         raise StaleItem()
 
 
-def _check_open(item: WorkItem) -> None:
+def check_open(item: WorkItem) -> None:
     if not item.is_open:
         raise ItemClosed()
 
 
-def _check_holder(item: WorkItem, user: User) -> None:
-    _check_open(item)
+def check_holder(item: WorkItem, user: User) -> None:
+    check_open(item)
     if item.assignee_id != user.id:
         if item.assignee_id is None:
             raise NotHolder()
         raise AlreadyTaken(holder=item.assignee.display_name)
 
 
-def _changed(
+def changed(
     session: Session,
     item: WorkItem,
     user: User,
@@ -158,11 +177,11 @@ def claim(session: Session, item: WorkItem, user: User, now: datetime) -> bool:
 
 def take(session: Session, item: WorkItem, user: User) -> WorkItem:
     """Take an unassigned item from one of the user's queues."""
-    _check_access(item, user)
-    _check_open(item)
+    check_access(item, user)
+    check_open(item)
     now = utcnow()
     if not claim(session, item, user, now):
-        _check_open(item)
+        check_open(item)
         if item.assignee_id == user.id:
             return item
         if item.assignee is None:
@@ -203,12 +222,12 @@ def release(
     session: Session, item: WorkItem, user: User, *, expected_version: int | None = None
 ) -> WorkItem:
     """Give a held item back to its queue."""
-    _check_access(item, user)
-    _check_holder(item, user)
-    _check_version(item, expected_version)
+    check_access(item, user)
+    check_holder(item, user)
+    check_version(item, expected_version)
     item.assignee = None
     item.status = ItemStatus.NEW.value
-    return _changed(session, item, user, EventKind.RELEASED)
+    return changed(session, item, user, EventKind.RELEASED)
 
 
 def transfer(
@@ -221,22 +240,22 @@ def transfer(
     expected_version: int | None = None,
 ) -> WorkItem:
     """Move an open item to another active queue, with a reason; it waits there unassigned."""
-    _check_access(item, user)
-    _check_open(item)
+    check_access(item, user)
+    check_open(item)
     if item.assignee_id not in (None, user.id):
         raise AlreadyTaken(holder=item.assignee.display_name)
-    _check_version(item, expected_version)
+    check_version(item, expected_version)
     if queue is None or not queue.active:
         raise InactiveQueue()
     if queue.code == item.queue_code:
         raise SameQueue()
-    reason = _clean_text(reason, required=True)
+    reason = clean_text(reason, required=True)
     from_code = item.queue_code
     item.queue = queue
     item.service_area_code = queue.service_area_code
     item.assignee = None
     item.status = ItemStatus.NEW.value
-    return _changed(
+    return changed(
         session,
         item,
         user,
@@ -249,8 +268,8 @@ def transfer(
 
 def add_note(session: Session, item: WorkItem, user: User, text: str | None) -> ItemEvent:
     """Add an internal note to the item's timeline (never shown to the resident)."""
-    _check_access(item, user)
-    text = _clean_text(text, required=True)
+    check_access(item, user)
+    text = clean_text(text, required=True)
     event = record(session, item, user, EventKind.NOTED, text=text)
     session.flush()
     return event
@@ -265,27 +284,27 @@ def wait_for_resident(
     expected_version: int | None = None,
 ) -> WorkItem:
     """Mark a held item as waiting for the resident; it stays with its holder."""
-    _check_access(item, user)
-    _check_holder(item, user)
-    _check_version(item, expected_version)
+    check_access(item, user)
+    check_holder(item, user)
+    check_version(item, expected_version)
     if item.status != ItemStatus.IN_PROGRESS.value:
         raise WrongStatus(status=item.status)
-    text = _clean_text(text, required=False)
+    text = clean_text(text, required=False)
     item.status = ItemStatus.WAITING.value
-    return _changed(session, item, user, EventKind.WAITING, text=text)
+    return changed(session, item, user, EventKind.WAITING, text=text)
 
 
 def resume(
     session: Session, item: WorkItem, user: User, *, expected_version: int | None = None
 ) -> WorkItem:
     """Continue working on an item that was waiting for the resident."""
-    _check_access(item, user)
-    _check_holder(item, user)
-    _check_version(item, expected_version)
+    check_access(item, user)
+    check_holder(item, user)
+    check_version(item, expected_version)
     if item.status != ItemStatus.WAITING.value:
         raise WrongStatus(status=item.status)
     item.status = ItemStatus.IN_PROGRESS.value
-    return _changed(session, item, user, EventKind.RESUMED)
+    return changed(session, item, user, EventKind.RESUMED)
 
 
 def settle_first_action(item: WorkItem) -> None:
@@ -309,26 +328,26 @@ def resolve(
     expected_version: int | None = None,
 ) -> WorkItem:
     """Close a held item with an outcome; the holder stays recorded as the one who resolved it."""
-    _check_access(item, user)
-    _check_holder(item, user)
-    _check_version(item, expected_version)
+    check_access(item, user)
+    check_holder(item, user)
+    check_version(item, expected_version)
     outcome = session.get(OutcomeCode, outcome_code) if outcome_code else None
     if outcome is None or not outcome.active:
         raise UnknownOutcome()
-    text = _clean_text(text, required=False)
+    text = clean_text(text, required=False)
     now = utcnow()
     item.status = ItemStatus.RESOLVED.value
     item.outcome_code = outcome.code
     item.resolved_at = now
     settle_first_action(item)
-    return _changed(
+    return changed(
         session, item, user, EventKind.RESOLVED, now=now, outcome_code=outcome.code, text=text
     )
 
 
 def reveal_personal_id(session: Session, item: WorkItem, user: User) -> str | None:
     """Show the full personal identity code; the reveal is recorded in the timeline."""
-    _check_access(item, user)
+    check_access(item, user)
     if item.personal_id is None:
         return None
     record(session, item, user, EventKind.PID_REVEALED)
@@ -342,7 +361,7 @@ def request_elsewhere(
 ) -> WorkItem:
     """Note that the resident asks service from another municipality than their own (or, with
     None or their own, that they no longer do); the instructions for that case then apply."""
-    _check_access(item, user)
+    check_access(item, user)
     if item.status == ItemStatus.RESOLVED.value:
         raise ItemClosed()
     code = municipality_code or None
@@ -353,4 +372,4 @@ def request_elsewhere(
     if code == item.requested_municipality_code:
         return item
     item.requested_municipality_code = code
-    return _changed(session, item, user, EventKind.REQUESTED_ELSEWHERE, municipality_code=code)
+    return changed(session, item, user, EventKind.REQUESTED_ELSEWHERE, municipality_code=code)

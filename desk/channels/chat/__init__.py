@@ -21,6 +21,7 @@ class Chat(Adapter):
     # A conversation holds a person more than a form does.
     weight = 2
     template = "content.html"
+    live = True
 
     def title(self, payload: dict) -> str:
         messages = payload["conversation"]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from ..base import Delivery, Entries, Model, Text, Timestamp, fail
+from ..base import Delivery, Entries, ExternalId, Model, Text, Timestamp, fail
 
 SENDERS = ("resident", "bot", "professional")
 
@@ -15,6 +15,11 @@ class Message(Model):
     sender: Literal[SENDERS]
     sent_at: Timestamp
     text: Text()
+    message_id: ExternalId | None = Field(
+        default=None,
+        description="A professional's message that the desk sent (outbound contract): the "
+        "desk's message_id, by which the desk shows it once",
+    )
 
 
 def _in_time_order(messages: list[Message]) -> list[Message]:

@@ -10,6 +10,9 @@ from .models import TYPES, EFormDelivery
 
 __all__ = ["ADAPTER", "TYPES", "EFormDelivery"]
 SOCIAL = ("income-support", "disability-services", "social-care-need")
+#: working days to answer a request for more information: income support is the resident's
+#: living (a week); disability services and care needs often need statements from others
+REPLY_BY_DAYS = {"income-support": 5, "disability-services": 15, "social-care-need": 10}
 
 
 class EForm(Adapter):
@@ -31,6 +34,14 @@ class EForm(Adapter):
 
     def form_type(self, payload: dict) -> str | None:
         return payload["form"]["type"]
+
+    def restart_after_information(self, content: dict) -> int | None:
+        # Social welfare applications: decided within 7 working days of the day the last
+        # necessary information arrives (the Social Assistance Act, 14 §).
+        return 7 if content.get("form", {}).get("type") in SOCIAL else None
+
+    def reply_by_days(self, content: dict) -> int:
+        return REPLY_BY_DAYS.get(content.get("form", {}).get("type"), 7)
 
     def deadline(self, payload: dict, submitted_at: datetime) -> Deadline:
         form_type = self.form_type(payload)

@@ -1,0 +1,167 @@
+"""Delivering the outbox: one signed POST per attempt (Standard Webhooks v1), the contract's
+retry schedule, permanent refusals, and the order of an item's events. Plain Python: the job
+(desk.tasks.outbound) commits after each attempt."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from standardwebhooks import Webhook
+
+from ..models import EventState, ItemMessage, OutboundEndpoint, OutboxEvent
+from . import messages
+from .endpoints import disable, signing_secrets
+
+#: a 2xx within this long is a success; anything slower is retried
+TIMEOUT = 10.0
+#: the waits after the 1st, 2nd, … failed attempt; then every LAST_WAIT
+SCHEDULE = (5, 30, 120, 600, 1800)
+LAST_WAIT = 3600
+#: an event that has not succeeded this long after it was made is failed
+GIVE_UP = timedelta(hours=24)
+#: the most a receiver's Retry-After may hold an item's events back
+MAX_RETRY_AFTER = 3600
+#: how much of a refusing receiver's answer is kept as the reason
+REASON_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one attempt went."""
+
+    status: int | None
+    reason: str | None = None
+    #: the receiver asked to wait this many seconds (Retry-After)
+    retry_after: float | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def retryable(self) -> bool:
+        """A timeout, a connection error, 408, 429 or 5xx: tried again later."""
+        return self.status is None or self.status in (408, 429) or self.status >= 500
+
+    @property
+    def gone(self) -> bool:
+        return self.status == 410
+
+
+def headers(event: OutboxEvent, secrets: list[str], now: datetime) -> dict[str, str]:
+    """The three Standard Webhooks headers; one signature per secret, space-separated."""
+    signatures = " ".join(
+        Webhook(secret).sign(event.id, now, event.body.encode()) for secret in secrets
+    )
+    return {
+        "content-type": "application/json",
+        "webhook-id": event.id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signatures,
+    }
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """A Retry-After header in seconds (delta-seconds or an HTTP date); None if absent or
+    unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def post(client: httpx.Client, endpoint: OutboundEndpoint, event: OutboxEvent, now: datetime):
+    """One attempt: the event's body, signed now, to the endpoint. Redirects are not followed."""
+    try:
+        response = client.post(
+            endpoint.url,
+            content=event.body.encode(),
+            headers=headers(event, signing_secrets(endpoint, now), now),
+            timeout=TIMEOUT,
+            follow_redirects=False,
+        )
+    except httpx.TimeoutException:
+        return Outcome(None, f"no answer within {TIMEOUT:g} s")
+    except httpx.HTTPError as error:
+        return Outcome(None, f"{type(error).__name__}: {error}"[:REASON_LIMIT])
+    if 200 <= response.status_code < 300:
+        return Outcome(response.status_code)
+    answer = response.text.strip()[:REASON_LIMIT]
+    reason = f"{response.status_code} {response.reason_phrase}" + (f": {answer}" if answer else "")
+    return Outcome(
+        response.status_code, reason, retry_after(response.headers.get("retry-after"), now)
+    )
+
+
+def wait_after(attempts: int, outcome: Outcome, rng: random.Random = random) -> float:
+    """Seconds until the next attempt after `attempts` failed ones: the schedule with ±10 %
+    jitter (so that a returning receiver is not hit by every desk process at once), or the
+    receiver's Retry-After when it gave one."""
+    if outcome.retry_after is not None:
+        return min(max(outcome.retry_after, 1.0), MAX_RETRY_AFTER)
+    base = SCHEDULE[attempts - 1] if attempts <= len(SCHEDULE) else LAST_WAIT
+    return base * rng.uniform(0.9, 1.1)
+
+
+def next_event(session: Session, item_id: int, *, lock: bool) -> OutboxEvent | None:
+    """The item's first undelivered event (in the order they were made), locked for this
+    attempt: a later event never goes before it. Another worker on the same item waits here
+    until this one's attempt is committed."""
+    query = (
+        select(OutboxEvent)
+        .where(OutboxEvent.item_id == item_id, OutboxEvent.state == EventState.PENDING.value)
+        .order_by(OutboxEvent.seq)
+        .limit(1)
+    )
+    if lock:
+        query = query.with_for_update(of=OutboxEvent)
+    return session.scalar(query)
+
+
+def ready(event: OutboxEvent, now: datetime) -> bool:
+    """Whether the event may be attempted now: due, and its endpoint enabled."""
+    return event.next_attempt_at <= now and event.endpoint.enabled
+
+
+def settle(session: Session, event: OutboxEvent, outcome: Outcome, now: datetime) -> None:
+    """Record the attempt on the event, its endpoint and its message."""
+    endpoint = event.endpoint
+    message = session.get(ItemMessage, event.message_id) if event.message_id else None
+    event.attempts += 1
+    event.last_attempt_at = now
+    event.last_status = outcome.status
+    if outcome.delivered:
+        event.state, event.delivered_at, event.last_error = EventState.DELIVERED.value, now, None
+        endpoint.last_success_at = now
+        if message is not None:
+            messages.delivered(message, now)
+        return
+    event.last_error = outcome.reason
+    endpoint.last_failure_at, endpoint.last_failure = now, outcome.reason
+    if outcome.retryable:
+        wait = timedelta(seconds=wait_after(event.attempts, outcome))
+        if now + wait <= event.created_at + GIVE_UP:
+            event.next_attempt_at = now + wait
+            return
+        reason = f"no success in 24 hours; the last answer: {outcome.reason}"
+    else:
+        reason = outcome.reason or "refused"
+        if outcome.gone:
+            disable(endpoint, f"the receiver answered 410 Gone at {now.isoformat()}")
+    event.state, event.last_error = EventState.FAILED.value, reason
+    if message is not None:
+        messages.failed(message, reason, now)

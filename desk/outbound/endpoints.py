@@ -1,0 +1,108 @@
+"""Outbound endpoints: where each source system receives the desk's events, and the secrets
+the events are signed with (Standard Webhooks: `whsec_` and base64 of 32 random bytes)."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import InvalidEndpoint
+from ..models import OutboundEndpoint
+
+#: during a rotation the previous secret signs beside the new one for this long
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> str:
+    """The URL, if events may be sent to it: `https`, or `http` on loopback only."""
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError as error:
+        raise InvalidEndpoint(reason="url") from error
+    if not parts.hostname or len(url) > 500 or parts.username or parts.password:
+        raise InvalidEndpoint(reason="url")
+    if parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname)):
+        return url
+    raise InvalidEndpoint(reason="scheme")
+
+
+def register(
+    session: Session, name: str, url: str, channels: Iterable[str], known: Iterable[str]
+) -> tuple[OutboundEndpoint, str]:
+    """A new, enabled endpoint and its secret (shown once: the caller prints it)."""
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise InvalidEndpoint(reason="name")
+    if session.scalar(select(OutboundEndpoint.id).where(OutboundEndpoint.name == name)):
+        raise InvalidEndpoint(reason="name_taken")
+    chosen = sorted(set(channels))
+    if not chosen or set(chosen) - set(known):
+        raise InvalidEndpoint(reason="channels")
+    secret = new_secret()
+    endpoint = OutboundEndpoint(
+        name=name, url=check_url(url), channels=",".join(chosen), secret=secret, enabled=True
+    )
+    session.add(endpoint)
+    session.flush()
+    return endpoint, secret
+
+
+def rotate(endpoint: OutboundEndpoint, now: datetime) -> str:
+    """A new secret; the old one keeps signing beside it for ROTATION_OVERLAP."""
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_until = now + ROTATION_OVERLAP
+    endpoint.secret = new_secret()
+    return endpoint.secret
+
+
+def disable(endpoint: OutboundEndpoint, reason: str) -> None:
+    endpoint.enabled = False
+    endpoint.disabled_reason = reason[:500]
+
+
+def enable(endpoint: OutboundEndpoint) -> None:
+    endpoint.enabled = True
+    endpoint.disabled_reason = None
+
+
+def signing_secrets(endpoint: OutboundEndpoint, now: datetime) -> list[str]:
+    """The secrets that sign an attempt now: the current one, and the previous one during a
+    rotation's overlap."""
+    keys = [endpoint.secret]
+    if endpoint.previous_secret and endpoint.previous_until and now < endpoint.previous_until:
+        keys.append(endpoint.previous_secret)
+    return keys
+
+
+def for_channel(session: Session, channel: str) -> OutboundEndpoint | None:
+    """The enabled endpoint that serves `channel` (the oldest, if several claim it)."""
+    for endpoint in session.scalars(
+        select(OutboundEndpoint)
+        .where(OutboundEndpoint.enabled.is_(True))
+        .order_by(OutboundEndpoint.id)
+    ):
+        if channel in endpoint.channel_list:
+            return endpoint
+    return None

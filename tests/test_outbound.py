@@ -1,0 +1,391 @@
+"""Answering the resident, on PostgreSQL and SQLite: the message verbs and their refusals, the
+deadline's pause and restart, and the delivery of the outbox to a real receiver on loopback
+(Standard Webhooks signatures, the retry schedule, permanent refusals, the order of an item's
+events). ../shared/contract/outbound.md."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+from standardwebhooks import Webhook
+
+from desk.errors import (
+    AlreadyTaken,
+    ChatEnded,
+    InvalidLink,
+    InvalidReplyBy,
+    ItemClosed,
+    NotAnswerable,
+    NotRetryable,
+    ResidentNotIdentified,
+    StaleItem,
+    TextRequired,
+    TextTooLong,
+    UnfilledPlaceholders,
+)
+from desk.inbound.deadlines import HELSINKI
+from desk.models import EventKind, ItemEvent, OutboxEvent
+from desk.outbound import delivery, endpoints, messages
+from desk.work import lifecycle
+from tests.factories import CHANNELS, make_item, make_user
+from tests.receiver import Receiver
+
+CHAT = CHANNELS.get("chat")
+EFORM = CHANNELS.get("eform")
+PID = "120578-9385"
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def client():
+    with httpx.Client() as c:
+        yield c
+
+
+def register(session, url, channels=("chat", "omaolo", "eform", "help-request")):
+    endpoint, secret = endpoints.register(session, "Partner", url, channels, CHANNELS.names())
+    return endpoint, secret
+
+
+def held(session, nurse, **kwargs):
+    item = make_item(session, **kwargs)
+    lifecycle.take(session, item, nurse)
+    return item
+
+
+def income_support(session, nurse):
+    return held(
+        session,
+        nurse,
+        queue="social-porvoo",
+        channel="eform",
+        personal_id=PID,
+        municipality="porvoo",
+        due_in=timedelta(days=9),
+        content={"form": {"type": "income-support", "title": "Toimeentulotuki"}, "urgent": False},
+    )
+
+
+def deliver_all(session, client, item_id, now=None):
+    """What the job does: the item's due events in order, each attempt settled."""
+    while True:
+        event = delivery.next_event(session, item_id, lock=False)
+        moment = now or datetime.now(UTC)
+        if event is None or not delivery.ready(event, moment):
+            return
+        outcome = delivery.post(client, event.endpoint, event, moment)
+        delivery.settle(session, event, outcome, moment)
+        session.flush()
+        if not outcome.delivered:
+            return
+
+
+def test_a_chat_reply_goes_out_signed_with_the_message_id(session, receiver, client):
+    nurse = make_user(session, name="Hanna Hoitaja")
+    nurse.title_fi = "sairaanhoitaja"
+    endpoint, secret = register(session, receiver.url)
+    item = held(session, nurse)
+    draft = messages.Draft(
+        kind="reply",
+        text="Hei! Kuinka kauan kuume on jatkunut? <b>ei markupia</b>",
+        links=[messages.Link("Omaolo", "https://www.omaolo.fi/")],
+        click_key="k1",
+    )
+    message = messages.send(session, item, nurse, CHAT, draft, expected_version=item.version)
+    assert message.id.startswith("msg_") and len(message.id) == 30
+    assert (message.state, item.first_action_at is not None) == ("queued", True)
+    # One click, posted twice: one message.
+    again = messages.send(session, item, nurse, CHAT, draft, expected_version=item.version - 1)
+    assert again.id == message.id
+
+    deliver_all(session, client, item.id)
+    # Taking the chat was told first (item.updated), then the reply.
+    assert [r.document["type"] for r in receiver.received] == ["item.updated", "message.created"]
+    assert receiver.ids()[1] == message.id
+    got = receiver.received[1]
+    document = Webhook(secret).verify(
+        got.body,
+        {
+            "webhook-id": got.id,
+            "webhook-timestamp": got.timestamp,
+            "webhook-signature": got.signature,
+        },
+    )
+    data = document["data"]
+    assert document["type"] == "message.created"
+    assert data["message_id"] == message.id
+    assert (data["channel"], data["external_id"], data["item_id"]) == (
+        "chat",
+        item.external_id,
+        str(item.id),
+    )
+    assert data["kind"] == "reply" and data["text"] == draft.text
+    assert data["sender"] == {"display_name": "Hanna", "title": "sairaanhoitaja"}
+    assert data["links"] == [{"title": "Omaolo", "url": "https://www.omaolo.fi/"}]
+    assert data["reply_by"] is None and data["sent_at"].endswith(("+02:00", "+03:00"))
+    assert message.state == "sent"
+    assert endpoint.last_success_at is not None
+
+
+def test_refusals_change_nothing(session):
+    nurse = make_user(session)
+    other = make_user(session)
+    register(session, "http://127.0.0.1:9/none")
+    chat = held(session, nurse)
+
+    def send(item, kind="reply", text="Hei", **kw):
+        return messages.send(session, item, nurse, CHAT, messages.Draft(kind, text, **kw))
+
+    with pytest.raises(TextRequired):
+        send(chat, text="   ")
+    with pytest.raises(TextTooLong):
+        send(chat, text="x" * 4001)
+    with pytest.raises(UnfilledPlaceholders):
+        send(chat, text="Hei {first_name}, tervetuloa klo 9")
+    with pytest.raises(InvalidLink):
+        send(chat, links=[messages.Link("Lomake", "http://example.fi/")])
+    with pytest.raises(InvalidLink):
+        send(chat, links=[messages.Link(f"L{n}", "https://example.fi/") for n in range(11)])
+    # Content outside a chat only to a strongly identified resident.
+    with pytest.raises(ResidentNotIdentified):
+        send(chat, kind="message")
+    with pytest.raises(StaleItem):
+        messages.send(
+            session, chat, nurse, CHAT, messages.Draft("reply", "Hei"), expected_version=0
+        )
+    with pytest.raises(AlreadyTaken):
+        messages.send(session, chat, other, CHAT, messages.Draft("reply", "Hei"))
+    made = select(OutboxEvent).where(
+        OutboxEvent.item_id == chat.id, OutboxEvent.type == "message.created"
+    )
+    assert session.scalars(made).all() == []
+
+    # A closed chat takes no reply; a resolved item no message at all.
+    assert messages.close_chat(session, chat, nurse, CHAT, "Kiitos, hyvää päivänjatkoa!")
+    with pytest.raises(ChatEnded):
+        send(chat)
+    lifecycle.resolve(session, chat, nurse, "self-care-guidance")
+    with pytest.raises(ItemClosed):
+        send(chat)
+
+
+def test_no_endpoint_no_answer(session):
+    nurse = make_user(session)
+    chat = held(session, nurse)
+    with pytest.raises(NotAnswerable):
+        messages.send(session, chat, nurse, CHAT, messages.Draft("reply", "Hei"))
+    endpoint, _secret = register(session, "https://chat.example.fi/hook")
+    endpoints.disable(endpoint, "by an administrator")
+    with pytest.raises(NotAnswerable):
+        messages.send(session, chat, nurse, CHAT, messages.Draft("reply", "Hei"))
+
+
+def test_endpoint_urls_are_https_or_loopback(session):
+    for url in ("http://partner.example.fi/hook", "ftp://x/", "https://", "nonsense"):
+        with pytest.raises(endpoints.InvalidEndpoint):
+            endpoints.check_url(url)
+    assert endpoints.check_url("http://127.0.0.1:5001/hook")
+    assert endpoints.check_url("https://partner.example.fi/hook")
+
+
+def test_retries_keep_the_order_and_a_refusal_fails_at_once(session, receiver, client):
+    nurse = make_user(session)
+    register(session, receiver.url)
+    item = held(session, nurse)
+    sent = [
+        messages.send(session, item, nurse, CHAT, messages.Draft("reply", f"Viesti {n}"))
+        for n in range(3)
+    ]
+    start = datetime.now(UTC)
+    receiver.script = [204, 503, (429, {"Retry-After": "7"}, 0)]
+    deliver_all(session, client, item.id, start)
+    first = session.scalar(select(OutboxEvent).where(OutboxEvent.message_id == sent[0].id))
+    # 503: about 5 s later (with jitter); nothing behind it overtook it.
+    assert timedelta(seconds=4.4) <= first.next_attempt_at - start <= timedelta(seconds=5.6)
+    assert len(receiver.received) == 1 and first.last_status == 503
+    deliver_all(session, client, item.id, start + timedelta(seconds=6))
+    # 429 with Retry-After: 7 s, as asked.
+    assert first.next_attempt_at == start + timedelta(seconds=6 + 7)
+    deliver_all(session, client, item.id, start + timedelta(seconds=14))
+    assert receiver.ids()[1:] == [m.id for m in sent]
+    assert [m.state for m in sent] == ["sent"] * 3
+
+    # A 400 fails the message at once, with the receiver's answer as its reason; retrying it
+    # sends the same event again under the same id.
+    failing = messages.send(session, item, nurse, CHAT, messages.Draft("reply", "Neljäs"))
+    receiver.script = [400]
+    deliver_all(session, client, item.id)
+    assert failing.state == "failed" and failing.failure == "400 BAD REQUEST: refused with 400"
+    with pytest.raises(NotRetryable):
+        messages.retry(session, item, nurse, sent[0].id)
+    messages.retry(session, item, nurse, failing.id)
+    deliver_all(session, client, item.id)
+    assert receiver.ids()[-1] == failing.id and failing.state == "sent"
+
+
+def test_a_410_disables_the_endpoint_and_24_hours_fail_the_event(session, receiver, client):
+    nurse = make_user(session)
+    item = held(session, nurse)  # before the endpoint: only the message goes out
+    endpoint, _secret = register(session, receiver.url)
+    message = messages.send(session, item, nurse, CHAT, messages.Draft("reply", "Hei"))
+    receiver.status = 500
+    start = datetime.now(UTC)
+    moment = start
+    for _ in range(30):
+        deliver_all(session, client, item.id, moment)
+        event = session.scalar(select(OutboxEvent).where(OutboxEvent.message_id == message.id))
+        if event.state != "pending":
+            break
+        moment = event.next_attempt_at
+    # 5 s, 30 s, 2 min, 10 min, 30 min, then hourly: the 24 hours end in failure.
+    assert event.state == "failed" and message.state == "failed"
+    assert message.failure.startswith("no success in 24 hours")
+    assert 24 <= event.attempts <= 30
+
+    second = messages.send(session, item, nurse, CHAT, messages.Draft("reply", "Hei taas"))
+    receiver.status = 410
+    deliver_all(session, client, item.id)
+    assert second.state == "failed" and not endpoint.enabled
+    assert "410" in endpoint.disabled_reason
+
+
+def test_rotation_signs_with_both_secrets_for_a_day(session, receiver, client):
+    nurse = make_user(session)
+    endpoint, old = register(session, receiver.url)
+    now = datetime.now(UTC)
+    new = endpoints.rotate(endpoint, now)
+    item = held(session, nurse)
+    messages.send(session, item, nurse, CHAT, messages.Draft("reply", "Hei"))
+    deliver_all(session, client, item.id)
+    got = receiver.received[-1]
+    headers = {
+        "webhook-id": got.id,
+        "webhook-timestamp": got.timestamp,
+        "webhook-signature": got.signature,
+    }
+    assert len(got.signature.split(" ")) == 2
+    Webhook(old).verify(got.body, headers)
+    Webhook(new).verify(got.body, headers)
+    assert endpoints.signing_secrets(endpoint, now + timedelta(hours=25)) == [new]
+
+
+def test_a_request_for_information_pauses_and_restarts_the_deadline(session):
+    nurse = make_user(session, queues=["social-porvoo"])
+    nurse.status = "available"
+    register(session, "https://forms.example.fi/hook")
+    item = income_support(session, nurse)
+    # Friday 4 December 2026: the resident is asked to answer by Friday 11 December.
+    friday = datetime(2026, 12, 4, 10, 0, tzinfo=HELSINKI)
+    with pytest.raises(InvalidReplyBy):
+        messages.send(
+            session,
+            item,
+            nurse,
+            EFORM,
+            messages.Draft("request-for-information", "Liitä tiliote.", reply_by=date(2026, 12, 4)),
+            now=friday,
+        )
+    with pytest.raises(InvalidReplyBy):  # a request needs its date
+        messages.send(
+            session, item, nurse, EFORM, messages.Draft("request-for-information", "Liitä.")
+        )
+    assert messages.default_reply_by(item, EFORM, friday) == date(2026, 12, 11)
+    request = messages.send(
+        session,
+        item,
+        nurse,
+        EFORM,
+        messages.Draft("request-for-information", "Liitä tiliote.", reply_by=date(2026, 12, 11)),
+        now=friday,
+    )
+    assert (item.status, item.due_at) == ("waiting", None)
+    # The answer arrives on Saturday 5 December; Independence Day (Sun 6th) and the weekend do
+    # not count: the 7th working day after the 5th is Tuesday 15 December.
+    answer = messages.Answer("form-msg-1", friday + timedelta(days=1), "Tässä tiliote.")
+    saturday = datetime(2026, 12, 5, 18, 40, tzinfo=HELSINKI)
+    made, new = messages.resident_message(session, item, EFORM, answer, now=saturday)
+    assert new and not made.outgoing
+    assert item.due_at == datetime(2026, 12, 15, 16, 0, tzinfo=HELSINKI)
+    assert item.status == "in_progress" and item.assignee_id == nurse.id
+    assert request.answered_at == saturday
+    # The same answer again: nothing new.
+    assert messages.resident_message(session, item, EFORM, answer, now=saturday)[1] is False
+
+
+def test_an_unanswered_request_comes_back_marked_no_answer(session):
+    nurse = make_user(session, queues=["social-porvoo"])
+    register(session, "https://forms.example.fi/hook")
+    item = income_support(session, nurse)
+    monday = datetime(2026, 12, 14, 9, 0, tzinfo=HELSINKI)
+    messages.send(
+        session,
+        item,
+        nurse,
+        EFORM,
+        messages.Draft("request-for-information", "Liitä tiliote.", reply_by=date(2026, 12, 18)),
+        now=monday,
+    )
+    assert messages.lapse_requests(session, CHANNELS, now=monday + timedelta(days=4)) == []
+    # Saturday 19 December: the answer-by date (Friday) has passed.
+    lapsed = messages.lapse_requests(session, CHANNELS, now=monday + timedelta(days=5))
+    assert lapsed == [item]
+    assert (item.status, item.assignee_id) == ("new", None)
+    # The paused deadline runs again from the answer-by date: 7 working days after Friday
+    # 18 December skip Christmas Eve, Christmas Day and Boxing Day: Thursday 31 December.
+    assert item.due_at == datetime(2026, 12, 31, 16, 0, tzinfo=HELSINKI)
+    kinds = [e.kind for e in session.scalars(select(ItemEvent).where(ItemEvent.item_id == item.id))]
+    assert kinds[-1] == EventKind.NO_ANSWER.value
+
+
+def test_an_answer_goes_to_the_queue_when_the_holder_is_away(session):
+    nurse = make_user(session, queues=["social-porvoo"])
+    register(session, "https://forms.example.fi/hook")
+    item = income_support(session, nurse)
+    messages.send(
+        session, item, nurse, EFORM, messages.Draft("message", "Soitan huomenna.", wait=True)
+    )
+    assert item.status == "waiting"
+    nurse.status = "offline"
+    messages.resident_message(
+        session, item, EFORM, messages.Answer("m-2", datetime.now(UTC), "Kiitos!")
+    )
+    assert (item.status, item.assignee_id) == ("new", None)
+
+
+def test_an_anonymous_resident_gets_no_message_outside_the_chat(session):
+    nurse = make_user(session)
+    register(session, "https://forms.example.fi/hook")
+    item = held(session, nurse, queue="omaolo-porvoo", channel="omaolo")
+    with pytest.raises(ResidentNotIdentified):
+        messages.resident_message(
+            session, item, CHANNELS.get("omaolo"), messages.Answer("m", datetime.now(UTC), "x")
+        )
+    assert messages.kinds(item, CHANNELS.get("omaolo"), ended=False) == []
+    assert messages.kinds(item, CHAT, ended=False) == ["reply"]
+
+
+def test_state_changes_are_told_to_the_source_system(session):
+    nurse = make_user(session)
+    register(session, "https://chat.example.fi/hook")
+    item = make_item(session)
+    lifecycle.take(session, item, nurse)
+    lifecycle.wait_for_resident(session, item, nurse)
+    lifecycle.resume(session, item, nurse)
+    lifecycle.add_note(session, item, nurse, "Sisäinen")
+    lifecycle.resolve(session, item, nurse, "self-care-guidance")
+    events = session.scalars(
+        select(OutboxEvent).where(OutboxEvent.item_id == item.id).order_by(OutboxEvent.seq)
+    ).all()
+    states = [json.loads(e.body)["data"]["item_status"] for e in events]
+    assert states == ["in_progress", "waiting", "in_progress", "resolved"], "a note is no change"
+    assert all(e.type == "item.updated" and e.id.startswith("evt_") for e in events)
