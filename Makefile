@@ -24,13 +24,19 @@ extract: $(BIN)/.installed
 	$(BIN)/pybabel update -i desk/translations/messages.pot -d desk/translations --no-fuzzy-matching --ignore-obsolete
 
 # `make run SIMULATE=2` also posts about two synthetic deliveries a second (log in instance/).
+# Beside the desk, the reference source system plays the residents' side on port 5001 (its log
+# in instance/partner.log); it stops with the desk.
 run: setup
 	$(BIN)/flask desk init --demo
+	$(BIN)/flask desk partner --output instance/partner.json
 	@if [ -n "$(SIMULATE)" ]; then \
 	  echo "Simulator: $(SIMULATE) deliveries a second (instance/simulate.log)"; \
 	  ($(BIN)/flask desk simulate --rate $(SIMULATE) --minutes 480 > instance/simulate.log 2>&1 &); \
 	fi
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	@echo "Residents' side (reference source system): http://127.0.0.1:5001"
+	@$(BIN)/flask --app partner run --host 127.0.0.1 --port 5001 > instance/partner.log 2>&1 & \
+	  partner=$$!; trap 'kill $$partner 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 # PostgreSQL and Redis on 127.0.0.1, started when they are not running.
 services:

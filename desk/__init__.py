@@ -71,11 +71,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .views import (
         api,
         audit,
+        endpoints,
         errors,
         guidance,
         items,
         labels,
         orientation,
+        profile,
         reports,
         search,
         situation,
@@ -99,6 +101,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(reports.bp)
     app.register_blueprint(training.bp)
     app.register_blueprint(orientation.bp)
+    app.register_blueprint(endpoints.bp)
+    app.register_blueprint(profile.bp)
     situation.init_app(app)
     guidance.init_app(app)
     team.init_app(app)

@@ -1,9 +1,11 @@
-"""`flask desk …`: set up the database and demo data, tokens, the worker and the scheduler."""
+"""`flask desk …`: set up the database and demo data, tokens, outbound endpoints, the worker and
+the scheduler."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import secrets
 import signal
@@ -556,6 +558,186 @@ def token_revoke(token_id: int) -> None:
         raise click.ClickException(f"no token {token_id}")
     db.session.commit()
     click.echo(f"Token {row.id} ({row.name}) revoked.")
+
+
+endpoint = AppGroup("endpoint", help="Outbound endpoints: where source systems receive events.")
+desk.add_command(endpoint)
+
+#: InvalidEndpoint's reasons, as the command line says them
+ENDPOINT_PROBLEMS = {
+    "url": "the URL is not a whole web address (https://host/path)",
+    "scheme": "the URL must be https (http only on loopback: localhost, 127.0.0.1, ::1)",
+    "name": "give a name of 1 to 120 characters",
+    "name_taken": "another endpoint already has that name",
+    "channels": "choose at least one channel in use",
+}
+
+
+def _endpoint_problem(error) -> click.ClickException:
+    reason = error.params.get("reason", "")
+    return click.ClickException(ENDPOINT_PROBLEMS.get(reason, f"refused ({reason})"))
+
+
+def _endpoint_row(endpoint_id: int):
+    from .models import OutboundEndpoint
+
+    row = db.session.get(OutboundEndpoint, endpoint_id)
+    if row is None:
+        raise click.ClickException(f"no endpoint {endpoint_id}")
+    return row
+
+
+@endpoint.command("create")
+@click.option("--name", required=True, help='Which source system, e.g. "Chat platform".')
+@click.option("--url", required=True, help="Where it receives events: https (http on loopback).")
+@click.option(
+    "--channel",
+    "channel_names",
+    multiple=True,
+    required=True,
+    help="A channel it serves; repeat for several.",
+)
+def endpoint_create(name: str, url: str, channel_names: tuple[str, ...]) -> None:
+    """Register an endpoint and print its signing secret once."""
+    from .errors import InvalidEndpoint
+    from .extensions import channel_registry
+    from .outbound import endpoints
+
+    channels = channel_registry()
+    unknown = [c for c in channel_names if channels.get(c) is None]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown channel(s): {', '.join(unknown)}; use {', '.join(channels.names())}"
+        )
+    try:
+        row, secret = endpoints.register(db.session, name, url, channel_names, channels.names())
+    except InvalidEndpoint as error:
+        raise _endpoint_problem(error) from None
+    db.session.commit()
+    click.echo(f"Endpoint {row.id} for {row.name} ({row.channels}) at {row.url}.")
+    click.echo("Its signing secret is shown only now:")
+    click.echo(secret)
+
+
+@endpoint.command("list")
+def endpoint_list() -> None:
+    """List endpoints with their backlog and failures (never their secrets)."""
+    from .models import OutboundEndpoint
+    from .outbound.endpoints import Counts, event_counts
+
+    def at(moment) -> str:
+        return f"{moment:%Y-%m-%d %H:%M}" if moment else "never"
+
+    counts = event_counts(db.session)
+    for row in db.session.scalars(select(OutboundEndpoint).order_by(OutboundEndpoint.id)):
+        count = counts.get(row.id, Counts())
+        state = "enabled" if row.enabled else f"disabled: {row.disabled_reason or ''}"
+        click.echo(f"{row.id:>4}  {row.name:<30} {row.url}")
+        click.echo(f"      channels {row.channels}; {state}")
+        click.echo(
+            f"      backlog {count.pending}, failed {count.failed}; "
+            f"last success {at(row.last_success_at)}; last failure {at(row.last_failure_at)}"
+            + (f": {row.last_failure}" if row.last_failure_at and row.last_failure else "")
+        )
+
+
+@endpoint.command("disable")
+@click.argument("endpoint_id", type=int)
+def endpoint_disable(endpoint_id: int) -> None:
+    """Stop sending to an endpoint; its events wait until it is enabled again."""
+    from .outbound import endpoints
+    from .outbound.endpoints import BY_ADMINISTRATOR
+
+    row = _endpoint_row(endpoint_id)
+    if row.enabled:
+        endpoints.disable(row, f"{BY_ADMINISTRATOR} (command line) at {utcnow().isoformat()}")
+        db.session.commit()
+    click.echo(f"Endpoint {row.id} ({row.name}) disabled: nothing is sent to it.")
+
+
+@endpoint.command("enable")
+@click.argument("endpoint_id", type=int)
+def endpoint_enable(endpoint_id: int) -> None:
+    """Send to an endpoint again, its waiting events first."""
+    from .outbound import endpoints
+
+    row = _endpoint_row(endpoint_id)
+    endpoints.enable(row)
+    db.session.commit()
+    click.echo(f"Endpoint {row.id} ({row.name}) enabled.")
+
+
+@endpoint.command("rotate")
+@click.argument("endpoint_id", type=int)
+def endpoint_rotate(endpoint_id: int) -> None:
+    """Give an endpoint a new secret and print it once; the old one signs for 24 h more."""
+    from .outbound import endpoints
+
+    row = _endpoint_row(endpoint_id)
+    secret = endpoints.rotate(row, utcnow())
+    db.session.commit()
+    click.echo(
+        f"Endpoint {row.id} ({row.name}) has a new secret. The old one keeps signing beside "
+        f"it for 24 hours (until {row.previous_until:%Y-%m-%d %H:%M} UTC)."
+    )
+    click.echo("The new secret is shown only now:")
+    click.echo(secret)
+
+
+#: the demo's reference source system: its endpoint's and inbound token's name
+PARTNER = "Reference source system (demo)"
+
+
+@desk.command("partner")
+@click.option("--url", default="http://127.0.0.1:5001/desk-events", show_default=True)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the settings  [default: instance/partner.json]",
+)
+@click.option("--desk-url", default="http://127.0.0.1:5000", show_default=True)
+def partner_command(url: str, output: Path | None, desk_url: str) -> None:
+    """Connect the demo's reference source system: an endpoint for all channels at `--url`
+    (a new secret each run), a new inbound token, and both in a file only you can read."""
+    from .errors import InvalidEndpoint
+    from .extensions import channel_registry
+    from .inbound import tokens
+    from .models import ApiToken, OutboundEndpoint
+    from .outbound import endpoints
+
+    if current_app.config.get("DESK_PRODUCTION"):
+        raise click.ClickException("the demo's reference source system is not for production")
+    channels = channel_registry().names()
+    row = db.session.scalar(select(OutboundEndpoint).where(OutboundEndpoint.name == PARTNER))
+    try:
+        if row is None:
+            row, secret = endpoints.register(db.session, PARTNER, url, channels, channels)
+        else:
+            row.url = endpoints.check_url(url)
+            row.channels = ",".join(sorted(channels))
+            endpoints.enable(row)
+            secret = endpoints.rotate(row, utcnow())
+    except InvalidEndpoint as error:
+        raise _endpoint_problem(error) from None
+    # The file is the only place the earlier tokens were written, and it is written anew.
+    for earlier in db.session.scalars(
+        select(ApiToken).where(ApiToken.name == PARTNER, ApiToken.revoked_at.is_(None))
+    ):
+        tokens.revoke(db.session, earlier.id)
+    token_row, token = tokens.create(db.session, PARTNER, channels)
+    db.session.commit()
+    path = output or Path(current_app.instance_path) / "partner.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    settings = {"desk_url": desk_url, "token": token, "secret": secret}
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # also when the file was there before with another mode
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(settings, file, indent=1)
+    click.echo(
+        f"{PARTNER}: endpoint {row.id} at {row.url} ({row.channels}), token {token_row.id}; "
+        f"the token and the secret are in {path} (mode 600)."
+    )
 
 
 @desk.command("simulate")

@@ -45,7 +45,7 @@ def from_environment(instance_path: str) -> dict:
         "DESK_JOBS_INLINE": redis_url is None,
         # Without Redis, the outbox is delivered by a thread of the app's own (so a slow
         # receiver never holds up a click); off, each request delivers its own events.
-        "DESK_OUTBOX_THREAD": True,
+        "DESK_OUTBOX_THREAD": os.environ.get("DESK_OUTBOX_THREAD", "1") != "0",
         "BABEL_DEFAULT_LOCALE": "fi",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",
         "LANGUAGES": LANGUAGES,

@@ -28,18 +28,21 @@ PATTERNS = {
         "datetime": "d.M.y H.mm",
         "text_date": "d.M.y",
         "text_datetime": "d.M.y 'klo' H.mm",
+        "time": "H.mm",
     },
     "sv": {
         "date": "d.M.y",
         "datetime": "d.M.y H.mm",
         "text_date": "d.M.y",
         "text_datetime": "d.M.y 'kl.' H.mm",
+        "time": "H.mm",
     },
     "en": {
         "date": "d MMM y",
         "datetime": "d MMM y, HH:mm",
         "text_date": "d MMMM y",
         "text_datetime": "d MMMM y 'at' HH:mm",
+        "time": "HH:mm",
     },
 }
 
@@ -73,6 +76,14 @@ def moment(value: datetime | None, language: str | None, *, text: bool = False) 
     language = _language(language)
     pattern = PATTERNS[language]["text_datetime" if text else "datetime"]
     return format_datetime(in_finland(value), pattern, locale=LOCALES[language])
+
+
+def clock(value: datetime | None, language: str | None) -> str:
+    """The time of day in Finland ("9.05"; "09:05" in English)."""
+    if value is None:
+        return ""
+    language = _language(language)
+    return format_datetime(in_finland(value), PATTERNS[language]["time"], locale=LOCALES[language])
 
 
 def decimal(value: float | int | None, language: str | None) -> str:

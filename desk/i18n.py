@@ -59,6 +59,11 @@ def day(value: date | datetime | None, *_ignored) -> str:
     return formats.day(value, language())
 
 
+def clock(moment: datetime | None) -> str:
+    """The time of day in Helsinki, as the interface language writes it ("9.05")."""
+    return formats.clock(moment, language())
+
+
 def decimal(value: float | int | None) -> str:
     """A number with the interface language's decimal mark ("0,3")."""
     return formats.decimal(value, language())
@@ -117,6 +122,7 @@ def init_app(app: Flask) -> None:
         language=language,
         duration=duration,
         when=when,
+        clock=clock,
         day=day,
         decimal=decimal,
         parse_time=parse_time,

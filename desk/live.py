@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from .models import ItemEvent
+from .models import ItemEvent, ItemMessage
 from .training import spaces
 from .work.presence import MemoryPresence, RedisPresence
 
@@ -37,12 +37,20 @@ RESYNC = json.dumps({"queues": []})
 log = logging.getLogger(__name__)
 _CHANGES = "desk_changed_queues"
 _EMERGENCIES = "desk_emergency_queues"
+_ITEMS = "desk_conversation_items"
+#: the events after which an open item page shows its conversation again
+CONVERSATION_KINDS = frozenset(
+    {"updated", "resident_message", "message_sent", "chat_closed", "resumed", "returned"}
+)
+#: at most this many item numbers in one change (a bigger batch: the pages' own poll)
+MAX_ITEMS = 200
 
 
 def _collect(session: Session, flush_context) -> None:
     # Every change to an item records an event, so new events name what changed.
     changed = session.info.setdefault(_CHANGES, set())
     emergencies = session.info.setdefault(_EMERGENCIES, set())
+    items = session.info.setdefault(_ITEMS, set())
     for obj in session.new:
         if isinstance(obj, ItemEvent) and obj.item is not None:
             changed.add(obj.item.queue_code)
@@ -50,19 +58,27 @@ def _collect(session: Session, flush_context) -> None:
                 changed.add(obj.from_queue_code)
             if obj.kind == "routed" and obj.item.emergency:
                 emergencies.add(obj.item.queue_code)
+            if obj.kind in CONVERSATION_KINDS:
+                items.add(obj.item.id)
+    # A message's state (sent, read, failed) changes without an event of the item.
+    items.update(obj.item_id for obj in session.dirty if isinstance(obj, ItemMessage))
 
 
 def _publish_after_commit(session: Session) -> None:
     changed = session.info.pop(_CHANGES, None)
     emergencies = session.info.pop(_EMERGENCIES, None)
-    if not changed or not has_app_context() or not current_app.config.get("REDIS_URL"):
+    items = session.info.pop(_ITEMS, None)
+    if not (changed or items) or not has_app_context() or not current_app.config.get("REDIS_URL"):
         return
     if spaces.current() == spaces.TRAINING:
         return  # training never reaches the real desk's pages, not even as a queue code
-    message = {"queues": sorted(changed)}
+    message = {"queues": sorted(changed or ())}
     if emergencies:
         # Only queue codes: each page decides whether the emergency is one of its own.
         message["emergencies"] = sorted(emergencies)
+    if items:
+        # Only numbers: an open item page refreshes its conversation when it is named.
+        message["items"] = sorted(items)[:MAX_ITEMS]
     try:
         from .tasks import redis_connection
 
@@ -81,6 +97,7 @@ def _publish_after_commit(session: Session) -> None:
 def _forget(session: Session) -> None:
     session.info.pop(_CHANGES, None)
     session.info.pop(_EMERGENCIES, None)
+    session.info.pop(_ITEMS, None)
 
 
 def _window() -> int:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -147,6 +148,9 @@ class Queue(Localised, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: manual (people take), round_robin or least_loaded (the desk gives)
     assignment: Mapped[str] = mapped_column(String(16), default="manual")
+    #: a live chat's resident is answered within this many minutes of their first unanswered
+    #: message (an operational target that orders the chat, not a legal deadline)
+    chat_response_minutes: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
 
 
 class RoutingRule(Base):
@@ -305,7 +309,7 @@ class WorkItem(Base):
         Index(
             "ix_work_item_takeable",
             text("emergency DESC"),
-            "due_at",
+            "order_due",
             "submitted_at",
             "title",
             "id",
@@ -340,7 +344,7 @@ class WorkItem(Base):
         Index(
             "ix_work_item_open_order",
             text("emergency DESC"),
-            "due_at",
+            "order_due",
             "submitted_at",
             "title",
             "id",
@@ -414,6 +418,14 @@ class WorkItem(Base):
     resident_email: Mapped[str | None] = mapped_column(String(254))
     content: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: a live chat whose resident waits for an answer: since their first unanswered message,
+    #: and the response target that follows from it (desk.outbound.conversation)
+    unanswered_since: Mapped[datetime | None]
+    answer_by: Mapped[datetime | None]
+    #: what every list orders by: the legal deadline, or a waiting chat's response target
+    order_due: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), Computed("COALESCE(due_at, answer_by)")
+    )
 
     queue: Mapped[Queue] = relationship(lazy="joined")
     assignee: Mapped[User | None] = relationship(lazy="joined")

@@ -19,6 +19,8 @@ WORKERS = frozenset({Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN, Role.TRAINEE
 EDITORS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
 AUDITORS = frozenset({Role.AUDITOR})
 TRAINERS = frozenset({Role.TRAINER})
+#: the source systems' outbound endpoints and their secrets
+ADMINS = frozenset({Role.ADMIN})
 #: the real desk's live stream: it carries the real desk's changes, so a training account (whose
 #: pages poll) and an auditor (who sees no queue) have no use for it
 LIVE = frozenset({Role.PROFESSIONAL, Role.TEAM_LEAD, Role.ADMIN})
@@ -60,6 +62,9 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "items.resolve": WORKERS,
     "items.reveal": WORKERS,
     "items.elsewhere": WORKERS,
+    "items.send_message": WORKERS,
+    "items.retry_message": WORKERS,
+    "items.conversation": READERS,
     "guidance.instructions_list": READERS,
     "guidance.instruction": READERS,
     "guidance.instruction_preview": READERS,
@@ -79,6 +84,8 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "guidance.template_edit": EDITORS,
     "guidance.template_update": EDITORS,
     "team.set_status": WORKERS,
+    "profile.edit": WORKERS,
+    "profile.update": WORKERS,
     "orientation.tour_seen": READERS,  # the tours, real and training
     "team.board": EDITORS,
     "team.queue_policy": EDITORS,
@@ -107,6 +114,13 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "audit.index": AUDITORS,
     "audit.export_csv": AUDITORS,
     "audit.export_json": AUDITORS,
+    "endpoints.index": ADMINS,
+    "endpoints.show": ADMINS,
+    "endpoints.new": ADMINS,
+    "endpoints.create": ADMINS,
+    "endpoints.disable": ADMINS,
+    "endpoints.enable": ADMINS,
+    "endpoints.rotate": ADMINS,
 }
 
 

@@ -21,6 +21,9 @@ from desk.extensions import db
 from desk.guidance import content
 from desk.training import spaces
 
+# Apps the tests make themselves deliver the outbox in their requests: a delivery thread would
+# outlive its test and use whatever database session a later test has put in place.
+os.environ.setdefault("DESK_OUTBOX_THREAD", "0")
 PG_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/desk_test"
 )

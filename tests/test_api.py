@@ -232,6 +232,8 @@ def test_openapi_describes_the_endpoints(client):
         "/api/v1/inbound/eform",
         "/api/v1/inbound/help-request",
         "/api/v1/inbound/{channel}/{external_id}",
+        "/api/v1/inbound/{channel}/{external_id}/messages",
+        "/api/v1/inbound/{channel}/{external_id}/receipts",
     }
 
 
@@ -417,3 +419,42 @@ def test_the_description_names_the_earliest_moment_the_endpoint_takes(api, clien
 def test_an_address_with_a_control_character_is_refused_in_json(api):
     response = api.state("help-request", "hr%00x")
     assert response.status_code == 400 and response.json["error"] == "bad_request"
+
+
+def test_the_state_tells_an_untaken_items_place_and_an_estimate_from_the_recent_pace(
+    api, app_session
+):
+    from datetime import timedelta
+
+    from tests.factories import make_item
+
+    sent = []
+    for n in range(3):
+        payload = example("omaolo-service.json")
+        payload["external_id"] = f"pace-{n}"
+        payload["submitted_at"] = (utcnow() - timedelta(minutes=30 - n)).isoformat()
+        assert api.post("omaolo", payload).status_code == 202
+        sent.append(payload["external_id"])
+    state = api.state("omaolo", sent[2]).json
+    assert state["position"] == 3
+    assert state["estimated_wait_seconds"] is None, "no history: no estimate"
+
+    def taken(count: int) -> None:
+        for _ in range(count):
+            done = make_item(app_session, queue="omaolo-porvoo", channel="omaolo")
+            done.status, done.first_action_at = "resolved", utcnow() - timedelta(minutes=30)
+            done.resolved_at = done.first_action_at
+        app_session.commit()
+
+    taken(12)  # 12 first actions in two hours: one every 10 minutes
+    assert api.state("omaolo", sent[2]).json["estimated_wait_seconds"] == 3 * 600
+    taken(12)  # twice the pace: half the wait
+    assert api.state("omaolo", sent[2]).json["estimated_wait_seconds"] == 3 * 300
+    assert api.state("omaolo", sent[0]).json["position"] == 1
+    # Taken: neither is told.
+    item = app_session.scalar(select(WorkItem).where(WorkItem.external_id == sent[0]))
+    item.status, item.first_action_at = "in_progress", utcnow()
+    app_session.commit()
+    state = api.state("omaolo", sent[0]).json
+    assert (state["position"], state["estimated_wait_seconds"]) == (None, None)
+    assert api.state("omaolo", sent[2]).json["position"] == 2

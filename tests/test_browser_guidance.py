@@ -194,13 +194,13 @@ def test_the_team_board_and_availability_are_accessible(page: Page, live):
     page.get_by_role("button", name="Vaihda").click()
     expect(page.locator("[data-flash]")).to_contain_text("Tilasi on nyt: Vapaana.")
     accessible(page, "My work with availability")
-    page.get_by_role("link", name="Tiimi").click()
+    page.get_by_role("link", name="Tiimi", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Tiimi")
     accessible(page, "team board")
     page.get_by_role("link", name="Hanna Hoitaja").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hanna Hoitaja")
     accessible(page, "a person's load and settings")
-    page.get_by_role("link", name="Tiimi").first.click()
+    page.get_by_role("link", name="Tiimi", exact=True).first.click()
     page.get_by_role("link", name="Omaolo-arviot: Porvoo").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Omaolo-arviot: Porvoo")
     accessible(page, "a queue's items to give")
@@ -304,12 +304,13 @@ def test_a_lead_who_also_trains_moves_to_the_training_space_and_back(page: Page,
         page.get_by_role("dialog", name="Esittelykierros").get_by_role(
             "button", name="Sulje"
         ).click()
-        expect(page.get_by_role("link", name="Tiimi")).to_have_count(0)  # a trainer here
+        # a trainer here
+        expect(page.get_by_role("link", name="Tiimi", exact=True)).to_have_count(0)
         accessible(page, "the training space entered from the real desk")
         page.get_by_role("button", name="Takaisin oikealle työpöydälle").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Oma työ")
         expect(page.locator(".training-banner")).to_have_count(0)
-        expect(page.get_by_role("link", name="Tiimi")).to_be_visible()
+        expect(page.get_by_role("link", name="Tiimi", exact=True)).to_be_visible()
     finally:
         with Session(live[1]) as s:
             s.scalar(select(User).where(User.username == "tiimivastaava")).training_role = None

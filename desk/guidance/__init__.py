@@ -4,6 +4,7 @@ database through a Session; no Flask."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -175,6 +176,28 @@ def check_service(form: dict[str, str], *, municipalities: set[str]) -> tuple[di
     # Editors give the last day; the matrix keeps the first day without it (exclusive).
     values["valid_to"] = last + timedelta(days=1) if last else None
     return (None, problems) if problems else (values, {})
+
+
+#: a Markdown link to an https address in an instruction's text
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]{1,200})\]\((https://[^)\s]{1,500})\)")
+
+
+def attachable_links(
+    session: Session, item: WorkItem, shown: list, language: str, now: datetime
+) -> list[tuple[str, str]]:
+    """(title, url) of what a professional may attach to a message to the resident: the
+    digital services of the resident's municipality in the service matrix, and the links in
+    the instructions shown for the item; each address once, in the resident's language."""
+    found: dict[str, str] = {}
+    services = services_on(session, day_in_finland(now)).get(item.municipality_code or "", {})
+    for kind in sorted(services):
+        for service in services[kind]:
+            if service.url and service.url.startswith("https://"):
+                found.setdefault(service.url, service.name_in(language))
+    for entry in shown:
+        for title, url in _MARKDOWN_LINK.findall(entry.version.body(language)):
+            found.setdefault(url, title)
+    return [(title, url) for url, title in found.items()]
 
 
 def _first_link(services: list[DigitalService]) -> str | None:

@@ -29,7 +29,7 @@ class ResidentMessage(Model):
     attachments: Entries(Attachment, 0, 20) = Field(default_factory=list)
 
 
-class Receipt(Model):
+class MessageReceipt(Model):
     """`POST /api/v1/inbound/{channel}/{external_id}/receipts`."""
 
     message_id: str = Field(max_length=40, description="The desk's message_id")

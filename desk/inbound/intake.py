@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..channels import Registry
 from ..channels.base import Adapter
 from ..models import DeliveryStatus, EventKind, InboundDelivery, WorkItem, utcnow
+from ..outbound.conversation import refresh_target
 from ..work.lifecycle import record
 from .deadlines import HELSINKI
 from .routing import RoutingError, route
@@ -75,6 +76,7 @@ def _create(session: Session, delivery: InboundDelivery, adapter: Adapter) -> Wo
     record(session, item, None, EventKind.CREATED, at=now)
     record(session, item, None, EventKind.ROUTED, at=now, to_queue_code=item.queue.code)
     session.flush()
+    refresh_target(session, item)
     return item
 
 
@@ -85,6 +87,7 @@ def _apply_update(
     item.content = adapter.content(delivery.payload)
     now = utcnow()
     item.updated_at = now
+    refresh_target(session, item)
     record(session, item, None, EventKind.UPDATED, at=now)
 
 

@@ -13,6 +13,7 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from ..channels import Registry
 from ..channels.base import MAX_DEPTH, ExternalId
+from .answers import MessageReceipt, ResidentMessage
 
 REF = "#/components/schemas/{model}"
 
@@ -28,16 +29,25 @@ def _external_id() -> dict[str, Any]:
     return TypeAdapter(ExternalId).json_schema()
 
 
+#: what comes back in about a delivery (the outbound contract): path suffix → model
+ANSWERS = {"messages": ResidentMessage, "receipts": MessageReceipt}
+
+
 def delivery_schemas(channels: Registry) -> tuple[dict[str, str], dict[str, Any]]:
-    """The schema name of each channel's delivery, and every schema they use."""
+    """The schema name of each channel's delivery and of each answer coming back in (by its
+    path suffix), and every schema they use."""
     models = [channels.model(name) for name in channels.names()]
     names, document = models_json_schema(
-        [(model, "validation") for model in models], ref_template=REF, schema_generator=_Schema
+        [(model, "validation") for model in [*models, *ANSWERS.values()]],
+        ref_template=REF,
+        schema_generator=_Schema,
     )
-    by_channel = {
-        name: names[(model, "validation")]["$ref"].rsplit("/", 1)[1]
-        for name, model in zip(channels.names(), models, strict=True)
-    }
+
+    def name(model) -> str:
+        return names[(model, "validation")]["$ref"].rsplit("/", 1)[1]
+
+    by_channel = {n: name(m) for n, m in zip(channels.names(), models, strict=True)}
+    by_channel.update({f"/{suffix}": name(model) for suffix, model in ANSWERS.items()})
     return by_channel, document.get("$defs", {})
 
 
@@ -60,8 +70,34 @@ RESPONSES: dict[str, Any] = {
             "item_status": {"enum": ["new", "in_progress", "waiting", "resolved", None]},
             "due_at": {"type": ["string", "null"], "format": "date-time"},
             "reason": {"type": ["string", "null"]},
+            "position": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "description": "The item's place in its queue's work order (1 = next) while "
+                "nobody has taken it; null otherwise",
+            },
+            "estimated_wait_seconds": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "An estimate from the queue's pace over the last two hours "
+                "while nobody has taken the item; null when taken or too little history",
+            },
         },
-        "required": ["status", "item_id", "queue", "item_status", "due_at", "reason"],
+        "required": [
+            "status",
+            "item_id",
+            "queue",
+            "item_status",
+            "due_at",
+            "reason",
+            "position",
+            "estimated_wait_seconds",
+        ],
+    },
+    "Answered": {
+        "type": "object",
+        "properties": {"status": {"type": "string", "enum": ["accepted", "duplicate"]}},
+        "required": ["status"],
     },
     "Error": {
         "type": "object",
@@ -117,6 +153,7 @@ ERRORS = {
 def spec(server: str, channels: Registry) -> dict[str, Any]:
     """The OpenAPI document of the channels in use, with `server` as the base address."""
     schema_of, schemas = delivery_schemas(channels)
+    answer_of = {k: schema_of.pop(k) for k in [k for k in schema_of if k.startswith("/")]}
     paths: dict[str, Any] = {}
     for channel, schema in schema_of.items():
         paths[f"/api/v1/inbound/{channel}"] = {
@@ -176,6 +213,52 @@ def spec(server: str, channels: Registry) -> dict[str, Any]:
             },
         }
     }
+    parameters = paths["/api/v1/inbound/{channel}/{external_id}"]["get"]["parameters"]
+    for suffix, (operation, summary, conflict) in {
+        "/messages": (
+            "resident_message",
+            "The resident's message outside a chat (outbound contract): added to the item's "
+            "conversation, and the item goes back to whoever works on it",
+            "The item's resident is not identified, or the delivery has no item (rejected, or "
+            "not routed yet: retry)",
+        ),
+        "/receipts": (
+            "message_receipt",
+            "The desk's message was delivered to or read by the resident",
+            "The delivery has no item (rejected, or not routed yet: retry)",
+        ),
+    }.items():
+        paths[f"/api/v1/inbound/{{channel}}/{{external_id}}{suffix}"] = {
+            "post": {
+                "operationId": operation,
+                "summary": summary,
+                "parameters": parameters,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": f"#/components/schemas/{answer_of[suffix]}"}
+                        }
+                    },
+                },
+                "responses": {
+                    "202": _answer("Accepted", "Answered"),
+                    "200": _answer("A repeat: nothing changed", "Answered"),
+                    "404": _answer(
+                        "No delivery with this external_id from this source system"
+                        + (
+                            " (or no message of the desk with this message_id on it)"
+                            if suffix == "/receipts"
+                            else ""
+                        ),
+                        "Error",
+                    ),
+                    "409": _answer(conflict, "Error"),
+                    "422": _answer("The body breaks the contract; every problem listed", "Invalid"),
+                    **ERRORS,
+                },
+            }
+        }
     return {
         "openapi": "3.1.0",
         "info": {

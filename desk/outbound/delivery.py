@@ -16,7 +16,7 @@ from standardwebhooks import Webhook
 
 from ..models import EventState, ItemMessage, OutboundEndpoint, OutboxEvent
 from . import messages
-from .endpoints import disable, signing_secrets
+from .endpoints import GONE, disable, signing_secrets
 
 #: a 2xx within this long is a success; anything slower is retried
 TIMEOUT = 10.0
@@ -161,7 +161,7 @@ def settle(session: Session, event: OutboxEvent, outcome: Outcome, now: datetime
     else:
         reason = outcome.reason or "refused"
         if outcome.gone:
-            disable(endpoint, f"the receiver answered 410 Gone at {now.isoformat()}")
+            disable(endpoint, f"{GONE} at {now.isoformat()}")
     event.state, event.last_error = EventState.FAILED.value, reason
     if message is not None:
         messages.failed(message, reason, now)

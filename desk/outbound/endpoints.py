@@ -7,17 +7,21 @@ import base64
 import ipaddress
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidEndpoint
-from ..models import OutboundEndpoint
+from ..models import EventState, OutboundEndpoint, OutboxEvent
 
 #: during a rotation the previous secret signs beside the new one for this long
 ROTATION_OVERLAP = timedelta(hours=24)
+#: how an endpoint's disabled_reason begins (desk.outbound.delivery writes the first)
+GONE = "the receiver answered 410 Gone"
+BY_ADMINISTRATOR = "disabled by an administrator"
 
 
 def new_secret() -> str:
@@ -106,3 +110,35 @@ def for_channel(session: Session, channel: str) -> OutboundEndpoint | None:
         if channel in endpoint.channel_list:
             return endpoint
     return None
+
+
+@dataclass(frozen=True)
+class Counts:
+    """An endpoint's events still to deliver (its backlog) and those that failed."""
+
+    pending: int = 0
+    failed: int = 0
+
+
+def event_counts(session: Session) -> dict[int, Counts]:
+    """Each endpoint's backlog and failed events, by endpoint id (absent: none of either)."""
+    rows = session.execute(
+        select(OutboxEvent.endpoint_id, OutboxEvent.state, func.count())
+        .where(OutboxEvent.state.in_([EventState.PENDING.value, EventState.FAILED.value]))
+        .group_by(OutboxEvent.endpoint_id, OutboxEvent.state)
+    )
+    found: dict[int, dict[str, int]] = {}
+    for endpoint_id, state, count in rows:
+        found.setdefault(endpoint_id, {})[state] = count
+    return {
+        endpoint_id: Counts(
+            pending=states.get(EventState.PENDING.value, 0),
+            failed=states.get(EventState.FAILED.value, 0),
+        )
+        for endpoint_id, states in found.items()
+    }
+
+
+def is_gone(endpoint: OutboundEndpoint) -> bool:
+    """Whether the endpoint was disabled because its receiver answered 410 Gone."""
+    return not endpoint.enabled and (endpoint.disabled_reason or "").startswith(GONE)

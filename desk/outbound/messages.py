@@ -41,6 +41,7 @@ from ..models import (
 from ..work import lifecycle
 from ..work.lifecycle import check_access, check_holder, check_version, clean_text, record
 from . import new_id, outbox
+from .conversation import Line, conversation, refresh_target, stored_messages  # noqa: F401
 from .endpoints import for_channel
 
 MAX_LINKS = 10
@@ -87,6 +88,15 @@ def chat_ended(session: Session, item: WorkItem) -> bool:
             )
         )
     )
+
+
+def closing(session: Session, item: WorkItem) -> ItemEvent | None:
+    """How the professional ended the item's chat (who, when, the closing words), if they did."""
+    return session.scalars(
+        select(ItemEvent)
+        .where(ItemEvent.item_id == item.id, ItemEvent.kind == EventKind.CHAT_CLOSED.value)
+        .limit(1)
+    ).first()
 
 
 def kinds(item: WorkItem, adapter: Adapter, *, ended: bool) -> list[str]:
@@ -154,7 +164,10 @@ def send(
     check_holder(item, user)
     check_version(item, expected_version)
     now = now or utcnow()
-    kind = MessageKind(draft.kind)
+    try:
+        kind = MessageKind(draft.kind)
+    except ValueError:
+        raise WrongStatus(status=item.status) from None
     if kind == MessageKind.REPLY:
         if not adapter.live:
             raise WrongStatus(status=item.status)
@@ -194,6 +207,7 @@ def send(
         state_at=now,
     )
     session.add(message)
+    session.flush()  # the reply is part of the conversation the response target reads
     item.first_action_at = item.first_action_at or now
     lifecycle.changed(session, item, user, EventKind.MESSAGE_SENT, now=now)
     outbox.emit(
@@ -224,11 +238,13 @@ def close_chat(
         return False
     check_access(item, user)
     words = clean_text(words, required=False)
+    endpoint = for_channel(session, item.channel)
+    if endpoint is None:
+        return False  # no platform to tell: the chat ends on its own side
     now = now or utcnow()
     record(session, item, user, EventKind.CHAT_CLOSED, at=now, text=words)
-    endpoint = for_channel(session, item.channel)
-    if endpoint is not None:
-        outbox.conversation_closed(session, endpoint, item, words, now)
+    outbox.conversation_closed(session, endpoint, item, words, now)
+    refresh_target(session, item, ended=True)
     session.flush()
     return True
 

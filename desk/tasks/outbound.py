@@ -215,5 +215,8 @@ def init_app(app: Flask) -> None:
         event.listen(Session, "after_commit", _woken_after_commit)
         event.listen(Session, "after_soft_rollback", lambda s, t: s.info.pop(PENDING_ITEMS, None))
     if app.config["DESK_JOBS_INLINE"] and app.config.get("DESK_OUTBOX_THREAD", True):
-        app.extensions["desk.courier"] = Courier(app)
+        courier = app.extensions["desk.courier"] = Courier(app)
+        # Started by the first request a server answers (not by a command that only makes the
+        # app): from then on it also delivers what an earlier run left due.
+        app.before_request(lambda: courier.wake(()))
     app.after_request(_deliver_after_request)

@@ -21,11 +21,12 @@ from ..inbound import answers, tokens
 from ..inbound.deadlines import HELSINKI
 from ..inbound.openapi import spec
 from ..inbound.receive import Receipt, receive
-from ..models import ApiToken, InboundDelivery, ItemMessage, WorkItem
+from ..models import ApiToken, InboundDelivery, ItemMessage, WorkItem, utcnow
 from ..outbound import messages
 from ..security import too_many
 from ..tasks.assign import request_dispatch
 from ..tasks.inbound import process_delivery, request_drain
+from ..work import worklist
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -171,6 +172,9 @@ def state(channel: str, external_id: str):
     if delivery is None:
         return error(404, "not_found", "no delivery with this external_id")
     item = db.session.get(WorkItem, delivery.item_id) if delivery.item_id else None
+    place = worklist.position(db.session, item) if item else None
+    wait = worklist.estimated_wait(db.session, item, place, utcnow()) if item else None
+    db.session.commit()
     return jsonify(
         {
             "status": delivery.status,
@@ -181,6 +185,9 @@ def state(channel: str, external_id: str):
             if item and item.due_at
             else None,
             "reason": delivery.reason,
+            # For an item nobody has taken yet: its place in the queue and an estimate.
+            "position": place,
+            "estimated_wait_seconds": wait,
         }
     )
 
@@ -216,7 +223,11 @@ def _answer_to(channel: str, external_id: str, model) -> tuple[WorkItem, dict] |
     if delivery.item_id is None:
         reason = "was rejected" if delivery.status == "rejected" else "is not routed yet"
         return error(409, "conflict", f"the delivery {reason}: it has no item to answer")
-    item = db.session.get(WorkItem, delivery.item_id, with_for_update=True)
+    # The item's row is locked: the resident's answer and a professional's action on the item
+    # never interleave (its holder and status are read and changed together).
+    item = db.session.scalar(
+        select(WorkItem).where(WorkItem.id == delivery.item_id).with_for_update(of=WorkItem)
+    )
     return item, payload
 
 
@@ -252,7 +263,7 @@ def resident_message(channel: str, external_id: str):
 @bp.post("/inbound/<channel>/<path:external_id>/receipts")
 def receipt(channel: str, external_id: str):
     """The source system reports the desk's message delivered to or read by the resident."""
-    found = _answer_to(channel, external_id, answers.Receipt)
+    found = _answer_to(channel, external_id, answers.MessageReceipt)
     if isinstance(found, Response):
         return found
     item, payload = found

@@ -6,6 +6,7 @@ Every action answers htmx with the item fragment re-rendered (with a message on 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 
 from flask import (
@@ -27,6 +28,7 @@ from .. import guidance
 from ..errors import DomainError, ItemNotFound
 from ..extensions import channel_registry, db
 from ..i18n import by_name, language
+from ..inbound.deadlines import parse_day
 from ..models import (
     AccessPurpose,
     EventKind,
@@ -40,6 +42,7 @@ from ..models import (
     WorkItem,
     utcnow,
 )
+from ..outbound import endpoints, messages
 from ..pid import masked
 from ..security import WORKERS, is_htmx, me, roles_required
 from ..tasks.assign import request_dispatch
@@ -91,11 +94,37 @@ def _moved(item_id: int, queue_code: str):
     return render_template("items/moved.html", text=text)
 
 
+def _answering(item: WorkItem, shown: list, now) -> dict:
+    """What the page offers for answering the resident: the kinds of message the item takes
+    now, whether a source system carries them, the conversation, and what may be attached."""
+    adapter = channel_registry().get(item.channel)
+    closed = messages.closing(db.session, item) if adapter.live else None
+    kinds = messages.kinds(item, adapter, ended=closed is not None)
+    stored = messages.stored_messages(db.session, item)
+    return {
+        "kinds": kinds,
+        "answerable": bool(kinds) and endpoints.for_channel(db.session, item.channel) is not None,
+        "live": adapter.live,
+        "ended": closed is not None,
+        "closing": closed,
+        "conversation": messages.conversation(item.content, stored),
+        "stored": stored,
+        "reply_by": messages.default_reply_by(item, adapter, now)
+        if "request-for-information" in kinds
+        else None,
+        "links": guidance.attachable_links(db.session, item, shown, item.language, now)
+        if kinds
+        else [],
+        "click_key": secrets.token_urlsafe(16),
+    }
+
+
 def _context(item: WorkItem, **extra) -> dict:
     outcomes = db.session.scalars(select(OutcomeCode).order_by(OutcomeCode.position)).all()
     queues = db.session.scalars(select(Queue).order_by(Queue.code)).all()
     now = utcnow()
     lang = language()
+    shown = guidance.for_item(db.session, item, now, channel_registry().get(item.channel))
     return {
         "item": item,
         "now": now,
@@ -105,7 +134,8 @@ def _context(item: WorkItem, **extra) -> dict:
         "outcomes": [o for o in outcomes if o.active],
         "outcome_names": {o.code: o.name(lang) for o in outcomes},
         "municipalities": by_name(db.session.scalars(select(Municipality))),
-        "guidance": guidance.for_item(db.session, item, now, channel_registry().get(item.channel)),
+        "guidance": shown,
+        "answering": _answering(item, shown.shown, now),
         # Instructions are the professional's reading, in their language first; templates
         # speak to the resident, in the resident's.
         "instruction_language": guidance.reading_language(lang, item.language),
@@ -199,7 +229,8 @@ def summary(item_id: int):
         item = load_item_for_display(db.session, item_id, me(), purpose=AccessPurpose.EXPORT)
     except ItemNotFound:
         abort(404)
-    body = render_template("items/summary.txt", item=item)
+    lines = messages.conversation(item.content, messages.stored_messages(db.session, item))
+    body = render_template("items/summary.txt", item=item, lines=lines)
     db.session.commit()  # the access log row
     return Response(
         body.strip() + "\n",
@@ -246,6 +277,18 @@ def _version() -> int | None:
     return number(request.form.get("version"), 0)
 
 
+def _refused(item_id: int, error: DomainError, refused_url: str | None = None):
+    """The refusal: the item again with the reason (htmx, 409), or a redirect with it."""
+    db.session.rollback()
+    if not is_htmx():
+        flash(describe(error), "error")
+        return redirect(refused_url or url_for("items.show", item_id=item_id))
+    item = _load(item_id)
+    page = render_template("items/_item.html", **_context(item, error=describe(error)))
+    db.session.commit()  # nothing but the access log row
+    return page, 409
+
+
 def _act(
     item_id: int,
     verb: Callable[[WorkItem], object],
@@ -253,6 +296,7 @@ def _act(
     *,
     refused_url: str | None = None,
     may_leave: bool = False,
+    refocus: str | None = None,
 ):
     """Run one lifecycle verb, commit once, and answer with the item or the refusal.
 
@@ -262,14 +306,7 @@ def _act(
     try:
         result = verb(item)
     except DomainError as error:
-        db.session.rollback()
-        if not is_htmx():
-            flash(describe(error), "error")
-            return redirect(refused_url or url_for("items.show", item_id=item_id))
-        item = _load(item_id)
-        page = render_template("items/_item.html", **_context(item, error=describe(error)))
-        db.session.commit()  # nothing but the access log row
-        return page, 409
+        return _refused(item_id, error, refused_url)
     db.session.commit()
     request_dispatch()  # room may have been freed, or the item be back in its queue
     if may_leave and not may_work_on(me(), item):
@@ -284,7 +321,7 @@ def _act(
     if not is_htmx():
         flash(done, "success")
         return redirect(url_for("items.show", item_id=item_id))
-    return render_template("items/_item.html", **_context(item, message=done))
+    return render_template("items/_item.html", **_context(item, message=done, refocus=refocus))
 
 
 def _moved_text(item_id: int, queue_name: str) -> str:
@@ -401,20 +438,132 @@ def resume(item_id: int):
 @roles_required(*WORKERS)
 def resolve(item_id: int):
     """Resolve the item with an outcome."""
+    adapter = channel_registry().get(_may_see(item_id).channel)
+
+    def resolve_and_close(item: WorkItem) -> WorkItem:
+        # Resolving a live chat ends the resident's window, with the closing words if any.
+        lifecycle.check_version(item, _version())
+        messages.close_chat(db.session, item, me(), adapter, request.form.get("closing"))
+        return lifecycle.resolve(
+            db.session, item, me(), request.form.get("outcome"), request.form.get("text")
+        )
+
+    return _act(item_id, _with_templates(resolve_and_close), _("The item is resolved."))
+
+
+def _draft() -> messages.Draft:
+    """The message as the form sent it; the links chosen from those the page offered."""
+    form = request.form
+    reply_by = None
+    if form.get("reply_by"):
+        try:
+            reply_by = parse_day(form["reply_by"])
+        except ValueError:
+            reply_by = None
+    return messages.Draft(
+        kind=form.get("kind", ""),
+        text=form.get("text"),
+        links=[messages.Link(title, url) for title, url in _chosen_links()],
+        reply_by=reply_by,
+        wait=form.get("wait") == "1",
+        click_key=(form.get("key") or "")[:64] or None,
+        template_ids=[i for i in map(database_id, form.get("template_ids", "").split(",")) if i],
+    )
+
+
+def _chosen_links() -> list[tuple[str, str]]:
+    """The attached links: each must be one the item's page offers (an unknown address is an
+    InvalidLink, like a bad one)."""
+    chosen = request.form.getlist("link")
+    if not chosen:
+        return []
+    item = _may_see(request.view_args["item_id"])
+    now = utcnow()
+    shown = guidance.for_item(db.session, item, now, channel_registry().get(item.channel)).shown
+    offered = dict(
+        (url, title)
+        for title, url in guidance.attachable_links(db.session, item, shown, item.language, now)
+    )
+    return [(offered.get(url, ""), url) for url in chosen]
+
+
+@bp.post("/<int:item_id>/messages")
+@roles_required(*WORKERS)
+def send_message(item_id: int):
+    """Send the professional's message to the resident (a chat reply, a message, or a request
+    for more information); "end the chat" sends the text as the closing words instead."""
+    adapter = channel_registry().get(_may_see(item_id).channel)
+    if request.form.get("action") == "end":
+        return _act(
+            item_id,
+            lambda item: messages.close_chat(
+                db.session, item, me(), adapter, request.form.get("text")
+            ),
+            _("The chat has ended. Resolve the item when you are done."),
+        )
+    try:
+        draft = _draft()
+    except DomainError as error:
+        return _refused(item_id, error)
+    kind_done = {
+        "reply": _("Sent."),
+        "message": _("The message was sent to the resident."),
+        "request-for-information": _(
+            "The request was sent. The item waits for the resident's answer."
+        ),
+    }
     return _act(
         item_id,
         _with_templates(
-            lambda item: lifecycle.resolve(
+            lambda item: messages.send(
                 db.session,
                 item,
                 me(),
-                request.form.get("outcome"),
-                request.form.get("text"),
-                expected_version=_version(),
+                adapter,
+                draft,
+                # In a chat the resident keeps writing: a reply is not refused for that.
+                expected_version=None if draft.kind == "reply" else _version(),
             )
         ),
-        _("The item is resolved."),
+        kind_done.get(draft.kind, _("Sent.")),
+        refocus="reply-text" if draft.kind == "reply" else None,
     )
+
+
+@bp.post("/<int:item_id>/messages/retry")
+@roles_required(*WORKERS)
+def retry_message(item_id: int):
+    """Send a failed message again (the form names it)."""
+    message_id = request.form.get("message", "")[:40]
+    return _act(
+        item_id,
+        lambda item: messages.retry(db.session, item, me(), message_id),
+        _("The message is being sent again."),
+    )
+
+
+@bp.get("/<int:item_id>/conversation")
+@login_required
+def conversation(item_id: int):
+    """The conversation alone, for the page to refresh when the resident writes (a look at
+    the resident's data: logged)."""
+    item = _load(item_id)
+    live = channel_registry().get(item.channel).live
+    closed = messages.closing(db.session, item) if live else None
+    stored = messages.stored_messages(db.session, item)
+    page = render_template(
+        "items/_conversation.html",
+        item=item,
+        answering={
+            "conversation": messages.conversation(item.content, stored),
+            "live": live,
+            "ended": closed is not None,
+            "closing": closed,
+        },
+        now=utcnow(),
+    )
+    db.session.commit()  # the access log row
+    return page
 
 
 @bp.post("/<int:item_id>/reveal")

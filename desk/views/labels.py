@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Flask
 
 from ..extensions import channel_registry
+from ..i18n import day
 from ..i18n import gettext as _
 from ..models import ItemEvent
 
@@ -81,6 +84,24 @@ def sender_label(code: str) -> str:
     return {"resident": _("Resident"), "bot": _("Chatbot"), "professional": _("Professional")}.get(
         code, code
     )
+
+
+def message_kind_label(code: str) -> str:
+    return {
+        "reply": _("Reply in the chat"),
+        "message": _("Message"),
+        "request-for-information": _("Request for more information"),
+    }.get(code, code)
+
+
+def message_state_label(code: str | None) -> str:
+    return {
+        "queued": _("Queued"),
+        "sent": _("Sent"),
+        "delivered": _("Delivered"),
+        "read": _("Read"),
+        "failed": _("Failed"),
+    }.get(code or "", code or "")
 
 
 def contact_label(code: str) -> str:
@@ -174,6 +195,13 @@ def event_label(event: ItemEvent, queue_names: dict[str, str]) -> str:
             )
         case "requested_elsewhere":
             return _("Asks service from their own municipality again")
+        case "returned" if event.actor_id is None:
+            return _("Back to the queue: the resident answered while nobody held it")
+        case "no_answer" if event.text:
+            return _(
+                "No answer: the request's answer-by date %(day)s passed",
+                day=day(date.fromisoformat(event.text)),
+            )
     return {
         "created": _("Received"),
         "updated": _("The resident added to the matter"),
@@ -185,6 +213,10 @@ def event_label(event: ItemEvent, queue_names: dict[str, str]) -> str:
         "resolved": _("Resolved"),
         "pid_revealed": _("Personal identity code shown"),
         "returned": _("Back to the queue: its holder went offline"),
+        "message_sent": _("Message to the resident"),
+        "resident_message": _("The resident answered"),
+        "chat_closed": _("The chat was ended"),
+        "no_answer": _("No answer"),
     }.get(event.kind, event.kind)
 
 
@@ -200,6 +232,8 @@ def init_app(app: Flask) -> None:
         identification_label=identification_label,
         language_label=language_label,
         sender_label=sender_label,
+        message_kind_label=message_kind_label,
+        message_state_label=message_state_label,
         contact_label=contact_label,
         form_type_label=form_type_label,
         assessment_kind_label=assessment_kind_label,

@@ -40,6 +40,24 @@ def describe(error: DomainError) -> str:
             )
         case "unknown_municipality":
             return _("Choose a municipality of the region.")
+        case "not_answerable":
+            return _(
+                "No source system receives messages for this channel now: the message was not "
+                "sent. Answer another way, or ask an administrator."
+            )
+        case "resident_not_identified":
+            return _("The resident is not identified: only a reply in a live chat can go to them.")
+        case "chat_ended":
+            return _("The chat has ended: the resident can no longer read replies in it.")
+        case "invalid_link":
+            return _("Attach only the links offered, at most %(limit)d.", limit=10)
+        case "invalid_reply_by":
+            return _(
+                "Give an answer-by date from tomorrow to %(limit)d days ahead.",
+                limit=params.get("limit", 90),
+            )
+        case "not_retryable":
+            return _("Only a message whose sending failed can be sent again.")
         case "not_permitted" | "not_found":
             return _("You do not have access to this item.")
     return _("The action could not be done.")

@@ -225,7 +225,10 @@ def phone_calls():
             ),
             "success",
         )
-    return redirect(url_for("reports.index", **{k: v for k, v in request.args.items()}))
+    # Back to the report as it was filtered; url_for's own arguments (endpoint, _anchor, …)
+    # are never taken from the address.
+    kept = {k: v for k, v in request.args.items() if k != "endpoint" and not k.startswith("_")}
+    return redirect(url_for("reports.index", **kept))
 
 
 def _problem_text(problem: reports.LineProblem, municipalities: str) -> str:

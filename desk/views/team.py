@@ -24,6 +24,7 @@ from ..errors import DomainError
 from ..extensions import channel_registry, db
 from ..i18n import language
 from ..models import ItemEvent, ItemStatus, Queue, Role, User, WorkItem, utcnow
+from ..outbound.conversation import retarget
 from ..policy import EDITORS, WORKERS
 from ..security import is_htmx, me, roles_required, same_site_path
 from ..tasks.assign import request_dispatch
@@ -37,6 +38,8 @@ from .messages import describe
 #: a queue's list for the lead shows this many, and says how many more there are
 QUEUE_LIST = 200
 
+#: the longest chat response target a team lead may set, in minutes
+MAX_RESPONSE_MINUTES = 120
 bp = Blueprint("team", __name__)
 
 
@@ -177,13 +180,28 @@ def queue_policy(code: str):
         queue.assignment = Policy(request.form.get("assignment", "")).value
     except ValueError:
         abort(400)
+    if "chat_response_minutes" in request.form:
+        minutes = number(request.form.get("chat_response_minutes"), 1, MAX_RESPONSE_MINUTES)
+        if minutes is None:
+            flash(
+                _(
+                    "Give the chat answer target in whole minutes, 1–%(most)s.",
+                    most=MAX_RESPONSE_MINUTES,
+                ),
+                "error",
+            )
+            return redirect(url_for("team.board"))
+        if minutes != queue.chat_response_minutes:
+            queue.chat_response_minutes = minutes
+            retarget(db.session, queue)
     db.session.commit()
     request_dispatch()
     flash(
         _(
-            "%(queue)s: %(policy)s.",
+            "%(queue)s: %(policy)s, chats answered within %(minutes)s min.",
             queue=queue.name(language()),
             policy=policy_label(queue.assignment),
+            minutes=queue.chat_response_minutes,
         ),
         "success",
     )

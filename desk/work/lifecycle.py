@@ -39,6 +39,7 @@ from ..models import (
     utcnow,
 )
 from ..outbound import outbox
+from ..outbound.conversation import refresh_target
 from .access import may_work_on, record_access, visible_to
 
 MAX_TEXT = 4000
@@ -60,10 +61,11 @@ STATE_CHANGES = frozenset(
 
 
 def work_order() -> tuple:
-    """The contract's order: emergencies, earliest deadline (none last), oldest, title."""
+    """The contract's order: emergencies, earliest deadline (none last), oldest, title; a live
+    chat whose resident waits is ordered by its response target as if it were its deadline."""
     return (
         WorkItem.emergency.desc(),
-        WorkItem.due_at.asc().nulls_last(),
+        WorkItem.order_due.asc().nulls_last(),
         WorkItem.submitted_at.asc(),
         WorkItem.title.asc(),
         WorkItem.id.asc(),
@@ -146,8 +148,10 @@ def changed(
     now: datetime | None = None,
     **fields: str | None,
 ) -> WorkItem:
-    """Stamp the item as changed, record the change in its timeline, and flush."""
+    """Stamp the item as changed, record the change in its timeline, and flush. A live chat's
+    response target follows its state (none while it waits for the resident or is resolved)."""
     item.updated_at = now or utcnow()
+    refresh_target(session, item)
     record(session, item, user, kind, at=item.updated_at, **fields)
     session.flush()
     return item

@@ -115,6 +115,7 @@ class Cursor:
     """Where a page of a list ended: the last row's place in the contract's order."""
 
     emergency: bool
+    #: the order's deadline: the legal one, or a waiting chat's response target
     due_at: datetime | None
     submitted_at: datetime
     title: str
@@ -122,7 +123,7 @@ class Cursor:
 
     @classmethod
     def after(cls, item: WorkItem) -> Cursor:
-        return cls(item.emergency, item.due_at, item.submitted_at, item.title, item.id)
+        return cls(item.emergency, item.order_due, item.submitted_at, item.title, item.id)
 
     def ranges(self) -> list:
         """Rows after this one in (emergency DESC, due_at NULLS LAST, submitted_at, title, id),
@@ -130,7 +131,9 @@ class Cursor:
         emergency and deadline with a later (submitted_at, title, id); a later deadline; no
         deadline; and the non-emergencies after the emergencies."""
         same_due = (
-            WorkItem.due_at.is_(None) if self.due_at is None else WorkItem.due_at == self.due_at
+            WorkItem.order_due.is_(None)
+            if self.due_at is None
+            else WorkItem.order_due == self.due_at
         )
         ranges = [
             and_(
@@ -146,9 +149,11 @@ class Cursor:
         ]
         if self.due_at is not None:
             ranges.append(
-                and_(WorkItem.emergency.is_(self.emergency), WorkItem.due_at > self.due_at)
+                and_(WorkItem.emergency.is_(self.emergency), WorkItem.order_due > self.due_at)
             )
-            ranges.append(and_(WorkItem.emergency.is_(self.emergency), WorkItem.due_at.is_(None)))
+            ranges.append(
+                and_(WorkItem.emergency.is_(self.emergency), WorkItem.order_due.is_(None))
+            )
         if self.emergency:
             ranges.append(WorkItem.emergency.is_(False))
         return ranges

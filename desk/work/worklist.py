@@ -5,9 +5,9 @@ for emergencies that arrived after it last looked. No Flask: the views and tests
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import ItemStatus, User, WorkItem
@@ -168,3 +168,72 @@ def emergencies_since(session: Session, user: User, seen: int) -> tuple[int, int
         )
     ).one()
     return max(seen, newest or 0), arrived or 0
+
+
+# --- a resident's place in the queue (the inbound contract's processing state) -----------------
+
+#: the queue's recent pace is read over this long
+PACE_WINDOW = timedelta(hours=2)
+#: fewer first actions than this in the window is too little history for an estimate
+PACE_LEAST = 5
+
+
+def _ahead_of(item: WorkItem):
+    """Items that come before `item` in the contract's order, as a condition."""
+    same_emergency = WorkItem.emergency.is_(item.emergency)
+    due, mine = WorkItem.order_due, item.order_due
+    if mine is None:
+        due_before, same_due = due.is_not(None), due.is_(None)
+    else:
+        due_before, same_due = due < mine, due == mine
+    later_keys = or_(
+        WorkItem.submitted_at < item.submitted_at,
+        and_(
+            WorkItem.submitted_at == item.submitted_at,
+            or_(
+                WorkItem.title < item.title,
+                and_(WorkItem.title == item.title, WorkItem.id < item.id),
+            ),
+        ),
+    )
+    return or_(
+        WorkItem.emergency.is_(True) if not item.emergency else false(),
+        and_(same_emergency, or_(due_before, and_(same_due, later_keys))),
+    )
+
+
+def position(session: Session, item: WorkItem) -> int | None:
+    """The item's place in its queue's work order (1 = next), while nobody has taken it."""
+    if item.status != ItemStatus.NEW.value or item.assignee_id is not None:
+        return None
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(WorkItem)
+        .where(
+            WorkItem.queue_code == item.queue_code,
+            WorkItem.status == ItemStatus.NEW.value,
+            WorkItem.assignee_id.is_(None),
+            _ahead_of(item),
+        )
+    )
+    return ahead + 1
+
+
+def estimated_wait(session: Session, item: WorkItem, place: int | None, now: datetime):
+    """Seconds until someone takes the item, from the pace at which the queue's items were
+    first taken over the last PACE_WINDOW: None when it is already taken or there is too little
+    history to say (an honest estimate, not a promise)."""
+    if place is None:
+        return None
+    taken = session.scalar(
+        select(func.count())
+        .select_from(WorkItem)
+        .where(
+            WorkItem.queue_code == item.queue_code,
+            WorkItem.first_action_at >= now - PACE_WINDOW,
+            WorkItem.first_action_at <= now,
+        )
+    )
+    if taken < PACE_LEAST:
+        return None
+    return round(place * PACE_WINDOW.total_seconds() / taken)

@@ -1,4 +1,4 @@
-"""answering the resident: outbound endpoints, the item's messages, the outbox
+"""answering the resident: endpoints, messages, the outbox, chats' response targets
 
 Revision ID: 0028
 Revises: 0027
@@ -26,7 +26,55 @@ OPEN_REQUEST = sa.text(
 )
 
 
+TAKEABLE = sa.text("status = 'new' AND assignee_id IS NULL")
+OPEN = sa.text("status IN ('new', 'in_progress', 'waiting')")
+ORDER = sa.literal_column("emergency DESC")
+
+
+def _order_indexes(due: str) -> None:
+    op.create_index(
+        "ix_work_item_takeable",
+        "work_item",
+        [ORDER, due, "submitted_at", "title", "id"],
+        postgresql_where=TAKEABLE,
+        sqlite_where=TAKEABLE,
+    )
+    op.create_index(
+        "ix_work_item_open_order",
+        "work_item",
+        [ORDER, due, "submitted_at", "title", "id"],
+        postgresql_where=OPEN,
+        sqlite_where=OPEN,
+    )
+
+
+def _drop_order_indexes() -> None:
+    op.drop_index("ix_work_item_takeable", "work_item")
+    op.drop_index("ix_work_item_open_order", "work_item")
+
+
 def upgrade():
+    # A waiting resident comes first: a live chat's response target orders it as if it were
+    # its deadline (inbound.md, amended 2026-12), so the lists order by a generated column.
+    with op.batch_alter_table("queue") as batch:
+        batch.add_column(
+            sa.Column("chat_response_minutes", sa.Integer(), nullable=False, server_default="5")
+        )
+    op.add_column("work_item", sa.Column("unanswered_since", WHEN, nullable=True))
+    op.add_column("work_item", sa.Column("answer_by", WHEN, nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "ALTER TABLE work_item ADD COLUMN order_due TIMESTAMP WITH TIME ZONE "
+            "GENERATED ALWAYS AS (COALESCE(due_at, answer_by)) STORED"
+        )
+    else:
+        op.execute(
+            "ALTER TABLE work_item ADD COLUMN order_due DATETIME "
+            "GENERATED ALWAYS AS (COALESCE(due_at, answer_by)) VIRTUAL"
+        )
+    _drop_order_indexes()
+    _order_indexes("order_due")
+
     with op.batch_alter_table("user_account") as batch:
         batch.add_column(sa.Column("public_name", sa.String(60), nullable=True))
         batch.add_column(sa.Column("title_fi", sa.String(80), nullable=True))
@@ -126,6 +174,13 @@ def upgrade():
 
 
 def downgrade():
+    _drop_order_indexes()
+    op.drop_column("work_item", "order_due")
+    op.drop_column("work_item", "answer_by")
+    op.drop_column("work_item", "unanswered_since")
+    _order_indexes("due_at")
+    with op.batch_alter_table("queue") as batch:
+        batch.drop_column("chat_response_minutes")
     op.drop_table("outbox_event")
     op.drop_table("item_message")
     op.drop_table("outbound_endpoint")

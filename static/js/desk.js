@@ -66,7 +66,9 @@
     var focus = target.querySelector("[data-focus-after-swap]") || target.querySelector("h1");
     if (focus) {
       focus.focus();
-      if (focus.hasAttribute("data-focus-after-swap")) announce(focus.textContent.trim());
+      // Back in the field one was writing in (a chat's reply box): the outcome is only said.
+      var said = focus.matches("textarea, input") ? target.querySelector("[data-announce]") : focus;
+      if (said && focus.hasAttribute("data-focus-after-swap")) announce(said.textContent.trim());
     }
   });
 
@@ -258,17 +260,23 @@
     var message;
     try { message = JSON.parse(event.detail.data); } catch (e) { return; }
     var changed = message.queues || [];
+    var items = (message.items || []).map(String);
+    // Nothing named: the stream was interrupted and is back; whatever changed meanwhile.
+    var resync = !changed.length && !items.length;
     document.querySelectorAll("[data-live-queues][id]").forEach(function (list) {
       var shown = (list.getAttribute("data-live-queues") || "").split(" ");
-      // No queues named: the stream was interrupted and is back; whatever changed meanwhile.
-      var hit = !changed.length || changed.some(function (q) { return shown.indexOf(q) >= 0; });
+      var hit = resync || changed.some(function (q) { return shown.indexOf(q) >= 0; });
       if (hit) refreshSoon(list);
+    });
+    // An item's conversation: the resident wrote, or a message's state changed.
+    document.querySelectorAll("[data-live-item][id]").forEach(function (region) {
+      if (resync || items.indexOf(region.getAttribute("data-live-item")) >= 0) refreshSoon(region);
     });
     var mine = myQueues();
     var emergency = (message.emergencies || []).some(function (q) { return mine.indexOf(q) >= 0; });
     var check = document.getElementById("emergency-check");
     // The stream names queues only: the desk says whether the emergency is mine to see.
-    if (check && (emergency || !changed.length)) htmx.trigger(check, "check");
+    if (check && (emergency || resync)) htmx.trigger(check, "check");
   });
 
   // The emergency check asks from the newest emergency this tab has seen, across the pages
@@ -647,6 +655,35 @@
     signingOut = true;
     forgetOtherDrafts(null);
   }, true);
+
+  // In a chat, Enter sends the reply (data-enter-sends) and Shift+Enter starts a new line; an
+  // input method still composing a word keeps its Enter.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.shiftKey || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.isComposing || !event.target.matches || !event.target.matches("[data-enter-sends]")) return;
+    var form = event.target.form;
+    if (!form) return;
+    event.preventDefault();
+    if (!event.target.value.trim()) return;
+    var send = form.querySelector("button[value=send]");
+    if (typeof form.requestSubmit === "function") form.requestSubmit(send || undefined);
+    else if (send) send.click();
+  });
+
+  // The conversation refreshed by itself with the item in the same state (only the resident
+  // wrote more): the page's forms act on what is now shown, so they carry its version.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || elt.id !== "conversation") return;
+    var region = document.getElementById("conversation");
+    if (!region) return;
+    var item = document.getElementById("item");
+    var shown = item ? item.querySelector(".status") : null;
+    if (!item || !shown || !shown.classList.contains("status-" + region.getAttribute("data-status"))) return;
+    item.querySelectorAll("input[name=version]").forEach(function (input) {
+      input.value = region.getAttribute("data-version");
+    });
+  });
 
   // Ctrl+Enter (Cmd+Enter on a Mac) sends the form of a text area with data-submit-shortcut:
   // the note, the resolution's summary, the transfer's reason, and later replies.
