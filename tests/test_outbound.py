@@ -28,8 +28,10 @@ from desk.errors import (
     UnfilledPlaceholders,
 )
 from desk.inbound.deadlines import HELSINKI
+from desk.inbound.intake import build_item
 from desk.models import EventKind, ItemEvent, OutboxEvent, WorkItem
 from desk.outbound import delivery, endpoints, messages
+from desk.outbound.conversation import refresh_target
 from desk.work import lifecycle
 from tests.factories import CHANNELS, make_item, make_user
 from tests.receiver import Receiver
@@ -394,8 +396,6 @@ def test_state_changes_are_told_to_the_source_system(session):
 def test_a_waiting_resident_comes_first_until_answered(session):
     """A live chat whose resident waits is ordered by its response target as if it were its
     deadline: before an application due next week, after an Omaolo due in two minutes."""
-    from desk.inbound.intake import build_item
-
     nurse = make_user(session, queues=["chat-regional", "omaolo-porvoo"])
     register(session, "https://chat.example.fi/hook")
     now = datetime.now(UTC)
@@ -414,8 +414,6 @@ def test_a_waiting_resident_comes_first_until_answered(session):
     chat = build_item(session, CHAT, payload)
     session.add(chat)
     session.flush()
-    from desk.outbound.conversation import refresh_target
-
     refresh_target(session, chat)
     session.flush()
     assert chat.due_at is None, "no legal deadline"
