@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from desk.inbound import tokens
 from desk.models import InboundDelivery, ItemEvent, WorkItem, utcnow
 from tests.contract import example
+from tests.factories import make_item
 
 CHANNELS = {"chat": "chat", "omaolo": "omaolo", "eform": "eform", "help": "help-request"}
 
@@ -424,10 +425,6 @@ def test_an_address_with_a_control_character_is_refused_in_json(api):
 def test_the_state_tells_an_untaken_items_place_and_an_estimate_from_the_recent_pace(
     api, app_session
 ):
-    from datetime import timedelta
-
-    from tests.factories import make_item
-
     sent = []
     for n in range(3):
         payload = example("omaolo-service.json")

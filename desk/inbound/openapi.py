@@ -33,9 +33,11 @@ def _external_id() -> dict[str, Any]:
 ANSWERS = {"messages": ResidentMessage, "receipts": MessageReceipt}
 
 
-def delivery_schemas(channels: Registry) -> tuple[dict[str, str], dict[str, Any]]:
-    """The schema name of each channel's delivery and of each answer coming back in (by its
-    path suffix), and every schema they use."""
+def delivery_schemas(
+    channels: Registry,
+) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
+    """The schema name of each channel's delivery, of each answer coming back in (by its path
+    suffix), and every schema they use."""
     models = [channels.model(name) for name in channels.names()]
     names, document = models_json_schema(
         [(model, "validation") for model in [*models, *ANSWERS.values()]],
@@ -47,8 +49,8 @@ def delivery_schemas(channels: Registry) -> tuple[dict[str, str], dict[str, Any]
         return names[(model, "validation")]["$ref"].rsplit("/", 1)[1]
 
     by_channel = {n: name(m) for n, m in zip(channels.names(), models, strict=True)}
-    by_channel.update({f"/{suffix}": name(model) for suffix, model in ANSWERS.items()})
-    return by_channel, document.get("$defs", {})
+    by_answer = {f"/{suffix}": name(model) for suffix, model in ANSWERS.items()}
+    return by_channel, by_answer, document.get("$defs", {})
 
 
 RESPONSES: dict[str, Any] = {
@@ -152,8 +154,7 @@ ERRORS = {
 
 def spec(server: str, channels: Registry) -> dict[str, Any]:
     """The OpenAPI document of the channels in use, with `server` as the base address."""
-    schema_of, schemas = delivery_schemas(channels)
-    answer_of = {k: schema_of.pop(k) for k in [k for k in schema_of if k.startswith("/")]}
+    schema_of, answer_of, schemas = delivery_schemas(channels)
     paths: dict[str, Any] = {}
     for channel, schema in schema_of.items():
         paths[f"/api/v1/inbound/{channel}"] = {

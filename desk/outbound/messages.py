@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, exists, select, text
+from sqlalchemy import and_, select, text
 from sqlalchemy.orm import Session
 
 from ..channels.base import Adapter
@@ -41,7 +41,7 @@ from ..models import (
 from ..work import lifecycle
 from ..work.lifecycle import check_access, check_holder, check_version, clean_text, record
 from . import new_id, outbox
-from .conversation import Line, conversation, refresh_target, stored_messages  # noqa: F401
+from .conversation import refresh_target
 from .endpoints import for_channel
 
 MAX_LINKS = 10
@@ -77,19 +77,6 @@ class Draft:
     template_ids: Sequence[int] = field(default_factory=tuple)
 
 
-def chat_ended(session: Session, item: WorkItem) -> bool:
-    """Whether the professional has closed the item's chat (the resident's window is gone)."""
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    ItemEvent.item_id == item.id, ItemEvent.kind == EventKind.CHAT_CLOSED.value
-                )
-            )
-        )
-    )
-
-
 def closing(session: Session, item: WorkItem) -> ItemEvent | None:
     """How the professional ended the item's chat (who, when, the closing words), if they did."""
     return session.scalars(
@@ -97,6 +84,11 @@ def closing(session: Session, item: WorkItem) -> ItemEvent | None:
         .where(ItemEvent.item_id == item.id, ItemEvent.kind == EventKind.CHAT_CLOSED.value)
         .limit(1)
     ).first()
+
+
+def chat_ended(session: Session, item: WorkItem) -> bool:
+    """Whether the professional has closed the item's chat (the resident's window is gone)."""
+    return closing(session, item) is not None
 
 
 def kinds(item: WorkItem, adapter: Adapter, *, ended: bool) -> list[str]:
@@ -270,7 +262,7 @@ def retry(
     event.created_at = event.next_attempt_at = now
     event.last_error = None
     message.state, message.state_at, message.failure = MessageState.QUEUED.value, now, None
-    session.info.setdefault(outbox.PENDING_ITEMS, set()).add(item.id)
+    outbox.wake(session, item.id)
     session.flush()
     return message
 

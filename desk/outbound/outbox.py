@@ -56,8 +56,13 @@ def emit(
         attempts=0,
     )
     session.add(event)
-    session.info.setdefault(PENDING_ITEMS, set()).add(item.id)
+    wake(session, item.id)
     return event
+
+
+def wake(session: Session, item_id: int) -> None:
+    """After this session's commit, delivery looks at the item's outbox."""
+    session.info.setdefault(PENDING_ITEMS, set()).add(item_id)
 
 
 def delivery_ref(item: WorkItem) -> dict:

@@ -174,7 +174,6 @@ def state(channel: str, external_id: str):
     item = db.session.get(WorkItem, delivery.item_id) if delivery.item_id else None
     place = worklist.position(db.session, item) if item else None
     wait = worklist.estimated_wait(db.session, item, place, utcnow()) if item else None
-    db.session.commit()
     return jsonify(
         {
             "status": delivery.status,

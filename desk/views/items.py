@@ -42,6 +42,7 @@ from ..models import (
     WorkItem,
     utcnow,
 )
+from ..outbound import conversation as conversation_of
 from ..outbound import endpoints, messages
 from ..pid import masked
 from ..security import WORKERS, is_htmx, me, roles_required
@@ -94,21 +95,30 @@ def _moved(item_id: int, queue_code: str):
     return render_template("items/moved.html", text=text)
 
 
-def _answering(item: WorkItem, shown: list, now) -> dict:
-    """What the page offers for answering the resident: the kinds of message the item takes
-    now, whether a source system carries them, the conversation, and what may be attached."""
-    adapter = channel_registry().get(item.channel)
-    closed = messages.closing(db.session, item) if adapter.live else None
-    kinds = messages.kinds(item, adapter, ended=closed is not None)
-    stored = messages.stored_messages(db.session, item)
+def _conversation(item: WorkItem) -> dict:
+    """The item's conversation as the page shows it, and whether its chat has ended."""
+    live = channel_registry().get(item.channel).live
+    closed = messages.closing(db.session, item) if live else None
+    stored = conversation_of.stored_messages(db.session, item)
     return {
-        "kinds": kinds,
-        "answerable": bool(kinds) and endpoints.for_channel(db.session, item.channel) is not None,
-        "live": adapter.live,
+        "live": live,
         "ended": closed is not None,
         "closing": closed,
-        "conversation": messages.conversation(item.content, stored),
+        "conversation": conversation_of.conversation(item.content, stored),
         "stored": stored,
+    }
+
+
+def _answering(item: WorkItem, shown: list, now) -> dict:
+    """What the page offers for answering the resident: the conversation, the kinds of message
+    the item takes now, whether a source system carries them, and what may be attached."""
+    adapter = channel_registry().get(item.channel)
+    talk = _conversation(item)
+    kinds = messages.kinds(item, adapter, ended=talk["ended"])
+    return {
+        **talk,
+        "kinds": kinds,
+        "answerable": bool(kinds) and endpoints.for_channel(db.session, item.channel) is not None,
         "reply_by": messages.default_reply_by(item, adapter, now)
         if "request-for-information" in kinds
         else None,
@@ -229,7 +239,9 @@ def summary(item_id: int):
         item = load_item_for_display(db.session, item_id, me(), purpose=AccessPurpose.EXPORT)
     except ItemNotFound:
         abort(404)
-    lines = messages.conversation(item.content, messages.stored_messages(db.session, item))
+    lines = conversation_of.conversation(
+        item.content, conversation_of.stored_messages(db.session, item)
+    )
     body = render_template("items/summary.txt", item=item, lines=lines)
     db.session.commit()  # the access log row
     return Response(
@@ -548,19 +560,8 @@ def conversation(item_id: int):
     """The conversation alone, for the page to refresh when the resident writes (a look at
     the resident's data: logged)."""
     item = _load(item_id)
-    live = channel_registry().get(item.channel).live
-    closed = messages.closing(db.session, item) if live else None
-    stored = messages.stored_messages(db.session, item)
     page = render_template(
-        "items/_conversation.html",
-        item=item,
-        answering={
-            "conversation": messages.conversation(item.content, stored),
-            "live": live,
-            "ended": closed is not None,
-            "closing": closed,
-        },
-        now=utcnow(),
+        "items/_conversation.html", item=item, answering=_conversation(item), now=utcnow()
     )
     db.session.commit()  # the access log row
     return page
