@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from desk.inbound import tokens
-from desk.models import AccessLog, ItemMessage, OutboxEvent, WorkItem
-from desk.outbound import endpoints
+from desk.models import AccessLog, ItemMessage, OutboxEvent, UserSession, WorkItem
+from desk.outbound import endpoints, messages
 from tests.contract import example
 from tests.factories import CHANNELS, make_user
 from tests.receiver import Receiver
+from tests.test_outbound import EFORM, income_support, register
 from tests.web import Browser, text
 
 
@@ -276,3 +277,27 @@ def test_people_choose_how_residents_see_them(client, app_session):
     assert too_long.status_code == 422
     app_session.refresh(nurse)
     assert nurse.public_name == "Jonna"
+
+
+# --- Who gets the resident's answer (PostgreSQL and SQLite) ---------------------------------
+
+
+def test_a_holder_who_never_chose_a_status_but_is_using_the_desk_gets_the_answer(session):
+    nurse = make_user(session, queues=["social-porvoo"])
+    assert nurse.status == "offline" and nurse.status_since is None  # as every account starts
+    register(session, "https://forms.example.fi/hook")
+    now = datetime.now(UTC)
+    session.add(UserSession(id="s-1", user_id=nurse.id, created_at=now, last_seen_at=now))
+    item = income_support(session, nurse)
+    messages.send(
+        session, item, nurse, EFORM, messages.Draft("message", "Soitan huomenna.", wait=True)
+    )
+    messages.resident_message(session, item, EFORM, messages.Answer("m-2", now, "Kiitos!"))
+    assert (item.status, item.assignee_id) == ("in_progress", nurse.id)
+    # Ending the day ("offline", chosen) is away, even with the desk still open.
+    assert messages.at_work(session, nurse, now)
+    nurse.status_since = now + timedelta(seconds=1)
+    assert not messages.at_work(session, nurse, now + timedelta(seconds=2))
+    # Nor is someone whose last activity was long ago.
+    nurse.status_since = None
+    assert not messages.at_work(session, nurse, now + messages.AT_WORK_WITHIN * 2)

@@ -35,6 +35,7 @@ from ..models import (
     MessageState,
     OutboxEvent,
     User,
+    UserSession,
     WorkItem,
     utcnow,
 )
@@ -51,6 +52,8 @@ MAX_REPLY_DAYS = 90
 _RANK = {s: n for n, s in enumerate(("queued", "sent", "delivered", "read"))}
 #: the holder's statuses in which an answer goes back to them rather than to the queue
 _PRESENT = ("available", "busy", "break")
+#: a holder who has not chosen a status is at work if they used the desk this recently
+AT_WORK_WITHIN = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -357,12 +360,31 @@ def _back_to_work(session: Session, item: WorkItem, now: datetime) -> None:
         item.status, item.assignee, item.resolved_at = ItemStatus.NEW.value, None, None
         item.outcome_code = None
         record(session, item, None, EventKind.RETURNED, at=now)
-    elif holder is not None and holder.status not in _PRESENT:
+    elif holder is not None and not at_work(session, holder, now):
         item.status, item.assignee = ItemStatus.NEW.value, None
         record(session, item, None, EventKind.RETURNED, at=now)
     elif item.status == ItemStatus.WAITING.value:
         item.status = ItemStatus.IN_PROGRESS.value
         record(session, item, None, EventKind.RESUMED, at=now)
+
+
+def at_work(session: Session, user: User, now: datetime) -> bool:
+    """Whether `user` is at work: a status that says so, or, "offline" (every account's
+    status until its holder chooses one), active in the desk in the last minutes and since
+    choosing "offline"."""
+    if user.status in _PRESENT:
+        return True
+    since = now - AT_WORK_WITHIN
+    if user.status_since is not None:
+        since = max(since, user.status_since)
+    return (
+        session.scalar(
+            select(UserSession.id)
+            .where(UserSession.user_id == user.id, UserSession.last_seen_at > since)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def lapse_requests(session: Session, channels, now: datetime | None = None) -> list[WorkItem]:

@@ -671,7 +671,10 @@
   });
 
   // The conversation refreshed by itself with the item in the same state (only the resident
-  // wrote more): the page's forms act on what is now shown, so they carry its version.
+  // wrote more): the page's forms act on what is now shown, so they carry its version. If the
+  // state changed with it (the resident's answer brought the item back from waiting), the whole
+  // item is drawn again, so its state, deadline, actions and timeline are true; what was being
+  // typed is kept (drafts) and so is the focus.
   document.addEventListener("htmx:afterSwap", function (event) {
     var elt = event.detail.elt;
     if (!elt || elt.id !== "conversation") return;
@@ -679,11 +682,32 @@
     if (!region) return;
     var item = document.getElementById("item");
     var shown = item ? item.querySelector(".status") : null;
-    if (!item || !shown || !shown.classList.contains("status-" + region.getAttribute("data-status"))) return;
+    if (!item || !shown) return;
+    if (!shown.classList.contains("status-" + region.getAttribute("data-status"))) {
+      redrawItem(item);
+      return;
+    }
     item.querySelectorAll("input[name=version]").forEach(function (input) {
       input.value = region.getAttribute("data-version");
     });
   });
+
+  function redrawItem(item) {
+    var active = document.activeElement;
+    var focused = active && active.id && item.contains(active) ? active.id : null;
+    var caret = focused && typeof active.selectionStart === "number"
+      ? [active.selectionStart, active.selectionEnd] : null;
+    htmx.ajax("GET", window.location.pathname, {
+      source: "#conversation", target: "#item", swap: "outerHTML"
+    }).then(function () {
+      var again = focused ? document.getElementById(focused) : null;
+      if (!again) return;
+      again.focus();
+      if (caret && again.setSelectionRange) {
+        try { again.setSelectionRange(caret[0], caret[1]); } catch (e) { /* not a text field */ }
+      }
+    });
+  }
 
   // Ctrl+Enter (Cmd+Enter on a Mac) sends the form of a text area with data-submit-shortcut:
   // the note, the resolution's summary, the transfer's reason, and later replies.
