@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from desk import reports
-from desk.models import ItemEvent, PhoneCalls
+from desk.models import ItemEvent, ItemMessage, PhoneCalls
 from tests.factories import make_item, make_user
 
 FI = ZoneInfo("Europe/Helsinki")
@@ -100,6 +100,38 @@ def test_durations_deadlines_and_the_digital_share(session):
     assert report.phone_calls == 4 and report.digital_share == pytest.approx(3 / 7)
 
 
+def test_matters_resolved_with_a_message_instead_of_a_call(session):
+    items = history(session)
+
+    def wrote(name, kind):
+        session.add(
+            ItemMessage(
+                id=f"msg-{name}-{kind}",
+                item_id=items[name].id,
+                outgoing=True,
+                at=items[name].created_at,
+                text="…",
+                language="fi",
+                kind=kind,
+                state="delivered",
+            )
+        )
+
+    wrote("A", "reply")  # a chat's replies are the chat, not a message instead of a call
+    wrote("C", "request-for-information")  # the application, completed by message
+    wrote("B", "message")
+    items["B"].outcome_code = "callback-arranged"  # ...but settled on the phone after all
+    session.flush()
+    report = reports.build(session, date(2026, 10, 1), date(2026, 10, 4))
+    assert (report.resolved_with_message, report.resolved_with_call) == (1, 1)
+    assert report.message_share == 0.5
+    # D, still open, and E, outside the period, count in neither.
+    wrote("D", "message")
+    session.flush()
+    assert reports.build(session, date(2026, 10, 1), date(2026, 10, 4)).message_share == 0.5
+    assert reports.Report(date(2026, 10, 1), date(2026, 10, 2)).message_share is None
+
+
 def test_a_bad_phone_file_stores_nothing_and_says_where(session):
     stored, problems = reports.import_phone_calls(
         session,
@@ -184,7 +216,9 @@ def test_the_report_page_csv_and_phone_import_for_a_lead(app, app_session):
     )
     assert rows[0][:3] == ["item_id", "channel", "municipality"]
     assert [r[1] for r in rows[1:]] == ["chat", "omaolo", "help-request"]
-    assert rows[1][-3:-1] == ["1", "1"] and rows[2][-3:-1] == ["0", "0"]
+    by_due = [rows[0].index("first_action_by_due"), rows[0].index("resolved_by_due")]
+    assert [rows[1][n] for n in by_due] == ["1", "1"] and [rows[2][n] for n in by_due] == ["0", "0"]
+    assert rows[0][-1] == "messages_to_resident" and {r[-1] for r in rows[1:]} == {"0"}
     answer = browser.client.post(
         "/reports/phone-calls?from=2026-10-01&to=2026-10-03",
         data={

@@ -17,11 +17,20 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, func, select, text
+from sqlalchemy import Integer, and_, case, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from ..inbound.deadlines import parse_day
-from ..models import OPEN_STATUSES, EventKind, ItemEvent, PhoneCalls, TemplateUse, WorkItem
+from ..models import (
+    OPEN_STATUSES,
+    EventKind,
+    ItemEvent,
+    ItemMessage,
+    MessageKind,
+    PhoneCalls,
+    TemplateUse,
+    WorkItem,
+)
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 #: the region's 2025 goals
@@ -69,6 +78,10 @@ class Report:
     deadline_resolved_met: int = 0
     phone_calls: int = 0
     phone_by_municipality: Counter = field(default_factory=Counter)
+    #: items resolved in the period after a message to the resident (a message or a request
+    #: for more information, not a chat's replies), and those resolved with a callback
+    resolved_with_message: int = 0
+    resolved_with_call: int = 0
 
     @property
     def days(self) -> list[date]:
@@ -78,6 +91,12 @@ class Report:
     def digital_share(self) -> float | None:
         total = self.arrivals + self.phone_calls
         return self.arrivals / total if total and self.phone_calls else None
+
+    @property
+    def message_share(self) -> float | None:
+        """Of the matters resolved with a message or a call, the share with a message."""
+        total = self.resolved_with_message + self.resolved_with_call
+        return self.resolved_with_message / total if total else None
 
     @property
     def attainment(self) -> float | None:
@@ -212,6 +231,7 @@ def build(session: Session, start: date, end: date) -> Report:
 
     _durations(session, report, begin, finish, dialect)
     _deadlines(session, report, begin, finish)
+    _messages_and_calls(session, report, begin, finish)
 
     report.templates.update(
         dict(
@@ -313,6 +333,30 @@ def as_utc(moment) -> datetime:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))
+
+
+#: the outcome that says the matter was settled by calling the resident back
+CALLBACK_OUTCOME = "callback-arranged"
+#: the messages that answer a matter instead of a call (a chat's replies are the chat itself)
+_INSTEAD_OF_A_CALL = (MessageKind.MESSAGE.value, MessageKind.REQUEST.value)
+
+
+def _messages_and_calls(session: Session, report: Report, begin, finish) -> None:
+    """Items resolved in the period: those settled with a callback, and the others that the
+    professional answered with a message (the plan's comparison: a message is the faster way)."""
+    called = func.coalesce(WorkItem.outcome_code == CALLBACK_OUTCOME, False)
+    messaged = exists().where(
+        ItemMessage.item_id == WorkItem.id,
+        ItemMessage.outgoing.is_(True),
+        ItemMessage.kind.in_(_INSTEAD_OF_A_CALL),
+    )
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(case((and_(messaged, ~called), 1), else_=0)), 0),
+            func.count().filter(called),
+        ).where(WorkItem.resolved_at >= begin, WorkItem.resolved_at < finish)
+    ).one()
+    report.resolved_with_message, report.resolved_with_call = (int(n) for n in row)
 
 
 def _deadlines(session: Session, report: Report, begin, finish) -> None:

@@ -10,7 +10,7 @@ from babel.dates import format_date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from .. import reports
@@ -21,6 +21,7 @@ from ..i18n import FORMATS, duration, language
 from ..inbound.deadlines import parse_day
 from ..models import (
     ItemEvent,
+    ItemMessage,
     Municipality,
     OutcomeCode,
     Queue,
@@ -136,6 +137,9 @@ def items_csv():
             WorkItem.resolved_at,
             WorkItem.due_at,
             WorkItem.outcome_code,
+            select(func.count())
+            .where(ItemMessage.item_id == WorkItem.id, ItemMessage.outgoing.is_(True))
+            .scalar_subquery(),
         )
         .join(arrival, (arrival.item_id == WorkItem.id) & (arrival.kind == "routed"))
         .where(WorkItem.created_at >= begin, WorkItem.created_at < finish)
@@ -156,6 +160,7 @@ def items_csv():
         "first_action_by_due",
         "resolved_by_due",
         "outcome",
+        "messages_to_resident",
     ]
     name = f"items-{start.isoformat()}-{(end - timedelta(days=1)).isoformat()}.csv"
     return csv_download(name, header, (_item_row(row) for row in rows))
@@ -180,6 +185,7 @@ def _item_row(row) -> list:
         "" if due is None else int(bool(first_at and first_at <= due)),
         "" if due is None else int(bool(resolved and resolved <= due)),
         row[11] or "",
+        row[12],
     ]
 
 
