@@ -196,7 +196,8 @@ def test_templates_are_filled_from_the_item_and_counted_when_saved(app, browser,
     browser.login(nurse)
     page = text(browser.get(f"/items/{item.id}"))
     dialog = re.search(r'<dialog id="template-dialog".*?</dialog>', page, re.S).group(0)
-    assert "Hei Aino," in dialog and "Hanna Hoitaja" in dialog
+    # The resident is told the name the professional shows residents: her first name.
+    assert "Hei Aino," in dialog and "Terveisin Hanna<" in dialog and "Hanna Hoitaja" not in dialog
     assert "{first_name}" not in dialog and "{professional}" not in dialog
 
     template = app_session.scalars(

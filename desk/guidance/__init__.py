@@ -98,17 +98,27 @@ def for_item(session: Session, item: WorkItem, now: datetime, adapter: Adapter |
     return Guidance(shown, gone)
 
 
-def services_on(session: Session, day: date) -> dict[str, dict[str, list[DigitalService]]]:
-    """The service matrix as it stands on `day`: municipality → kind → services."""
+def services_on(
+    session: Session, day: date, municipality: str | None = None
+) -> dict[str, dict[str, list[DigitalService]]]:
+    """The service matrix as it stands on `day`: municipality → kind → services (only
+    `municipality`'s row when one is given)."""
     matrix: dict[str, dict[str, list[DigitalService]]] = defaultdict(lambda: defaultdict(list))
-    for service in session.scalars(
-        select(DigitalService).order_by(DigitalService.municipality_code, DigitalService.id)
-    ):
+    query = select(DigitalService).order_by(DigitalService.municipality_code, DigitalService.id)
+    if municipality is not None:
+        query = query.where(DigitalService.municipality_code == municipality)
+    for service in session.scalars(query):
         if (service.valid_from is None or service.valid_from <= day) and (
             service.valid_to is None or day < service.valid_to
         ):
             matrix[service.municipality_code][service.kind].append(service)
     return matrix
+
+
+def item_services(session: Session, item: WorkItem, now: datetime) -> dict:
+    """The resident's municipality's digital services today: kind → services."""
+    code = item.municipality_code or ""
+    return services_on(session, day_in_finland(now), code).get(code, {})
 
 
 def service_changes(session: Session, after: date, until: date) -> list[DigitalService]:
@@ -183,13 +193,19 @@ _MARKDOWN_LINK = re.compile(r"\[([^\]\n]{1,200})\]\((https://[^)\s]{1,500})\)")
 
 
 def attachable_links(
-    session: Session, item: WorkItem, shown: list, language: str, now: datetime
+    session: Session,
+    item: WorkItem,
+    shown: list,
+    language: str,
+    now: datetime,
+    services: dict | None = None,
 ) -> list[tuple[str, str]]:
     """(title, url) of what a professional may attach to a message to the resident: the
     digital services of the resident's municipality in the service matrix, and the links in
     the instructions shown for the item; each address once, in the resident's language."""
     found: dict[str, str] = {}
-    services = services_on(session, day_in_finland(now)).get(item.municipality_code or "", {})
+    if services is None:
+        services = item_services(session, item, now)
     for kind in sorted(services):
         for service in services[kind]:
             if service.url and service.url.startswith("https://"):
@@ -205,20 +221,26 @@ def _first_link(services: list[DigitalService]) -> str | None:
 
 
 def placeholder_values(
-    session: Session, item: WorkItem, user: User, language: str, now: datetime
+    session: Session,
+    item: WorkItem,
+    user: User,
+    language: str,
+    now: datetime,
+    services: dict | None = None,
 ) -> dict[str, str | None]:
     """The values a template's placeholders take for this item, written in `language` (the
     template's: dates as the resident's language writes them in Finland)."""
     municipality = (
         session.get(Municipality, item.municipality_code) if item.municipality_code else None
     )
-    services = services_on(session, day_in_finland(now)).get(item.municipality_code or "", {})
+    if services is None:
+        services = item_services(session, item, now)
     return {
         "first_name": first_name(item.resident_name),
         "municipality": municipality.name(language) if municipality else None,
         "self_booking_link": _first_link(services.get("self_booking", [])),
         "portal_link": _first_link(services.get("identified_portal", [])),
-        "professional": user.display_name,
+        "professional": user.shown_name,
         "deadline": deadline_text(item.due_at, language) if item.due_at else None,
         "queue": item.queue.name(language) if item.queue else None,
     }
@@ -268,7 +290,12 @@ class Offered:
 
 
 def offer(
-    session: Session, templates: list[ResponseTemplate], item: WorkItem, user: User, now: datetime
+    session: Session,
+    templates: list[ResponseTemplate],
+    item: WorkItem,
+    user: User,
+    now: datetime,
+    services: dict | None = None,
 ) -> list[Offered]:
     """Each template filled in the resident's language: Swedish or English when the resident
     writes it (English when the template has an English text), Finnish otherwise. Dates come
@@ -279,7 +306,9 @@ def offer(
     for template in templates:
         language = template.text_language(item.language)
         if language not in values:
-            values[language] = placeholder_values(session, item, user, language, now)
+            if services is None:
+                services = item_services(session, item, now)
+            values[language] = placeholder_values(session, item, user, language, now, services)
         filled = fill(template.body(language), values[language], past)
         offered.append(Offered(template, language, filled))
     return offered

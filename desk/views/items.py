@@ -109,7 +109,7 @@ def _conversation(item: WorkItem) -> dict:
     }
 
 
-def _answering(item: WorkItem, shown: list, now) -> dict:
+def _answering(item: WorkItem, shown: list, now, services: dict) -> dict:
     """What the page offers for answering the resident: the conversation, the kinds of message
     the item takes now, whether a source system carries them, and what may be attached."""
     adapter = channel_registry().get(item.channel)
@@ -122,7 +122,7 @@ def _answering(item: WorkItem, shown: list, now) -> dict:
         "reply_by": messages.default_reply_by(item, adapter, now)
         if "request-for-information" in kinds
         else None,
-        "links": guidance.attachable_links(db.session, item, shown, item.language, now)
+        "links": guidance.attachable_links(db.session, item, shown, item.language, now, services)
         if kinds
         else [],
         "click_key": secrets.token_urlsafe(16),
@@ -135,6 +135,7 @@ def _context(item: WorkItem, **extra) -> dict:
     now = utcnow()
     lang = language()
     shown = guidance.for_item(db.session, item, now, channel_registry().get(item.channel))
+    services = guidance.item_services(db.session, item, now)  # links and templates both
     return {
         "item": item,
         "now": now,
@@ -145,12 +146,12 @@ def _context(item: WorkItem, **extra) -> dict:
         "outcome_names": {o.code: o.name(lang) for o in outcomes},
         "municipalities": by_name(db.session.scalars(select(Municipality))),
         "guidance": shown,
-        "answering": _answering(item, shown.shown, now),
+        "answering": _answering(item, shown.shown, now, services),
         # Instructions are the professional's reading, in their language first; templates
         # speak to the resident, in the resident's.
         "instruction_language": guidance.reading_language(lang, item.language),
         "offered": guidance.offer(
-            db.session, guidance.templates_for(db.session, item), item, me(), now
+            db.session, guidance.templates_for(db.session, item), item, me(), now, services
         ),
         # What the user had written, kept when the action was refused.
         "draft": request.form if request.method == "POST" and "error" in extra else {},
