@@ -253,7 +253,6 @@ def test_a_request_for_more_information_is_answered_and_the_deadline_runs_again(
     accessible(page, "the answered request, back with the professional")
 
 
-@pytest.mark.console_allows("status of 409")
 def test_a_message_the_source_system_refused_is_sent_again(
     page: Page, resident: Page, desk_and_partner
 ):

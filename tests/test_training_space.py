@@ -13,7 +13,17 @@ from sqlalchemy.orm import Session
 
 from desk import create_app
 from desk.extensions import db
-from desk.models import AccessLog, InstructionsShown, ItemEvent, User, WorkItem
+from desk.models import (
+    AccessLog,
+    InstructionsShown,
+    ItemEvent,
+    ItemMessage,
+    OutboundEndpoint,
+    OutboxEvent,
+    User,
+    WorkItem,
+)
+from desk.outbound import endpoints
 from desk.training.spaces import TRAINING
 from tests.factories import make_item, make_user
 from tests.web import Browser, text
@@ -411,3 +421,35 @@ def test_only_those_with_both_roles_move_between_the_spaces(two_spaces):
     assert 'action="/training/leave"' not in text(learner.get("/work"))
     assert learner.post("/training/leave", htmx=False).status_code == 403
     assert "training-banner" in text(learner.get("/work"))  # still only in training
+
+
+def test_a_trainee_answers_a_practice_chat_and_nothing_leaves_the_desk(two_spaces):
+    app = two_spaces
+    trainee = _add(app, None, lambda s: _named(make_user(s, role="trainee", queues=[])))
+    practice = _add(
+        app, TRAINING, lambda s: make_item(s, queue="chat-regional", title="Harjoitus: yskä").id
+    )
+    learner = Browser(app.test_client()).login(trainee)
+    page = text(learner.post(f"/items/{practice}/take"))
+    assert 'id="reply-text"' in page, "a trainee answers as a professional does"
+    key = re.search(r'name="key" value="([^"]+)"', page).group(1)
+    answer = learner.post(
+        f"/items/{practice}/messages",
+        {"kind": "reply", "text": "Hei! Kauanko yskä on kestänyt?"} | {"key": key},
+    )
+    assert answer.status_code == 200
+    assert "Kauanko yskä on kestänyt?" in text(answer)
+    with app.app_context():
+        with Session(db.engines[TRAINING]) as training:
+            sent = training.scalars(
+                select(ItemMessage).where(ItemMessage.item_id == practice)
+            ).one()
+            events = training.scalars(select(OutboxEvent).where(OutboxEvent.item_id == practice))
+            # Taken by the training space's residents as it was made: sent, to nobody.
+            assert sent.state == "sent"
+            assert {e.state for e in events} == {"delivered"}
+            assert training.scalar(select(OutboundEndpoint.url)) == endpoints.TRAINING_RESIDENTS
+        # The real desk has no such message, event or endpoint.
+        assert db.session.scalar(select(func.count()).select_from(ItemMessage)) == 0
+        assert db.session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+        assert db.session.scalar(select(func.count()).select_from(OutboundEndpoint)) == 0

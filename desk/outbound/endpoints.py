@@ -22,6 +22,9 @@ ROTATION_OVERLAP = timedelta(hours=24)
 #: how an endpoint's disabled_reason begins (desk.outbound.delivery writes the first)
 GONE = "the receiver answered 410 Gone"
 BY_ADMINISTRATOR = "disabled by an administrator"
+#: the training space's residents: an endpoint at this address takes each event as it is
+#: made, and nothing leaves the desk (a trainee's messages are practice, to nobody)
+TRAINING_RESIDENTS = "training:residents"
 
 
 def new_secret() -> str:
@@ -71,6 +74,26 @@ def register(
     session.add(endpoint)
     session.flush()
     return endpoint, secret
+
+
+def training_residents(session: Session, channels: Iterable[str]) -> OutboundEndpoint:
+    """The training space's endpoint for every channel (made once; idempotent)."""
+    endpoint = session.scalar(
+        select(OutboundEndpoint).where(OutboundEndpoint.url == TRAINING_RESIDENTS)
+    )
+    if endpoint is None:
+        endpoint = OutboundEndpoint(
+            name="Training residents", url=TRAINING_RESIDENTS, secret=new_secret(), enabled=True
+        )
+        session.add(endpoint)
+    endpoint.channels = ",".join(sorted(set(channels)))
+    session.flush()
+    return endpoint
+
+
+def simulated(endpoint: OutboundEndpoint) -> bool:
+    """Whether the endpoint is the training space's, where events never leave the desk."""
+    return endpoint.url == TRAINING_RESIDENTS
 
 
 def rotate(endpoint: OutboundEndpoint, now: datetime) -> str:

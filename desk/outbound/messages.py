@@ -205,7 +205,7 @@ def send(
     session.flush()  # the reply is part of the conversation the response target reads
     item.first_action_at = item.first_action_at or now
     lifecycle.changed(session, item, user, EventKind.MESSAGE_SENT, now=now)
-    outbox.emit(
+    event = outbox.emit(
         session,
         endpoint,
         item,
@@ -214,6 +214,8 @@ def send(
         now,
         message=message,
     )
+    if event.state == EventState.DELIVERED.value:
+        delivered(message, now)
     if kind == MessageKind.REQUEST or (kind == MessageKind.MESSAGE and draft.wait):
         if kind == MessageKind.REQUEST and adapter.restart_after_information(item.content):
             item.due_at = None  # counts again from the day the answer arrives

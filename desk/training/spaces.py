@@ -54,6 +54,8 @@ def prepare(app: Flask) -> None:
     from flask_migrate import upgrade
 
     from .. import reference
+    from ..extensions import channel_registry
+    from ..outbound import endpoints
 
     url = app.config.get("DESK_TRAINING_DATABASE_URL")
     if not url:
@@ -71,6 +73,8 @@ def prepare(app: Flask) -> None:
         upgrade()
         reference.load(db.session, app.config["DESK_REFERENCE_FILE"])
         _load_starter_pack(db.session)
+        # Trainees answer residents too: to the training space's own, who never get it.
+        endpoints.training_residents(db.session, channel_registry().names())
         db.session.commit()
         db.engine.dispose()
 
@@ -98,6 +102,8 @@ def mirror(user) -> None:
         copy = training.get(User, user.id) or User(id=user.id)
         copy.username = user.username
         copy.display_name = user.display_name
+        copy.public_name = user.public_name  # what residents see, in practice too
+        copy.title_fi, copy.title_sv, copy.title_en = user.title_fi, user.title_sv, user.title_en
         copy.role = training_role(user)
         copy.training_role = None
         copy.language = user.language
