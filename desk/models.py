@@ -1053,6 +1053,9 @@ class OutboxEvent(Base):
     state: Mapped[str] = mapped_column(String(16), default=EventState.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the receiver's Retry-After holds the event until then: an endpoint's recovery or a
+    #: probe (desk.outbound.delivery) never sends it earlier
+    held_until: Mapped[datetime | None]
     last_attempt_at: Mapped[datetime | None]
     #: the receiver's last answer: its status, and its body's start when it refused
     last_status: Mapped[int | None] = mapped_column(Integer)

@@ -178,8 +178,8 @@ def committed(app) -> Iterator[Engine]:
         conn.execute(
             text(
                 "TRUNCATE item_event, inbound_delivery, api_token, work_item, queue_membership, "
-                "municipality_scope, user_account, instruction, response_template "
-                "RESTART IDENTITY CASCADE"
+                "municipality_scope, user_account, instruction, response_template, "
+                "outbound_endpoint RESTART IDENTITY CASCADE"
             )
         )
     # Instruction versions name their authors (users): put the seeded content back.

@@ -30,8 +30,9 @@ from desk.errors import (
 from desk.inbound.deadlines import HELSINKI
 from desk.inbound.intake import build_item
 from desk.models import EventKind, ItemEvent, OutboxEvent, WorkItem
-from desk.outbound import delivery, endpoints, messages
+from desk.outbound import delivery, endpoints, messages, outbox
 from desk.outbound.conversation import refresh_target
+from desk.tasks.outbound import due_items
 from desk.work import lifecycle
 from tests.factories import CHANNELS, make_item, make_user
 from tests.receiver import Receiver
@@ -259,6 +260,157 @@ def test_a_410_disables_the_endpoint_and_24_hours_fail_the_event(session, receiv
     deliver_all(session, client, item.id)
     assert second.state == "failed" and not endpoint.enabled
     assert "410" in endpoint.disabled_reason
+
+
+def event_of(session, message) -> OutboxEvent:
+    return session.scalar(select(OutboxEvent).where(OutboxEvent.message_id == message.id))
+
+
+def fail_until_waiting_long(session, client, items, start):
+    """Retry the items' first events at their scheduled times against a failing receiver until
+    each waits 10 minutes or more (5 s, 30 s, 2 min, 10 min: as in an outage of ~3 minutes);
+    the moment of the last attempt."""
+    moment = start
+    for item in items:
+        deliver_all(session, client, item.id, start)
+    while True:
+        heads = [delivery.next_event(session, item.id, lock=False) for item in items]
+        waits = [(head.next_attempt_at - head.last_attempt_at, head) for head in heads]
+        if all(wait >= timedelta(minutes=9) for wait, _ in waits):
+            return moment
+        _wait, head = min(waits, key=lambda pair: pair[1].next_attempt_at)
+        moment = head.next_attempt_at
+        deliver_all(session, client, head.item_id, moment)
+
+
+def test_an_endpoint_back_after_failing_gets_its_waiting_events_at_once(session, receiver, client):
+    nurse = make_user(session)
+    first, second, held_back, other = (held(session, nurse) for _ in range(4))
+    endpoint, _secret = register(session, receiver.url)  # after the takes: only messages go
+    start = datetime.now(UTC)
+    ok = messages.send(session, other, nurse, CHAT, messages.Draft("reply", "Ensin"), now=start)
+    deliver_all(session, client, other.id, start)
+    assert ok.state == "sent" and endpoint.last_success_at == start
+
+    # The receiver fails: the first events wait, the later ones of an item wait behind them.
+    receiver.status = 503
+    waiting = [
+        messages.send(session, item, nurse, CHAT, messages.Draft("reply", text), now=start)
+        for item, text in ((first, "Yksi"), (first, "Kaksi"), (second, "Kolme"))
+    ]
+    receiver.script = [(429, {"Retry-After": "3600"}, 0)]
+    hold = messages.send(
+        session, held_back, nurse, CHAT, messages.Draft("reply", "Odota"), now=start
+    )
+    deliver_all(session, client, held_back.id, start + timedelta(seconds=1))
+    assert event_of(session, hold).held_until == start + timedelta(seconds=3601)
+    # A success within 30 s of the last one is no return from an outage: the waits stand.
+    receiver.status = 204
+    busy = messages.send(session, other, nurse, CHAT, messages.Draft("reply", "Välissä"), now=start)
+    receiver.script = [503, 503]
+    for item in (first, second):
+        deliver_all(session, client, item.id, start + timedelta(seconds=2))
+    deliver_all(session, client, other.id, start + timedelta(seconds=3))
+    assert busy.state == "sent"
+    assert event_of(session, waiting[0]).next_attempt_at > start + timedelta(seconds=4)
+
+    receiver.status = 503
+    last = fail_until_waiting_long(session, client, [first, second], start + timedelta(seconds=4))
+    heads = [event_of(session, waiting[0]), event_of(session, waiting[2])]
+    assert all(h.next_attempt_at >= last + timedelta(minutes=1) for h in heads)
+    assert [m.state for m in waiting] == ["queued"] * 3
+
+    # The receiver is back: the first event that goes (a new message) brings the waiting ones
+    # forward and wakes their items; the one held by Retry-After keeps its time.
+    receiver.status = 204
+    back = last + timedelta(seconds=40)
+    session.info.pop(outbox.PENDING_ITEMS, None)
+    messages.send(session, other, nurse, CHAT, messages.Draft("reply", "Takaisin"), now=back)
+    session.info.pop(outbox.PENDING_ITEMS, None)
+    deliver_all(session, client, other.id, back)
+    assert [h.next_attempt_at for h in heads] == [back, back]
+    assert event_of(session, hold).next_attempt_at == start + timedelta(seconds=3601)
+    assert session.info[outbox.PENDING_ITEMS] == {first.id, second.id}
+    before = len(receiver.received)
+    for item in (first, second, held_back):
+        deliver_all(session, client, item.id, back + timedelta(seconds=1))
+    assert receiver.ids()[before:] == [m.id for m in waiting]
+    assert [m.state for m in waiting] == ["sent"] * 3 and hold.state == "queued"
+
+
+def test_a_failing_endpoint_is_probed_every_30_seconds(session, receiver, client):
+    nurse = make_user(session)
+    first, second, third = (held(session, nurse) for _ in range(3))
+    register(session, receiver.url)
+    receiver.status = 503
+    sent = [
+        messages.send(session, item, nurse, CHAT, messages.Draft("reply", f"Viesti {n}"))
+        for n, item in enumerate((first, second))
+    ]
+    last = fail_until_waiting_long(session, client, [first, second], datetime.now(UTC))
+    heads = [event_of(session, m) for m in sent]
+    tried_first = min(heads, key=lambda h: h.last_attempt_at)
+    # Nothing tried for less than 30 s: no probe. Then the event tried longest ago is due.
+    assert delivery.probe(session, last + timedelta(seconds=29)) == []
+    moment = last + timedelta(seconds=31)
+    assert delivery.probe(session, moment) == [tried_first.item_id]
+    assert tried_first.next_attempt_at == moment
+    # One probe at a time: not again while it is due and not yet tried.
+    assert delivery.probe(session, moment + timedelta(seconds=40)) == []
+    deliver_all(session, client, tried_first.item_id, moment)
+    assert tried_first.attempts == 5 and tried_first.next_attempt_at > moment + timedelta(
+        minutes=20
+    )
+    # Still failing: the next probe is the other event, 30 s after this attempt.
+    assert delivery.probe(session, moment + timedelta(seconds=29)) == []
+    later = moment + timedelta(seconds=31)
+    (other,) = [h for h in heads if h is not tried_first]
+    assert delivery.probe(session, later) == [other.item_id]
+
+    # The receiver is back: the probe goes, and the endpoint's other waiting event with it.
+    receiver.status = 204
+    session.info.pop(outbox.PENDING_ITEMS, None)
+    deliver_all(session, client, other.item_id, later)
+    assert tried_first.next_attempt_at == later
+    assert session.info[outbox.PENDING_ITEMS] == {tried_first.item_id}
+    deliver_all(session, client, tried_first.item_id, later)
+    assert sorted(receiver.ids()) == sorted(m.id for m in sent)
+    assert [m.state for m in sent] == ["sent", "sent"]
+
+    # A receiver's Retry-After holds the endpoint's probes back until it has passed.
+    receiver.script = [(503, {"Retry-After": "600"}, 0)]
+    held_back = messages.send(session, third, nurse, CHAT, messages.Draft("reply", "Myöhemmin"))
+    deliver_all(session, client, third.id, later)
+    assert delivery.probe(session, later + timedelta(seconds=300)) == []
+    assert event_of(session, held_back).next_attempt_at == later + timedelta(seconds=600)
+    assert delivery.probe(session, later + timedelta(seconds=601)) == []  # due anyway
+    deliver_all(session, client, third.id, later + timedelta(seconds=601))
+    assert held_back.state == "sent"
+
+
+def test_the_sweep_hands_over_items_whose_next_event_is_due(app, app_session, receiver, client):
+    nurse = make_user(app_session)
+    waiting, due, elsewhere = (held(app_session, nurse) for _ in range(3))
+    register(app_session, receiver.url)
+    receiver.status = 503
+    head = messages.send(app_session, waiting, nurse, CHAT, messages.Draft("reply", "Yksi"))
+    deliver_all(app_session, client, waiting.id, datetime.now(UTC) + timedelta(seconds=1))
+    behind = messages.send(app_session, waiting, nurse, CHAT, messages.Draft("reply", "Kaksi"))
+    for words in ("Kolme", "Neljä"):
+        messages.send(app_session, due, nurse, CHAT, messages.Draft("reply", words))
+    other, _ = endpoints.register(app_session, "Other", receiver.url, ["chat"], CHANNELS.names())
+    endpoints.disable(other, endpoints.BY_ADMINISTRATOR)
+    refused = messages.send(app_session, elsewhere, nurse, CHAT, messages.Draft("reply", "Viisi"))
+    event_of(app_session, refused).endpoint = other
+    app_session.flush()
+    assert event_of(app_session, behind).next_attempt_at <= datetime.now(UTC)
+    with app.app_context():
+        # The waiting item's later message is due, but waits behind its first: not handed
+        # over; an item with two due events once; nothing for a disabled endpoint.
+        assert due_items() == [due.id]
+        event_of(app_session, head).next_attempt_at = datetime.now(UTC) - timedelta(minutes=1)
+        app_session.flush()
+        assert due_items() == [waiting.id, due.id]
 
 
 def test_rotation_signs_with_both_secrets_for_a_day(session, receiver, client):

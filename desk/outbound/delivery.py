@@ -1,6 +1,9 @@
 """Delivering the outbox: one signed POST per attempt (Standard Webhooks v1), the contract's
-retry schedule, permanent refusals, and the order of an item's events. Plain Python: the job
-(desk.tasks.outbound) commits after each attempt."""
+retry schedule, permanent refusals, the order of an item's events, and an endpoint's recovery:
+when a receiver that took nothing for a while takes an event again, its other waiting events go
+at once instead of at their scheduled times (up to an hour away), and while it fails one of them
+is tried every RECOVERY (a probe), so that its return is noticed without new traffic. Plain
+Python: the job (desk.tasks.outbound) commits after each attempt."""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from ..models import EventState, ItemMessage, OutboundEndpoint, OutboxEvent
-from . import messages
+from . import messages, outbox
 from .endpoints import GONE, disable, signing_secrets
 
 #: a 2xx within this long is a success; anything slower is retried
@@ -29,6 +32,9 @@ GIVE_UP = timedelta(hours=24)
 MAX_RETRY_AFTER = 3600
 #: how much of a refusing receiver's answer is kept as the reason
 REASON_LIMIT = 500
+#: an endpoint without a success this long that takes an event has recovered (its waiting
+#: events go at once); while it fails and nothing was tried there this long, a probe goes
+RECOVERY = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -144,11 +150,15 @@ def settle(session: Session, event: OutboxEvent, outcome: Outcome, now: datetime
     event.attempts += 1
     event.last_attempt_at = now
     event.last_status = outcome.status
+    event.held_until = None
     if outcome.delivered:
+        recovered = endpoint.last_success_at is None or now - endpoint.last_success_at >= RECOVERY
         event.state, event.delivered_at, event.last_error = EventState.DELIVERED.value, now, None
         endpoint.last_success_at = now
         if message is not None:
             messages.delivered(message, now)
+        if recovered:
+            recover(session, endpoint, now, but=event.item_id)
         return
     event.last_error = outcome.reason
     endpoint.last_failure_at, endpoint.last_failure = now, outcome.reason
@@ -156,6 +166,8 @@ def settle(session: Session, event: OutboxEvent, outcome: Outcome, now: datetime
         wait = timedelta(seconds=wait_after(event.attempts, outcome))
         if now + wait <= event.created_at + GIVE_UP:
             event.next_attempt_at = now + wait
+            if outcome.retry_after is not None:
+                event.held_until = event.next_attempt_at
             return
         reason = f"no success in 24 hours; the last answer: {outcome.reason}"
     else:
@@ -165,3 +177,66 @@ def settle(session: Session, event: OutboxEvent, outcome: Outcome, now: datetime
     event.state, event.last_error = EventState.FAILED.value, reason
     if message is not None:
         messages.failed(message, reason, now)
+
+
+def _waiting(endpoint: OutboundEndpoint, now: datetime):
+    """The endpoint's events that wait for a later attempt after failing (the first undelivered
+    event of an item; those behind it wait for it, not for a time)."""
+    return and_(
+        OutboxEvent.endpoint_id == endpoint.id,
+        OutboxEvent.state == EventState.PENDING.value,
+        OutboxEvent.next_attempt_at > now,
+    )
+
+
+def recover(session: Session, endpoint: OutboundEndpoint, now: datetime, *, but: int) -> None:
+    """The endpoint took an event after RECOVERY without a success: its waiting events are due
+    now, except those its receiver held back with Retry-After, and delivery is woken for their
+    items (item `but` is being delivered already). Each item's events still go in order."""
+    session.flush()  # this attempt first: two recoveries of one endpoint take turns on its row
+    items = session.scalars(
+        update(OutboxEvent)
+        .where(_waiting(endpoint, now), OutboxEvent.held_until.is_(None))
+        .values(next_attempt_at=now)
+        .returning(OutboxEvent.item_id)
+        .execution_options(synchronize_session="fetch")
+    ).all()
+    for item_id in sorted(set(items) - {but}):
+        outbox.wake(session, item_id)
+
+
+def probe(session: Session, now: datetime) -> list[int]:
+    """Endpoints whose events wait after failures, and where nothing was tried for RECOVERY:
+    the waiting event of each that was tried longest ago is due now (a probe; if it goes, the
+    endpoint recovers). Not while the receiver holds one of the endpoint's events back with
+    Retry-After, nor while one of its retries is due anyway. Returns the probes' items."""
+    probed = []
+    for endpoint in session.scalars(
+        select(OutboundEndpoint).where(OutboundEndpoint.enabled.is_(True))
+    ):
+        tried = [t for t in (endpoint.last_success_at, endpoint.last_failure_at) if t]
+        if not tried or now - max(tried) < RECOVERY:
+            continue
+        pending = (
+            OutboxEvent.endpoint_id == endpoint.id,
+            OutboxEvent.state == EventState.PENDING.value,
+        )
+        held_or_due = or_(
+            OutboxEvent.held_until > now,
+            and_(OutboxEvent.attempts > 0, OutboxEvent.next_attempt_at <= now),
+        )
+        if (
+            session.scalar(select(OutboxEvent.seq).where(*pending, held_or_due).limit(1))
+            is not None
+        ):
+            continue
+        event = session.scalar(
+            select(OutboxEvent)
+            .where(_waiting(endpoint, now))
+            .order_by(OutboxEvent.last_attempt_at, OutboxEvent.seq)
+            .limit(1)
+        )
+        if event is not None:
+            event.next_attempt_at = now
+            probed.append(event.item_id)
+    return probed

@@ -4,7 +4,9 @@ A commit that wrote outbox events wakes delivery for their items: an rq job per 
 without it (the embedded default) a thread of the app's own, or, where the configuration says
 so (the tests), the request itself once its answer is ready. The sweep (every few seconds)
 delivers whatever is due and was not woken: a retry's time come, a worker killed mid-attempt,
-Redis down at the commit. Each attempt is its own transaction.
+Redis down at the commit, a failing endpoint's probe. An attempt that finds a receiver back
+after a while wakes delivery for the endpoint's other waiting items. Each attempt is its own
+transaction.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from functools import cache
 import httpx
 from flask import Flask, current_app, g, has_app_context, has_request_context
 from redis.exceptions import RedisError
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, exists, select
+from sqlalchemy.orm import Session, aliased
 
 from ..extensions import channel_registry, db
 from ..models import EventState, OutboundEndpoint, OutboxEvent, utcnow
@@ -80,20 +82,35 @@ def _pending(item_id: int) -> bool:
 
 
 def due_items(limit: int = BATCH) -> list[int]:
-    """Items with an event due for an attempt at an enabled endpoint, the longest due first."""
-    rows = db.session.execute(
-        select(OutboxEvent.item_id, OutboxEvent.next_attempt_at)
+    """Items whose next event (the first undelivered) is due for an attempt at an enabled
+    endpoint, the longest due first; among them a probe of each failing endpoint that nothing
+    was tried at for a while. Events waiting behind one that waits for its retry are not
+    handed over every sweep for nothing, and `limit` counts items, not their events."""
+    try:
+        delivery.probe(db.session, utcnow())
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    earlier = aliased(OutboxEvent)
+    items = db.session.scalars(
+        select(OutboxEvent.item_id)
         .join(OutboundEndpoint, OutboundEndpoint.id == OutboxEvent.endpoint_id)
         .where(
             OutboxEvent.state == EventState.PENDING.value,
             OutboxEvent.next_attempt_at <= utcnow(),
             OutboundEndpoint.enabled.is_(True),
+            ~exists().where(
+                earlier.item_id == OutboxEvent.item_id,
+                earlier.state == EventState.PENDING.value,
+                earlier.seq < OutboxEvent.seq,
+            ),
         )
         .order_by(OutboxEvent.next_attempt_at)
         .limit(limit)
     ).all()
     db.session.commit()
-    return list(dict.fromkeys(row.item_id for row in rows))
+    return list(items)
 
 
 def sweep_outbox() -> int:
