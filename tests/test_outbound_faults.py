@@ -375,6 +375,8 @@ def test_410_fails_the_message_disables_the_endpoint_and_tells_administrators(de
     page = conversation(desk, chat)
     assert states(page) == {"queued": 1, "sent": 0, "failed": 1}
     assert "410 GONE: refused with 410" in page
+    # The professional is told why the one behind it stays queued.
+    assert "Lähdejärjestelmä ei nyt ota viestejä vastaan" in page
     # Nothing more goes: the chat cannot be answered, and what waited is not sent.
     refused = desk.browser.post(
         f"/items/{chat}/messages", {"kind": "reply", "text": "Kolmas", "key": "after-410"}

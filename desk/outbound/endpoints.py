@@ -91,6 +91,24 @@ def training_residents(session: Session, channels: Iterable[str]) -> OutboundEnd
     return endpoint
 
 
+def stalled(session: Session, item_id: int) -> bool:
+    """Whether some of the item's events wait for an endpoint that is turned off (a 410, or an
+    administrator): they go only once it is on again."""
+    return (
+        session.scalar(
+            select(OutboxEvent.seq)
+            .join(OutboundEndpoint, OutboundEndpoint.id == OutboxEvent.endpoint_id)
+            .where(
+                OutboxEvent.item_id == item_id,
+                OutboxEvent.state == EventState.PENDING.value,
+                OutboundEndpoint.enabled.is_(False),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def simulated(endpoint: OutboundEndpoint) -> bool:
     """Whether the endpoint is the training space's, where events never leave the desk."""
     return endpoint.url == TRAINING_RESIDENTS

@@ -106,6 +106,8 @@ def _conversation(item: WorkItem) -> dict:
         "closing": closed,
         "conversation": conversation_of.conversation(item.content, stored),
         "stored": stored,
+        "stalled": any(m.outgoing and m.state == "queued" for m in stored)
+        and endpoints.stalled(db.session, item.id),
     }
 
 
