@@ -159,6 +159,8 @@ def test_a_resident_and_a_professional_chat_in_swedish_both_ways(
     resident.locator("#chat-text").press("Enter")
     expect(messages).to_contain_text("38,5 grader")
     expect(conversation).to_contain_text("38,5 grader", timeout=5_000)
+    # The resident waits for an answer now: the item shows by when, not a legal deadline.
+    expect(page.locator("#item")).to_contain_text("Ska besvaras senast")
     expect(page.locator("#reply-text")).to_have_value("Ett utkast")
     expect(page.locator("#reply-text")).to_be_focused()
 

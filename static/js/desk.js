@@ -672,9 +672,10 @@
 
   // The conversation refreshed by itself with the item in the same state (only the resident
   // wrote more): the page's forms act on what is now shown, so they carry its version. If the
-  // state changed with it (the resident's answer brought the item back from waiting), the whole
-  // item is drawn again, so its state, deadline, actions and timeline are true; what was being
-  // typed is kept (drafts) and so is the focus.
+  // state or the response target changed with it (the resident's answer brought the item back
+  // from waiting, or a chat's resident now waits for an answer), the whole item is drawn again,
+  // so its state, "answer by", actions and timeline are true; what was being typed is kept
+  // (drafts) and so is the focus.
   document.addEventListener("htmx:afterSwap", function (event) {
     var elt = event.detail.elt;
     if (!elt || elt.id !== "conversation") return;
@@ -683,7 +684,8 @@
     var item = document.getElementById("item");
     var shown = item ? item.querySelector(".status") : null;
     if (!item || !shown) return;
-    if (!shown.classList.contains("status-" + region.getAttribute("data-status"))) {
+    if (!shown.classList.contains("status-" + region.getAttribute("data-status")) ||
+        item.getAttribute("data-answer-by") !== region.getAttribute("data-answer-by")) {
       redrawItem(item);
       return;
     }
