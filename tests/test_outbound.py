@@ -338,7 +338,7 @@ def test_an_endpoint_back_after_failing_gets_its_waiting_events_at_once(session,
     assert [m.state for m in waiting] == ["sent"] * 3 and hold.state == "queued"
 
 
-def test_a_failing_endpoint_is_probed_every_30_seconds(session, receiver, client):
+def test_a_failing_endpoint_is_probed_every_10_seconds(session, receiver, client):
     nurse = make_user(session)
     first, second, third = (held(session, nurse) for _ in range(3))
     register(session, receiver.url)
@@ -350,9 +350,9 @@ def test_a_failing_endpoint_is_probed_every_30_seconds(session, receiver, client
     last = fail_until_waiting_long(session, client, [first, second], datetime.now(UTC))
     heads = [event_of(session, m) for m in sent]
     tried_first = min(heads, key=lambda h: h.last_attempt_at)
-    # Nothing tried for less than 30 s: no probe. Then the event tried longest ago is due.
-    assert delivery.probe(session, last + timedelta(seconds=29)) == []
-    moment = last + timedelta(seconds=31)
+    # Nothing tried for less than 10 s: no probe. Then the event tried longest ago is due.
+    assert delivery.probe(session, last + timedelta(seconds=9)) == []
+    moment = last + timedelta(seconds=11)
     assert delivery.probe(session, moment) == [tried_first.item_id]
     assert tried_first.next_attempt_at == moment
     # One probe at a time: not again while it is due and not yet tried.
@@ -361,9 +361,9 @@ def test_a_failing_endpoint_is_probed_every_30_seconds(session, receiver, client
     assert tried_first.attempts == 5 and tried_first.next_attempt_at > moment + timedelta(
         minutes=20
     )
-    # Still failing: the next probe is the other event, 30 s after this attempt.
-    assert delivery.probe(session, moment + timedelta(seconds=29)) == []
-    later = moment + timedelta(seconds=31)
+    # Still failing: the next probe is the other event, 10 s after this attempt.
+    assert delivery.probe(session, moment + timedelta(seconds=9)) == []
+    later = moment + timedelta(seconds=11)
     (other,) = [h for h in heads if h is not tried_first]
     assert delivery.probe(session, later) == [other.item_id]
 

@@ -486,7 +486,7 @@ def test_a_receiver_back_after_ten_minutes_gets_its_backlog_without_waiting_for_
     took = delivered(desk, chats, timeout=25)
     with capsys.disabled():
         print(f"\nbacklog of 6 messages on 3 items delivered {took:.1f} s after the return")
-    # One probe (the sweep's, every 30 s at most) and then all the rest at once, not one
+    # One probe (the sweep's, every 10 s at most) and then all the rest at once, not one
     # probe after another.
     arrivals = [a.at for a in desk.receiver.log[before:]]
     assert len(arrivals) == 6 and max(arrivals) - min(arrivals) < 15

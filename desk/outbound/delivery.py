@@ -2,7 +2,7 @@
 retry schedule, permanent refusals, the order of an item's events, and an endpoint's recovery:
 when a receiver that took nothing for a while takes an event again, its other waiting events go
 at once instead of at their scheduled times (up to an hour away), and while it fails one of them
-is tried every RECOVERY (a probe), so that its return is noticed without new traffic. Plain
+is tried every PROBE_EVERY (a probe), so that its return is noticed without new traffic. Plain
 Python: the job (desk.tasks.outbound) commits after each attempt."""
 
 from __future__ import annotations
@@ -33,8 +33,12 @@ MAX_RETRY_AFTER = 3600
 #: how much of a refusing receiver's answer is kept as the reason
 REASON_LIMIT = 500
 #: an endpoint without a success this long that takes an event has recovered (its waiting
-#: events go at once); while it fails and nothing was tried there this long, a probe goes
+#: events go at once)
 RECOVERY = timedelta(seconds=30)
+#: while an endpoint fails and nothing was tried there this long, one waiting event goes (a
+#: probe): a returning receiver is noticed within about this long plus a sweep, one request
+#: per interval while it is down (a Retry-After quiets it)
+PROBE_EVERY = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -206,7 +210,7 @@ def recover(session: Session, endpoint: OutboundEndpoint, now: datetime, *, but:
 
 
 def probe(session: Session, now: datetime) -> list[int]:
-    """Endpoints whose events wait after failures, and where nothing was tried for RECOVERY:
+    """Endpoints whose events wait after failures, and where nothing was tried for PROBE_EVERY:
     the waiting event of each that was tried longest ago is due now (a probe; if it goes, the
     endpoint recovers). Not while the receiver holds one of the endpoint's events back with
     Retry-After, nor while one of its retries is due anyway. Returns the probes' items."""
@@ -215,7 +219,7 @@ def probe(session: Session, now: datetime) -> list[int]:
         select(OutboundEndpoint).where(OutboundEndpoint.enabled.is_(True))
     ):
         tried = [t for t in (endpoint.last_success_at, endpoint.last_failure_at) if t]
-        if not tried or now - max(tried) < RECOVERY:
+        if not tried or now - max(tried) < PROBE_EVERY:
             continue
         pending = (
             OutboxEvent.endpoint_id == endpoint.id,
