@@ -129,6 +129,8 @@ def serve(database_url: str, tmp_path_factory, **config) -> Iterator[tuple[str, 
     finally:
         server.shutdown()
         thread.join(timeout=10)
+        if app.extensions.get("desk.courier") is not None:
+            app.extensions["desk.courier"].close()  # its delivery thread ends with it
         if app.extensions.get("desk_live") is not None:
             app.extensions["desk_live"].close()  # Redis channels are server-wide: leave none
         engine.dispose()
