@@ -44,7 +44,14 @@ DEMO_ACCOUNTS = [
         "Hanna Hoitaja",
         Role.PROFESSIONAL,
         "fi",
-        ["chat-regional", "help-regional", "chat-id-porvoo", "omaolo-porvoo", "health-porvoo"],
+        [
+            "chat-regional",
+            "help-regional",
+            "callback-regional",
+            "chat-id-porvoo",
+            "omaolo-porvoo",
+            "health-porvoo",
+        ],
         None,
     ),
     (
@@ -54,6 +61,7 @@ DEMO_ACCOUNTS = [
         "sv",
         [
             "chat-regional",
+            "callback-regional",
             "chat-id-loviisa-lapinjarvi",
             "omaolo-loviisa-lapinjarvi",
             "health-loviisa-lapinjarvi",

@@ -98,7 +98,7 @@ def from_environment(instance_path: str) -> dict:
         # The reference data: municipalities, system areas, queues and routing rules.
         "DESK_REFERENCE_FILE": Path(os.environ.get("DESK_REFERENCE_FILE", REFERENCE_FILE)),
         # The channels in use: packages under desk/channels/ or dotted paths of modules.
-        "DESK_CHANNELS": os.environ.get("DESK_CHANNELS", "chat,omaolo,eform,help_request").split(
-            ","
-        ),
+        "DESK_CHANNELS": os.environ.get(
+            "DESK_CHANNELS", "chat,omaolo,eform,help_request,callback"
+        ).split(","),
     }

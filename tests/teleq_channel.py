@@ -1,6 +1,7 @@
-"""A fifth channel, as the region would add it: TeleQ callback requests. Used by a test to
-show that a channel is one module plus configuration and data: its model, its adapter, and
-nothing else (without a template of its own its content shows field by field)."""
+"""Another channel, as the region would add one (a trial of phone requests; the real callback
+channel is desk/channels/callback). Used by a test to show that a channel is one module plus
+configuration and data: its model, its adapter, and nothing else (without a template of its own
+its content shows field by field)."""
 
 from __future__ import annotations
 

@@ -16,11 +16,17 @@ from desk.models import InboundDelivery, ItemEvent, WorkItem, utcnow
 from tests.contract import example
 from tests.factories import make_item
 
-CHANNELS = {"chat": "chat", "omaolo": "omaolo", "eform": "eform", "help": "help-request"}
+CHANNELS = {
+    "chat": "chat",
+    "omaolo": "omaolo",
+    "eform": "eform",
+    "help": "help-request",
+    "callback.json": "callback",
+}
 
 
 def channel_of(name: str) -> str:
-    return CHANNELS[name.split("-")[0]]
+    return CHANNELS.get(name) or CHANNELS[name.split("-")[0]]
 
 
 @pytest.fixture
@@ -232,6 +238,7 @@ def test_openapi_describes_the_endpoints(client):
         "/api/v1/inbound/omaolo",
         "/api/v1/inbound/eform",
         "/api/v1/inbound/help-request",
+        "/api/v1/inbound/callback",
         "/api/v1/inbound/{channel}/{external_id}",
         "/api/v1/inbound/{channel}/{external_id}/messages",
         "/api/v1/inbound/{channel}/{external_id}/receipts",
@@ -278,6 +285,7 @@ EXAMPLES = [
     "omaolo-service.json",
     "eform-income-support.json",
     "help-request.json",
+    "callback.json",
 ]
 EARLIEST = "2023-01-01T00:00:00+02:00"  # the wellbeing services county's first day
 A_SECOND_BEFORE = "2022-12-31T23:59:59+02:00"

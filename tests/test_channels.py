@@ -19,7 +19,7 @@ from tests.factories import CHANNELS, make_user
 from tests.web import Browser, text
 
 
-def test_a_fifth_channel_needs_a_module_configuration_and_data(tmp_path):
+def test_another_channel_needs_a_module_configuration_and_data(tmp_path):
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'desk.db'}",
@@ -35,19 +35,19 @@ def test_a_fifth_channel_needs_a_module_configuration_and_data(tmp_path):
             reference.load(db.session)
             db.session.add(
                 Queue(
-                    code="callback-regional",
-                    kind="callback-regional",
+                    code="phone-test",
+                    kind="phone-test",
                     service_area_code="health",
-                    name_fi="Takaisinsoitot",
-                    name_sv="Återuppringningar",
-                    name_en="Callbacks",
+                    name_fi="Puhelinkokeilu",
+                    name_sv="Telefonförsök",
+                    name_en="Phone trial",
                 )
             )
             db.session.add(
                 RoutingRule(
-                    position=90,
+                    position=190,
                     channel="teleq",
-                    queue_kind="callback-regional",
+                    queue_kind="phone-test",
                     regional=True,
                     valid_from=date(2023, 1, 1),
                 )
@@ -67,7 +67,7 @@ def test_a_fifth_channel_needs_a_module_configuration_and_data(tmp_path):
         )
         assert response.status_code == 202, response.json
         state = client.get("/api/v1/inbound/teleq/teleq-1", headers=headers).json
-        assert state["queue"] == "callback-regional"
+        assert state["queue"] == "phone-test"
         assert state["due_at"] == "2026-11-25T16:00:00+02:00"
         # The channel is in the published contract and among the situation view's filters.
         document = client.get("/api/v1/openapi.json").json
@@ -75,7 +75,7 @@ def test_a_fifth_channel_needs_a_module_configuration_and_data(tmp_path):
         assert "callback" in document["components"]["schemas"]["TeleQDelivery"]["required"]
         # Its items show on their page field by field (it brings no template of its own).
         with app.app_context():
-            nurse = make_user(db.session, queues=["callback-regional"])
+            nurse = make_user(db.session, queues=["phone-test"])
             db.session.commit()
             db.session.refresh(nurse)
             db.session.expunge(nurse)

@@ -26,7 +26,9 @@ SEED = os.environ.get("SCHEMATHESIS_SEED", "20261205")
 @pytest.fixture(scope="session")
 def live_token(live) -> str:
     with Session(live[1]) as s:
-        _, secret = tokens.create(s, "schemathesis", ["chat", "omaolo", "eform", "help-request"])
+        _, secret = tokens.create(
+            s, "schemathesis", ["chat", "omaolo", "eform", "help-request", "callback"]
+        )
         s.commit()
     return secret
 

@@ -73,6 +73,7 @@ def test_an_identified_delivery_without_municipality_cannot_be_routed(session):
             "2026-12-04T16:00:00+02:00",
         ),
         ("help-request.json", "help-request", "help-regional", "2026-11-26T16:00:00+02:00"),
+        ("callback.json", "callback", "callback-regional", "2026-12-07T16:00:00+02:00"),
     ],
 )
 def test_contract_examples_become_routed_items_once(session, example, channel, queue, due):

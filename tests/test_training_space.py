@@ -301,7 +301,7 @@ def test_a_trainer_writes_a_scenario_from_a_generated_delivery(two_spaces):
     bad = teacher.post(post_url, {**row, "queue": "no-such-queue"}, htmx=False)
     assert bad.status_code == 422 and "no-such-queue" in text(bad)
     assert teacher.post(post_url, row, htmx=False).status_code == 302
-    assert "25 tapausta" in text(teacher.get("/training"))
+    assert "26 tapausta" in text(teacher.get("/training"))
 
 
 def test_a_trainer_starts_a_pack_of_their_own_in_the_app(two_spaces):

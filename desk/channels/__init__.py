@@ -25,7 +25,7 @@ from pydantic import Field, create_model
 
 from .base import NEEDED, SEMANTIC_RULES, Adapter, Delivery, problems
 
-DEFAULT_CHANNELS = ("chat", "omaolo", "eform", "help_request")
+DEFAULT_CHANNELS = ("chat", "omaolo", "eform", "help_request", "callback")
 
 
 class Registry:

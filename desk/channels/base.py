@@ -184,7 +184,7 @@ def absent(message: str):
 ARRIVED: ContextVar[datetime | None] = ContextVar("arrived", default=None)
 
 
-def _timestamp(value: Any) -> datetime:
+def _moment(value: Any) -> datetime:
     # One Python call per timestamp: a delivery has dozens (a chat's every message).
     if not isinstance(value, str):
         raise fail("must be a string")
@@ -197,6 +197,11 @@ def _timestamp(value: Any) -> datetime:
         raise fail("must be an ISO 8601 timestamp") from None
     if moment.utcoffset() is None:
         raise fail("must have a UTC offset")
+    return moment
+
+
+def _timestamp(value: Any) -> datetime:
+    moment = _moment(value)
     if moment < EARLIEST:
         raise fail(EARLY_RULE)
     if moment > (ARRIVED.get() or utcnow()) + FUTURE_TOLERANCE:
@@ -208,6 +213,12 @@ Timestamp = Annotated[
     AwareDatetime,
     PlainValidator(_timestamp, json_schema_input_type=AwareDatetime),
     Field(description=WHEN),
+]
+#: a time that may lie ahead (a window the resident asked for), with its UTC offset
+Moment = Annotated[
+    AwareDatetime,
+    PlainValidator(_moment, json_schema_input_type=AwareDatetime),
+    Field(description="ISO 8601 with a UTC offset"),
 ]
 
 
@@ -260,6 +271,11 @@ def _whole(value: Any) -> Any:
 
 #: an integer as JSON Schema has it (any number without a fraction)
 WholeNumber = Annotated[int, BeforeValidator(_whole)]
+
+
+def Whole(ge: int, le: int):  # noqa: N802 (a type)
+    """A whole number from `ge` to `le`, the bounds stated in the schema."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_whole)]
 
 
 class Model(BaseModel):

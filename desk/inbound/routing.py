@@ -49,6 +49,7 @@ def route(
         .where(RoutingRule.channel == channel, *_valid_on(RoutingRule, day))
         .order_by(RoutingRule.position)
     )
+    needs_municipality = False
     for rule in rules:
         if rule.identified is not None and rule.identified != identified:
             continue
@@ -59,11 +60,16 @@ def route(
             query = query.where(Queue.system_area_code.is_(None))
         else:
             if municipality is None:
-                raise RoutingError("the municipality is needed to route this delivery")
+                # A later rule may route it without (a callback about social services from a
+                # caller who chose no municipality goes to the regional callbacks).
+                needs_municipality = True
+                continue
             area = system_area_of(session, municipality, day)
             query = query.where(Queue.system_area_code == area)
         queue = session.scalar(query)
         if queue is None:
             raise RoutingError(f"no active {rule.queue_kind} queue for this delivery")
         return queue
+    if needs_municipality:
+        raise RoutingError("the municipality is needed to route this delivery")
     raise RoutingError(f"no routing rule for channel {channel!r}")

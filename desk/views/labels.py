@@ -226,6 +226,7 @@ def init_app(app: Flask) -> None:
         role_label=role_label,
         channel_label=channel_label,
         channel_template=channel_template,
+        channel_adapter=lambda code: channel_registry().get(code),
         service_kind_label=service_kind_label,
         access_label=access_label,
         status_label=status_label,
