@@ -5,6 +5,7 @@ or the same working day), and the item page's number to dial."""
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 from datetime import UTC, datetime, time, timedelta
 
@@ -26,11 +27,14 @@ def token(app_session):
     return secret
 
 
+_made = itertools.count()
+
+
 def callback(**changes) -> dict:
     """The contract's example, called a minute ago."""
     payload = copy.deepcopy(example("callback.json"))
     now = datetime.now(UTC).replace(microsecond=0)
-    payload["external_id"] += f"-{now.timestamp():.0f}-{len(str(changes))}"
+    payload["external_id"] += f"-{now.timestamp():.0f}-{next(_made)}"
     payload["submitted_at"] = (now - timedelta(minutes=1)).isoformat()
     for key, value in changes.items():
         if key in payload["callback"] or key in ("window", "topic", "phone"):

@@ -114,12 +114,10 @@ def _json_object() -> tuple[bytes, dict] | Response:
     return body, payload
 
 
-@bp.post("/inbound/<channel>")
-def deliver(channel: str):
-    """Accept one delivery from a source system."""
-    registry = channel_registry()
-    adapter = registry.get(channel)
-    if adapter is None:
+def _received(channel: str) -> tuple[ApiToken, bytes, dict] | Response:
+    """A POST about `channel`: the token that may send it and the JSON object it carries, or
+    the answer that says why not (404 channel, 401/403 token, 400/413 body)."""
+    if channel_registry().get(channel) is None:
         return error(404, "unknown_channel", f"no channel {channel!r}")
     token = _token(channel)
     if isinstance(token, Response):
@@ -127,7 +125,18 @@ def deliver(channel: str):
     read = _json_object()
     if isinstance(read, Response):
         return read
-    body, payload = read
+    return token, *read
+
+
+@bp.post("/inbound/<channel>")
+def deliver(channel: str):
+    """Accept one delivery from a source system."""
+    registry = channel_registry()
+    adapter = registry.get(channel)
+    received = _received(channel)
+    if isinstance(received, Response):
+        return received
+    token, body, payload = received
     problems = registry.problems(adapter, payload, text=body)
     if problems:
         return error(422, "invalid", problems=problems)
@@ -205,15 +214,10 @@ def _own_delivery(channel: str, external_id: str, token: ApiToken) -> InboundDel
 def _answer_to(channel: str, external_id: str, model) -> tuple[WorkItem, dict] | Response:
     """For what comes back in about a delivery: its item and the valid payload, or the
     answer that says why not (401/403 token, 404 unknown, 400/422 body)."""
-    if channel_registry().get(channel) is None:
-        return error(404, "unknown_channel", f"no channel {channel!r}")
-    token = _token(channel)
-    if isinstance(token, Response):
-        return token
-    read = _json_object()
-    if isinstance(read, Response):
-        return read
-    body, payload = read
+    received = _received(channel)
+    if isinstance(received, Response):
+        return received
+    token, body, payload = received
     if problems := problems_of_model(model, payload, text=body):
         return error(422, "invalid", problems=problems)
     delivery = _own_delivery(channel, external_id, token)
