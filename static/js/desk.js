@@ -255,6 +255,24 @@
     }, wait);
   }
 
+  // A live region drawn by an answer whose request began before the latest change it was told
+  // of may show the state before that change (the person's own action answered while a
+  // delivery failed, say; the refresh that change started went to the region this answer
+  // replaced). It refreshes once more, so the last change is never lost.
+  var notifiedAt = {};
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.xhr) event.detail.xhr.deskStartedAt = Date.now();
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var started = event.detail.xhr ? event.detail.xhr.deskStartedAt : undefined;
+    if (started === undefined) return;
+    Object.keys(notifiedAt).forEach(function (key) {
+      if (notifiedAt[key] < started) return;
+      var region = document.getElementById(key);
+      if (region && document.body.contains(region)) refreshSoon(region);
+    });
+  });
+
   document.addEventListener("htmx:sseMessage", function (event) {
     if (!event.target || event.target.id !== "emergency-watch") return;
     var message;
@@ -266,11 +284,14 @@
     document.querySelectorAll("[data-live-queues][id]").forEach(function (list) {
       var shown = (list.getAttribute("data-live-queues") || "").split(" ");
       var hit = resync || changed.some(function (q) { return shown.indexOf(q) >= 0; });
-      if (hit) refreshSoon(list);
+      if (hit) { notifiedAt[list.id] = Date.now(); refreshSoon(list); }
     });
     // An item's conversation: the resident wrote, or a message's state changed.
     document.querySelectorAll("[data-live-item][id]").forEach(function (region) {
-      if (resync || items.indexOf(region.getAttribute("data-live-item")) >= 0) refreshSoon(region);
+      if (resync || items.indexOf(region.getAttribute("data-live-item")) >= 0) {
+        notifiedAt[region.id] = Date.now();
+        refreshSoon(region);
+      }
     });
     var mine = myQueues();
     var emergency = (message.emergencies || []).some(function (q) { return mine.indexOf(q) >= 0; });
@@ -592,8 +613,14 @@
     else store.removeItem(key);
   }
 
+  // Before a request and when the page goes: what is typed is kept, and an empty field removes
+  // nothing. A field just drawn again is empty until its draft is restored, and a refresh of
+  // its own (presence, the conversation) may start in that moment; a draft the person cleared
+  // was removed as they cleared it (input).
   function saveAllDrafts() {
-    document.querySelectorAll("[data-draft]").forEach(saveDraft);
+    document.querySelectorAll("[data-draft]").forEach(function (field) {
+      if (field.value.trim()) saveDraft(field);
+    });
   }
 
   function forgetDrafts(root) {
@@ -640,6 +667,7 @@
   document.addEventListener("htmx:beforeRequest", saveAllDrafts);
   window.addEventListener("pagehide", saveAllDrafts);
   document.addEventListener("DOMContentLoaded", restoreDrafts);
+  document.addEventListener("htmx:afterSwap", restoreDrafts);
   document.addEventListener("htmx:afterSettle", restoreDrafts);
 
   // Sent and accepted: that form's drafts are done with. A refusal (409) keeps them.
