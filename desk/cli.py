@@ -343,6 +343,7 @@ def scheduler_command(interval: int) -> None:
     from rq.exceptions import StopRequested
 
     from .tasks import QUEUE_NAME, redis_connection
+    from .tasks.calls import RETRY_SWEEP_SECONDS, return_retries
     from .tasks.outbound import sweep_outbox
     from .tasks.sweep import sweep_pending
 
@@ -407,6 +408,10 @@ def scheduler_command(interval: int) -> None:
     scheduler.register(sweep_pending, queue_name=QUEUE_NAME, interval=interval)
     # The outbox's retries are due seconds apart (5 s, 30 s, …): looked for every 5 s.
     scheduler.register(sweep_outbox, queue_name=QUEUE_NAME, interval=min(interval, 5))
+    # Items waiting for their next call come back within RETRY_SWEEP_SECONDS of its time.
+    scheduler.register(
+        return_retries, queue_name=QUEUE_NAME, interval=min(interval, RETRY_SWEEP_SECONDS)
+    )
     try:
         scheduler.start()
     finally:

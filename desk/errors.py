@@ -115,3 +115,32 @@ class InvalidEndpoint(DomainError):
     """An outbound endpoint's URL, name or channels were refused; `reason` says which."""
 
     code = "invalid_endpoint"
+
+
+class NoPhoneNumber(DomainError):
+    """The item has no number to call."""
+
+    code = "no_phone_number"
+
+
+class UnknownCallResult(DomainError):
+    code = "unknown_call_result"
+
+
+class AttemptLimit(DomainError):
+    """The queue's rule allows `limit` attempts, and they were made: decide first."""
+
+    code = "attempt_limit"
+
+
+class RetryOutsideHours(DomainError):
+    """The next call must be later than now, within 30 days, and in the calling hours of a
+    working day (`opens`–`closes`)."""
+
+    code = "retry_outside_hours"
+
+
+class InvalidPersonalId(DomainError):
+    """A personal identity code that is not one; `reason` says why (desk.pid)."""
+
+    code = "invalid_personal_id"

@@ -151,6 +151,13 @@ class Queue(Localised, Base):
     #: a live chat's resident is answered within this many minutes of their first unanswered
     #: message (an operational target that orders the chat, not a legal deadline)
     chat_response_minutes: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    #: phone calls (desk.work.calls): an unanswered attempt is tried again at least this many
+    #: minutes later, within these hours (Europe/Helsinki, "HH:MM") of a working day, and at
+    #: most this many attempts are made before someone decides
+    call_retry_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    call_max_attempts: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    call_hours_from: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
+    call_hours_to: Mapped[str] = mapped_column(String(5), default="16:00", server_default="16:00")
 
 
 class RoutingRule(Base):
@@ -379,6 +386,13 @@ class WorkItem(Base):
             postgresql_where=text("status = 'new' AND assignee_id IS NULL"),
             sqlite_where=text("status = 'new' AND assignee_id IS NULL"),
         ),
+        # Items waiting in their queue for the next call attempt: the sweep reads those due.
+        Index(
+            "ix_work_item_retry",
+            "retry_at",
+            postgresql_where=text("retry_at IS NOT NULL"),
+            sqlite_where=text("retry_at IS NOT NULL"),
+        ),
         # A resident's items by their personal identity code (desk.work.search).
         Index(
             "ix_work_item_personal_id",
@@ -422,6 +436,12 @@ class WorkItem(Base):
     #: and the response target that follows from it (desk.outbound.conversation)
     unanswered_since: Mapped[datetime | None]
     answer_by: Mapped[datetime | None]
+    #: phone calls (desk.work.calls): attempts made, attempts granted beyond the queue's rule,
+    #: the last attempt's result, and, while the item waits in its queue for its next try, when
+    retry_at: Mapped[datetime | None]
+    call_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extra_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    call_result: Mapped[str | None] = mapped_column(String(16))
     #: what every list orders by: the legal deadline, or a waiting chat's response target
     order_due: Mapped[datetime | None] = mapped_column(
         UTCDateTime(), Computed("COALESCE(due_at, answer_by)")
@@ -469,6 +489,14 @@ class EventKind(enum.StrEnum):
     CHAT_CLOSED = "chat_closed"
     #: a request for more information passed its answer-by date unanswered
     NO_ANSWER = "no_answer"
+    #: a phone call to the resident; its result (desk.work.calls.RESULTS) is the outcome_code
+    CALL_ATTEMPT = "call_attempt"
+    #: the item's next call attempt came due: back in its queue to be taken
+    RETRY_DUE = "retry_due"
+    #: the holder set when to call next (after the rule's last attempt: one more granted)
+    CALL_LATER = "call_later"
+    #: the caller identified themselves on the phone (the municipality is the event's)
+    IDENTIFIED_ON_PHONE = "identified_on_phone"
 
 
 class ItemEvent(Base):
@@ -721,6 +749,7 @@ class AccessPurpose(enum.StrEnum):
     AUDIT = "audit"  # an auditor searched or exported a resident's access log
     SEARCH = "search"  # a search named the resident or found them by their code
     HISTORY = "history"  # listed among the resident's other items on an item page
+    IDENTIFY = "identify"  # the caller identified themselves on the phone
 
 
 class AccessLog(Base):

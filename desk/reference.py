@@ -43,6 +43,17 @@ def municipality_codes(path: Path = REFERENCE_FILE) -> list[str]:
     return [row["code"] for row in json.loads(path.read_text(encoding="utf-8"))["municipalities"]]
 
 
+def _calls(rule: dict) -> dict:
+    """A queue's rule for calling again (desk.work.calls), or the model's defaults."""
+    names = {
+        "retry_minutes": "call_retry_minutes",
+        "max_attempts": "call_max_attempts",
+        "hours_from": "call_hours_from",
+        "hours_to": "call_hours_to",
+    }
+    return {column: rule[key] for key, column in names.items() if key in rule}
+
+
 def _names(row: dict) -> dict:
     return {k: row[k] for k in ("name_fi", "name_sv", "name_en")}
 
@@ -74,6 +85,7 @@ def load(session: Session, path: Path = REFERENCE_FILE) -> None:
                 "system_area_code": row["system_area"],
                 "service_area_code": row["service_area"],
                 "active": row.get("active", True),
+                **_calls(row.get("calls") or {}),
                 **_names(row),
             },
         )

@@ -541,6 +541,15 @@ class Adapter:
         """The form type routing rules may match on (e-forms only)."""
         return None
 
+    def stored_form_type(self, content: dict) -> str | None:
+        """The form type again, from an item's stored content: routing rules place the item
+        anew when a caller identifies themselves on the phone."""
+        return None
+
+    def phone(self, payload: dict) -> str | None:
+        """The number to call the resident on, if they gave one."""
+        return (payload.get("resident") or {}).get("phone")
+
     def topics(self, content: dict) -> set[str]:
         """What the matter is about, from an item's stored content (instructions match on it):
         the chatbot's topic, the Omaolo assessment and its urgency, the form type, the

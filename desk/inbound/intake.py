@@ -50,7 +50,7 @@ def build_item(session: Session, adapter: Adapter, payload: dict[str, Any]) -> W
         identification="strong" if identified else "none",
         personal_id=resident.get("personal_id") if identified else None,
         resident_name=resident.get("name"),
-        resident_phone=resident.get("phone"),
+        resident_phone=adapter.phone(payload),
         resident_email=resident.get("email"),
         content=adapter.content(payload),
     )

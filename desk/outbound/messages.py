@@ -362,6 +362,10 @@ def _back_to_work(session: Session, item: WorkItem, now: datetime) -> None:
         item.status, item.assignee, item.resolved_at = ItemStatus.NEW.value, None, None
         item.outcome_code = None
         record(session, item, None, EventKind.RETURNED, at=now)
+    elif holder is None and item.status == ItemStatus.WAITING.value:
+        # waiting in its queue for the next call: the resident answered instead
+        item.status, item.retry_at = ItemStatus.NEW.value, None
+        record(session, item, None, EventKind.RETURNED, at=now)
     elif holder is not None and not at_work(session, holder, now):
         item.status, item.assignee = ItemStatus.NEW.value, None
         record(session, item, None, EventKind.RETURNED, at=now)

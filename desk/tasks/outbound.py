@@ -145,7 +145,8 @@ def _hand_over(item_id: int) -> None:
 class Courier:
     """The embedded default's delivery: one thread of the app's own, so a slow receiver never
     holds up a professional's click, and an item's events go one after another. It also
-    delivers what comes due again every THREAD_SWEEP_SECONDS."""
+    delivers what comes due again every THREAD_SWEEP_SECONDS, and brings back the items whose
+    next call is due (desk.tasks.calls)."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -166,7 +167,9 @@ class Courier:
             self.thread.join(timeout=15)
 
     def _run(self) -> None:
-        lapsed_at = 0.0
+        from .calls import RETRY_SWEEP_SECONDS, return_retries
+
+        lapsed_at = retried_at = 0.0
         while True:
             items = set()
             try:
@@ -187,6 +190,9 @@ class Courier:
                         deliver_item(item_id)
                     for item_id in due_items():
                         deliver_item(item_id)
+                    if time.monotonic() - retried_at > RETRY_SWEEP_SECONDS:
+                        return_retries()
+                        retried_at = time.monotonic()
                     if time.monotonic() - lapsed_at > THREAD_LAPSE_SECONDS:
                         lapse_requests()
                         lapsed_at = time.monotonic()

@@ -58,6 +58,28 @@ def describe(error: DomainError) -> str:
             )
         case "not_retryable":
             return _("Only a message whose sending failed can be sent again.")
+        case "no_phone_number":
+            return _("The item has no phone number to call.")
+        case "unknown_call_result":
+            return _("Choose how the call went.")
+        case "attempt_limit":
+            return _(
+                "The queue's rule allows %(limit)d call attempts, and they were made. Resolve "
+                "the item as not reached, or set a time to call later.",
+                limit=params.get("limit", 0),
+            )
+        case "retry_outside_hours":
+            return _(
+                "Choose a later time within the calling hours of a working day, "
+                "%(opens)s–%(closes)s, at most 30 days ahead.",
+                opens=params.get("opens", ""),
+                closes=params.get("closes", ""),
+            )
+        case "invalid_personal_id":
+            return _(
+                "That is not a valid personal identity code: check the date of birth, the "
+                "century sign and the check character."
+            )
         case "not_permitted" | "not_found":
             return _("You do not have access to this item.")
     return _("The action could not be done.")

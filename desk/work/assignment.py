@@ -341,6 +341,8 @@ def reassign(
     if to is not None and not may_give(lead, item, to):
         raise NotPermitted()
     now = now or utcnow()
+    if item.retry_at is not None:  # waiting in the queue for its next call: no longer
+        item.retry_at, item.status = None, ItemStatus.NEW.value
     item.assignee = to
     if to is None:
         item.status = ItemStatus.NEW.value

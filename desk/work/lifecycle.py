@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import (
@@ -158,17 +158,23 @@ def changed(
 
 
 def claim(session: Session, item: WorkItem, user: User, now: datetime) -> bool:
-    """One conditional UPDATE: under any number of simultaneous claims exactly one wins."""
+    """One conditional UPDATE: under any number of simultaneous claims exactly one wins. An item
+    waiting in its queue for its next call (desk.work.calls) may be taken early too."""
     result = session.execute(
         update(WorkItem)
         .where(
             WorkItem.id == item.id,
             WorkItem.assignee_id.is_(None),
-            WorkItem.status == ItemStatus.NEW.value,
+            or_(
+                WorkItem.status == ItemStatus.NEW.value,
+                # waiting in the queue for its next call: taken early (the resident called)
+                and_(WorkItem.status == ItemStatus.WAITING.value, WorkItem.retry_at.is_not(None)),
+            ),
         )
         .values(
             assignee_id=user.id,
             status=ItemStatus.IN_PROGRESS.value,
+            retry_at=None,
             version=WorkItem.version + 1,
             updated_at=now,
             first_action_at=func.coalesce(WorkItem.first_action_at, now),
@@ -259,6 +265,7 @@ def transfer(
     item.service_area_code = queue.service_area_code
     item.assignee = None
     item.status = ItemStatus.NEW.value
+    item.retry_at = None
     return changed(
         session,
         item,

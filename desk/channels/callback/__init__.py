@@ -42,6 +42,12 @@ class Callback(Adapter):
         # municipality is known (reference data, routing rules).
         return payload["callback"]["topic"]
 
+    def stored_form_type(self, content: dict) -> str | None:
+        return content.get("callback", {}).get("topic")
+
+    def phone(self, payload: dict) -> str | None:
+        return payload["callback"]["phone"]
+
     def topics(self, content: dict) -> set[str]:
         topic = content.get("callback", {}).get("topic")
         return {f"callback-{topic}"} if topic else set()
