@@ -17,7 +17,7 @@ def test_the_mix_is_mostly_chat_with_under_a_tenth_omaolo_and_repeats_and_growin
     stream = simulate.events(random.Random(3), utcnow)
     sample = [next(stream) for _ in range(2000)]
     channels = Counter(channel for channel, _ in sample)
-    assert channels["chat"] / len(sample) > 0.5
+    assert channels["chat"] / len(sample) > 0.3 and channels["callback"] / len(sample) > 0.25
     assert channels["omaolo"] / len(sample) < 0.1
     ids = Counter((channel, payload["external_id"]) for channel, payload in sample)
     assert sum(n - 1 for n in ids.values()) > 100  # repeats and grown chats
@@ -28,7 +28,9 @@ def test_the_mix_is_mostly_chat_with_under_a_tenth_omaolo_and_repeats_and_growin
 def test_a_simulated_minute_reaches_the_live_desk_without_a_refusal(live):
     url, engine = live
     with Session(engine) as s:
-        _, secret = tokens.create(s, "Simulator", ["chat", "omaolo", "eform", "help-request"])
+        _, secret = tokens.create(
+            s, "Simulator", ["chat", "omaolo", "eform", "help-request", "callback"]
+        )
         s.commit()
         before = s.scalar(select(func.count()).select_from(InboundDelivery))
     reports = []

@@ -207,7 +207,9 @@ def test_room_and_presence_move_without_a_question(app, app_session):
     assert answer.status_code == 200
     page = text(answer)
     assert "Anna – työn alla 4, kapasiteetti 4" in page and "ylittyisi 2:lla" in page
-    assert "varattu" not in page and "poissa" not in page, "available: only the capacity"
+    said = re.search(r'id="reassign-cautions">(.*?)</div>', page, re.S).group(1)
+    assert "ylittyisi 2:lla" in said
+    assert "varattu" not in said and "poissa" not in said, "available: only the capacity"
     assert boss.post("/team/reassign", {"items": [], "to": str(anna.id)}).status_code == 302
 
 

@@ -18,13 +18,22 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..inbound.deadlines import is_working_day
 from ..pid import synthetic
 
 __all__ = ["CHANNELS", "deliveries"]
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
-CHANNELS = ("chat", "omaolo", "eform", "help-request")
-_CHANNEL_SHARE = {"chat": 0.45, "omaolo": 0.15, "eform": 0.25, "help-request": 0.15}
+CHANNELS = ("chat", "omaolo", "eform", "help-request", "callback")
+# The phone is still the region's largest channel: about a third of the desk's items are
+# callback requests (the calls answered on the line never reach the desk).
+_CHANNEL_SHARE = {
+    "chat": 0.32,
+    "omaolo": 0.1,
+    "eform": 0.16,
+    "help-request": 0.1,
+    "callback": 0.32,
+}
 _LANGUAGES = ("fi", "sv", "en")
 _LANGUAGE_WEIGHTS = (70, 25, 5)
 _SPAN = timedelta(days=4)
@@ -679,6 +688,47 @@ def _help_request(
     return payload, {"kind": "help"}
 
 
+# --- phone callbacks -------------------------------------------------------------------------
+
+# The phone menu's topics and how often callers choose them.
+_TOPICS = (("health", 45), ("medication", 20), ("social", 15), ("oral-health", 10), ("other", 10))
+_CALL_OPENS, _CALL_CLOSES = 8, 16
+
+
+def _callback(
+    rng: random.Random, homes: _Homes, lang: str, when: datetime
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A TeleQ callback request: most callers chose a municipality in the menu, some asked for
+    a window later the same working day, some left a recorded message."""
+    topic = rng.choices([t for t, _ in _TOPICS], [w for _, w in _TOPICS])[0]
+    shown = rng.random() < 0.6
+    call: dict[str, Any] = {
+        "phone": _phone(rng),
+        "topic": topic,
+        "queue_position": rng.randint(1, 40),
+    }
+    local = when.astimezone(HELSINKI)
+    if (
+        is_working_day(local.date())
+        and _CALL_OPENS <= local.hour < _CALL_CLOSES - 1
+        and rng.random() < 0.35
+    ):
+        start = local.replace(minute=0, second=0) + timedelta(hours=rng.randint(1, 2))
+        end = min(start + timedelta(hours=2), local.replace(hour=_CALL_CLOSES, minute=0, second=0))
+        if start < end:
+            call["window"] = {"from": _iso(start), "to": _iso(end)}
+    if rng.random() < 0.35:
+        call["recording_seconds"] = rng.randint(8, 90)
+    payload: dict[str, Any] = {
+        "external_id": "",
+        "submitted_at": _iso(when),
+        "municipality": homes.pick(lang) if shown else None,
+        "language": lang,
+        "callback": call,
+    }
+    return payload, {"kind": "callback"}
+
+
 # --- external ids ----------------------------------------------------------------------------
 
 _EFORM_CODES = {
@@ -719,6 +769,8 @@ class _Ids:
                 value = f"{prefix}{self.rng.getrandbits(24):06x}"
         elif kind == "eform":
             value = self._eform(local, info["home"], info["type"])
+        elif kind == "callback":
+            value = f"teleq-cb-{local:%Y%m%d}-{self._next(f't{local:%Y%m%d}', (1, 60)):04d}"
         else:
             value = f"pyyda-apua-{self._next('help', (4200, 5600))}"
         if value in self.used:  # cannot happen with the series above; keep the promise anyway
@@ -799,6 +851,10 @@ def deliveries(rng: random.Random, now: datetime, count: int = 300) -> list[tupl
         elif channel == "eform":
             when = _ago(rng, now)
             payload, info = _eform(rng, homes, lang, when, odd)
+        elif channel == "callback":
+            # Callbacks are worked the same day: the recent ones wait, a few are overdue.
+            when = _ago(rng, now, high=timedelta(hours=30))
+            payload, info = _callback(rng, homes, lang, when)
         else:
             when = _ago(rng, now)
             payload, info = _help_request(rng, homes, lang, when, odd)

@@ -1,7 +1,8 @@
 """A living desk for demos and load tests: realistic deliveries posted over HTTP at a rate.
 
-Most traffic is chat and under a tenth Omaolo; some deliveries are repeated (as a source
-system retrying would) and some chats grow after they were first sent. Plain Python.
+Most traffic is chat and phone callbacks, and under a tenth Omaolo; some deliveries are
+repeated (as a source system retrying would) and some chats grow after they were first sent.
+Plain Python.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from datetime import datetime, timedelta
 
 from . import deliveries
 
-MIX = {"chat": 0.62, "eform": 0.16, "help-request": 0.14, "omaolo": 0.08}
+# The phone is the largest channel: a third of what arrives is a callback request.
+MIX = {"chat": 0.4, "callback": 0.33, "eform": 0.11, "help-request": 0.1, "omaolo": 0.06}
 REPEAT = 0.03  # share of events that resend an earlier delivery unchanged
 GROW = 0.10  # share of events that resend an earlier chat with more messages
 POOL = 600
@@ -35,6 +37,8 @@ def restamp(payload: dict, now: datetime, external_id: str) -> dict:
     fresh["submitted_at"] = (datetime.fromisoformat(payload["submitted_at"]) + shift).isoformat()
     for message in fresh.get("conversation", []):
         message["sent_at"] = (datetime.fromisoformat(message["sent_at"]) + shift).isoformat()
+    # A callback's window is office hours of the day it was asked on; moved, it may not be.
+    fresh.get("callback", {}).pop("window", None)
     return fresh
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -20,15 +21,16 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
 from .. import guidance
-from ..errors import DomainError, ItemNotFound
+from ..errors import DomainError, ItemNotFound, RetryOutsideHours
 from ..extensions import channel_registry, db
 from ..i18n import by_name, language
-from ..inbound.deadlines import parse_day
+from ..inbound.deadlines import HELSINKI, parse_day
 from ..models import (
     AccessPurpose,
     EventKind,
@@ -48,10 +50,11 @@ from ..pid import masked
 from ..security import WORKERS, is_htmx, me, roles_required
 from ..tasks.assign import request_dispatch
 from ..training import spaces
-from ..work import lifecycle, search
+from ..work import calls, lifecycle, search
 from ..work.access import load_item_for_display, may_work_on, record_access
 from ..work.presence import Presence
 from .guard import database_id, number
+from .labels import call_result_label
 from .messages import describe
 
 bp = Blueprint("items", __name__, url_prefix="/items")
@@ -131,6 +134,34 @@ def _answering(item: WorkItem, shown: list, now, services: dict) -> dict:
     }
 
 
+def _not_reached_text(item: WorkItem) -> str:
+    """The message an identified resident gets when the centre could not reach them, in their
+    language; the professional may change it before it goes."""
+    with force_locale(item.language):
+        return _(
+            "Hello, we tried to call you at %(phone)s about your matter but did not reach you. "
+            "If you still need help, contact the digital health and social services centre in "
+            "the chat or call us again. In an emergency, call 112.",
+            phone=item.resident_phone,
+        )
+
+
+def _phone(item: WorkItem, now, answering: dict) -> dict | None:
+    """What the item's Phone panel shows: its rule, the attempts, and what the holder may do."""
+    if not item.resident_phone:
+        return None
+    rule = calls.RetryRule.of(item.queue)
+    return {
+        "rule": rule,
+        "allowed": calls.allowed(item),
+        "waiting": calls.waiting_for_retry(item),
+        "decide": calls.needs_decision(item),
+        "can_message": "message" in answering["kinds"] and answering["answerable"],
+        "message": _not_reached_text(item),
+        "next_try": rule.next_try(now).astimezone(HELSINKI).strftime("%Y-%m-%dT%H:%M"),
+    }
+
+
 def _context(item: WorkItem, **extra) -> dict:
     outcomes = db.session.scalars(select(OutcomeCode).order_by(OutcomeCode.position)).all()
     queues = db.session.scalars(select(Queue).order_by(Queue.code)).all()
@@ -138,6 +169,7 @@ def _context(item: WorkItem, **extra) -> dict:
     lang = language()
     shown = guidance.for_item(db.session, item, now, channel_registry().get(item.channel))
     services = guidance.item_services(db.session, item, now)  # links and templates both
+    answering = _answering(item, shown.shown, now, services)
     return {
         "item": item,
         "now": now,
@@ -148,7 +180,9 @@ def _context(item: WorkItem, **extra) -> dict:
         "outcome_names": {o.code: o.name(lang) for o in outcomes},
         "municipalities": by_name(db.session.scalars(select(Municipality))),
         "guidance": shown,
-        "answering": _answering(item, shown.shown, now, services),
+        "answering": answering,
+        "phone": _phone(item, now, answering),
+        "call_results": calls.RESULTS,
         # Instructions are the professional's reading, in their language first; templates
         # speak to the resident, in the resident's.
         "instruction_language": guidance.reading_language(lang, item.language),
@@ -464,6 +498,87 @@ def resolve(item_id: int):
         )
 
     return _act(item_id, _with_templates(resolve_and_close), _("The item is resolved."))
+
+
+@bp.post("/<int:item_id>/call")
+@roles_required(*WORKERS)
+def call(item_id: int):
+    """Record a call to the resident and how it went."""
+    result = request.form.get("result")
+
+    def attempt(item: WorkItem) -> WorkItem:
+        return calls.record_attempt(
+            db.session, item, me(), result, request.form.get("note"), expected_version=_version()
+        )
+
+    item = _may_see(item_id)
+    done = _("Call recorded: %(result)s.", result=call_result_label(result or ""))
+    if result in calls.UNANSWERED and item.call_attempts + 1 < calls.allowed(item):
+        done += " " + _("The item waits in its queue for the next call.")
+    return _act(item_id, attempt, done)
+
+
+def _moment(value: str | None):
+    """A datetime-local field's value, in Helsinki time, or None."""
+    try:
+        return datetime.fromisoformat(value or "").replace(tzinfo=HELSINKI)
+    except ValueError:
+        return None
+
+
+@bp.post("/<int:item_id>/call-later")
+@roles_required(*WORKERS)
+def call_later(item_id: int):
+    """Set when to call next: the item waits in its queue until then."""
+
+    def later(item: WorkItem) -> WorkItem:
+        at = _moment(request.form.get("at"))
+        if at is None:
+            rule = calls.RetryRule.of(item.queue)
+            raise RetryOutsideHours(
+                opens=rule.opens.strftime("%H.%M"), closes=rule.closes.strftime("%H.%M")
+            )
+        return calls.call_later(db.session, item, me(), at, expected_version=_version())
+
+    return _act(item_id, later, _("The item waits in its queue until the time set for the call."))
+
+
+@bp.post("/<int:item_id>/not-reached")
+@roles_required(*WORKERS)
+def not_reached(item_id: int):
+    """Resolve as not reached; an identified resident may be told by a message."""
+    adapter = channel_registry().get(_may_see(item_id).channel)
+
+    def give_up(item: WorkItem) -> WorkItem:
+        lifecycle.check_version(item, _version())
+        if request.form.get("send_message"):
+            draft = messages.Draft(kind="message", text=request.form.get("message"))
+            messages.send(db.session, item, me(), adapter, draft)
+        return lifecycle.resolve(db.session, item, me(), calls.NOT_REACHED)
+
+    return _act(item_id, give_up, _("The item is resolved: the resident was not reached."))
+
+
+@bp.post("/<int:item_id>/identify")
+@roles_required(*WORKERS)
+def identify(item_id: int):
+    """The caller identified themselves on the phone."""
+    adapter = channel_registry().get(_may_see(item_id).channel)
+    return _act(
+        item_id,
+        lambda item: calls.identify_caller(
+            db.session,
+            item,
+            me(),
+            personal_id=request.form.get("personal_id"),
+            name=request.form.get("name"),
+            municipality_code=request.form.get("municipality"),
+            form_type=adapter.stored_form_type(item.content),
+            expected_version=_version(),
+        ),
+        _("The caller is identified."),
+        may_leave=True,
+    )
 
 
 def _draft() -> messages.Draft:

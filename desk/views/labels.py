@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import Flask
 
 from ..extensions import channel_registry
-from ..i18n import day
+from ..i18n import day, when
 from ..i18n import gettext as _
 from ..models import ItemEvent
 
@@ -73,7 +73,21 @@ def status_label(code: str) -> str:
 
 
 def identification_label(code: str) -> str:
-    return {"none": _("Anonymous"), "strong": _("Strongly identified")}.get(code, code)
+    return {
+        "none": _("Anonymous"),
+        "strong": _("Strongly identified"),
+        "phone": _("Identified on the phone"),
+    }.get(code, code)
+
+
+def call_result_label(code: str) -> str:
+    return {
+        "reached": _("Reached"),
+        "no-answer": _("No answer"),
+        "busy": _("Busy"),
+        "voicemail": _("Voicemail left"),
+        "wrong-number": _("Wrong number"),
+    }.get(code, code)
 
 
 def language_label(code: str) -> str:
@@ -197,6 +211,14 @@ def event_label(event: ItemEvent, queue_names: dict[str, str]) -> str:
             return _("Asks service from their own municipality again")
         case "returned" if event.actor_id is None:
             return _("Back to the queue: the resident answered while nobody held it")
+        case "call_attempt":
+            return _("Call: %(result)s", result=call_result_label(event.outcome_code or ""))
+        case "retry_due":
+            return _("Back in the queue for call attempt %(n)s", n=event.outcome_code or "?")
+        case "call_later" if event.text:
+            return _("To be called at %(when)s", when=when(datetime.fromisoformat(event.text)))
+        case "identified_on_phone":
+            return _("The caller identified themselves on the phone")
         case "no_answer" if event.text:
             return _(
                 "No answer: the request's answer-by date %(day)s passed",
@@ -231,6 +253,7 @@ def init_app(app: Flask) -> None:
         access_label=access_label,
         status_label=status_label,
         identification_label=identification_label,
+        call_result_label=call_result_label,
         language_label=language_label,
         sender_label=sender_label,
         message_kind_label=message_kind_label,

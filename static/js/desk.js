@@ -189,6 +189,7 @@
     "c": function () { return focusField("#note-text"); },
     "i": function () { return press("[data-shortcut=template]"); },
     "r": function () { return focusField("#resolve-outcome"); },
+    "p": function () { return focusField("#call-form [data-call-key='1']"); },
     "m": function () { return press("[data-dialog-open=transfer-dialog]"); },
     "w": function () { return press("[data-shortcut=my-work]"); },
     "/": function () { return focusField("#search-q"); },
@@ -198,6 +199,16 @@
       return Boolean(help);
     }
   };
+
+  // Recording a call: p goes to the results, and 1–5 there records one (two keystrokes).
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.altKey || event.metaKey || event.defaultPrevented) return;
+    if (typing(event.target) || !event.target.closest || !event.target.closest("#call-form")) return;
+    var button = document.querySelector("#call-form [data-call-key='" + event.key + "']");
+    if (!button) return;
+    event.preventDefault();
+    button.click();
+  });
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.altKey || event.metaKey || event.defaultPrevented) return;
