@@ -142,6 +142,7 @@ def test_a_caller_identified_on_the_phone_and_reached(client, app_session, partn
     )
     assert "Den som ringde är identifierad." in page
     assert "Identifierad per telefon" in page and "Maija Meikäläinen" in page
+    assert 'id="identify-pid"' not in page, "identified once: the form is gone"
     app_session.refresh(item)
     assert (item.queue_code, item.assignee_id, item.identification) == (
         "health-sipoo",
