@@ -43,7 +43,7 @@ def test_init_demo_on_a_fresh_sqlite_file_is_ready_to_sign_in(tmp_path):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(WorkItem)) == 120
         channels = set(db.session.scalars(select(WorkItem.channel).distinct()))
-        assert channels == {"chat", "omaolo", "eform", "help-request"}
+        assert channels == {"chat", "omaolo", "eform", "help-request", "callback"}
         assert set(db.session.scalars(select(WorkItem.language).distinct())) >= {"fi", "sv"}
         # Every delivery went through the intake job into exactly one routed item.
         statuses = set(db.session.scalars(select(InboundDelivery.status).distinct()))
