@@ -144,3 +144,9 @@ class InvalidPersonalId(DomainError):
     """A personal identity code that is not one; `reason` says why (desk.pid)."""
 
     code = "invalid_personal_id"
+
+
+class NameRequired(DomainError):
+    """The caller's name is needed to identify them."""
+
+    code = "name_required"

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from desk.errors import (
     AttemptLimit,
     InvalidPersonalId,
+    NameRequired,
     NoPhoneNumber,
     NotHolder,
     RetryOutsideHours,
@@ -208,6 +209,10 @@ def test_a_caller_identified_on_the_phone_moves_to_their_system_areas_queue(sess
     with pytest.raises(InvalidPersonalId):
         calls.identify_caller(
             session, item, nurse, personal_id="131052-308X", name="Maija", municipality_code="sipoo"
+        )
+    with pytest.raises(NameRequired):
+        calls.identify_caller(
+            session, item, nurse, personal_id=PID, name="  ", municipality_code="sipoo"
         )
     with pytest.raises(UnknownMunicipality):
         calls.identify_caller(

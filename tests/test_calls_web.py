@@ -6,12 +6,13 @@ centre could not reach them."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from desk.models import ItemEvent, ItemMessage, WorkItem
+from desk.models import ItemEvent, ItemMessage, OutboxEvent, WorkItem
 from desk.work import calls
 from tests.contract import example
 from tests.factories import make_user
@@ -107,6 +108,24 @@ def test_a_callback_called_three_times_then_resolved_as_not_reached(
             select(ItemEvent).where(ItemEvent.item_id == item.id).order_by(ItemEvent.id)
         )
         if e.kind in ("call_attempt", "retry_due", "resolved")
+    ]
+    # The source system follows the item's state: out to its queue to wait, back, resolved.
+    told = [
+        json.loads(e.body)["data"]["item_status"]
+        for e in app_session.scalars(
+            select(OutboxEvent).where(OutboxEvent.item_id == item.id).order_by(OutboxEvent.seq)
+        )
+        if json.loads(e.body)["type"] == "item.updated"
+    ]
+    assert told == [
+        "in_progress",
+        "waiting",
+        "new",
+        "in_progress",
+        "waiting",
+        "new",
+        "in_progress",
+        "resolved",
     ]
     assert timeline == [
         ("call_attempt", "no-answer"),

@@ -151,13 +151,15 @@ def _phone(item: WorkItem, now, answering: dict) -> dict | None:
     if not item.resident_phone:
         return None
     rule = calls.RetryRule.of(item.queue)
+    decide = calls.needs_decision(item)
+    can_message = "message" in answering["kinds"] and answering["answerable"]
     return {
         "rule": rule,
         "allowed": calls.allowed(item),
         "waiting": calls.waiting_for_retry(item),
-        "decide": calls.needs_decision(item),
-        "can_message": "message" in answering["kinds"] and answering["answerable"],
-        "message": _not_reached_text(item),
+        "decide": decide,
+        "can_message": can_message,
+        "message": _not_reached_text(item) if decide and can_message else None,
         "next_try": rule.next_try(now).astimezone(HELSINKI).strftime("%Y-%m-%dT%H:%M"),
     }
 

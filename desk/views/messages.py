@@ -75,6 +75,8 @@ def describe(error: DomainError) -> str:
                 opens=params.get("opens", ""),
                 closes=params.get("closes", ""),
             )
+        case "name_required":
+            return _("Write the caller's name as they gave it.")
         case "invalid_personal_id":
             return _(
                 "That is not a valid personal identity code: check the date of birth, the "

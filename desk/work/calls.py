@@ -23,13 +23,14 @@ from sqlalchemy.orm import Session
 from ..errors import (
     AttemptLimit,
     InvalidPersonalId,
+    NameRequired,
     NoPhoneNumber,
     RetryOutsideHours,
-    TextRequired,
+    TextTooLong,
     UnknownCallResult,
     UnknownMunicipality,
 )
-from ..inbound.deadlines import HELSINKI, is_working_day
+from ..inbound.deadlines import HELSINKI, is_working_day, next_working_day
 from ..inbound.routing import RoutingError, route
 from ..models import (
     AccessPurpose,
@@ -98,10 +99,7 @@ class RetryRule:
             return datetime.combine(day, self.opens, tzinfo=HELSINKI)
         if self.within_hours(earliest):
             return earliest
-        day += timedelta(days=1)
-        while not is_working_day(day):
-            day += timedelta(days=1)
-        return datetime.combine(day, self.opens, tzinfo=HELSINKI)
+        return datetime.combine(next_working_day(day), self.opens, tzinfo=HELSINKI)
 
 
 def allowed(item: WorkItem) -> int:
@@ -132,7 +130,6 @@ def _to_queue(session: Session, item: WorkItem, at: datetime, now: datetime) -> 
     item.assignee = None
     item.status = ItemStatus.WAITING.value
     item.updated_at = now
-    outbox.item_updated(session, item, now)
 
 
 def record_attempt(
@@ -165,6 +162,7 @@ def record_attempt(
     record(session, item, user, EventKind.CALL_ATTEMPT, at=now, outcome_code=result, text=note)
     if result in UNANSWERED and item.call_attempts < allowed(item):
         _to_queue(session, item, RetryRule.of(item.queue).next_try(now), now)
+        outbox.item_updated(session, item, now)  # a state change the attempt's kind is not
     session.flush()
     return item
 
@@ -195,44 +193,43 @@ def call_later(
     granted = item.call_attempts >= allowed(item)
     if granted:
         item.extra_attempts += 1
-    record(session, item, user, EventKind.CALL_LATER, at=now, text=at.isoformat())
     _to_queue(session, item, at, now)
+    record(session, item, user, EventKind.CALL_LATER, at=now, text=at.isoformat())
     session.flush()
     return item
 
 
 def bring_back(session: Session, now: datetime | None = None, limit: int = 1000) -> list[int]:
     """Items whose next try has come go back to their queue as new, in work order; returns
-    their ids. Each is one conditional UPDATE, so a holder's own action meanwhile wins."""
+    their ids. One conditional UPDATE: an item its holder took meanwhile stays theirs."""
     now = now or utcnow()
-    due = session.scalars(
+    due = (
         select(WorkItem.id)
         .where(WorkItem.retry_at.is_not(None), WorkItem.retry_at <= now)
         .order_by(WorkItem.retry_at)
         .limit(limit)
-    ).all()
-    back = []
-    for item_id in due:
-        done = session.execute(
-            update(WorkItem)
-            .where(
-                WorkItem.id == item_id,
-                WorkItem.retry_at.is_not(None),
-                WorkItem.status == ItemStatus.WAITING.value,
-                WorkItem.assignee_id.is_(None),
-            )
-            .values(
-                status=ItemStatus.NEW.value,
-                retry_at=None,
-                version=WorkItem.version + 1,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+        .scalar_subquery()
+    )
+    back = session.scalars(
+        update(WorkItem)
+        .where(
+            WorkItem.id.in_(due),
+            WorkItem.status == ItemStatus.WAITING.value,
+            WorkItem.assignee_id.is_(None),
         )
-        if done.rowcount != 1:
-            continue
-        item = session.get(WorkItem, item_id)
-        session.refresh(item)
+        .values(
+            status=ItemStatus.NEW.value,
+            retry_at=None,
+            version=WorkItem.version + 1,
+            updated_at=now,
+        )
+        .returning(WorkItem.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    items = session.scalars(
+        select(WorkItem).where(WorkItem.id.in_(back)).execution_options(populate_existing=True)
+    )
+    for item in items:
         record(
             session,
             item,
@@ -241,9 +238,8 @@ def bring_back(session: Session, now: datetime | None = None, limit: int = 1000)
             at=now,
             outcome_code=str(item.call_attempts + 1),
         )
-        back.append(item_id)
     session.flush()
-    return back
+    return sorted(back)
 
 
 def identify_caller(
@@ -271,9 +267,9 @@ def identify_caller(
         raise InvalidPersonalId(reason=reason)
     name = (name or "").strip()
     if not name:
-        raise TextRequired()
+        raise NameRequired()
     if len(name) > NAME_LIMIT:
-        name = name[:NAME_LIMIT]
+        raise TextTooLong(limit=NAME_LIMIT)
     municipality = session.get(Municipality, municipality_code or "")
     if municipality is None:
         raise UnknownMunicipality()

@@ -56,6 +56,8 @@ STATE_CHANGES = frozenset(
         EventKind.RESUMED,
         EventKind.RESOLVED,
         EventKind.NO_ANSWER,
+        EventKind.CALL_LATER,
+        EventKind.RETRY_DUE,
     }
 )
 
