@@ -24,6 +24,7 @@ from . import reference
 from .auth import set_password
 from .extensions import db
 from .models import (
+    ItemEvent,
     Municipality,
     Queue,
     Role,
@@ -183,6 +184,7 @@ def init_command(demo: bool, items: int, seed: int) -> None:
 def _settle_demo_history(seed: int) -> None:
     """Give the demo a lived-in look: most older items were handled by colleagues, a backlog
     of overdue ones remains, and colleagues hold a few items right now."""
+    from .work import calls
     from .work.lifecycle import resolve, take
 
     rng = random.Random(seed)
@@ -218,7 +220,13 @@ def _settle_demo_history(seed: int) -> None:
         # Backdate the handling to when it would have happened: taken (its first action) and
         # resolved in that order, both in the past; events and the item's moments alike.
         started = item.submitted_at + timedelta(minutes=rng.randint(3, 240))
-        finished = started + timedelta(minutes=rng.randint(4, 45))
+        # A callback was called: most residents answer the first time, some the second or
+        # third, a few never (an hour between tries, as the queues' rule has it).
+        results = []
+        if item.channel == "callback":
+            results = rng.choices(list(_DEMO_CALLS), list(_DEMO_CALLS.values()))[0]
+        calls_end = started + timedelta(minutes=65 * max(len(results) - 1, 0))
+        finished = calls_end + timedelta(minutes=rng.randint(4, 45))
         if finished > now - timedelta(minutes=1):
             early = finished - (now - timedelta(minutes=1))
             started, finished = max(item.created_at, started - early), finished - early
@@ -227,6 +235,14 @@ def _settle_demo_history(seed: int) -> None:
                 event.at = started
             elif event.kind == "resolved":
                 event.at = finished
+                if results and results[-1] != "reached":
+                    event.outcome_code = item.outcome_code = "resident-unreachable"
+        for n, result in enumerate(results):
+            at = min(started + timedelta(minutes=65 * n + 2), finished)
+            db.session.add(
+                ItemEvent(item=item, kind="call_attempt", at=at, actor=handler, outcome_code=result)
+            )
+        item.call_attempts, item.call_result = len(results), (results or [None])[-1]
         item.first_action_at = started
         item.resolved_at = item.updated_at = finished
     colleague = db.session.scalar(select(User).where(User.username == "sjukskotare"))
@@ -240,7 +256,29 @@ def _settle_demo_history(seed: int) -> None:
         )
         for item in waiting:
             take(db.session, item, user)
+    # A colleague called three callbacks a moment ago without an answer: they wait in their
+    # queue for the next try.
+    unanswered = db.session.scalars(
+        select(WorkItem)
+        .where(WorkItem.queue_code == "callback-regional", WorkItem.status == "new")
+        .order_by(WorkItem.submitted_at.desc())
+        .limit(3)
+    )
+    for item in unanswered:
+        called = max(item.created_at, now - timedelta(minutes=rng.randint(5, 40)))
+        take(db.session, item, colleague)
+        calls.record_attempt(db.session, item, colleague, "no-answer", now=called)
     db.session.commit()
+
+
+#: the demo's callbacks as they went: each call's results, and how often
+_DEMO_CALLS = {
+    ("reached",): 70,
+    ("no-answer", "reached"): 12,
+    ("busy", "no-answer", "reached"): 5,
+    ("no-answer", "voicemail", "no-answer"): 4,
+    ("wrong-number",): 2,
+}
 
 
 #: residents per municipality (rounded, 2024): the demo's phone calls follow them

@@ -295,6 +295,10 @@ class ItemStatus(enum.StrEnum):
 OPEN_STATUSES = (ItemStatus.NEW.value, ItemStatus.IN_PROGRESS.value, ItemStatus.WAITING.value)
 
 
+PHONE_WORK_ROWS = (
+    "status IN ('new', 'in_progress', 'waiting') AND (channel = 'callback' OR retry_at IS NOT NULL)"
+)
+
 TREND_COLUMNS = [
     "queue_code",
     "municipality_code",
@@ -392,6 +396,17 @@ class WorkItem(Base):
             "retry_at",
             postgresql_where=text("retry_at IS NOT NULL"),
             sqlite_where=text("retry_at IS NOT NULL"),
+        ),
+        # The phone work of the situation view: open callbacks and items waiting for the next
+        # call, by queue, however many other items are open (desk.work.situation.PHONE_WORK).
+        Index(
+            "ix_work_item_phone",
+            "queue_code",
+            "status",
+            "due_at",
+            "municipality_code",
+            postgresql_where=text(PHONE_WORK_ROWS),
+            sqlite_where=text(PHONE_WORK_ROWS),
         ),
         # A resident's items by their personal identity code (desk.work.search).
         Index(

@@ -68,6 +68,13 @@ def test_a_callback_called_three_times_then_resolved_as_not_reached(
         assert (item.status, item.assignee_id, item.call_attempts) == ("waiting", None, attempt)
         # Out of My work, and take next does not give it.
         assert f"/items/{item.id}" not in text(browser.get("/work"))
+        # The situation view counts it as waiting for the next call, and lists it there.
+        situation = text(browser.get("/situation"))
+        retrying = re.search(
+            r'<a id="n-callback-regional-retrying" href="([^"]+)"[^>]*>1<', situation
+        )
+        assert retrying, "one item of the queue waits for the next call"
+        assert f"/items/{item.id}" in text(browser.get(retrying.group(1).replace("&amp;", "&")))
         comes_back(app_session, item)
     page = text(browser.post(f"/items/{item.id}/take"))
     page = text(
@@ -127,6 +134,13 @@ def test_a_callback_called_three_times_then_resolved_as_not_reached(
         "in_progress",
         "resolved",
     ]
+    # The team lead's report: one resident called three times, not reached, by the deadline.
+    lead = Browser(client.application.test_client()).login(make_user(app_session, role="team_lead"))
+    report = text(lead.get("/reports"))
+    assert (
+        "1 asukkaalle soitettiin jaksolla ensimmäisen kerran, 3 yrityksellä; 0 tavoitettiin."
+        in (" ".join(report.split()))
+    )
     assert timeline == [
         ("call_attempt", "no-answer"),
         ("retry_due", "2"),

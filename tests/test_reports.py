@@ -327,3 +327,70 @@ def test_the_report_page_shows_the_targets_and_a_chart_with_axes_dates_and_a_leg
         assert page.count('class="y-label"') >= 2 and page.count('class="axis-title"') == 2
         assert 'aria-describedby="days-chart-desc"' in page
         assert " style=" not in page, "no inline style (CSP)"
+
+
+def test_phone_work_callbacks_by_hour_and_topic_and_what_came_of_the_calls(session):
+    history(session)
+
+    def callback(topic, arrived, due, *results, channel="callback"):
+        it = make_item(
+            session,
+            queue="callback-regional",
+            channel=channel,
+            submitted_at=arrived,
+            content={"callback": {"topic": topic, "phone": "+358401234567"}},
+        )
+        it.created_at, it.due_at = arrived, due
+        session.add(ItemEvent(item=it, kind="routed", at=arrived, to_queue_code=it.queue_code))
+        for when, result in results:
+            session.add(ItemEvent(item=it, kind="call_attempt", at=when, outcome_code=result))
+        return it
+
+    # Called at 9.20, no answer; again at 10.30, reached: two attempts, 20 min to the first.
+    callback("health", at(1, 9), at(1, 16), (at(1, 9, 20), "no-answer"), (at(1, 10, 30), "reached"))
+    # Reached at once, 60 min after the request, after its window had ended.
+    callback("social", at(2, 9, 15), at(2, 10), (at(2, 10, 15), "reached"))
+    # Never reached in three attempts.
+    callback(
+        "health",
+        at(2, 13),
+        at(2, 16),
+        (at(2, 13, 30), "busy"),
+        (at(2, 14, 40), "no-answer"),
+        (at(3, 8), "voicemail"),
+    )
+    # Arrived in the period, not yet called; its deadline is after the period.
+    callback("health", at(3, 15, 50), at(5, 16))
+    # First called before the period: not one of the period's residents.
+    callback(
+        "health",
+        at(30, 9, month=9),
+        at(30, 16, month=9),
+        (at(30, 9, 30, month=9), "busy"),
+        (at(1, 11), "reached"),
+    )
+    # An Omaolo contact request called and reached: a resident called, not a callback request.
+    callback("omaolo", at(1, 12), None, (at(1, 12, 40), "reached"), channel="omaolo")
+    session.flush()
+
+    work = reports.build(session, date(2026, 10, 1), date(2026, 10, 4)).phone_work
+    assert work.callbacks == 4
+    assert work.callbacks_by_hour[9] == 2 and work.callbacks_by_hour[13] == 1
+    assert work.callbacks_by_hour[15] == 1 and sum(work.callbacks_by_hour) == 4
+    assert work.callbacks_by_topic == {"health": 3, "social": 1}
+    assert (work.called, work.attempts, work.reached) == (4, 7, 3)
+    assert work.reached_first == 2 and work.reached_first_share == 0.5
+    assert work.attempts_to_reach == 4 and work.attempts_per_reached == pytest.approx(4 / 3)
+    # Request to the first attempt, callbacks only: 20, 60, 30 minutes.
+    assert work.first_attempt_minutes == pytest.approx({"median": 30, "p90": 54})
+    # Deadlines in the period: 1 Oct 16.00 (called 9.20), 2 Oct 10.00 (called 10.15, late),
+    # 2 Oct 16.00 (called 13.30).
+    assert (work.deadlines, work.deadlines_met) == (3, 2)
+    assert work.attainment == pytest.approx(2 / 3)
+
+    # Callbacks are phone contacts: TeleQ's statistics count them, the digital share does not.
+    report = reports.build(session, date(2026, 10, 1), date(2026, 10, 4))
+    assert (report.arrivals, report.phone_arrivals, report.digital_arrivals) == (8, 4, 4)
+    reports.import_phone_calls(session, "2026-10-01;porvoo;12\n", {"porvoo"})
+    report = reports.build(session, date(2026, 10, 1), date(2026, 10, 4))
+    assert report.digital_share == pytest.approx(4 / 16)

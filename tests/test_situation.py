@@ -182,3 +182,49 @@ def test_the_view_matches_a_direct_count_after_concurrent_arrivals_takes_and_res
     assert numbers.waiting == direct.get(ItemStatus.NEW.value, 0)
     assert numbers.in_progress == direct.get(ItemStatus.IN_PROGRESS.value, 0)
     assert numbers.waiting + numbers.in_progress + direct.get("resolved", 0) == 40
+
+
+def test_phone_work_counts_callbacks_and_items_waiting_for_the_next_call(session):
+    from desk.work import calls
+
+    now = utcnow()
+    nurse = make_user(session, queues=["callback-regional", "omaolo-porvoo"])
+    lead = make_user(session, queues=["callback-regional"])
+    make_item(session, queue="callback-regional", channel="callback", due_in=timedelta(minutes=20))
+    make_item(session, queue="callback-regional", channel="callback", due_in=timedelta(hours=3))
+    late = make_item(
+        session, queue="callback-regional", channel="callback", due_in=timedelta(minutes=-1)
+    )
+    lifecycle.take(session, late, lead)  # in hand: overdue, but no longer waiting
+    # An Omaolo contact request called without an answer: it waits in its queue for the next try.
+    unanswered = make_item(session, queue="omaolo-porvoo", due_in=timedelta(hours=5))
+    unanswered.resident_phone = "+358401234567"
+    lifecycle.take(session, unanswered, nurse)
+    calls.record_attempt(session, unanswered, nurse, "no-answer", now=now)
+    make_item(session, queue="omaolo-porvoo", due_in=timedelta(minutes=-30))  # no phone work
+    resolved = make_item(session, queue="callback-regional", channel="callback")
+    lifecycle.take(session, resolved, lead)
+    lifecycle.resolve(session, resolved, lead, "no-action-needed")
+    session.flush()
+
+    phone = situation.phone_counts(session, nurse, Filters(), now)
+    assert set(phone) == {"callback-regional", "omaolo-porvoo"}
+    regional = phone["callback-regional"]
+    assert (regional.callbacks_waiting, regional.callbacks_due_soon) == (2, 1)
+    assert (regional.callbacks_overdue, regional.retrying) == (1, 0)
+    omaolo = phone["omaolo-porvoo"]
+    assert (omaolo.callbacks_waiting, omaolo.callbacks_overdue, omaolo.retrying) == (0, 0, 1)
+    assert omaolo.next_retry == unanswered.retry_at
+    # The lists behind the numbers hold the same items.
+    for state in situation.PHONE_STATES:
+        listed = situation.items(session, nurse, Filters(), now, queue=None, state=state)
+        total = sum(getattr(counts, state) for counts in phone.values())
+        assert len(listed) == total, state
+    assert [
+        i.id for i in situation.items(session, nurse, Filters(), now, queue=None, state="retrying")
+    ] == [unanswered.id]
+    # What a professional may not see is not counted.
+    assert set(situation.phone_counts(session, lead, Filters(), now)) == {"callback-regional"}
+    assert situation.phone_counts(session, nurse, Filters(channel="chat"), now) == {
+        "omaolo-porvoo": situation.PhoneCounts(retrying=1, next_retry=unanswered.retry_at)
+    }

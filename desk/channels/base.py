@@ -529,6 +529,9 @@ class Adapter:
     template: ClassVar[str | None] = None
     #: a live conversation: the desk replies in it, and closing it ends the resident's window
     live: ClassVar[bool] = False
+    #: a digital contact; a phone channel's items are phone contacts, which the reports weigh
+    #: the digital ones against (the region's digital share)
+    digital: ClassVar[bool] = True
 
     def title(self, payload: dict) -> str:
         raise NotImplementedError

@@ -695,6 +695,18 @@ _TOPICS = (("health", 45), ("medication", 20), ("social", 15), ("oral-health", 1
 _CALL_OPENS, _CALL_CLOSES = 8, 16
 
 
+def _while_the_line_is_open(rng: random.Random, now: datetime) -> datetime:
+    """When a caller left a callback request: TeleQ takes them while the phone line is open
+    (working days 8–16), most of them recently."""
+    when = now
+    for _ in range(30):
+        when = _ago(rng, now)
+        local = when.astimezone(HELSINKI)
+        if is_working_day(local.date()) and _CALL_OPENS <= local.hour < _CALL_CLOSES:
+            break
+    return when
+
+
 def _callback(
     rng: random.Random, homes: _Homes, lang: str, when: datetime
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -852,8 +864,7 @@ def deliveries(rng: random.Random, now: datetime, count: int = 300) -> list[tupl
             when = _ago(rng, now)
             payload, info = _eform(rng, homes, lang, when, odd)
         elif channel == "callback":
-            # Callbacks are worked the same day: the recent ones wait, a few are overdue.
-            when = _ago(rng, now, high=timedelta(hours=30))
+            when = _while_the_line_is_open(rng, now)
             payload, info = _callback(rng, homes, lang, when)
         else:
             when = _ago(rng, now)

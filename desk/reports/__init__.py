@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, and_, case, exists, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..inbound.deadlines import parse_day
 from ..models import (
@@ -31,6 +32,7 @@ from ..models import (
     TemplateUse,
     WorkItem,
 )
+from ..work.calls import REACHED
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 #: the region's 2025 goals
@@ -58,6 +60,45 @@ class Target:
 
 
 @dataclass
+class PhoneWork:
+    """The period's phone work: callback requests that arrived (by hour and menu topic), and
+    the residents the desk began calling in the period (their first attempt in it, on any
+    channel): reached at the first attempt, attempts per reached resident, and for callbacks
+    the time from the request to the first attempt and whether the call came by the
+    deadline."""
+
+    callbacks: int = 0
+    callbacks_by_hour: list[int] = field(default_factory=lambda: [0] * 24)
+    callbacks_by_topic: Counter = field(default_factory=Counter)
+    #: residents (items) whose first call attempt fell in the period, and all their attempts
+    called: int = 0
+    attempts: int = 0
+    reached: int = 0
+    reached_first: int = 0
+    #: the attempts it took to reach those reached, the reaching one included
+    attempts_to_reach: int = 0
+    #: minutes from a callback's request to its first attempt: median and 90th percentile
+    first_attempt_minutes: dict[str, float | None] = field(
+        default_factory=lambda: {"median": None, "p90": None}
+    )
+    #: callbacks whose deadline fell in the period, and those first called by it
+    deadlines: int = 0
+    deadlines_met: int = 0
+
+    @property
+    def reached_first_share(self) -> float | None:
+        return self.reached_first / self.called if self.called else None
+
+    @property
+    def attempts_per_reached(self) -> float | None:
+        return self.attempts_to_reach / self.reached if self.reached else None
+
+    @property
+    def attainment(self) -> float | None:
+        return self.deadlines_met / self.deadlines if self.deadlines else None
+
+
+@dataclass
 class Report:
     start: date
     end: date  # exclusive
@@ -78,6 +119,9 @@ class Report:
     deadline_resolved_met: int = 0
     phone_calls: int = 0
     phone_by_municipality: Counter = field(default_factory=Counter)
+    #: arrivals through the phone channels (callbacks): phone contacts, not digital ones
+    phone_arrivals: int = 0
+    phone_work: PhoneWork = field(default_factory=PhoneWork)
     #: items resolved in the period after a message to the resident (a message or a request
     #: for more information, not a chat's replies), and those resolved with a callback
     resolved_with_message: int = 0
@@ -88,9 +132,15 @@ class Report:
         return [self.start + timedelta(days=n) for n in range((self.end - self.start).days)]
 
     @property
+    def digital_arrivals(self) -> int:
+        return self.arrivals - self.phone_arrivals
+
+    @property
     def digital_share(self) -> float | None:
-        total = self.arrivals + self.phone_calls
-        return self.arrivals / total if total and self.phone_calls else None
+        """Digital contacts against TeleQ's calls. A callback that reached the desk is one of
+        those calls (TeleQ counts it), so it is not a digital contact."""
+        total = self.digital_arrivals + self.phone_calls
+        return self.digital_arrivals / total if total and self.phone_calls else None
 
     @property
     def message_share(self) -> float | None:
@@ -153,7 +203,11 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
     return {"median": _continuous(values, 0.5), "p90": _continuous(values, 0.9)}
 
 
-def build(session: Session, start: date, end: date) -> Report:
+def build(
+    session: Session, start: date, end: date, phone_channels: Collection[str] = ("callback",)
+) -> Report:
+    """The period's report; `phone_channels` are the channels whose items are phone contacts
+    (the registry's non-digital channels)."""
     report = Report(start, end)
     for day in report.days:
         report.by_day[day] = [0, 0]
@@ -232,6 +286,8 @@ def build(session: Session, start: date, end: date) -> Report:
     _durations(session, report, begin, finish, dialect)
     _deadlines(session, report, begin, finish)
     _messages_and_calls(session, report, begin, finish)
+    report.phone_arrivals = sum(report.by_channel.get(c, [0, 0])[0] for c in phone_channels)
+    _phone_work(session, report.phone_work, begin, finish, dialect, phone_channels)
 
     report.templates.update(
         dict(
@@ -357,6 +413,79 @@ def _messages_and_calls(session: Session, report: Report, begin, finish) -> None
         ).where(WorkItem.resolved_at >= begin, WorkItem.resolved_at < finish)
     ).one()
     report.resolved_with_message, report.resolved_with_call = (int(n) for n in row)
+
+
+def _phone_work(
+    session: Session, work: PhoneWork, begin, finish, dialect: str, phone_channels
+) -> None:
+    """Callbacks by hour and topic, and what came of the calls begun in the period."""
+    if phone_channels:
+        topic = WorkItem.content["callback"]["topic"].as_string()
+        hour = _hour(WorkItem.created_at, dialect)
+        for hour_number, topic_code, n in session.execute(
+            select(hour, topic, func.count())
+            .where(
+                WorkItem.created_at >= begin,
+                WorkItem.created_at < finish,
+                WorkItem.channel.in_(phone_channels),
+            )
+            .group_by(hour, topic)
+        ):
+            work.callbacks += n
+            work.callbacks_by_hour[_local(hour_number).hour] += n
+            work.callbacks_by_topic[topic_code] += n
+    # Every attempt on the items first called in the period (ix_item_event_kind_at for the
+    # period, ix_item_event_item for each item's earlier and later attempts).
+    call = EventKind.CALL_ATTEMPT.value
+    earlier = aliased(ItemEvent)
+    first_called = (
+        select(ItemEvent.item_id)
+        .where(ItemEvent.kind == call, ItemEvent.at >= begin, ItemEvent.at < finish)
+        .where(
+            ~exists().where(
+                earlier.item_id == ItemEvent.item_id, earlier.kind == call, earlier.at < begin
+            )
+        )
+    )
+    rows = session.execute(
+        select(
+            ItemEvent.item_id,
+            ItemEvent.at,
+            ItemEvent.outcome_code,
+            WorkItem.channel,
+            WorkItem.submitted_at,
+        )
+        .join(WorkItem, WorkItem.id == ItemEvent.item_id)
+        .where(ItemEvent.kind == call, ItemEvent.item_id.in_(first_called))
+        .order_by(ItemEvent.item_id, ItemEvent.at, ItemEvent.id)
+    ).all()
+    waits = []
+    for _item, attempts in groupby(rows, key=lambda row: row.item_id):
+        attempts = list(attempts)
+        results = [row.outcome_code for row in attempts]
+        work.called += 1
+        work.attempts += len(attempts)
+        if REACHED in results:
+            work.reached += 1
+            work.attempts_to_reach += results.index(REACHED) + 1
+            work.reached_first += results[0] == REACHED
+        first = attempts[0]
+        if first.channel in phone_channels:
+            waits.append((as_utc(first.at) - as_utc(first.submitted_at)).total_seconds() / 60)
+    work.first_attempt_minutes = _percentiles(waits)
+    if phone_channels:
+        first_attempt = (
+            select(func.min(ItemEvent.at))
+            .where(ItemEvent.item_id == WorkItem.id, ItemEvent.kind == call)
+            .scalar_subquery()
+        )
+        work.deadlines, work.deadlines_met = session.execute(
+            select(func.count(), func.count().filter(first_attempt <= WorkItem.due_at)).where(
+                WorkItem.due_at >= begin,
+                WorkItem.due_at < finish,
+                WorkItem.channel.in_(phone_channels),
+            )
+        ).one()
 
 
 def _deadlines(session: Session, report: Report, begin, finish) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from .. import reports
-from ..extensions import db
+from ..extensions import channel_registry, db
 from ..formats import sort_key
 from ..guidance.instructions import day_in_finland
 from ..i18n import FORMATS, duration, language
@@ -83,7 +83,11 @@ def index():
     start, end, problem = _period()
     if problem:
         flash(problem, "error")
-    report = reports.build(db.session, start, end)
+    channels = channel_registry()
+    report = reports.build(
+        db.session, start, end, phone_channels=[c.name for c in channels if not c.digital]
+    )
+    topics = getattr(channels.get("callback"), "topic_labels", {})
     before = reports.headline(db.session, *reports.previous(start, end))
     lang = language()
     names = {
@@ -113,6 +117,7 @@ def index():
         duration_minutes=lambda value: duration(timedelta(minutes=float(value))),
         lambda_municipality=lambda code: names["municipalities"].get(code, _("Not given")),
         lambda_queue=lambda code: names["queues"].get(code, code),
+        topic_label=lambda code: _(topics[code]) if code in topics else code or _("Not given"),
     )
 
 

@@ -64,6 +64,15 @@ def state_labels() -> dict[str, str]:
     }
 
 
+def phone_labels() -> dict[str, str]:
+    return {
+        "callbacks_waiting": _("Callbacks waiting"),
+        "callbacks_due_soon": _("Callbacks due within the hour"),
+        "callbacks_overdue": _("Callbacks overdue"),
+        "retrying": _("Waiting for the next call"),
+    }
+
+
 def _choices() -> dict:
     return {
         # by their names in the interface language (Borgå before Lovisa in Swedish)
@@ -110,6 +119,11 @@ def _render_index() -> str:
         groups.setdefault(queue.system_area_code, []).append(
             (queue, numbers.get(queue.code, Counts()))
         )
+    phone = situation.phone_counts(db.session, user, filters, now)
+    phone_rows = [(q, phone[q.code]) for q in visible if phone.get(q.code)]
+    phone_total = situation.PhoneCounts()
+    for _queue, counts in phone_rows:
+        phone_total.add(counts)
     service_areas = {a.code: a for a in db.session.scalars(select(ServiceArea))}
     by_service: dict[str, Counts] = {}
     for queue in visible:
@@ -135,6 +149,11 @@ def _render_index() -> str:
         now=now,
         filters=filters,
         states=state_labels(),
+        phone_states=phone_labels(),
+        # shown when callbacks come in, or when any item waits for a call
+        phone_rows=phone_rows,
+        phone_total=phone_total,
+        show_phone="callback" in channel_registry().names() or bool(phone_total),
         trends=situation.trends(db.session, user, filters, now),
         empty_trend=situation.Trend(),
         **_choices(),
@@ -152,7 +171,8 @@ def items():
     )
     if queue is not None and not (user.is_admin or queue.code in user.queue_codes):
         abort(404)
-    state = request.args.get("state") if request.args.get("state") in situation.STATES else None
+    labels = state_labels() | phone_labels()
+    state = request.args.get("state") if request.args.get("state") in labels else None
     after = None
     if (after_id := cursor("after")) is not None:
         row = db.session.get(WorkItem, after_id)
@@ -190,7 +210,7 @@ def items():
         beyond=beyond,
         queue=queue,
         state=state,
-        states=state_labels(),
+        states=labels,
         filters=filters,
         now=now,
         first_page=after is None,

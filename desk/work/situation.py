@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import (
+    Integer,
+    and_,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from ..models import OPEN_STATUSES, ItemStatus, User, WorkItem
@@ -17,7 +27,14 @@ from .access import visible_to
 from .lifecycle import work_order
 
 STATES = ("waiting", "in_progress", "waiting_resident", "due_soon", "overdue", "emergency")
+#: the phone work's numbers: callbacks not yet taken, callbacks due within the hour and
+#: overdue, and items of any channel waiting in their queue for the next call attempt
+PHONE_STATES = ("callbacks_waiting", "callbacks_due_soon", "callbacks_overdue", "retrying")
 DUE_SOON = timedelta(hours=1)
+#: the rows the phone numbers read, as the partial index ix_work_item_phone states them (the
+#: constant is in the SQL so the planner can prove the index's condition)
+CALLBACK = WorkItem.channel == literal_column("'callback'")
+PHONE_WORK = or_(CALLBACK, WorkItem.retry_at.is_not(None))
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,14 @@ def state_condition(state: str, now: datetime):
         "due_soon": and_(WorkItem.due_at >= now, WorkItem.due_at < now + DUE_SOON),
         "overdue": WorkItem.due_at < now,
         "emergency": WorkItem.emergency.is_(True),
+        "callbacks_waiting": and_(CALLBACK, WorkItem.status == ItemStatus.NEW.value),
+        "callbacks_due_soon": and_(
+            CALLBACK, WorkItem.due_at >= now, WorkItem.due_at < now + DUE_SOON
+        ),
+        "callbacks_overdue": and_(CALLBACK, WorkItem.due_at < now),
+        "retrying": and_(
+            WorkItem.retry_at.is_not(None), WorkItem.status == ItemStatus.WAITING.value
+        ),
     }[state]
 
 
@@ -108,6 +133,51 @@ def counts(session: Session, user: User, filters: Filters, now: datetime) -> dic
         if state == "waiting" and (counts.oldest is None or row.oldest < counts.oldest):
             counts.oldest = row.oldest
     return result
+
+
+@dataclass
+class PhoneCounts:
+    """The phone work of one queue (or a total of several)."""
+
+    callbacks_waiting: int = 0
+    callbacks_due_soon: int = 0
+    callbacks_overdue: int = 0
+    retrying: int = 0
+    #: when the first of the retries comes back to the queue
+    next_retry: datetime | None = None
+
+    def add(self, other: PhoneCounts) -> None:
+        for name in PHONE_STATES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.next_retry and (self.next_retry is None or other.next_retry < self.next_retry):
+            self.next_retry = other.next_retry
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, name) for name in PHONE_STATES)
+
+
+def phone_counts(
+    session: Session, user: User, filters: Filters, now: datetime
+) -> dict[str, PhoneCounts]:
+    """Per queue code, the phone work of the open items the user may see: callbacks and
+    retries only, read from their own partial index however many other items are open."""
+    retrying = state_condition("retrying", now)
+    rows = session.execute(
+        select(
+            WorkItem.queue_code,
+            *(func.count().filter(state_condition(name, now)).label(name) for name in PHONE_STATES),
+            func.min(WorkItem.retry_at).filter(retrying).label("next_retry"),
+        )
+        .where(WorkItem.status.in_(OPEN_STATUSES), PHONE_WORK, visible_to(user))
+        .where(*filters.conditions())
+        .group_by(WorkItem.queue_code)
+    )
+    return {
+        row.queue_code: PhoneCounts(
+            **{name: getattr(row, name) for name in PHONE_STATES}, next_retry=row.next_retry
+        )
+        for row in rows
+    }
 
 
 @dataclass(frozen=True)
@@ -198,6 +268,8 @@ def _list_conditions(
         conditions.append(WorkItem.queue_code == queue)
     if state:
         conditions.append(state_condition(state, now))
+        if state in PHONE_STATES:
+            conditions.append(PHONE_WORK)
     return conditions
 
 

@@ -28,6 +28,8 @@ class Callback(Adapter):
     template = "content.html"
     #: the menu topics' names, for the item page
     topic_labels = TOPIC_LABELS
+    #: a phone contact: TeleQ's statistics count it among the calls
+    digital = False
 
     def title(self, payload: dict) -> str:
         # The number is what the professional dials and what a caller gives when they call
