@@ -131,7 +131,11 @@ def test_a_pack_is_checked_against_the_contract_before_it_is_stored():
     broken["scenarios"][1]["expected"]["queue"] = "no-such-queue"
     broken["scenarios"][2]["code"] = broken["scenarios"][3]["code"]
     broken["scenarios"][4]["age_minutes"] = "an hour"
+    broken["scenarios"][5]["expected"]["calls"] = ["no-answer", "hung up"]
+    broken["scenarios"][6]["expected"]["caller"] = {"personal_id": "010170-905C", "name": "X"}
     problems = training.check_pack(broken, CHANNELS, queues=queues, outcomes=outcomes)
+    assert any("calls must be a list of reached, no-answer" in str(p) for p in problems)
+    assert any("the caller needs a valid personal_id" in str(p) for p in problems)
     assert any("conversation" in str(p) for p in problems)
     assert any("no-such-queue" in str(p) for p in problems)
     assert any("used twice" in str(p) for p in problems)
@@ -229,3 +233,50 @@ def test_a_scenario_must_expect_the_queue_its_delivery_is_routed_to(session):
         "Scenario omaolo-p0-chest-pain-porvoo: by the desk's routing its delivery lands in "
         "omaolo-porvoo, not in omaolo-sipoo."
     ]
+
+
+def test_callback_scenarios_score_the_calls_as_the_exercises_caller_answered(session):
+    from desk.work import calls
+
+    pack = training.load_pack(session, PACK)
+    trainer = make_user(session, role="trainer", queues=[])
+    trainee = make_user(session, role="trainee", queues=["callback-regional", "health-sipoo"])
+    hasty = make_user(session, role="trainee", queues=["callback-regional", "health-sipoo"])
+    run = training.start_run(session, pack, trainer, [trainee, hasty], CHANNELS)
+
+    # The caller does not answer twice: the trainee records both, takes the item back from
+    # its queue each time (early, as the exercise allows) and reaches them the third time.
+    case = _case(run, trainee, "callback-no-answer-twice-porvoo")
+    script = training.phone_script(case.expected)
+    assert script == {"calls": ["no-answer", "voicemail", "reached"], "caller": None}
+    for result in script["calls"]:
+        if case.item.assignee_id is None:
+            lifecycle.take(session, case.item, trainee)
+        calls.record_attempt(session, case.item, trainee, result)
+    lifecycle.resolve(session, case.item, trainee, case.expected["outcome"])
+    result = training.score(session, case)
+    assert (result.calls, result.queue, result.outcome) == (True, True, True)
+    # Another gives up after the first unanswered call.
+    hurried = _case(run, hasty, "callback-no-answer-twice-porvoo")
+    calls.record_attempt(session, hurried.item, hasty, "no-answer")
+    lifecycle.take(session, hurried.item, hasty)
+    lifecycle.resolve(session, hurried.item, hasty, "self-care-guidance")
+    assert "calls" in training.score(session, hurried).missed
+
+    # The caller identified on the phone: the item moves to Sipoo's health services.
+    case = _case(run, trainee, "callback-identified-on-phone-sipoo")
+    caller = training.phone_script(case.expected)["caller"]
+    calls.record_attempt(session, case.item, trainee, "reached")
+    calls.identify_caller(
+        session,
+        case.item,
+        trainee,
+        personal_id=caller["personal_id"],
+        name=caller["name"],
+        municipality_code=caller["municipality"],
+    )
+    assert case.item.queue_code == "health-sipoo" and case.item.assignee_id == trainee.id
+    lifecycle.resolve(session, case.item, trainee, case.expected["outcome"])
+    result = training.score(session, case)
+    assert (result.calls, result.transfer, result.queue) == (True, True, True)
+    assert result.missed == ["instruction"], "the page never showed its instruction"

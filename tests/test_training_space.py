@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import html
+import json
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -27,6 +29,8 @@ from desk.outbound import endpoints
 from desk.training.spaces import TRAINING
 from tests.factories import make_item, make_user
 from tests.web import Browser, text
+
+STARTER = Path(__file__).parents[1] / "desk/data/training/starter_pack.json"
 
 
 def _add(app, space: str | None, build):
@@ -301,7 +305,8 @@ def test_a_trainer_writes_a_scenario_from_a_generated_delivery(two_spaces):
     bad = teacher.post(post_url, {**row, "queue": "no-such-queue"}, htmx=False)
     assert bad.status_code == 422 and "no-such-queue" in text(bad)
     assert teacher.post(post_url, row, htmx=False).status_code == 302
-    assert "26 tapausta" in text(teacher.get("/training"))
+    starter = json.loads(STARTER.read_text("utf-8"))
+    assert f"{len(starter['scenarios']) + 1} tapausta" in text(teacher.get("/training"))
 
 
 def test_a_trainer_starts_a_pack_of_their_own_in_the_app(two_spaces):

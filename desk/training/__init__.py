@@ -37,6 +37,8 @@ from ..models import (
     WorkItem,
     utcnow,
 )
+from ..pid import problem as pid_problem
+from ..work.calls import RESULTS
 from ..work.lifecycle import record
 
 #: how soon an emergency must be acted on for "emergency noticed"
@@ -166,6 +168,8 @@ class Score:
     outcome: bool | None = None
     #: the trainee had the item open while the expected instruction was shown beside it
     instruction: bool | None = None
+    #: the calls recorded as the exercise's caller answered them (and the caller identified)
+    calls: bool | None = None
     minutes: float | None = None
     missed: list[str] = field(default_factory=list)
     #: "waiting" (not released yet), "open" (with the trainee) or "resolved"
@@ -187,6 +191,7 @@ class Score:
             self.deadline,
             self.outcome,
             self.instruction,
+            self.calls,
         ]
 
 
@@ -214,6 +219,8 @@ def score(session: Session, case: TrainingCase, seen: set[str] | None = None) ->
             if seen is None:
                 seen = _instructions_seen(session, case)
             result.instruction = expected["instruction"] in seen
+        if expected.get("calls"):
+            result.calls = _calls_as_scripted(events, item, expected)
         result.minutes = round((resolved.at - case.released_at).total_seconds() / 60, 1)
         if item.due_at is not None:
             result.deadline = resolved.at <= item.due_at
@@ -223,10 +230,33 @@ def score(session: Session, case: TrainingCase, seen: set[str] | None = None) ->
             result.emergency = first - case.released_at <= EMERGENCY_WITHIN
         elif utcnow() - case.released_at > EMERGENCY_WITHIN:
             result.emergency = False
-    for name in ("queue", "transfer", "emergency", "deadline", "outcome", "instruction"):
+    for name in ("queue", "transfer", "emergency", "deadline", "outcome", "instruction", "calls"):
         if getattr(result, name) is False:
             result.missed.append(name)
     return result
+
+
+def _calls_as_scripted(events: list, item: WorkItem, expected: dict) -> bool:
+    """Each call recorded with what the exercise's caller did (`expected["calls"]`, in order),
+    and a caller who identifies themselves (`expected["caller"]`) identified on the phone."""
+    results = [e.outcome_code for e in events if e.kind == EventKind.CALL_ATTEMPT.value]
+    caller = expected.get("caller")
+    identified = caller is None or (
+        item.identification == "phone" and item.personal_id == caller.get("personal_id")
+    )
+    return results == list(expected["calls"]) and identified
+
+
+#: what a scenario's exercise caller does: their answers to the calls, who they say they are
+PHONE_SCRIPT_FIELDS = ("calls", "caller")
+
+
+def phone_script(expected: dict) -> dict | None:
+    """What the exercise's caller does on the phone, for the trainee's item page: how they
+    answer each call, and who they say they are."""
+    if not expected.get("calls"):
+        return None
+    return {"calls": list(expected["calls"]), "caller": expected.get("caller")}
 
 
 def _instructions_seen(session: Session, case: TrainingCase) -> set[str]:
@@ -417,6 +447,7 @@ def check_pack(data, channels: Registry, *, queues: set[str], outcomes: set[str]
                     {"where": where, "choices": ", ".join(URGENCIES)},
                 )
             )
+        problems.extend(_phone_problems(where, expected))
         age = row.get("age_minutes", 0)
         if not isinstance(age, int) or isinstance(age, bool) or not 0 <= age <= 525600:
             problems.append(
@@ -438,6 +469,41 @@ def check_pack(data, channels: Registry, *, queues: set[str], outcomes: set[str]
                 {"where": where, "field": problem["field"] or "/", "message": problem["message"]},
             )
             for problem in channels.problems(adapter, payload)
+        )
+    return problems
+
+
+def _phone_problems(where: str, expected: dict) -> list[Problem]:
+    """The exercise's caller: a list of call results, and who they say they are (a valid
+    personal identity code, a name, a municipality code)."""
+    problems = []
+    script = expected.get("calls")
+    if script is not None and (
+        not isinstance(script, list) or not script or not set(script) <= set(RESULTS)
+    ):
+        problems.append(
+            Problem(
+                N_("Scenario %(where)s: calls must be a list of %(choices)s."),
+                {"where": where, "choices": ", ".join(RESULTS)},
+            )
+        )
+    caller = expected.get("caller")
+    if caller is not None and not (
+        isinstance(caller, dict)
+        and isinstance(caller.get("personal_id"), str)
+        and pid_problem(caller["personal_id"]) is None
+        and isinstance(caller.get("name"), str)
+        and caller["name"].strip()
+        and isinstance(caller.get("municipality"), str)
+    ):
+        problems.append(
+            Problem(
+                N_(
+                    "Scenario %(where)s: the caller needs a valid personal_id, a name and a "
+                    "municipality."
+                ),
+                {"where": where},
+            )
         )
     return problems
 

@@ -321,6 +321,11 @@ def _save_scenario(pack: TrainingPack, scenario: TrainingScenario | None):
         "learning_fi": values["learning_fi"].strip(),
         "learning_sv": values["learning_sv"].strip(),
     }
+    if scenario is not None:
+        # The exercise's caller (written in the pack's JSON) is not on the form: kept as it was.
+        for key in training.PHONE_SCRIPT_FIELDS:
+            if key in (scenario.expected or {}):
+                row["expected"][key] = scenario.expected[key]
     if scenario is None and any(s.code == row["code"] for s in pack.active_scenarios):
         problem = _("Scenario %(where)s: the code is used twice.", where=row["code"])
         return _scenario_form(pack, values, [problem], 422)
@@ -409,6 +414,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals["training_feedback"] = feedback_for
     app.jinja_env.globals["check_label"] = check_label
+    app.jinja_env.globals["phone_script"] = training.phone_script
     app.jinja_env.filters["check_label"] = check_label
     # (value, label) pairs for the scenario form's select fields
     from .labels import channel_label
@@ -427,4 +433,5 @@ def check_label(check: str) -> str:
         "deadline": _("deadline met"),
         "outcome": _("outcome"),
         "instruction": _("instruction consulted"),
+        "calls": _("calls recorded as they went"),
     }.get(check, check)
