@@ -153,6 +153,12 @@ def test_a_trainer_runs_the_starter_pack_and_follows_the_scores(two_spaces):
         ).all()
         assert noted and "omaolo-p0-emergency" in noted[0].shown["instructions"]
 
+    # A callback exercise: the Phone panel says how the exercise's caller answers the calls.
+    with app.app_context(), Session(db.engines[TRAINING]) as training:
+        called = training.scalar(select(WorkItem.id).where(WorkItem.title == "+358445550183"))
+    script = html.unescape(text(learner.get(f"/items/{called}")))
+    assert "Harjoitus:" in script and "Soitto 2: Viesti vastaajaan" in script
+
     progress = html.unescape(text(teacher.get(run_url)))
     assert trainee.display_name in progress
     # Scenarios by their titles, with how far each has got: one resolved, the rest open.
