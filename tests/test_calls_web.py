@@ -74,7 +74,9 @@ def test_a_callback_called_three_times_then_resolved_as_not_reached(
             r'<a id="n-callback-regional-retrying" href="([^"]+)"[^>]*>1<', situation
         )
         assert retrying, "one item of the queue waits for the next call"
-        assert f"/items/{item.id}" in text(browser.get(retrying.group(1).replace("&amp;", "&")))
+        listed = text(browser.get(retrying.group(1).replace("&amp;", "&")))
+        assert f"/items/{item.id}" in listed
+        assert "Odottaa seuraavaa soittoa" in listed and "Odottaa asukasta" not in listed
         comes_back(app_session, item)
     page = text(browser.post(f"/items/{item.id}/take"))
     page = text(

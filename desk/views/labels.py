@@ -72,6 +72,14 @@ def status_label(code: str) -> str:
     }.get(code, code)
 
 
+def item_status_label(item) -> str:
+    """An item's state for people: an item waiting in its queue for the next call attempt is
+    not waiting for the resident."""
+    if item.retry_at is not None and item.status == "waiting":
+        return _("Waiting for the next call")
+    return status_label(item.status)
+
+
 def identification_label(code: str) -> str:
     return {
         "none": _("Anonymous"),
@@ -252,6 +260,7 @@ def init_app(app: Flask) -> None:
         service_kind_label=service_kind_label,
         access_label=access_label,
         status_label=status_label,
+        item_status_label=item_status_label,
         identification_label=identification_label,
         call_result_label=call_result_label,
         language_label=language_label,
