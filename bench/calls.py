@@ -57,10 +57,10 @@ from flask import Flask
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.orm import Session
 
+from desk import demo
 from desk.extensions import db
-from desk.inbound.deadlines import HELSINKI, is_working_day
 from desk.inbound.intake import build_item
-from desk.models import ItemStatus, Municipality, User, WorkItem, utcnow
+from desk.models import ItemStatus, User, WorkItem, utcnow
 from desk.work.lifecycle import take_next
 
 from . import generate
@@ -89,12 +89,6 @@ RESULTS = Path(__file__).resolve().parent / "results" / "calls.json"
 CALLBACKS = 20_000
 RETRYING = 10_000
 CALLBACK_QUEUE = "callback-regional"
-# The phone menu's topics and how often callers choose them, as in the demo (desk/demo).
-TOPICS = {"health": 45, "medication": 20, "social": 15, "oral-health": 10, "other": 10}
-MOBILE_PREFIXES = ("40", "41", "44", "45", "46", "50")
-MUNICIPALITY_SHOWN = 0.6
-WINDOW_SHARE = 0.35
-LINE_OPENS, LINE_CLOSES = 8, 16
 # When a retry-waiting callback comes back to its queue: within the next hours.
 RETRY_FROM, RETRY_TO = timedelta(minutes=15), timedelta(hours=6)
 WORK_MARKER = 'id="work-lists"'
@@ -277,40 +271,6 @@ def explain_phone_counts(log: CallsQueryLog, operation: Operation, conn: Connect
 # --- the callbacks -------------------------------------------------------------------------------
 
 
-def callback_payload(
-    rng: random.Random, item_id: int, submitted_at: datetime, language: str, places: list[str]
-) -> dict:
-    """A TeleQ callback request in the demo's shape, arriving when the item did."""
-    topic = rng.choices(list(TOPICS), list(TOPICS.values()))[0]
-    call: dict = {
-        "phone": f"+358{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**7):07d}",
-        "topic": topic,
-        "queue_position": rng.randint(1, 40),
-    }
-    local = submitted_at.astimezone(HELSINKI)
-    if (
-        is_working_day(local.date())
-        and LINE_OPENS <= local.hour < LINE_CLOSES - 1
-        and rng.random() < WINDOW_SHARE
-    ):
-        start = local.replace(minute=0, second=0, microsecond=0) + timedelta(
-            hours=rng.randint(1, 2)
-        )
-        end = min(
-            start + timedelta(hours=2),
-            local.replace(hour=LINE_CLOSES, minute=0, second=0, microsecond=0),
-        )
-        if start < end:
-            call["window"] = {"from": start.isoformat(), "to": end.isoformat()}
-    return {
-        "external_id": f"bench-{item_id}",
-        "submitted_at": submitted_at.isoformat(),
-        "municipality": rng.choice(places) if rng.random() < MUNICIPALITY_SHOWN else None,
-        "language": language,
-        "callback": call,
-    }
-
-
 def retry_state(rng: random.Random, submitted_at: datetime, now: datetime) -> dict:
     """An unanswered callback waiting in its queue: 1–2 attempts since it arrived, the next
     try within the next hours."""
@@ -340,12 +300,12 @@ def callback_rows(session: Session, rng: random.Random) -> list[dict]:
     ).all()
     chosen = rng.sample(candidates, CALLBACKS)
     retrying = {row.id for row in rng.sample(chosen, RETRYING)}
-    places = sorted(session.scalars(select(Municipality.code)))
     adapter = generate.CHANNELS.get("callback")
     now = utcnow()
     rows = []
     for row in chosen:
-        payload = callback_payload(rng, row.id, row.submitted_at, row.language, places)
+        payload = demo.callback_request(rng, row.submitted_at, row.language)
+        payload["external_id"] = f"bench-{row.id}"
         if problems := generate.CHANNELS.problems(adapter, payload, now=now):
             raise RuntimeError(f"a callback payload breaks the contract: {problems}")
         item = build_item(session, adapter, payload)

@@ -725,8 +725,9 @@ def _callback(
         and _CALL_OPENS <= local.hour < _CALL_CLOSES - 1
         and rng.random() < 0.35
     ):
-        start = local.replace(minute=0, second=0) + timedelta(hours=rng.randint(1, 2))
-        end = min(start + timedelta(hours=2), local.replace(hour=_CALL_CLOSES, minute=0, second=0))
+        hour = local.replace(minute=0, second=0, microsecond=0)
+        start = hour + timedelta(hours=rng.randint(1, 2))
+        end = min(start + timedelta(hours=2), hour.replace(hour=_CALL_CLOSES))
         if start < end:
             call["window"] = {"from": _iso(start), "to": _iso(end)}
     if rng.random() < 0.35:
@@ -739,6 +740,13 @@ def _callback(
         "callback": call,
     }
     return payload, {"kind": "callback"}
+
+
+def callback_request(rng: random.Random, when: datetime, lang: str) -> dict[str, Any]:
+    """One TeleQ callback request as the demo makes them, arriving at `when` (the benchmark
+    turns items into callbacks with it); its external_id is left to the caller."""
+    payload, _info = _callback(rng, _Homes(rng), lang, when)
+    return payload
 
 
 # --- external ids ----------------------------------------------------------------------------

@@ -119,8 +119,6 @@ class Report:
     deadline_resolved_met: int = 0
     phone_calls: int = 0
     phone_by_municipality: Counter = field(default_factory=Counter)
-    #: arrivals through the phone channels (callbacks): phone contacts, not digital ones
-    phone_arrivals: int = 0
     phone_work: PhoneWork = field(default_factory=PhoneWork)
     #: items resolved in the period after a message to the resident (a message or a request
     #: for more information, not a chat's replies), and those resolved with a callback
@@ -130,6 +128,11 @@ class Report:
     @property
     def days(self) -> list[date]:
         return [self.start + timedelta(days=n) for n in range((self.end - self.start).days)]
+
+    @property
+    def phone_arrivals(self) -> int:
+        """Arrivals through the phone channels (callbacks): phone contacts, not digital ones."""
+        return self.phone_work.callbacks
 
     @property
     def digital_arrivals(self) -> int:
@@ -286,7 +289,6 @@ def build(
     _durations(session, report, begin, finish, dialect)
     _deadlines(session, report, begin, finish)
     _messages_and_calls(session, report, begin, finish)
-    report.phone_arrivals = sum(report.by_channel.get(c, [0, 0])[0] for c in phone_channels)
     _phone_work(session, report.phone_work, begin, finish, dialect, phone_channels)
 
     report.templates.update(

@@ -256,7 +256,7 @@ def phone_script(expected: dict) -> dict | None:
     answer each call, and who they say they are."""
     if not expected.get("calls"):
         return None
-    return {"calls": list(expected["calls"]), "caller": expected.get("caller")}
+    return {key: expected.get(key) for key in PHONE_SCRIPT_FIELDS}
 
 
 def _instructions_seen(session: Session, case: TrainingCase) -> set[str]:

@@ -31,8 +31,10 @@ STATES = ("waiting", "in_progress", "waiting_resident", "due_soon", "overdue", "
 #: overdue, and items of any channel waiting in their queue for the next call attempt
 PHONE_STATES = ("callbacks_waiting", "callbacks_due_soon", "callbacks_overdue", "retrying")
 DUE_SOON = timedelta(hours=1)
-#: the rows the phone numbers read, as the partial index ix_work_item_phone states them (the
-#: constant is in the SQL so the planner can prove the index's condition)
+#: the rows the phone numbers read, as the partial index ix_work_item_phone states them
+#: (models.PHONE_WORK_ROWS, with the open statuses). Written as columns, not that text: the
+#: lists join the holder's user_account, whose `status` would make the text ambiguous; the
+#: constant is in the SQL so the planner can prove the index's condition.
 CALLBACK = WorkItem.channel == literal_column("'callback'")
 PHONE_WORK = or_(CALLBACK, WorkItem.retry_at.is_not(None))
 
