@@ -19,6 +19,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(config.from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    if problems := config.production_problems(app.config):
+        raise RuntimeError(
+            "DESK_PRODUCTION=1, and the desk refuses to start:\n"
+            + "\n".join(f"- {problem}" for problem in problems)
+        )
+    from . import ops
+
+    ops.init_app(app)  # /healthz, /readyz, /metrics: before sessions, sign-in and logging
     if hops := app.config.get("DESK_TRUSTED_PROXIES", 0):
         # Behind that many proxies: their X-Forwarded-For, -Proto and -Host give the client's
         # address (rate limits) and the public URL (links to Keycloak and source systems).
@@ -27,12 +35,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import auth, i18n, live, reference, security
+    from . import auth, i18n, live, logs, reference, security
     from .channels import Registry
     from .extensions import csrf, db, migrate
     from .training import spaces
     from .views import guard
 
+    logs.init_app(app)  # the request id and the access line, before any other request hook
     guard.init_app(app)  # ids and control characters, before any route or other request hook
 
     training = app.config.get("DESK_TRAINING_DATABASE_URL")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import random
 import secrets
@@ -20,7 +21,7 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from . import reference
+from . import metrics, reference
 from .auth import set_password
 from .extensions import db
 from .models import (
@@ -35,6 +36,8 @@ from .models import (
 from .tasks import enqueue
 from .tasks.inbound import process_delivery
 from .training import spaces
+
+log = logging.getLogger(__name__)
 
 desk = AppGroup("desk", help="Set up and run the desk.")
 
@@ -439,7 +442,7 @@ def scheduler_command(interval: int) -> None:
             taken = bool(connection.set(lock, scheduler.name, nx=True, ex=ttl))
         except RedisError as error:
             wait = _next_wait(wait)
-            click.echo(f"Redis unavailable ({error}); trying again in {wait:g} s", err=True)
+            log.warning("Redis unavailable (%s); trying again in %g s", error, wait)
             time.sleep(wait)
     if not taken:
         raise click.ClickException(f"another scheduler is running ({connection.get(lock)!r})")
@@ -474,7 +477,7 @@ def worker_command(burst: bool, fork: bool) -> None:
     from redis.exceptions import RedisError
     from rq import SimpleWorker, Worker
 
-    from .tasks import QUEUE_NAME, redis_connection
+    from .tasks import QUEUE_NAME, JobContext, redis_connection
     from .tasks.inbound import request_drain
 
     if current_app.config["DESK_JOBS_INLINE"]:
@@ -489,17 +492,11 @@ def worker_command(burst: bool, fork: bool) -> None:
     lost = threading.Event()  # Redis failed, and no drain was asked for since
     reached = threading.Event()  # this worker reached Redis (so its failure is a new one)
 
-    class AppWorker(base):
-        """Each job starts with a fresh database session."""
+    class AppWorker(JobContext, base):
+        """Each job starts with a fresh database session (JobContext)."""
 
         # rq's own waits between tries to reach Redis while it waits for jobs
         max_connection_wait_time = RECONNECT[1]
-
-        def perform_job(self, job, queue):
-            try:
-                return super().perform_job(job, queue)
-            finally:
-                db.session.remove()
 
         def heartbeat(self, timeout=None, pipeline=None):
             # rq beats before every wait for a job, also while it retries a lost connection.
@@ -526,7 +523,9 @@ def worker_command(burst: bool, fork: bool) -> None:
         worker = None
         reached.clear()
         try:
-            worker = AppWorker([QUEUE_NAME], connection=connection)
+            worker = AppWorker(
+                [QUEUE_NAME], connection=connection, exception_handlers=[_count_failure]
+            )
             worker.work(burst=burst)
             if burst or stopping.is_set():
                 return
@@ -539,11 +538,18 @@ def worker_command(burst: bool, fork: bool) -> None:
             worker.pubsub_thread.stop()  # rq could not unsubscribe without Redis
         wait = RECONNECT[0] if reached.is_set() else _next_wait(wait)
         lost.set()
-        click.echo(f"The worker lost Redis ({problem}); starting again in {wait:g} s", err=True)
+        log.warning("The worker lost Redis (%s); starting again in %g s", problem, wait)
         # Until then, a signal to stop is only noted (rq's handlers belong to the old worker).
         signal.signal(signal.SIGTERM, lambda *_: stopping.set())
         signal.signal(signal.SIGINT, lambda *_: stopping.set())
         stopping.wait(wait)
+
+
+def _count_failure(job, exc_type, exc_value, traceback) -> bool:
+    """rq's handler of a job that raised: counted by job (desk_job_failures_total); rq's own
+    handling (retry, or the failed job registry) follows."""
+    metrics.JOB_FAILURES.labels(job.func_name.rsplit(".", 1)[-1]).inc()
+    return True
 
 
 def init_app(app: Flask) -> None:

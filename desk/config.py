@@ -36,10 +36,19 @@ def from_environment(instance_path: str) -> dict:
         training_url = "postgresql+psycopg://" + training_url.removeprefix("postgresql://")
     return {
         "SECRET_KEY": _secret_key(instance_path),
+        # Generated into instance/ when DESK_SECRET_KEY is not set: fine for one machine's
+        # embedded default, refused in production (every process must sign alike, and a key
+        # on a server's disk beside the code is not a managed secret).
+        "DESK_SECRET_KEY_GENERATED": not os.environ.get("DESK_SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # The training space's own database (desk/spaces.py): never the real one.
         "DESK_TRAINING_DATABASE_URL": training_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Statement parameters are residents' data: never in an error's text, nor a log line.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # One JSON object a log line (desk.logs); DESK_LOG_LEVEL: DEBUG, INFO, WARNING, ERROR.
+        "DESK_LOG_LEVEL": os.environ.get("DESK_LOG_LEVEL", "INFO"),
+        # A bearer token that may read /metrics from another host (loopback may without).
+        "DESK_METRICS_TOKEN": os.environ.get("DESK_METRICS_TOKEN") or None,
         "REDIS_URL": redis_url,
         # Without Redis, jobs run in-process as soon as they are enqueued.
         "DESK_JOBS_INLINE": redis_url is None,
@@ -88,7 +97,8 @@ def from_environment(instance_path: str) -> dict:
         # How many proxies in front of the desk set X-Forwarded-For, -Proto and -Host: their
         # word is taken for the client's address and the public URL. 0: nobody's.
         "DESK_TRUSTED_PROXIES": int(os.environ.get("DESK_TRUSTED_PROXIES", "0")),
-        # A production configuration refuses to start without single sign-on.
+        # A production configuration refuses to start without what production needs
+        # (`production_problems`).
         "DESK_PRODUCTION": os.environ.get("DESK_PRODUCTION") == "1",
         # How often an open item page reports that someone still has it open.
         "DESK_PRESENCE_POLL_SECONDS": 20,
@@ -102,3 +112,53 @@ def from_environment(instance_path: str) -> dict:
             "DESK_CHANNELS", "chat,omaolo,eform,help_request,callback"
         ).split(","),
     }
+
+
+#: the shortest secret key production accepts: 32 bytes' worth of hex (`secrets.token_hex(32)`
+#: is 64 characters; a passphrase of 32 characters is the floor)
+MIN_SECRET_KEY = 32
+
+
+def production_problems(config) -> list[str]:
+    """What a production configuration (DESK_PRODUCTION=1) lacks, each saying what to set; an
+    empty list when it may start. The embedded default's conveniences (a generated key,
+    SQLite, in-process jobs, cookies over plain HTTP, local passwords) are each a refusal."""
+    if not config.get("DESK_PRODUCTION"):
+        return []
+    problems = []
+    key = config.get("SECRET_KEY") or ""
+    if config.get("DESK_SECRET_KEY_GENERATED"):
+        problems.append(
+            "the secret key was generated into instance/: set DESK_SECRET_KEY to a managed "
+            "secret shared by every process (e.g. `python -c 'import secrets; "
+            "print(secrets.token_hex(32))'`)"
+        )
+    elif len(key) < MIN_SECRET_KEY:
+        problems.append(
+            f"DESK_SECRET_KEY is {len(key)} characters: set one of at least {MIN_SECRET_KEY} "
+            "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+        )
+    database = config.get("SQLALCHEMY_DATABASE_URI") or ""
+    if database.startswith("sqlite"):
+        problems.append("the database is SQLite: set DATABASE_URL=postgresql://…")
+    training = config.get("DESK_TRAINING_DATABASE_URL") or ""
+    if training.startswith("sqlite"):
+        problems.append(
+            "the training space's database is SQLite: set DESK_TRAINING_DATABASE_URL="
+            "postgresql://… (a database of its own)"
+        )
+    elif training and training == database:
+        problems.append(
+            "DESK_TRAINING_DATABASE_URL is the real database: give the training space a "
+            "database of its own"
+        )
+    if not config.get("REDIS_URL"):
+        problems.append("REDIS_URL is not set: set REDIS_URL=redis://… (jobs, live pages)")
+    if not config.get("SESSION_COOKIE_SECURE"):
+        problems.append("cookies would travel over plain HTTP: set DESK_SECURE_COOKIES=1")
+    if not (config.get("DESK_KEYCLOAK") or {}).get("server_url"):
+        problems.append(
+            "Keycloak is not set (local accounts are for the embedded default only): set "
+            "DESK_KEYCLOAK_URL, DESK_KEYCLOAK_REALM and DESK_KEYCLOAK_CLIENT_ID"
+        )
+    return problems

@@ -7,7 +7,10 @@ from alembic import context
 from flask import current_app
 
 config = context.config
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+if not current_app.config.get("DESK_LOG_JSON", True):
+    # The desk logs one JSON object a line (desk.logs); alembic's own file configuration
+    # would replace that handler with its plain text one.
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

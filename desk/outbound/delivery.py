@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
+from .. import metrics
 from ..models import EventState, ItemMessage, OutboundEndpoint, OutboxEvent
 from . import messages, outbox
 from .endpoints import GONE, disable, signing_secrets
@@ -156,6 +157,7 @@ def settle(session: Session, event: OutboxEvent, outcome: Outcome, now: datetime
     event.last_status = outcome.status
     event.held_until = None
     if outcome.delivered:
+        metrics.OUTBOX_ATTEMPTS.labels("delivered").inc()
         recovered = endpoint.last_success_at is None or now - endpoint.last_success_at >= RECOVERY
         event.state, event.delivered_at, event.last_error = EventState.DELIVERED.value, now, None
         endpoint.last_success_at = now
@@ -172,6 +174,7 @@ def settle(session: Session, event: OutboxEvent, outcome: Outcome, now: datetime
             event.next_attempt_at = now + wait
             if outcome.retry_after is not None:
                 event.held_until = event.next_attempt_at
+            metrics.OUTBOX_ATTEMPTS.labels("failed").inc()
             return
         reason = f"no success in 24 hours; the last answer: {outcome.reason}"
     else:
@@ -179,6 +182,7 @@ def settle(session: Session, event: OutboxEvent, outcome: Outcome, now: datetime
         if outcome.gone:
             disable(endpoint, f"{GONE} at {now.isoformat()}")
     event.state, event.last_error = EventState.FAILED.value, reason
+    metrics.OUTBOX_ATTEMPTS.labels("given_up").inc()
     if message is not None:
         messages.failed(message, reason, now)
 

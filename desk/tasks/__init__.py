@@ -19,6 +19,8 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Retry
 
+from .. import logs
+
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "desk"
@@ -166,6 +168,21 @@ def job_queue() -> Queue:
     return Queue(QUEUE_NAME, connection=redis_connection())
 
 
+class JobContext:
+    """Mixed into the rq worker's class: each job runs with a fresh database session, and its
+    log lines carry the id of the request that asked for it (`enqueue` puts it in the job)."""
+
+    def perform_job(self, job, queue):
+        from ..extensions import db
+
+        token = logs.request_id.set((job.meta or {}).get("request_id"))
+        try:
+            return super().perform_job(job, queue)
+        finally:
+            logs.request_id.reset(token)
+            db.session.remove()
+
+
 def enqueue(func: Callable, *args, job_id: str | None = None) -> None:
     """Run `func(*args)` as a job: now, in-process, without Redis; on a worker with it.
     Raises redis.exceptions.RedisError when Redis is unavailable: the caller decides what
@@ -173,4 +190,6 @@ def enqueue(func: Callable, *args, job_id: str | None = None) -> None:
     if current_app.config["DESK_JOBS_INLINE"]:
         func(*args)
         return
-    job_queue().enqueue(func, *args, job_id=job_id, retry=RETRY, job_timeout=60)
+    # The request that asked for the job: its id goes with it into the worker's log lines.
+    meta = {"request_id": rid} if (rid := logs.request_id.get()) else None
+    job_queue().enqueue(func, *args, job_id=job_id, retry=RETRY, job_timeout=60, meta=meta)

@@ -12,9 +12,10 @@ import logging
 from sqlalchemy import or_, select, text, true
 from sqlalchemy.exc import OperationalError
 
+from .. import metrics
 from ..extensions import channel_registry, db
 from ..inbound.intake import process, record_failure
-from ..models import InboundDelivery
+from ..models import InboundDelivery, utcnow
 from . import enqueue, redis_connection
 from .assign import request_dispatch
 
@@ -40,8 +41,11 @@ def process_delivery(delivery_id: str) -> int | None:
         delivery = db.session.get(InboundDelivery, delivery_id, with_for_update=True)
         if delivery is None:
             return None
+        first = delivery.item_id is None
         item = process(db.session, delivery, channel_registry())
         db.session.commit()
+        if first and item is not None:
+            routed_one(delivery)
     except Exception as error:
         db.session.rollback()
         if _failed(delivery_id, error):
@@ -69,9 +73,19 @@ def _failed(delivery_id: str, error: Exception) -> bool:
         return False
     if set_aside:
         log.error(
-            "delivery %s set aside after %d attempts: %s", delivery_id, delivery.attempts, error
+            "delivery %s set aside after %d attempts (%s)",
+            delivery_id,
+            delivery.attempts,
+            type(error).__name__,
         )
     return set_aside
+
+
+def routed_one(delivery: InboundDelivery) -> None:
+    """Count a delivery that became an item, and how long after its acceptance."""
+    metrics.ROUTED.labels(delivery.channel).inc()
+    lag = (utcnow() - delivery.received_at).total_seconds()
+    metrics.INTAKE_LAG.labels(delivery.channel).observe(max(lag, 0.0))
 
 
 def request_drain() -> None:
@@ -104,11 +118,15 @@ def drain_deliveries() -> int:
         if not batch:
             db.session.commit()
             break
+        fresh = []  # deliveries that become items in this batch
         for delivery in batch:
             try:
+                first = delivery.item_id is None
                 with db.session.begin_nested():
-                    process(db.session, delivery, channel_registry())
+                    item = process(db.session, delivery, channel_registry())
                 routed += 1
+                if first and item is not None:
+                    fresh.append(delivery)
             except Exception as error:
                 # One bad delivery must not hold up the rest; the sweep retries it alone.
                 log.exception("routing delivery %s failed", delivery.id)
@@ -118,6 +136,8 @@ def drain_deliveries() -> int:
                         "delivery %s set aside after %d attempts", delivery.id, delivery.attempts
                     )
         db.session.commit()
+        for delivery in fresh:
+            routed_one(delivery)
     if routed:
         request_dispatch()
     return routed

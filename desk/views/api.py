@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from .. import metrics
 from ..channels.base import InvalidJson, parse_json
 from ..channels.base import problems as problems_of_model
 from ..errors import ResidentNotIdentified
@@ -139,6 +140,7 @@ def deliver(channel: str):
     token, body, payload = received
     problems = registry.problems(adapter, payload, text=body)
     if problems:
+        metrics.DELIVERIES.labels(channel, "invalid").inc()
         return error(422, "invalid", problems=problems)
 
     def same_source(token_id: int | None) -> bool:  # asked of repeats only
@@ -147,6 +149,7 @@ def deliver(channel: str):
     received = receive(db.session, adapter, payload, token_id=token.id, same_source=same_source)
     db.session.commit()
     receipt = received.receipt
+    metrics.DELIVERIES.labels(channel, receipt.value).inc()
     if receipt == Receipt.FOREIGN:
         # Another source system's external_id: it cannot be stored again, and nothing of the
         # other system's delivery is told (not its id, nor whether the content matched).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app
 from flask_login import login_required
 
+from .. import metrics
 from ..training import spaces
 
 bp = Blueprint("live", __name__)
@@ -22,7 +23,16 @@ def events():
     if hub is None:
         abort(404)
     return Response(
-        hub.stream(),
+        _counted(hub.stream()),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def _counted(stream):
+    """The stream, counted among the open ones while it lasts (desk_sse_clients)."""
+    metrics.SSE_CLIENTS.inc()
+    try:
+        yield from stream
+    finally:
+        metrics.SSE_CLIENTS.dec()

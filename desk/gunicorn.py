@@ -1,0 +1,43 @@
+"""gunicorn's settings for the desk: `gunicorn -c python:desk.gunicorn …` (README,
+"Production"; the workers, threads and address are given on the command line).
+
+- No access log of gunicorn's own: the app writes one line a request (desk.logs), with the
+  route instead of the address and its query string, which may hold a personal identity code.
+- gunicorn's own lines (start, stop, a worker's timeout) in the desk's JSON.
+- With PROMETHEUS_MULTIPROC_DIR set, a worker that exits is told to prometheus_client, so
+  the gauges of live processes (open event streams) stop counting it.
+"""
+
+from __future__ import annotations
+
+import os
+
+accesslog = None
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "desk.logs.JsonFormatter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+        "gunicorn.access": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+    },
+}
+# A proxy in front (nginx) decides who the client is; the desk reads its headers only as
+# far as DESK_TRUSTED_PROXIES says (werkzeug's ProxyFix), so gunicorn passes them on as sent.
+forwarded_allow_ips = "127.0.0.1,::1"
+
+
+def child_exit(server, worker) -> None:
+    """A worker ended: its live gauges no longer count (prometheus_client's multiprocess
+    mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
