@@ -170,9 +170,11 @@ def init_command(demo: bool, items: int, seed: int) -> None:
     click.echo("Databases migrated (the desk's and the training space's); reference data loaded.")
     if current_app.config["DESK_JOBS_INLINE"]:
         # Without a worker and scheduler, whatever an earlier run left unprocessed goes now.
+        from .tasks.retention import erase_expired
         from .tasks.sweep import sweep_pending
 
         sweep_pending(0)
+        erase_expired()
     if not demo:
         return
     passwords = _create_demo_accounts()
@@ -346,6 +348,18 @@ def sweep_command(grace: float) -> None:
     click.echo(f"Re-enqueued {sweep_pending(grace)} deliveries.")
 
 
+@desk.command("erase")
+def erase_command() -> None:
+    """Erase the resident data past its retention period now (the scheduler does it hourly)."""
+    from .tasks.retention import erase_expired
+
+    erased = erase_expired(budget_seconds=float("inf"))
+    click.echo(
+        f"Erased the resident data of {erased['items']} items "
+        f"and {erased['training_items']} training items."
+    )
+
+
 #: the waits between tries to reach Redis again: doubling from the first up to the last
 RECONNECT = (0.5, 10.0)
 
@@ -386,6 +400,7 @@ def scheduler_command(interval: int) -> None:
     from .tasks import QUEUE_NAME, redis_connection
     from .tasks.calls import RETRY_SWEEP_SECONDS, return_retries
     from .tasks.outbound import sweep_outbox
+    from .tasks.retention import erase_expired
     from .tasks.sweep import sweep_pending
 
     if current_app.config["DESK_JOBS_INLINE"]:
@@ -449,6 +464,8 @@ def scheduler_command(interval: int) -> None:
     scheduler.register(sweep_pending, queue_name=QUEUE_NAME, interval=interval)
     # The outbox's retries are due seconds apart (5 s, 30 s, …): looked for every 5 s.
     scheduler.register(sweep_outbox, queue_name=QUEUE_NAME, interval=min(interval, 5))
+    # Resident data past its retention period: erased hourly, in batches.
+    scheduler.register(erase_expired, queue_name=QUEUE_NAME, interval=max(interval, 3600))
     # Items waiting for their next call come back within RETRY_SWEEP_SECONDS of its time.
     scheduler.register(
         return_retries, queue_name=QUEUE_NAME, interval=min(interval, RETRY_SWEEP_SECONDS)

@@ -47,6 +47,10 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         # One JSON object a log line (desk.logs); DESK_LOG_LEVEL: DEBUG, INFO, WARNING, ERROR.
         "DESK_LOG_LEVEL": os.environ.get("DESK_LOG_LEVEL", "INFO"),
+        # Retention (README, "Retention"): a resolved item's resident data is erased this many
+        # days after its resolution; the training space's, this many days after its session.
+        "DESK_RETENTION_DAYS": int(os.environ.get("DESK_RETENTION_DAYS", "90")),
+        "DESK_TRAINING_RETENTION_DAYS": int(os.environ.get("DESK_TRAINING_RETENTION_DAYS", "30")),
         # A bearer token that may read /metrics from another host (loopback may without).
         "DESK_METRICS_TOKEN": os.environ.get("DESK_METRICS_TOKEN") or None,
         "REDIS_URL": redis_url,

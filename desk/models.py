@@ -410,6 +410,14 @@ class WorkItem(Base):
             postgresql_where=text(PHONE_WORK_ROWS),
             sqlite_where=text(PHONE_WORK_ROWS),
         ),
+        # Resolved items whose resident data is not yet erased (desk.work.retention): only
+        # the last retention period's, however long the history.
+        Index(
+            "ix_work_item_unerased",
+            "resolved_at",
+            postgresql_where=text("resolved_at IS NOT NULL AND erased_at IS NULL"),
+            sqlite_where=text("resolved_at IS NOT NULL AND erased_at IS NULL"),
+        ),
         # A resident's items by their personal identity code (desk.work.search).
         Index(
             "ix_work_item_personal_id",
@@ -459,6 +467,8 @@ class WorkItem(Base):
     call_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     extra_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     call_result: Mapped[str | None] = mapped_column(String(16))
+    #: when the resident's data was erased after the retention period (desk.work.retention)
+    erased_at: Mapped[datetime | None]
     #: what every list orders by: the legal deadline, or a waiting chat's response target
     order_due: Mapped[datetime | None] = mapped_column(
         UTCDateTime(), Computed("COALESCE(due_at, answer_by)")

@@ -540,6 +540,18 @@ class Adapter:
         """The channel's part of the payload, as the item page shows it."""
         raise NotImplementedError
 
+    def retained(self, content: dict) -> dict:
+        """What of an item's stored content outlives its retention period (desk.work.
+        retention): what reports and instructions classify by, never what names or quotes the
+        resident. Nothing, unless the channel says otherwise."""
+        return {}
+
+    def retained_title(self, title: str, content: dict) -> str:
+        """The title an item keeps when its resident's data is erased: the title itself where
+        it names the kind of matter (a form's, an assessment's, a request's topic); a channel
+        whose title quotes the resident or gives their number says something else."""
+        return title
+
     def form_type(self, payload: dict) -> str | None:
         """The form type routing rules may match on (e-forms only)."""
         return None

@@ -39,6 +39,13 @@ class Callback(Adapter):
     def content(self, payload: dict) -> dict:
         return {"callback": payload["callback"]}
 
+    def retained(self, content: dict) -> dict:
+        topic = content.get("callback", {}).get("topic")
+        return {"callback": {"topic": topic}} if topic else {}
+
+    def retained_title(self, title: str, content: dict) -> str:
+        return "–"  # the title is the caller's number; the topic stays in the content
+
     def form_type(self, payload: dict) -> str | None:
         # The menu topic routes: "social" to the system area's social services when the
         # municipality is known (reference data, routing rules).

@@ -34,6 +34,13 @@ class Chat(Adapter):
     def content(self, payload: dict) -> dict:
         return {k: payload[k] for k in ("topic", "bot_summary", "conversation") if k in payload}
 
+    def retained(self, content: dict) -> dict:
+        return {"topic": content["topic"]} if content.get("topic") else {}
+
+    def retained_title(self, title: str, content: dict) -> str:
+        # The title quotes the resident's first message: only the chatbot's topic stays.
+        return content.get("topic") or "–"
+
     def topics(self, content: dict) -> set[str]:
         return {content["topic"]} if content.get("topic") else set()
 

@@ -28,6 +28,11 @@ class EForm(Adapter):
     def content(self, payload: dict) -> dict:
         return {"form": payload["form"], "urgent": bool(payload.get("urgent"))}
 
+    def retained(self, content: dict) -> dict:
+        form = content.get("form", {})
+        kept = {k: form[k] for k in ("type", "title") if k in form}
+        return {"form": kept, "urgent": bool(content.get("urgent"))}
+
     def topics(self, content: dict) -> set[str]:
         form_type = content.get("form", {}).get("type")
         return {form_type} if form_type else set()

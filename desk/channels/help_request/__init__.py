@@ -23,6 +23,10 @@ class HelpRequest(Adapter):
     def content(self, payload: dict) -> dict:
         return {"request": payload["request"]}
 
+    def retained_title(self, title: str, content: dict) -> str:
+        # The topic is the resident's own short words (the contract), not a menu choice.
+        return "–"
+
     def topics(self, content: dict) -> set[str]:
         topic = content.get("request", {}).get("topic")
         return {topic} if topic else set()

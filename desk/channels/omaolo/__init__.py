@@ -26,6 +26,11 @@ class Omaolo(Adapter):
     def content(self, payload: dict) -> dict:
         return {"assessment": payload["assessment"]}
 
+    def retained(self, content: dict) -> dict:
+        assessment = content.get("assessment", {})
+        kept = ("kind", "code", "title", "urgency")
+        return {"assessment": {k: assessment[k] for k in kept if k in assessment}}
+
     def topics(self, content: dict) -> set[str]:
         assessment = content.get("assessment", {})
         return {v for v in (assessment.get("code"), assessment.get("urgency")) if v}
