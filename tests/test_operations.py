@@ -337,8 +337,11 @@ def test_a_day_at_the_desk_leaves_no_resident_data_in_the_logs(
         raise ValueError(f"cannot summarise {RESIDENT['name']} ({RESIDENT['personal_id']})")
 
     monkeypatch.setattr(item_views, "render_template", failing)
-    assert browser.get(f"/items/{item.id}/summary").status_code == 500
+    failed = browser.get(f"/items/{item.id}/summary", headers={"X-Request-ID": "summary-fails-1"})
     monkeypatch.undo()
+    assert failed.status_code == 500
+    # The page gives the reference an administrator finds the line by.
+    assert "kerro tukipalvelulle tämä tunniste: summary-fails-1" in page_text(failed)
     # A database error on a statement carrying the resident's data: parameters are hidden.
     with app.app_context():
         from desk.extensions import db
@@ -372,7 +375,9 @@ def test_a_day_at_the_desk_leaves_no_resident_data_in_the_logs(
     assert delivered["route"] == "/api/v1/inbound/<channel>" and delivered["status"] == 202
     search = next(line for line in access if line.get("endpoint") == "search.index")
     assert search["route"] == "/search" and search["user_id"] == nurse.id
-    assert all(re.fullmatch(r"[0-9a-f]{32}", line["request_id"]) for line in access[2:])
+    given = {"delivery-from-source-1", "summary-fails-1"}
+    made = [line["request_id"] for line in access if line["request_id"] not in given]
+    assert len(made) == len(access) - 3 and all(re.fullmatch(r"[0-9a-f]{32}", r) for r in made)
     failure = next(
         line for line in lines if line.get("error", {}).get("type") == "builtins.ValueError"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, make_response, render_template, request
+from flask import Flask, g, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -51,7 +51,9 @@ def _render(status: int, detail: str | None = None):
         return _api_error(status)
     title, text = _messages().get(status, _messages()[500])
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
-    page = render_template(template, status=status, title=title, text=detail or text)
+    page = render_template(
+        template, status=status, title=title, text=detail or text, request_id=g.get("request_id")
+    )
     return make_response(page), status
 
 
