@@ -28,6 +28,10 @@ logconfig_dict = {
         "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
         "gunicorn.access": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
     },
+    # gunicorn merges this into its defaults one level deep, and its default root logger
+    # names its own "console" handler, which this configuration does not have. The root gets
+    # no handler here: the app adds its JSON handler (desk.logs.configure).
+    "root": {"level": "INFO", "handlers": []},
 }
 # A proxy in front (nginx) decides who the client is; the desk reads its headers only as
 # far as DESK_TRUSTED_PROXIES says (werkzeug's ProxyFix), so gunicorn passes them on as sent.

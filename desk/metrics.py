@@ -79,8 +79,9 @@ SSE_CLIENTS = Gauge(
 )
 JOB_FAILURES = Counter(
     "desk_job_failures_total",
-    "Background jobs that raised, by job (each retry that fails counts).",
-    ["job"],
+    "Background jobs that raised, by task (each retry that fails counts). (Not `job`: "
+    "Prometheus gives every series a `job` label of its own.)",
+    ["task"],
 )
 
 
