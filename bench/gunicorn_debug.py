@@ -1,12 +1,15 @@
 """gunicorn settings for the stream server of the benchmark and the tests: on SIGUSR2 the
 worker writes where its greenlets are waiting to stderr (the same stacks counted once), to
-show where a page that never got an answer is stuck."""
+show where a page that never got an answer is stuck. Otherwise production's settings
+(desk/gunicorn.py: JSON logs, no access log of gunicorn's own)."""
 
 import collections
 import gc
 import signal
 import sys
 import traceback
+
+from desk.gunicorn import *  # noqa: F403 (production's settings, and the hook below)
 
 
 def post_worker_init(worker) -> None:
