@@ -4,7 +4,8 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 export FLASK_APP := desk
 
-.PHONY: run test setup services browser translations extract lint contract-examples bench screenshots clean
+.PHONY: run test setup services browser translations extract lint contract-examples bench screenshots \
+	production production-stop clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +65,15 @@ test: setup services browser lint
 
 bench: setup services
 	$(BIN)/python -m bench.run
+
+# The production shape on this machine: nginx (TLS) on https://127.0.0.1:8443, two gunicorns,
+# two workers, the scheduler and a Keycloak stand-in, state in instance/production/
+# (docs/operations.md). `scripts/production.sh status` shows it.
+production: setup services
+	./scripts/production.sh start
+
+production-stop:
+	./scripts/production.sh stop
 
 # Screenshots of the main pages in fi, sv and en into docs/screenshots/.
 screenshots: setup services browser

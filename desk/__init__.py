@@ -28,12 +28,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     ops.init_app(app)  # /healthz, /readyz, /metrics: before sessions, sign-in and logging
     if hops := app.config.get("DESK_TRUSTED_PROXIES", 0):
-        # Behind that many proxies: their X-Forwarded-For, -Proto and -Host give the client's
+        # Behind that many proxies: their X-Forwarded-For, -Proto, -Host and -Port give the client's
         # address (rate limits) and the public URL (links to Keycloak and source systems).
         # Without trusted proxies a client's own such headers are ignored.
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
     from . import auth, i18n, live, logs, reference, security
     from .channels import Registry

@@ -33,6 +33,9 @@ logconfig_dict = {
     # no handler here: the app adds its JSON handler (desk.logs.configure).
     "root": {"level": "INFO", "handlers": []},
 }
+# gunicorn 27's control socket defaults to one path in the home directory, which the second
+# gunicorn (the event stream's) would take from the first; the desk does not use it.
+control_socket_disable = True
 # A proxy in front (nginx) decides who the client is; the desk reads its headers only as
 # far as DESK_TRUSTED_PROXIES says (werkzeug's ProxyFix), so gunicorn passes them on as sent.
 forwarded_allow_ips = "127.0.0.1,::1"

@@ -4,20 +4,29 @@ It answers the realm paths python-keycloak calls — well-known, auth, token, ce
 logout — signs with a real RS256 key, keeps authorisation codes single-use, checks PKCE and
 the client secret, and keeps sessions that logout ends. Knobs let a test spoil the next
 tokens (tampered, expired, wrong audience, another key) to see the desk refuse them.
+
+Served on its own (`python -m tests.idp --port 8180 --people 200 --output people.json`), it
+stands in for the region's Keycloak in the production shape (`scripts/production.sh`), which
+refuses local accounts: professionals `pro0001…` and team leads `lead01…`, all with one
+password written to the people file (see `main`).
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import json
+import os
 import secrets
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, abort, jsonify, redirect, request
@@ -52,6 +61,8 @@ class Provider:
     #: "nonce"
     spoil: str | None = None
     calls: dict[str, int] = field(default_factory=dict)
+    #: the confidential client's secret (the tests' fixed one, or the production shape's own)
+    client_secret: str = CLIENT_SECRET
 
     def __post_init__(self) -> None:
         self.key = jwk.JWK.generate(kty="RSA", size=2048, kid=KID, alg="RS256")
@@ -214,7 +225,8 @@ def create(provider: Provider) -> Flask:
     def token():
         provider.count("token")
         form = request.form
-        if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
+        secret = form.get("client_secret")
+        if form.get("client_id") != CLIENT_ID or secret != provider.client_secret:
             return jsonify(error="unauthorized_client"), 401
         grant = form.get("grant_type")
         if grant == "authorization_code":
@@ -263,3 +275,119 @@ def serve(provider: Provider | None = None) -> Iterator[Provider]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+# --- served on its own: the production shape's stand-in for the region's Keycloak -----------
+
+#: the desk's roles in the realm (scripts/production.sh maps them as tests/test_sso.py does)
+PROFESSIONAL_ROLE = "desk-professional"
+TEAM_LEAD_ROLE = "desk-team-lead"
+
+
+def people(count: int, leads: int, municipalities: list[str], password: str) -> dict[str, Person]:
+    """Professionals `pro0001…` and team leads `lead01…`, each in every municipality given
+    (as Keycloak group paths), all with one password. A person's `sub` is made from the
+    username, so it is the same after a restart."""
+
+    def person(username: str, name: str, role: str) -> Person:
+        return Person(
+            password,
+            name,
+            realm_roles=[role, "offline_access"],
+            municipalities=[f"/municipalities/{code}" for code in municipalities],
+            sub=str(uuid.uuid5(uuid.NAMESPACE_URL, f"desk-idp-stand-in:{username}")),
+        )
+
+    found = {
+        f"pro{n:04d}": person(f"pro{n:04d}", f"Professional {n:04d}", PROFESSIONAL_ROLE)
+        for n in range(1, count + 1)
+    }
+    for n in range(1, leads + 1):
+        found[f"lead{n:02d}"] = person(f"lead{n:02d}", f"Team Lead {n:02d}", TEAM_LEAD_ROLE)
+    return found
+
+
+def _private(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable by its owner only (also while it is written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    path.chmod(0o600)
+
+
+def _signing_key(path: Path | None) -> jwk.JWK:
+    """The realm's key, kept in `path` so that a restart signs alike (the desk fetches a
+    realm's keys once, and again only for a key id it has not seen)."""
+    if path is not None and path.exists():
+        return jwk.JWK.from_json(path.read_text())
+    key = jwk.JWK.generate(kty="RSA", size=2048, kid=KID, alg="RS256")
+    if path is not None:
+        _private(path, key.export_private())
+    return key
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the provider until stopped. The client secret comes from the environment
+    (`IDP_CLIENT_SECRET`, else `DESK_KEYCLOAK_CLIENT_SECRET`), never the command line; the
+    password is kept from an earlier people file, else made."""
+    from desk.reference import municipality_codes
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.idp",
+        description="A Keycloak-compatible stand-in for the region's identity provider.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8180)
+    parser.add_argument("--people", type=int, default=200, help="professionals pro0001…")
+    parser.add_argument("--leads", type=int, default=5, help="team leads lead01…")
+    parser.add_argument(
+        "--municipalities",
+        default=",".join(municipality_codes()),
+        help="comma-separated municipality codes everyone has (default: all)",
+    )
+    parser.add_argument("--output", type=Path, help="the people file (JSON, mode 600)")
+    parser.add_argument("--key-file", type=Path, help="the realm's signing key (JWK, mode 600)")
+    args = parser.parse_args(argv)
+
+    password = None
+    if args.output is not None and args.output.exists():
+        password = json.loads(args.output.read_text()).get("password")
+    password = password or secrets.token_urlsafe(12)
+    provider = Provider(
+        base=f"http://{args.host}:{args.port}",
+        client_secret=os.environ.get("IDP_CLIENT_SECRET")
+        or os.environ.get("DESK_KEYCLOAK_CLIENT_SECRET")
+        or CLIENT_SECRET,
+    )
+    provider.key = _signing_key(args.key_file)
+    codes = [code.strip() for code in args.municipalities.split(",") if code.strip()]
+    provider.people = people(args.people, args.leads, codes, password)
+    if args.output is not None:
+        listing = {
+            "issuer": provider.issuer,
+            "client_id": CLIENT_ID,
+            "password": password,
+            "people": [
+                {
+                    "username": username,
+                    "name": person.name,
+                    "roles": person.realm_roles,
+                    "municipalities": person.municipalities,
+                }
+                for username, person in provider.people.items()
+            ],
+        }
+        _private(args.output, json.dumps(listing, indent=1) + "\n")
+    server = make_server(args.host, args.port, create(provider), threaded=True)
+    print(f"Identity provider stand-in: {provider.issuer} ({len(provider.people)} people)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -330,3 +330,55 @@ def test_a_browser_signs_in_and_out_through_keycloak(sso_live, provider, page: P
     page.get_by_role("button", name="Kirjaudu ulos").click()
     expect(page).to_have_url(sso_live + "/login")
     assert provider.calls["logout"] >= 1
+
+
+def test_simultaneous_requests_never_wait_for_each_others_connections(provider, tmp_path_factory):
+    """Every open page reconnecting its event stream at once (after a restart, say): many
+    more requests at the same moment than the pool has connections. Each holds one at a
+    time, so they queue for the pool and all get through; a request that held its own and
+    waited for a second (the tokens' check) would wait for the others until all failed."""
+    database = tmp_path_factory.mktemp("pool") / "desk.db"
+    app = _migrated_app(
+        f"sqlite:///{database}",
+        tmp_path_factory,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 2, "max_overflow": 0, "pool_timeout": 3},
+        DESK_KEYCLOAK={
+            "server_url": provider.base + "/",
+            "realm": idp.REALM,
+            "client_id": idp.CLIENT_ID,
+            "client_secret": idp.CLIENT_SECRET,
+            "roles": "desk-professional=professional",
+            "municipality_claim": "municipalities",
+        },
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        browser = requests.Session()
+        to_provider = browser.get(base + "/login/sso", allow_redirects=False, timeout=10)
+        callback = _at_provider(to_provider.headers["Location"], NURSE, "salasana-1")
+        assert browser.get(callback, timeout=10).url == base + "/work"
+        cookie = browser.cookies["session"]
+        start = threading.Barrier(8)
+
+        def my_work(_n) -> int:
+            start.wait()
+            answer = requests.get(
+                base + "/work",
+                cookies={"session": cookie},
+                allow_redirects=False,
+                timeout=30,
+            )
+            return answer.status_code
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(my_work, range(8))) == [200] * 8
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()

@@ -285,8 +285,20 @@ def init_app(app: Flask) -> None:
         keycloak = sso()
         if keycloak is None or request.endpoint == "static" or not current_user.is_authenticated:
             return None
+        sid = session.get("sso_sid", "")
+        # Nearly always the tokens are fresh: read so on this request's own connection. A
+        # refresh commits in a transaction of its own, so this request's work so far (the
+        # session's activity) is committed first and its connection goes back to the pool:
+        # a request never holds two, which at a pool's size of simultaneous requests (every
+        # page reconnecting its stream at once) would wait for each other until they failed.
+        expires = _real_database().scalar(
+            select(SsoSession.access_expires).where(SsoSession.id == sid)
+        )
+        if expires is not None and expires - utcnow() > REFRESH_AHEAD:
+            return None
+        db.session.commit()
         with Session(db.engine) as real:
-            ended = _refresh(keycloak, real, session.get("sso_sid", ""))
+            ended = _refresh(keycloak, real, sid)
         if ended:
             if sid := session.get("sid"):
                 sessions.end(_real_database(), sid)
