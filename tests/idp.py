@@ -72,6 +72,17 @@ class Provider:
     def issuer(self) -> str:
         return f"{self.base}/realms/{REALM}"
 
+    def desk_settings(self, roles: str = "desk-professional=professional") -> dict:
+        """The desk's DESK_KEYCLOAK for signing in here, with `roles` mapped."""
+        return {
+            "server_url": self.base + "/",
+            "realm": REALM,
+            "client_id": CLIENT_ID,
+            "client_secret": self.client_secret,
+            "roles": roles,
+            "municipality_claim": "municipalities",
+        }
+
     def count(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
 

@@ -297,13 +297,7 @@ def proxied(provider, tmp_path_factory):
         f"sqlite:///{database}",
         tmp_path_factory,
         DESK_TRUSTED_PROXIES=1,
-        DESK_KEYCLOAK={
-            "server_url": provider.base + "/",
-            "realm": idp.REALM,
-            "client_id": idp.CLIENT_ID,
-            "client_secret": idp.CLIENT_SECRET,
-            "roles": "desk-professional=professional",
-        },
+        DESK_KEYCLOAK=provider.desk_settings(),
     )
 
 

@@ -53,17 +53,10 @@ def sso_app(provider, tmp_path_factory):
     return _migrated_app(
         f"sqlite:///{database}",
         tmp_path_factory,
-        DESK_KEYCLOAK={
-            "server_url": provider.base + "/",
-            "realm": idp.REALM,
-            "client_id": idp.CLIENT_ID,
-            "client_secret": idp.CLIENT_SECRET,
-            "roles": (
-                "desk-professional=professional,desk-team-lead=team_lead,"
-                "desk-trainer=trainer,desk-trainee=trainee"
-            ),
-            "municipality_claim": "municipalities",
-        },
+        DESK_KEYCLOAK=provider.desk_settings(
+            "desk-professional=professional,desk-team-lead=team_lead,"
+            "desk-trainer=trainer,desk-trainee=trainee"
+        ),
     )
 
 
@@ -342,14 +335,7 @@ def test_simultaneous_requests_never_wait_for_each_others_connections(provider, 
         f"sqlite:///{database}",
         tmp_path_factory,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 2, "max_overflow": 0, "pool_timeout": 3},
-        DESK_KEYCLOAK={
-            "server_url": provider.base + "/",
-            "realm": idp.REALM,
-            "client_id": idp.CLIENT_ID,
-            "client_secret": idp.CLIENT_SECRET,
-            "roles": "desk-professional=professional",
-            "municipality_claim": "municipalities",
-        },
+        DESK_KEYCLOAK=provider.desk_settings(),
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
