@@ -54,6 +54,8 @@ PERSONAL = re.compile(
     re.IGNORECASE,
 )
 MASK = "[hidden]"
+#: a terminal's colours (the development server's banner): no use in a log store
+COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def scrub(text: str) -> str:
@@ -79,7 +81,7 @@ class JsonFormatter(logging.Formatter):
             ),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": scrub(record.getMessage()),
+            "message": scrub(COLOURS.sub("", record.getMessage())),
         }
         if (rid := request_id.get()) is not None:
             line["request_id"] = rid

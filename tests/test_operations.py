@@ -419,3 +419,10 @@ def test_masks_what_looks_like_personal_data():
     assert said == "id [hidden], [hidden]; tel [hidden] or [hidden]; [hidden]"
     kept = "item 1234567 at 2026-12-05T10:00:00+02:00 took 0.25 s, delivery 3f2a-11"
     assert logs.scrub(kept) == kept
+
+
+def test_a_line_is_plain_json_without_terminal_colours():
+    record = logging.LogRecord(
+        "werkzeug", logging.INFO, "", 0, "\x1b[33mPress CTRL+C\x1b[0m", (), None
+    )
+    assert json.loads(logs.JsonFormatter().format(record))["message"] == "Press CTRL+C"
