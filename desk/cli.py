@@ -563,7 +563,7 @@ def worker_command(burst: bool, fork: bool) -> None:
 
 
 def _count_failure(job, exc_type, exc_value, traceback) -> bool:
-    """rq's handler of a job that raised: counted by job (desk_job_failures_total); rq's own
+    """rq's handler of a job that raised: counted by task (desk_job_failures_total); rq's own
     handling (retry, or the failed job registry) follows."""
     metrics.JOB_FAILURES.labels(job.func_name.rsplit(".", 1)[-1]).inc()
     return True

@@ -30,7 +30,6 @@ import contextvars
 import datetime as dt
 import json
 import logging
-import os
 import re
 import sys
 import traceback
@@ -136,11 +135,10 @@ class _StandardError(logging.StreamHandler):
         pass
 
 
-def configure(level: str | int | None = None) -> None:
+def configure(level: str | int = "INFO") -> None:
     """Send every logger's lines through one JSON handler on standard error (idempotent:
     a second call changes only the level)."""
     root = logging.getLogger()
-    level = level or os.environ.get("DESK_LOG_LEVEL", "INFO")
     root.setLevel(level)
     if not any(isinstance(handler, _StandardError) for handler in root.handlers):
         handler = _StandardError()
@@ -165,8 +163,7 @@ def init_app(app) -> None:
 
     from . import metrics
 
-    if app.config.get("DESK_LOG_JSON", True):
-        configure(app.config.get("DESK_LOG_LEVEL"))
+    configure(app.config["DESK_LOG_LEVEL"])
 
     @app.before_request
     def start_request() -> None:

@@ -1,16 +1,13 @@
 """Alembic environment: the app's engine and metadata (via Flask-Migrate)."""
 
 import logging
-from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
 
 config = context.config
-if not current_app.config.get("DESK_LOG_JSON", True):
-    # The desk logs one JSON object a line (desk.logs); alembic's own file configuration
-    # would replace that handler with its plain text one.
-    fileConfig(config.config_file_name, disable_existing_loggers=False)
+# No `fileConfig(config.config_file_name)`: the app logs one JSON object a line (desk.logs),
+# and alembic's file configuration would replace that handler with its plain text one.
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

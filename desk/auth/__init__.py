@@ -216,19 +216,16 @@ _DUMMY_HASH = generate_password_hash("not a password")
 
 
 def _refresh(keycloak: Keycloak, real: Session, sid: str) -> bool:
-    """Refresh the SSO session's tokens when they are about to expire; True if it ended."""
-    kept = real.get(SsoSession, sid)
-    if kept is not None and kept.access_expires - utcnow() > REFRESH_AHEAD:
-        return False
-    if kept is not None:
-        # Pages ask in parallel (polls, htmx): one refreshes, the others wait for it and then
-        # find fresh tokens, so a single-use refresh token is never spent twice.
-        kept = real.get(SsoSession, sid, with_for_update=True, populate_existing=True)
-        if kept is not None and kept.access_expires - utcnow() > REFRESH_AHEAD:
-            real.commit()
-            return False
+    """Refresh the SSO session's tokens (the caller found them about to expire); True if the
+    session ended."""
+    # Pages ask in parallel (polls, htmx): one refreshes, the others wait for it and then find
+    # fresh tokens, so a single-use refresh token is never spent twice.
+    kept = real.get(SsoSession, sid, with_for_update=True)
     if kept is None:
         return True
+    if kept.access_expires - utcnow() > REFRESH_AHEAD:
+        real.commit()
+        return False
     try:
         identity = keycloak.refresh(kept.refresh_token or "")
     except SignInFailed:

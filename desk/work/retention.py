@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from ..channels import Registry
 from ..models import (
+    EventState,
     InboundDelivery,
     ItemEvent,
     ItemMessage,
@@ -122,7 +123,7 @@ def erase(session: Session, item_ids: list[int], channels: Registry, now: dateti
     ).rowcount
     erased.outbox_events = session.execute(
         update(OutboxEvent)
-        .where(OutboxEvent.item_id.in_(ids), OutboxEvent.state != "pending")
+        .where(OutboxEvent.item_id.in_(ids), OutboxEvent.state != EventState.PENDING.value)
         .values(body="", last_error=None)
     ).rowcount
     erased.deliveries = session.execute(
