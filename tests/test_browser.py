@@ -171,6 +171,9 @@ def test_keyboard_only_take_note_and_resolve(page: Page, live):
     expect(page.get_by_role("link", name=title)).to_be_focused()
     keyboard.press("t")
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    # The item page's script is ready for shortcuts (a loaded machine draws the heading first).
+    page.wait_for_load_state()
+    settled(page)
 
     keyboard.press("c")
     expect(page.get_by_label("Sisäinen muistiinpano")).to_be_focused()
