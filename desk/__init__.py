@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .views import guard
 
     logs.init_app(app)  # the request id and the access line, before any other request hook
+    ops.refuse_stale(app)  # shed requests that waited too long, before any work is done
     guard.init_app(app)  # ids and control characters, before any route or other request hook
 
     training = app.config.get("DESK_TRAINING_DATABASE_URL")

@@ -101,6 +101,10 @@ def from_environment(instance_path: str) -> dict:
         # How many proxies in front of the desk set X-Forwarded-For, -Proto and -Host: their
         # word is taken for the client's address and the public URL. 0: nobody's.
         "DESK_TRUSTED_PROXIES": int(os.environ.get("DESK_TRUSTED_PROXIES", "0")),
+        # Behind trusted proxies that stamp X-Request-Start (README's nginx block): a request
+        # that waited longer than this before a worker took it is answered 503 at once,
+        # changing nothing, instead of being worked on for a client that has given up.
+        "DESK_QUEUE_DEADLINE_SECONDS": float(os.environ.get("DESK_QUEUE_DEADLINE_SECONDS", "30")),
         # A production configuration refuses to start without what production needs
         # (`production_problems`).
         "DESK_PRODUCTION": os.environ.get("DESK_PRODUCTION") == "1",

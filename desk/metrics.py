@@ -72,6 +72,11 @@ OUTBOX_ATTEMPTS = Counter(
     "given_up (refused for good or out of time).",
     ["outcome"],
 )
+SHED = Counter(
+    "desk_http_requests_shed_total",
+    "Requests answered 503 at once because they had waited in the queue in front of the "
+    "desk longer than DESK_QUEUE_DEADLINE_SECONDS (the client has most likely given up).",
+)
 SSE_CLIENTS = Gauge(
     "desk_sse_clients",
     "Open event streams (/events), one per open page.",

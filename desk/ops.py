@@ -144,6 +144,40 @@ def _answer(start_response, status: int, body: dict):
     return [payload]
 
 
+def queued_seconds(stamp: str | None, now: float) -> float | None:
+    """How long ago the proxy stamped the request (`X-Request-Start: t=<seconds since the
+    epoch>`, nginx's `$msec`); None without a readable stamp."""
+    if not stamp:
+        return None
+    try:
+        started = float(stamp.strip().removeprefix("t="))
+    except ValueError:
+        return None
+    return now - started
+
+
+def refuse_stale(app: Flask) -> None:
+    """Shed load: behind trusted proxies, a request that waited in the queue longer than
+    DESK_QUEUE_DEADLINE_SECONDS gets 503 (and Retry-After) before any work is done for it.
+    Under overload the queue in front of the workers fills with requests whose clients have
+    gone (nginx gives up after its proxy_read_timeout); worked on, they would keep the desk
+    overloaded for minutes after the load has passed. Registered after the request id, so the
+    refusal has its access line; before anything reads the database."""
+    from flask import abort, request
+
+    from . import metrics
+
+    @app.before_request
+    def refuse_if_stale() -> None:
+        deadline = app.config["DESK_QUEUE_DEADLINE_SECONDS"]
+        if not app.config.get("DESK_TRUSTED_PROXIES") or deadline <= 0:
+            return  # nobody's stamp is believed
+        waited = queued_seconds(request.headers.get("X-Request-Start"), time.time())
+        if waited is not None and waited > deadline:
+            metrics.SHED.inc()
+            abort(503, description="queued")
+
+
 def init_app(app: Flask) -> None:
     """Put the layer in front of the app (the trusted-proxy fix, when there is one, goes in
     front of this, so `/metrics` judges the client's address, not the proxy's)."""

@@ -136,6 +136,44 @@ def test_metrics_count_deliveries_requests_and_open_items(app, client, app_sessi
     assert "desk_rq_workers" not in after
 
 
+def test_a_request_that_waited_too_long_in_the_queue_is_refused_and_changes_nothing(
+    app, client, app_session, monkeypatch
+):
+    """Under overload nginx's requests wait for a worker; one whose client has most likely
+    given up gets 503 at once (the soak found the desk otherwise overloaded for minutes)."""
+    import time
+
+    from desk.models import InboundDelivery
+
+    _row, secret = tokens.create(app_session, "Queue", ["chat"])
+    app_session.commit()
+    payload = example("chat-anonymous.json")
+    payload["external_id"] += "-queued"
+    auth = {"Authorization": f"Bearer {secret}"}
+    long_ago = {**auth, "X-Request-Start": f"t={time.time() - 45:.3f}"}
+    # Without a trusted proxy nobody's stamp is believed.
+    assert client.get("/login", headers=long_ago).status_code == 200
+    monkeypatch.setitem(app.config, "DESK_TRUSTED_PROXIES", 1)
+    before = scrape(client).get("desk_http_requests_shed_total", 0)
+
+    refused = client.post("/api/v1/inbound/chat", json=payload, headers=long_ago)
+    assert refused.status_code == 503 and refused.json["error"] == "unavailable"
+    assert refused.headers["Retry-After"] == "5"
+    stored = select(func.count()).where(InboundDelivery.external_id == payload["external_id"])
+    assert app_session.scalar(stored) == 0
+    page = client.get("/login", headers=long_ago)
+    assert page.status_code == 503
+    assert "erittäin kiireistä" in page_text(page)  # in the default language, Finnish
+    assert scrape(client)["desk_http_requests_shed_total"] == before + 2
+
+    # A request that waited a moment, and one without a readable stamp, are served.
+    moment = {**auth, "X-Request-Start": f"t={time.time() - 1:.3f}"}
+    assert client.post("/api/v1/inbound/chat", json=payload, headers=moment).status_code == 202
+    assert client.get("/login", headers={"X-Request-Start": "t=soon"}).status_code == 200
+    monkeypatch.setitem(app.config, "DESK_QUEUE_DEADLINE_SECONDS", 0)  # off
+    assert client.get("/login", headers=long_ago).status_code == 200
+
+
 def test_the_state_is_counted_once_for_many_scrapes(app, client, monkeypatch):
     from desk import metrics
 

@@ -73,6 +73,12 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if error.code == 503 and error.description == "queued":  # ops.refuse_stale
+            response, status = _render(
+                503, _("The desk is very busy right now. Nothing was changed; try again soon.")
+            )
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response, status
         return _render(error.code)
 
     @app.errorhandler(OperationalError)
