@@ -636,3 +636,51 @@ def test_deliveries_during_a_database_cut_get_503_and_nothing_accepted_is_lost(
             assert worker.running, worker.output()
     finally:
         proxy.close()
+
+
+def test_a_database_cut_shows_unavailable_and_signs_nobody_out(
+    app, committed, redis_server, monkeypatch
+):
+    """The soak's PostgreSQL restart sent people to the sign-in page (the desk could not say
+    who they were, so it said nobody) and drew some error pages with a 500 (the page asked the
+    database for the user's language again)."""
+    from desk.views import work
+
+    with Session(committed, expire_on_commit=False) as s:
+        anna = make_user(s, queues=["omaolo-porvoo"], name="Anna Aalto")
+        s.commit()
+    url = make_url(PG_URL)
+    proxy = Proxy((url.host, url.port or 5432))
+    through_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    try:
+        with production_app(app, through_proxy, redis_server.url) as production:
+            browser = Browser(production.test_client()).login(anna)
+            assert browser.get("/work").status_code == 200
+
+            proxy.cut_off()  # before the request: who is signed in cannot be read
+            page, poll = browser.get("/work"), browser.get("/work", headers={"HX-Request": "true"})
+            for answer in (page, poll):
+                assert answer.status_code == 503, answer.status_code
+                assert answer.headers["Retry-After"] == "5"
+                assert "HX-Redirect" not in answer.headers
+            assert "tietokanta" in page_text(page)  # the desk cannot reach its database
+            proxy.restore()
+
+            # Cut in the middle of a request, after the user was read.
+            show = work._my_work
+
+            def cut_then_show(*args, **kwargs):
+                proxy.cut_off()
+                return show(*args, **kwargs)
+
+            monkeypatch.setattr(work, "_my_work", cut_then_show)
+            midway = browser.get("/work")
+            assert midway.status_code == 503 and "tietokanta" in page_text(midway)
+            monkeypatch.setattr(work, "_my_work", show)
+            proxy.restore()
+
+            # The database is back: Anna is still signed in, on the same session.
+            again = browser.get("/work")
+            assert again.status_code == 200 and "Anna Aalto" in page_text(again)
+    finally:
+        proxy.close()

@@ -18,7 +18,18 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, flash, redirect, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_url, logout_user
 from sqlalchemy import delete, select
@@ -198,7 +209,10 @@ def _session_ended() -> sessions.Ended | None:
 def _unauthorized():
     """To the sign-in page, and back afterwards. An htmx request (an action, a page's poll)
     takes the whole page there (`HX-Redirect`) instead of swapping the sign-in page into a
-    fragment; it is back at the page it was made from."""
+    fragment; it is back at the page it was made from. When the database could not say who
+    is signed in, the answer is 503: a database restart must not send everybody to sign in."""
+    if g.get("desk_database_unavailable"):
+        abort(503)
     if request.headers.get("HX-Request") == "true":
         page = urlsplit(request.headers.get("HX-Current-URL", ""))
         back = page.path + (f"?{page.query}" if page.query else "")
@@ -310,7 +324,9 @@ def init_app(app: Flask) -> None:
         try:
             user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
         except SQLAlchemyError:
-            # Without the database nobody is signed in, so the error page can still be shown.
+            # Without the database nobody is signed in for this request, so the error page
+            # can still be shown; the session stays (_unauthorized answers 503, not sign-in).
             db.session.rollback()
+            g.desk_database_unavailable = True
             return None
         return LoginUser(user) if user is not None and user.active else None

@@ -73,10 +73,11 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        if error.code == 503 and error.description == "queued":  # ops.refuse_stale
-            response, status = _render(
-                503, _("The desk is very busy right now. Nothing was changed; try again soon.")
-            )
+        if error.code == 503:
+            # Waited too long in the queue (ops.refuse_stale), or the database could not say
+            # who is signed in (auth._unauthorized).
+            busy = _("The desk is very busy right now. Nothing was changed; try again soon.")
+            response, status = _render(503, busy if error.description == "queued" else None)
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response, status
         return _render(error.code)
@@ -86,6 +87,9 @@ def init_app(app: Flask) -> None:
         # Nothing was committed: the request's transaction is simply abandoned.
         app.logger.error("database unavailable: %s", error.orig)
         db.session.rollback()
+        # The page is drawn as for nobody signed in: the signed-in user's attributes (their
+        # language, their name in the header) would be read from the database again.
+        g._login_user = app.login_manager.anonymous_user()
         response, status = _render(503)
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response, status
