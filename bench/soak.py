@@ -978,8 +978,11 @@ def fault_windows(log: Log) -> list[tuple[float, float, str]]:
     for n, fault in enumerate(log.faults):
         start = fault["at"]
         end_limit = log.faults[n + 1]["at"] if n + 1 < len(log.faults) else float("inf")
+        # A failure belongs to the fault during which it was answered (or given up on).
         errors = [
-            r.at + r.seconds for r in log.records if start <= r.at < end_limit and failed(r.outcome)
+            r.at + r.seconds
+            for r in log.records
+            if start <= r.at + r.seconds < end_limit and failed(r.outcome)
         ]
         last_error = max(errors, default=start)
         fault["errors"] = len(errors)
