@@ -163,7 +163,7 @@ def test_a_request_that_waited_too_long_in_the_queue_is_refused_and_changes_noth
     assert app_session.scalar(stored) == 0
     page = client.get("/login", headers=long_ago)
     assert page.status_code == 503
-    assert "erittäin kiireistä" in page_text(page)  # in the default language, Finnish
+    assert "hyvin kuormittunut" in page_text(page)  # in the default language, Finnish
     assert scrape(client)["desk_http_requests_shed_total"] == before + 2
 
     # A request that waited a moment, and one without a readable stamp, are served.
