@@ -266,8 +266,8 @@ class Browser:
     """A professional's browser: one session cookie, up to six kept-alive connections for
     pages (as a browser over HTTP/1.1), and one for the open page's event stream."""
 
-    def __init__(self, n: int, username: str, password: str, log: Log, rng: random.Random):
-        self.n, self.username, self.password = n, username, password
+    def __init__(self, username: str, password: str, log: Log, rng: random.Random):
+        self.username, self.password = username, password
         self.log, self.rng = log, rng
         self.cookies: dict[str, str] = {}
         # Kept-alive connections for pages: a browser opens up to six to one host.
@@ -764,6 +764,7 @@ def pg_cluster() -> str:
     return versions[-1]
 
 
+CLUSTER = "<the newest PostgreSQL cluster>"  # read when the fault comes (pg_cluster)
 FAULTS = {
     "rq worker killed": (
         [*PRODUCTION, "kill", "worker1"],
@@ -776,7 +777,7 @@ FAULTS = {
         [str(ROOT / "scripts" / "services.sh")],
     ),
     "PostgreSQL restarted": (
-        ["pg_ctlcluster", "--skip-systemctl-redirect", pg_cluster(), "main", "restart"],
+        ["pg_ctlcluster", "--skip-systemctl-redirect", CLUSTER, "main", "restart"],
         0.0,
         None,
     ),
@@ -787,6 +788,7 @@ async def faults(log: Log, schedule: list[tuple[float, str]]) -> None:
     for at, name in schedule:
         await asyncio.sleep(max(0.0, log.begun + at - time.monotonic()))
         stop, pause, start = FAULTS[name]
+        stop = [pg_cluster() if part == CLUSTER else part for part in stop]
         began = log.now()
         print(f"[{began:7.1f} s] fault: {name}", flush=True)
         said = await run(*stop)
@@ -935,17 +937,17 @@ def check_items(log: Log, since: datetime, wait: float = 600) -> dict:
     }
 
 
-def intake_lag(since: datetime, begun_at: datetime, windows: list) -> dict:
+def intake_lag(since: datetime, windows: list) -> dict:
     """From a delivery's acceptance to its item's routing (the first version of each), overall
     and for the deliveries accepted in each fault's window."""
     with psycopg.connect(DATABASE) as c:
         rows = c.execute(
-            "SELECT extract(epoch FROM d.received_at - %s), "
+            "SELECT extract(epoch FROM d.received_at - %(since)s), "
             "extract(epoch FROM min(e.at) - d.received_at) "
             "FROM inbound_delivery d JOIN item_event e "
             "ON e.item_id = d.item_id AND e.kind = 'routed' "
-            "WHERE d.received_at >= %s GROUP BY d.id",
-            [begun_at, since],
+            "WHERE d.received_at >= %(since)s GROUP BY d.id",
+            {"since": since},
         ).fetchall()
 
     def figures(lags: list[float]) -> dict:
@@ -1119,10 +1121,7 @@ async def soak(args) -> dict:
             f"DESK_IDP_PEOPLE={args.professionals} scripts/production.sh start"
         )
     rng = random.Random(args.seed)
-    browsers = [
-        Browser(n, name, password, log, random.Random(rng.random()))
-        for n, name in enumerate(usernames)
-    ]
+    browsers = [Browser(name, password, log, random.Random(rng.random())) for name in usernames]
     print(f"signing in {len(browsers)} professionals…", flush=True)
     gate = asyncio.Semaphore(16)
 
@@ -1186,7 +1185,6 @@ async def soak(args) -> dict:
     print("checking items…", flush=True)
     items = check_items(log, since)
     windows = fault_windows(log)
-    begun_at = since  # the soak's clock starts with `since`
 
     def outside(r: Record) -> bool:
         return not any(start <= r.at <= end for start, end, _ in windows)
@@ -1209,7 +1207,7 @@ async def soak(args) -> dict:
         "errors_overall": dict(errors_all.most_common()),
         "faults": log.faults,
         "items": items,
-        "intake_lag": intake_lag(since, begun_at, windows),
+        "intake_lag": intake_lag(since, windows),
         "stream": {"messages_received": log.stream_messages, "drops": log.stream_drops},
         "over_time": over_time(log),
         "samples": log.samples,
