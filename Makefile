@@ -53,12 +53,12 @@ CONTRACT := ../shared/contract/examples
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@if [ -d $(CONTRACT) ]; then for f in tests/contract_examples/*.json; do \
-	  cmp -s $$f $(CONTRACT)/$$(basename $$f) || { echo "$$f differs from the contract's: make contract-examples"; exit 1; }; \
+	@if [ -d $(CONTRACT) ]; then for f in tests/contract_examples/*.json tests/contract_examples/outbound/*.json; do \
+	  cmp -s $$f $(CONTRACT)/$${f#tests/contract_examples/} || { echo "$$f differs from the contract's: make contract-examples"; exit 1; }; \
 	done; fi
 
 contract-examples:
-	for f in tests/contract_examples/*.json; do cp $(CONTRACT)/$$(basename $$f) $$f; chmod 644 $$f; done
+	for f in tests/contract_examples/*.json tests/contract_examples/outbound/*.json; do cp $(CONTRACT)/$${f#tests/contract_examples/} $$f; chmod 644 $$f; done
 
 test: setup services browser lint
 	$(BIN)/pytest

@@ -12,7 +12,7 @@ import secrets
 import signal
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -182,6 +182,7 @@ def init_command(demo: bool, items: int, seed: int) -> None:
         created = _load_demo_items(items, seed)
         _settle_demo_history(seed)
         _demo_phone_calls(seed)
+        _demo_targets(seed)
         click.echo(f"Loaded {created} demo deliveries.")
     _print_accounts(passwords)
 
@@ -322,6 +323,33 @@ def _demo_phone_calls(seed: int) -> None:
     _, problems = import_phone_calls(db.session, "\n".join(lines), set(_DEMO_RESIDENTS))
     if problems:  # the reference data changed under the demo: say so, load the rest
         click.echo(f"Demo phone calls not imported: {problems}", err=True)
+    db.session.commit()
+
+
+def _demo_targets(seed: int) -> None:
+    """What the targets page needs beyond the desk's own items: residents' satisfaction
+    answers on the resolved demo items (through the same path as the API's), and a year of
+    other contacts and care imported month by month up to the last full month."""
+    from .demo import care_contacts, feedback
+    from .inbound import feedback as answers
+    from .inbound.deadlines import HELSINKI
+    from .reports.targets import import_care_contacts, months_between
+
+    rng = random.Random(seed)
+    resolved = db.session.scalars(
+        select(WorkItem).where(WorkItem.status == "resolved").order_by(WorkItem.id)
+    )
+    now = utcnow()
+    for item in resolved:
+        answer = feedback(rng, item.id, item.language, item.resolved_at)
+        if answer is not None and datetime.fromisoformat(answer["at"]) < now:
+            answers.record(db.session, item, answer)
+    this_month = now.astimezone(HELSINKI).date().replace(day=1)
+    months = months_between(this_month.replace(year=this_month.year - 1), this_month)[:-1]
+    lines = care_contacts(rng, _DEMO_RESIDENTS, months)
+    _, problems = import_care_contacts(db.session, "\n".join(lines), set(_DEMO_RESIDENTS))
+    if problems:
+        click.echo(f"Demo care contacts not imported: {problems}", err=True)
     db.session.commit()
 
 

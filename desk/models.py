@@ -777,6 +777,7 @@ class AccessPurpose(enum.StrEnum):
     SEARCH = "search"  # a search named the resident or found them by their code
     HISTORY = "history"  # listed among the resident's other items on an item page
     IDENTIFY = "identify"  # the caller identified themselves on the phone
+    FEEDBACK = "feedback"  # a lead read the resident's comment on their satisfaction answer
 
 
 class AccessLog(Base):
@@ -849,6 +850,78 @@ class PhoneCalls(Base):
         ForeignKey("municipality.code"), primary_key=True
     )
     calls: Mapped[int] = mapped_column(Integer)
+
+
+class CareContacts(Base):
+    """Other contacts and care per month, municipality and mode, imported monthly from the
+    municipalities' client and patient systems: the care does not pass through the desk, but
+    the region's target for its digital share is measured on it."""
+
+    __tablename__ = "care_contacts"
+
+    #: the month's first day
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(
+        ForeignKey("municipality.code"), primary_key=True
+    )
+    #: "in_person", "phone", "remote" (video) or "digital" (a message)
+    mode: Mapped[str] = mapped_column(String(16), primary_key=True)
+    contacts: Mapped[int] = mapped_column(Integer)
+
+
+class MonthlyArrivals(Base):
+    """The items that arrived in a month that has ended, by municipality ("" for none) and
+    channel: what the targets page would otherwise count again from a year of items on every
+    view. A month's arrivals cannot change once it has ended, except an item's municipality
+    when a caller identifies themselves (`desk.work.calls.identify_caller`), which forgets the
+    item's month here; the next view counts it again."""
+
+    __tablename__ = "monthly_arrivals"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    items: Mapped[int] = mapped_column(Integer)
+
+
+class ItemFeedback(Base):
+    """A resident's answer to the region's satisfaction question after their matter ended
+    (../shared/contract/outbound.md, "Satisfaction"). The item's channel, municipality and
+    queue are copied when the answer arrives, so the statistics read this table alone. The
+    comment is resident text: erased with the item's content (retention); the score stays."""
+
+    __tablename__ = "item_feedback"
+    __table_args__ = (
+        # A source system's feedback_id, once per item: a repeat is a duplicate.
+        UniqueConstraint("item_id", "feedback_id"),
+        # The statistics of a period read this index alone.
+        Index(
+            "ix_item_feedback_at",
+            "at",
+            postgresql_include=["channel", "municipality_code", "queue_code", "score", "satisfied"],
+        ),
+        # The comments of a period, for leads.
+        Index(
+            "ix_item_feedback_comment",
+            "at",
+            postgresql_where=text("comment IS NOT NULL"),
+            sqlite_where=text("comment IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("work_item.id"), index=True)
+    feedback_id: Mapped[str] = mapped_column(String(128))
+    #: when the resident answered (as the source system says)
+    at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: would you recommend: 0–10
+    score: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(32))
+    municipality_code: Mapped[str | None] = mapped_column(String(32))
+    queue_code: Mapped[str] = mapped_column(String(64))
 
 
 # --- training (rows live in the training space's database) --------------------------------------

@@ -5,7 +5,8 @@ with the one allowance the contract makes: a delivery the schema allows may stil
 (422) for a rule no JSON Schema can state, and then only for a rule the document itself
 describes (the problem's message stands in the document's text). `every_channel_accepts` makes
 sure that this is not vacuous: every channel accepted (202) some generated delivery, and the
-resident's messages and receipts (about a delivery the test made) were accepted too.
+resident's messages, receipts and satisfaction answers (about deliveries the test made) were
+accepted too.
 
 Generated timestamps are spread over ten thousand years, and only the last few are accepted;
 before a positive case is sent its timestamps are set to a minute ago (any date-time is as valid
@@ -36,6 +37,8 @@ def _positive_delivery(case) -> bool:
 #: desk on it (a generated address and message id name nothing, and would only ever get 404)
 ANSWERED = os.environ.get("DESK_ANSWERED_DELIVERY", "")
 DESK_MESSAGE = os.environ.get("DESK_ANSWERED_MESSAGE", "")
+#: and the resident's satisfaction answers about this one, resolved (an open one gets 409)
+ENDED = os.environ.get("DESK_ENDED_DELIVERY", "")
 
 
 @schemathesis.hook
@@ -43,8 +46,9 @@ def before_call(ctx, case, **kwargs):
     if not _positive_delivery(case):
         return
     moment = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    if case.operation.path.endswith(("/messages", "/receipts")) and ANSWERED:
-        channel, external_id = ANSWERED.split("/", 1)
+    about = ENDED if case.operation.path.endswith("/feedback") else ANSWERED
+    if case.operation.path.endswith(("/messages", "/receipts", "/feedback")) and about:
+        channel, external_id = about.split("/", 1)
         case.path_parameters = {"channel": channel, "external_id": external_id}
         for name in ("sent_at", "at"):
             if isinstance(case.body.get(name), str):

@@ -33,11 +33,11 @@ def live_token(live) -> str:
     return secret
 
 
-def _answerable(live, token: str) -> tuple[str, str]:
+def _answerable(live, token: str, external_id: str = "schemathesis-answered") -> tuple[str, str]:
     """An identified resident's e-form, delivered to the live desk, with a message of the
     desk on it: what the resident's messages and receipts are generated about."""
     payload = example("eform-income-support.json")
-    payload["external_id"] = "schemathesis-answered"
+    payload["external_id"] = external_id
     payload["submitted_at"] = datetime.now(UTC).isoformat()
     response = httpx.post(
         f"{live[0]}/api/v1/inbound/eform",
@@ -61,6 +61,16 @@ def _answerable(live, token: str) -> tuple[str, str]:
         return f"eform/{payload['external_id']}", message.id
 
 
+def _ended(live, token: str) -> str:
+    """Another e-form, resolved: what the residents' satisfaction answers are generated about."""
+    ended, _message = _answerable(live, token, "schemathesis-ended")
+    with Session(live[1]) as s:
+        item = s.scalar(select(WorkItem).where(WorkItem.external_id == "schemathesis-ended"))
+        item.status, item.resolved_at = "resolved", datetime.now(UTC)
+        s.commit()
+    return ended
+
+
 def test_the_description_is_valid_openapi(client):
     validate(client.get("/api/v1/openapi.json").json)
 
@@ -74,6 +84,7 @@ def test_the_live_api_answers_as_described(live, live_token, tmp_path):
     ("AST constructor recursion depth mismatch" with several workers).
     """
     answered, message = _answerable(live, live_token)
+    ended = _ended(live, live_token)
     # A body over 256 KiB is refused with 413 before it is read, as the document says.
     config = tmp_path / "schemathesis.toml"
     config.write_text(
@@ -115,6 +126,7 @@ def test_the_live_api_answers_as_described(live, live_token, tmp_path):
             "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
             "DESK_ANSWERED_DELIVERY": answered,
             "DESK_ANSWERED_MESSAGE": message,
+            "DESK_ENDED_DELIVERY": ended,
         },
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

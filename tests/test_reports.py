@@ -311,8 +311,8 @@ def test_the_report_page_shows_the_targets_and_a_chart_with_axes_dates_and_a_leg
     app_session.add(PhoneCalls(day=date(2026, 10, 1), municipality_code="porvoo", calls=2))
     app_session.flush()
     for language, words in (
-        ("fi", ["Täyttyy", "Ei mitattavissa täällä", "Selite", "Saapuneet (täytetyt pylväät)"]),
-        ("sv", ["Uppfyllt", "Kan inte mätas här", "Teckenförklaring", "Inkomna (fyllda staplar)"]),
+        ("fi", ["Täyttyy", "Mitataan kuukausittain", "Selite", "Saapuneet (täytetyt pylväät)"]),
+        ("sv", ["Uppfyllt", "Mäts per månad", "Teckenförklaring", "Inkomna (fyllda staplar)"]),
     ):
         lead = make_user(app_session, role="team_lead", queues=["chat-regional"], language=language)
         page = text(

@@ -11,11 +11,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from desk import reports
+from desk.inbound import feedback
 from desk.models import (
     AccessLog,
     AccessPurpose,
     InboundDelivery,
     ItemEvent,
+    ItemFeedback,
     ItemMessage,
     OutboundEndpoint,
     OutboxEvent,
@@ -25,6 +27,7 @@ from desk.models import (
     TrainingScenario,
     utcnow,
 )
+from desk.reports import targets
 from desk.work import lifecycle, retention, search
 from desk.work.access import record_access
 from tests.factories import CHANNELS, make_item, make_user
@@ -102,6 +105,17 @@ def handled(session, nurse, *, resolved_days_ago: int, channel="eform", content=
     )
     record_access(session, nurse, AccessPurpose.VIEW, item=item)
     lifecycle.resolve(session, item, nurse, "appointment-booked", "Aika varattu Saimille")
+    feedback.record(
+        session,
+        item,
+        {
+            "feedback_id": f"fb-{item.id}",
+            "score": 9,
+            "satisfied": True,
+            "comment": "Saimi kiittää, hoitaja soitti heti",
+            "at": (utcnow() - timedelta(days=resolved_days_ago)).isoformat(),
+        },
+    )
     # All of it happened that many days ago.
     back = timedelta(days=resolved_days_ago)
     for column in ("submitted_at", "created_at", "updated_at", "first_action_at", "resolved_at"):
@@ -129,13 +143,14 @@ def test_an_item_past_its_period_keeps_what_the_reports_count_and_nothing_of_the
     today = utcnow().date()
     period = (today - timedelta(days=130), today + timedelta(days=1))
     before = asdict(reports.build(session, *period))
+    targets_before = asdict(targets.build(session, *period, municipalities=["porvoo"]))
     kinds_before = _events(session, old)
     looks_before = session.scalar(select(func.count()).select_from(AccessLog))
 
     erased = retention.erase_due(session, CHANNELS, utcnow(), days=90)
 
     assert erased.items == 2 and erased.messages == 2 and erased.deliveries == 2
-    assert erased.outbox_events == 2 and erased.events == 4
+    assert erased.outbox_events == 2 and erased.events == 4 and erased.feedback_comments == 2
     session.expire_all()
     for item in (old, chat):
         assert item.erased_at is not None
@@ -159,12 +174,16 @@ def test_an_item_past_its_period_keeps_what_the_reports_count_and_nothing_of_the
     assert session.scalar(sent) == ""
     payload = select(InboundDelivery.payload).where(InboundDelivery.item_id == old.id)
     assert session.scalar(payload) == {}
+    # The satisfaction answer keeps its score, not the resident's words.
+    answers = select(ItemFeedback.score, ItemFeedback.satisfied, ItemFeedback.comment)
+    assert session.execute(answers.where(ItemFeedback.item_id == old.id)).all() == [(9, True, None)]
     # Not yet due, or not resolved: untouched.
     for item in (recent, still_open):
         assert item.erased_at is None and item.personal_id == PID
     assert recent.resident_name == NAME and recent.events[1].text
     # The reports give the same figures; the events are the same events.
     assert asdict(reports.build(session, *period)) == before
+    assert asdict(targets.build(session, *period, municipalities=["porvoo"])) == targets_before
     assert _events(session, old) == kinds_before
     # The access log is untouched: the auditor still finds who looked at the erased item,
     # and at whose data; the desk's search by the code finds only what is not erased.
@@ -237,7 +256,7 @@ def test_the_scheduled_erasure_logs_counts_and_the_page_says_what_happened(
     said = [r.getMessage() for r in caplog.records if r.name == "desk.tasks.retention"]
     assert said == [
         "retention: erased the resident data of 1 items in the real space "
-        "(2 event texts, 1 messages, 1 outbound events, 1 deliveries)"
+        "(2 event texts, 1 messages, 1 outbound events, 1 deliveries, 1 feedback comments)"
     ]
     page = text(Browser(client).login(nurse).get(f"/items/{item.id}"))
     assert "Asukkaan tiedot poistettiin" in page

@@ -885,3 +885,50 @@ def deliveries(rng: random.Random, now: datetime, count: int = 300) -> list[tupl
         payload["external_id"] = ids.make(when, info)
         result.append((channel, payload))
     return result
+
+
+# --- the residents' satisfaction answers and the care outside the desk (the targets page) ----
+
+_FEEDBACK = _load("feedback")
+#: the scores residents give the digital services, as the region's surveys spread them
+_SCORES = {10: 30, 9: 21, 8: 15, 7: 10, 6: 6, 5: 5, 4: 3, 3: 3, 2: 2, 1: 2, 0: 3}
+#: the share of residents who answer the question at all, and who also write a comment
+_ANSWERED = 0.55
+_COMMENTED = 0.35
+
+
+def feedback(rng: random.Random, item_id: int, language: str, ended: datetime) -> dict | None:
+    """A resident's answer to the satisfaction question after their matter ended, as a source
+    system delivers it (the outbound contract's `feedback`), or None when they did not answer."""
+    if rng.random() > _ANSWERED:
+        return None
+    score = rng.choices(list(_SCORES), list(_SCORES.values()))[0]
+    band = "high" if score >= 9 else "middle" if score >= 7 else "low"
+    texts = _FEEDBACK[band].get(language) or _FEEDBACK[band]["fi"]
+    satisfied = rng.random() < (0.95 if score >= 8 else 0.6 if score == 7 else 0.1)
+    return {
+        "feedback_id": f"fb-demo-{item_id}",
+        "score": score,
+        "satisfied": None if rng.random() < 0.15 else satisfied,
+        "comment": rng.choice(texts) if rng.random() < _COMMENTED else None,
+        "at": _iso(ended + timedelta(minutes=rng.randint(2, 180))),
+    }
+
+
+#: other contacts and care a month per 1,000 residents, by mode, a year ago; the digital modes
+#: grow a little each month, as the region's plan hopes
+_CARE_PER_THOUSAND = {"in_person": 210, "phone": 120, "remote": 40, "digital": 70}
+_DIGITAL_GROWTH = 0.03
+
+
+def care_contacts(rng: random.Random, residents: dict[str, int], months: list[date]) -> list[str]:
+    """A municipality's monthly figures of other contacts and care, as the CSV a lead imports
+    (`month;municipality;mode;contacts`), for `months` (oldest first)."""
+    lines = ["month;municipality;mode;contacts"]
+    for n, month in enumerate(months):
+        for code, people in residents.items():
+            for mode, rate in _CARE_PER_THOUSAND.items():
+                growth = (1 + _DIGITAL_GROWTH) ** n if mode in ("remote", "digital") else 1
+                count = round(people / 1000 * rate * growth * rng.uniform(0.85, 1.15))
+                lines.append(f"{month:%Y-%m};{code};{mode};{count}")
+    return lines

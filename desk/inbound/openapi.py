@@ -13,7 +13,7 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from ..channels import Registry
 from ..channels.base import MAX_DEPTH, ExternalId
-from .answers import MessageReceipt, ResidentMessage
+from .answers import Feedback, MessageReceipt, ResidentMessage
 
 REF = "#/components/schemas/{model}"
 
@@ -30,7 +30,7 @@ def _external_id() -> dict[str, Any]:
 
 
 #: what comes back in about a delivery (the outbound contract): path suffix → model
-ANSWERS = {"messages": ResidentMessage, "receipts": MessageReceipt}
+ANSWERS = {"messages": ResidentMessage, "receipts": MessageReceipt, "feedback": Feedback}
 
 
 def delivery_schemas(
@@ -227,6 +227,14 @@ def spec(server: str, channels: Registry) -> dict[str, Any]:
             "message_receipt",
             "The desk's message was delivered to or read by the resident",
             "The delivery has no item (rejected, or not routed yet: retry)",
+        ),
+        "/feedback": (
+            "resident_feedback",
+            "The resident's answer to the region's satisfaction question after the matter "
+            "ended: the score counts in the reports' NPS, the comment is read by team leads. "
+            "A repeated feedback_id is a duplicate (the first answer is kept)",
+            "The item is not resolved yet (ask after it ends), or the delivery has no item "
+            "(rejected, or not routed yet)",
         ),
     }.items():
         paths[f"/api/v1/inbound/{{channel}}/{{external_id}}{suffix}"] = {

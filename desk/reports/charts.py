@@ -28,7 +28,7 @@ class Bar:
     y: float
     width: float
     height: float
-    value: int
+    value: float
 
 
 @dataclass
@@ -102,4 +102,47 @@ def daily_bars(days: list[date], series: list[list[int]]) -> DailyBars:
             shown.pop()  # the last day's label instead of one too close to it
         shown.append(len(days) - 1)
     chart.x_ticks = [Tick(round(chart.left + slot * n + slot / 2, 2), days[n]) for n in shown]
+    return chart
+
+
+@dataclass
+class MonthlyShares:
+    """A share per month as bars on a 0–100 % axis, with the target as a line across; a month
+    with no figure has no bar (`gaps`: where the page marks it)."""
+
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: float = LEFT
+    top: float = TOP
+    bottom: float = HEIGHT - BOTTOM
+    right: float = WIDTH - RIGHT
+    bars: list[Bar] = field(default_factory=list)
+    gaps: list[Tick] = field(default_factory=list)
+    y_ticks: list[Tick] = field(default_factory=list)
+    x_ticks: list[Tick] = field(default_factory=list)
+    target_y: float = 0.0
+
+
+def monthly_shares(months: list[date], values: list[float | None], target: float) -> MonthlyShares:
+    """The chart of `values` (shares 0–1, None for a month not measured) with `target`."""
+    chart = MonthlyShares()
+    plot_height = chart.bottom - chart.top
+    slot = (chart.right - chart.left) / max(len(months), 1)
+    bar = min(slot * 0.6, 40)
+
+    def y(share: float) -> float:
+        return round(chart.bottom - plot_height * max(0.0, min(share, 1.0)), 2)
+
+    chart.y_ticks = [Tick(y(percent / 100), percent) for percent in range(0, 101, 25)]
+    chart.target_y = y(target)
+    for n, (month, value) in enumerate(zip(months, values, strict=True)):
+        middle = round(chart.left + slot * n + slot / 2, 2)
+        chart.x_ticks.append(Tick(middle, month))
+        if value is None:
+            chart.gaps.append(Tick(middle, month))
+            continue
+        top = y(value)
+        chart.bars.append(
+            Bar(round(middle - bar / 2, 2), top, round(bar, 2), round(chart.bottom - top, 2), value)
+        )
     return chart

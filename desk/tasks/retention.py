@@ -35,13 +35,15 @@ def erase_expired(budget_seconds: float = BUDGET_SECONDS) -> dict[str, int]:
         if erased.items:
             log.info(
                 "retention: erased the resident data of %d items in the %s space "
-                "(%d event texts, %d messages, %d outbound events, %d deliveries)",
+                "(%d event texts, %d messages, %d outbound events, %d deliveries, "
+                "%d feedback comments)",
                 erased.items,
                 space,
                 erased.events,
                 erased.messages,
                 erased.outbox_events,
                 erased.deliveries,
+                erased.feedback_comments,
             )
     return {"items": real.items, "training_items": training.items}
 

@@ -18,7 +18,7 @@ from ..channels.base import InvalidJson, parse_json
 from ..channels.base import problems as problems_of_model
 from ..errors import ResidentNotIdentified
 from ..extensions import channel_registry, csrf, db
-from ..inbound import answers, tokens
+from ..inbound import answers, feedback, tokens
 from ..inbound.deadlines import HELSINKI
 from ..inbound.openapi import spec
 from ..inbound.receive import Receipt, receive
@@ -280,6 +280,22 @@ def receipt(channel: str, external_id: str):
     changed = messages.receipt(message, payload["state"], datetime.fromisoformat(payload["at"]))
     db.session.commit()
     return jsonify({"status": "accepted" if changed else "duplicate"}), 202 if changed else 200
+
+
+@bp.post("/inbound/<channel>/<path:external_id>/feedback")
+def resident_feedback(channel: str, external_id: str):
+    """The resident's answer to the satisfaction question after the matter ended."""
+    found = _answer_to(channel, external_id, answers.Feedback)
+    if isinstance(found, Response):
+        return found
+    item, payload = found
+    try:
+        _answer, new = feedback.record(db.session, item, payload)
+    except feedback.NotResolved:
+        db.session.rollback()
+        return error(409, "not_resolved", "the item is not resolved yet: ask after it ends")
+    db.session.commit()
+    return jsonify({"status": "accepted" if new else "duplicate"}), 202 if new else 200
 
 
 @bp.get("/openapi.json")

@@ -37,6 +37,8 @@ from ..models import (
     Instruction,
     InstructionsShown,
     ItemEvent,
+    ItemFeedback,
+    ItemStatus,
     Municipality,
     OutcomeCode,
     Queue,
@@ -175,6 +177,12 @@ def _context(item: WorkItem, **extra) -> dict:
     return {
         "item": item,
         "now": now,
+        # The resident's answers to the satisfaction question (after the matter ended).
+        "satisfaction": db.session.scalars(
+            select(ItemFeedback).where(ItemFeedback.item_id == item.id).order_by(ItemFeedback.at)
+        ).all()
+        if item.status == ItemStatus.RESOLVED.value
+        else [],
         "masked_pid": masked(item.personal_id) if item.personal_id else None,
         "queues": [q for q in queues if q.active and q.code != item.queue_code],
         "queue_names": {q.code: q.name(lang) for q in queues},

@@ -1,6 +1,7 @@
 """Who may see and work on what, and the one path by which resident data is loaded for display.
 
-Every page that shows a resident's data calls `load_item_for_display`, which writes the access
+Every page that shows a resident's data calls `load_item_for_display` (or, for the residents'
+comments on their satisfaction answers, `load_comments_for_display`), which writes the access
 log row (asiakastietolaki 703/2023: the resident may ask who processed their data); no other
 path may render an item.
 """
@@ -11,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import ItemNotFound
-from ..models import AccessLog, AccessPurpose, ItemEvent, User, WorkItem
+from ..models import AccessLog, AccessPurpose, ItemEvent, ItemFeedback, User, WorkItem
 
 
 def may_work_on(user: User, item: WorkItem) -> bool:
@@ -85,3 +86,40 @@ def load_item_for_display(
     record_access(session, user, purpose, item=item)
     session.flush()
     return item
+
+
+def load_comments_for_display(
+    session: Session,
+    user: User,
+    begin,
+    finish,
+    *,
+    most: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[tuple[ItemFeedback, WorkItem]], bool]:
+    """The residents' comments on their satisfaction answers given in [begin, finish), newest
+    first, on items `user` may see (scores of `most` or less only, when given); a page of
+    `limit`, and whether there are more. A comment is resident text: each item whose comment
+    is shown is logged, as its page would be."""
+    query = (
+        select(ItemFeedback, WorkItem)
+        .join(WorkItem, WorkItem.id == ItemFeedback.item_id)
+        .where(
+            ItemFeedback.comment.is_not(None),
+            ItemFeedback.at >= begin,
+            ItemFeedback.at < finish,
+            visible_to(user),
+        )
+        .order_by(ItemFeedback.at.desc(), ItemFeedback.id.desc())
+        .offset(offset)
+        .limit(limit + 1)
+    )
+    if most is not None:
+        query = query.where(ItemFeedback.score <= most)
+    rows = [tuple(row) for row in session.execute(query)]
+    shown = rows[:limit]
+    for item in {item.id: item for _feedback, item in shown}.values():
+        record_access(session, user, AccessPurpose.FEEDBACK, item=item)
+    session.flush()
+    return shown, len(rows) > limit

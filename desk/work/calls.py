@@ -276,6 +276,10 @@ def identify_caller(
     now = now or utcnow()
     item.personal_id = code
     item.resident_name = name
+    if item.municipality_code != municipality.code:
+        from ..reports.targets import forget_arrivals  # (the reports import this module)
+
+        forget_arrivals(session, item.created_at)  # the targets count its month again
     item.municipality_code = municipality.code
     if item.identification != "strong":
         item.identification = "phone"

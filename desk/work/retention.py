@@ -11,14 +11,15 @@ quotes or reaches its resident goes:
   title to what its channel says (`Adapter.retained_title`: a chat's title quotes the
   resident, a callback's is their number);
 - the texts of its events (notes, reasons, what a call was about), its messages (their text,
-  links, attachments, failures, the source's ids), its outbox events' bodies, and the payload
-  of the delivery it came in.
+  links, attachments, failures, the source's ids), its outbox events' bodies, the payload
+  of the delivery it came in, and the comments of the resident's satisfaction answers.
 
 What the reports count stays: the item's queue, channel, municipality, language, kind of
 identification, times, outcome and deadline; its events' kinds, times, queues, actors and
-outcomes; its messages' kinds, directions, times and states. The access log is never touched:
-it is kept for its own statutory period (README), and so still tells who looked at an erased
-item, and at which resident's.
+outcomes; its messages' kinds, directions, times and states; its satisfaction answers' scores
+and whether the resident was satisfied. The access log is never touched: it is kept for its
+own statutory period (README), and so still tells who looked at an erased item, and at which
+resident's.
 
 Erasure goes in batches, each its own transaction, and is idempotent: an erased item is marked
 (`erased_at`) and never looked at again (the partial index `ix_work_item_unerased` holds only
@@ -38,6 +39,7 @@ from ..models import (
     EventState,
     InboundDelivery,
     ItemEvent,
+    ItemFeedback,
     ItemMessage,
     OutboxEvent,
     TrainingCase,
@@ -58,6 +60,7 @@ class Erased:
     messages: int = 0
     outbox_events: int = 0
     deliveries: int = 0
+    feedback_comments: int = 0
 
     def add(self, other: Erased) -> None:
         for field in fields(self):
@@ -130,6 +133,11 @@ def erase(session: Session, item_ids: list[int], channels: Registry, now: dateti
         update(InboundDelivery)
         .where(InboundDelivery.item_id.in_(ids))
         .values(payload={}, reason=None)
+    ).rowcount
+    erased.feedback_comments = session.execute(
+        update(ItemFeedback)
+        .where(ItemFeedback.item_id.in_(ids), ItemFeedback.comment.is_not(None))
+        .values(comment=None)
     ).rowcount
     session.flush()
     return erased

@@ -891,4 +891,9 @@
   document.addEventListener("htmx:afterSettle", scrollBoxesSoon);
   window.addEventListener("resize", scrollBoxesSoon);
   // ---- end of drafts and the ended session ----
+
+  // The printable targets page: its button prints (a script, since inline handlers are refused).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) window.print();
+  });
 })();
