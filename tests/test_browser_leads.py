@@ -65,7 +65,7 @@ def _reflows(page: Page, state: str) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 320, f"{state}: {width} px wide at 320 px"
         page.screenshot(path=f"{SHOTS}/{state.replace(' ', '-')}-320.png", full_page=True)
-        chart = page.locator("svg.chart")
+        chart = page.locator("svg.chart").first
         if chart.count():
             chart.scroll_into_view_if_needed()
             assert chart.bounding_box()["width"] >= 470, "the chart keeps a readable size"

@@ -169,6 +169,10 @@ def test_other_care_is_digital_by_mode_and_missing_where_not_imported(session):
     assert other.cell(OCTOBER, "askola").value is None
     assert other.missing == {SEPTEMBER: MUNICIPALITIES, OCTOBER: ["askola"]}
     assert other.measured_months == [] and other.period.value is None and other.met is None
+    assert other.missing_runs() == [
+        (SEPTEMBER, SEPTEMBER, MUNICIPALITIES),
+        (OCTOBER, OCTOBER, ["askola"]),
+    ]
 
 
 def test_satisfaction_is_nps_and_share_satisfied_of_the_digital_services(session):
@@ -192,7 +196,8 @@ def test_satisfaction_is_nps_and_share_satisfied_of_the_digital_services(session
     callbacks = found.satisfaction_by_channel["callback"]
     assert callbacks.answers == 2 and callbacks.nps == -100
     assert found.satisfaction_by_channel["chat"].answers == 26
-    assert found.phone_queues == {"callback-regional"}
+    assert "callback-regional" not in found.digital_queues
+    assert "chat-regional" in found.digital_queues
 
 
 def test_nps_and_the_verdict_by_hand():
@@ -462,3 +467,22 @@ def test_an_ended_months_arrivals_are_kept_and_counted_again_when_a_caller_says_
     )
     recounted = targets.build(session, SEPTEMBER, OCTOBER, MUNICIPALITIES, now=december)
     assert recounted.first_line.cell(OCTOBER, "porvoo").digital == 6
+
+
+def test_the_monthly_chart_has_a_percent_axis_a_target_line_and_month_labels_that_fit():
+    from desk.reports import charts
+
+    months = targets.months_between(date(2025, 12, 1), date(2026, 11, 1))
+    values = [None] * 11 + [0.37]
+    chart = charts.monthly_shares(months, values, 0.5)
+    assert [t.value for t in chart.y_ticks] == [0, 25, 50, 75, 100]
+    bottom, top = chart.y_ticks[0].position, chart.y_ticks[-1].position
+    assert chart.target_y == pytest.approx((bottom + top) / 2)
+    # One bar, for the month measured; the other eleven are gaps, not bars of 0.
+    assert len(chart.bars) == 1 and len(chart.gaps) == 11
+    assert chart.bars[0].height == pytest.approx((bottom - top) * 0.37, abs=0.01)
+    # Twelve months' labels would overlap: every other one.
+    assert [t.value for t in chart.x_ticks] == months[::2]
+    assert [t.value for t in charts.monthly_shares(months[:4], [0.1] * 4, 0.3).x_ticks] == (
+        months[:4]
+    )

@@ -20,6 +20,8 @@ TOP = 16
 BOTTOM = 56  # the dates and the x axis's title
 #: the room one date label needs, in user units ("30.12." at the chart's font size)
 LABEL_ROOM = 60
+#: and a month's ("12/2026", "Dec 2026")
+MONTH_LABEL_ROOM = 72
 
 
 @dataclass
@@ -125,7 +127,7 @@ class MonthlyShares:
 
 def monthly_shares(months: list[date], values: list[float | None], target: float) -> MonthlyShares:
     """The chart of `values` (shares 0–1, None for a month not measured) with `target`."""
-    chart = MonthlyShares()
+    chart = MonthlyShares(left=LEFT + 20)  # room for "100 %" beside the axis's title
     plot_height = chart.bottom - chart.top
     slot = (chart.right - chart.left) / max(len(months), 1)
     bar = min(slot * 0.6, 40)
@@ -135,9 +137,11 @@ def monthly_shares(months: list[date], values: list[float | None], target: float
 
     chart.y_ticks = [Tick(y(percent / 100), percent) for percent in range(0, 101, 25)]
     chart.target_y = y(target)
+    every = max(1, math.ceil(MONTH_LABEL_ROOM / slot))  # labels that do not overlap
     for n, (month, value) in enumerate(zip(months, values, strict=True)):
         middle = round(chart.left + slot * n + slot / 2, 2)
-        chart.x_ticks.append(Tick(middle, month))
+        if n % every == 0:
+            chart.x_ticks.append(Tick(middle, month))
         if value is None:
             chart.gaps.append(Tick(middle, month))
             continue

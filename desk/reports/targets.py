@@ -173,6 +173,17 @@ class Measure:
     def met(self) -> bool | None:
         return verdict(self.key, self.period)
 
+    def missing_runs(self) -> list[tuple[date, date, list[str]]]:
+        """The missing sources as runs of months that lack the same municipalities: (first
+        month, last month, municipalities), so a year never imported is one line, not twelve."""
+        runs: list[tuple[date, date, list[str]]] = []
+        for month, codes in sorted(self.missing.items()):
+            if runs and runs[-1][2] == codes and month_after(runs[-1][1]) == month:
+                runs[-1] = (runs[-1][0], month, codes)
+            else:
+                runs.append((month, month, codes))
+        return runs
+
 
 @dataclass
 class Targets:
@@ -195,8 +206,8 @@ class Targets:
     satisfaction_by_month_channel: dict[tuple[date, str], Satisfaction] = field(
         default_factory=dict
     )
-    #: the queues whose answers came through phone channels (not counted in the target)
-    phone_queues: set[str] = field(default_factory=set)
+    #: the queues with answers about the digital services (the others' count for nothing)
+    digital_queues: set[str] = field(default_factory=set)
     #: days of the month with phone statistics, per municipality (a partly imported month)
     phone_days: dict[tuple[date, str], int] = field(default_factory=dict)
 
@@ -399,8 +410,8 @@ def _satisfaction(session: Session, targets: Targets, phone_channels: set[str]) 
             ):
                 table.setdefault(key, Satisfaction()).add(answers)
             if channel in phone_channels:
-                targets.phone_queues.add(queue)
                 continue  # the target is of the digital services
+            targets.digital_queues.add(queue)
             region.add(answers)
             if municipality is not None:
                 measure.cells.setdefault((month, municipality), Satisfaction()).add(answers)

@@ -335,8 +335,8 @@ def _months() -> tuple[date, date, str | None]:
     """The months asked for (`from` and `to` as yyyy-mm, both included); the twelve months up
     to this one when none are given."""
     this = day_in_finland(utcnow()).replace(day=1)
-    year_ago = date(this.year - 1, this.month, 1) if this.month == 12 else None
-    default = (year_ago or date(this.year - 1, this.month + 1, 1), this)
+    year, month = divmod(this.year * 12 + this.month - 1 - 11, 12)
+    default = (date(year, month + 1, 1), this)
     asked = request.args.get("from", ""), request.args.get("to", "")
     if not any(asked):
         return *default, None
@@ -378,6 +378,10 @@ def _targets_page(printable: bool):
     lang = language()
     ordered = sorted(municipalities, key=lambda code: sort_key(municipalities[code], lang))
     phone_channels = {c.name for c in channel_registry() if not c.digital}
+
+    def month_name(month: date) -> str:
+        return format_date(month, "LLLL yyyy", locale=FORMATS[lang])
+
     queues = {q.code: q.name(lang) for q in db.session.scalars(select(Queue))}
     return render_template(
         "reports/targets.html",
@@ -386,13 +390,20 @@ def _targets_page(printable: bool):
         municipalities=ordered,
         municipality_names=municipalities,
         queue_names={q.code: q.name(lang) for q in db.session.scalars(select(Queue))},
-        municipality_list=lambda codes: ", ".join(municipalities.get(c, c) for c in codes),
+        municipality_list=lambda codes: (
+            _("all municipalities")
+            if set(codes) >= set(municipalities)
+            else ", ".join(municipalities[c] for c in ordered if c in codes)
+        ),
+        months_text=lambda first, last: (
+            month_name(first) if first == last else f"{month_name(first)} – {month_name(last)}"
+        ),
         printed_at=utcnow(),
         first_line_channels=sorted(
             {c for counts in figures.contacts_by_channel.values() for c in counts} - {"phone"}
         ),
         counted_channel=lambda channel: channel not in phone_channels,
-        counted_queue=lambda code: code not in figures.phone_queues,
+        counted_queue=lambda code: code in figures.digital_queues,
         queue_label=lambda code: queues.get(code, code),
         charts={
             m.key: charts.monthly_shares(
@@ -401,7 +412,7 @@ def _targets_page(printable: bool):
             for m in figures.measures
         },
         month_label=lambda month: format_date(month, AXIS_MONTH[lang], locale=FORMATS[lang]),
-        month_name=lambda month: format_date(month, "LLLL yyyy", locale=FORMATS[lang]),
+        month_name=month_name,
         target_label=target_label,
         verdict=measured.verdict,
         min_answers=measured.MIN_ANSWERS,
