@@ -242,6 +242,7 @@ def test_openapi_describes_the_endpoints(client):
         "/api/v1/inbound/{channel}/{external_id}",
         "/api/v1/inbound/{channel}/{external_id}/messages",
         "/api/v1/inbound/{channel}/{external_id}/receipts",
+        "/api/v1/inbound/{channel}/{external_id}/feedback",
     }
 
 

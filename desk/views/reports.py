@@ -322,6 +322,8 @@ MAX_MONTHS = 24
 #: comments per page, and the score a "low" one has at most (a detractor's)
 COMMENTS_PAGE = 50
 LOW_SCORE = 6
+#: the furthest page of comments asked for (a larger number is this one: no offset overflows)
+MAX_PAGE = 10_000
 
 
 def _month_arg(text: str) -> date:
@@ -544,7 +546,7 @@ def comments():
         flash(problem, "error")
     low = request.args.get("low") == "1"
     try:
-        page = max(1, int(request.args.get("page", "1")))
+        page = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page = 1
     begin = reports.start_of_day_utc(first)
