@@ -391,7 +391,6 @@ def _targets_page(printable: bool):
         printable=printable,
         municipalities=ordered,
         municipality_names=municipalities,
-        queue_names={q.code: q.name(lang) for q in db.session.scalars(select(Queue))},
         municipality_list=lambda codes: (
             _("all municipalities")
             if set(codes) >= set(municipalities)
@@ -422,10 +421,7 @@ def _targets_page(printable: bool):
         modes=measured.MODES,
         mode_label=mode_label,
         low_score=LOW_SCORE,
-        period={
-            "from": figures.months[0].strftime("%Y-%m"),
-            "to": figures.months[-1].strftime("%Y-%m"),
-        },
+        period=_period_args(figures.months[0], figures.months[-1]),
     )
 
 
