@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from desk import reports
 from desk.extensions import db
 
 from . import generate
-from .run import QueryLog, machine, sign_in, summary
+from .run import machine, sign_in, summary, time_page, time_runs
 from .situation import ensure_lead
 
 RESULTS = Path(__file__).resolve().parent / "results" / "reports.json"
@@ -42,31 +41,14 @@ def main(argv: list[str] | None = None) -> None:
         ensure_lead(db.session)  # the team lead who opens the report page
         db.session.commit()
         report = reports.build(db.session, start, end)  # warm-up
-        times, sql = [], []
-        with QueryLog(engine) as log:
-            for _ in range(args.runs):
-                log.current = []
-                began = time.perf_counter()
-                report = reports.build(db.session, start, end)
-                times.append(time.perf_counter() - began)
-                sql.append(log.current)
-                log.current = None
-                db.session.rollback()
-        statements = {}
-        for run in sql:
-            for name, seconds in run:
-                statements.setdefault(name, []).append(seconds)
+        times, statements, report = time_runs(
+            engine, db.session, args.runs, lambda: reports.build(db.session, start, end)
+        )
         db.session.remove()
     client = app.test_client()
     sign_in(client, "benchlead")
     url = f"/reports?from={start.isoformat()}&to={(end.replace(day=1)).isoformat()}"
-    client.get(url)
-    page_times = []
-    for _ in range(args.runs):
-        began = time.perf_counter()
-        answer = client.get(url)
-        page_times.append(time.perf_counter() - began)
-        assert answer.status_code == 200, answer.status_code
+    page = time_page(client, url, args.runs)
     result = {
         "month": args.month,
         "volume": volume,
@@ -79,11 +61,8 @@ def main(argv: list[str] | None = None) -> None:
             "resolution_minutes": report.resolution_minutes,
         },
         "build": summary(times),
-        "page_with_comparison": summary(page_times),
-        "statements_ms": {
-            name: round(sum(values) * 1000 / len(values), 1)
-            for name, values in sorted(statements.items(), key=lambda kv: -sum(kv[1]))
-        },
+        "page_with_comparison": page,
+        "statements_ms": statements,
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, default=str))

@@ -87,6 +87,44 @@ def statement_name(statement: str) -> str:
     return flat[:60]
 
 
+def time_runs(
+    engine: Engine, session: Session, runs: int, call
+) -> tuple[list[float], dict, object]:
+    """`call()` `runs` times, each in its own rolled-back transaction: the durations, the mean
+    milliseconds of each statement (slowest first), and the last result."""
+    times, sql, result = [], [], None
+    with QueryLog(engine) as log:
+        for _ in range(runs):
+            log.current = []
+            began = time.perf_counter()
+            result = call()
+            times.append(time.perf_counter() - began)
+            sql.append(log.current)
+            log.current = None
+            session.rollback()
+    statements: dict[str, list[float]] = {}
+    for run in sql:
+        for name, seconds in run:
+            statements.setdefault(name, []).append(seconds)
+    means = {
+        name: round(sum(values) * 1000 / len(values), 1)
+        for name, values in sorted(statements.items(), key=lambda kv: -sum(kv[1]))
+    }
+    return times, means, result
+
+
+def time_page(client: FlaskClient, url: str, runs: int) -> dict:
+    """The page `runs` times after one (the summary of `summary`); each must answer 200."""
+    client.get(url)
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        answer = client.get(url)
+        times.append(time.perf_counter() - began)
+        assert answer.status_code == 200, (url, answer.status_code)
+    return summary(times)
+
+
 class QueryLog:
     """Times the statements on an engine, per thread, while that thread's `current` is a list."""
 

@@ -30,7 +30,7 @@ from desk.models import CareContacts, ItemFeedback, MonthlyArrivals, Municipalit
 from desk.reports import import_phone_calls, targets
 
 from . import generate
-from .run import QueryLog, machine, sign_in, summary
+from .run import machine, sign_in, summary, time_page, time_runs
 from .situation import ensure_lead
 
 RESULTS = Path(__file__).resolve().parent / "results" / "targets.json"
@@ -136,39 +136,22 @@ def main(argv: list[str] | None = None) -> None:
         found = targets.build(db.session, first, last, codes)
         db.session.commit()
         cold = time.perf_counter() - started
-        times, sql = [], []
-        with QueryLog(engine) as log:
-            for _ in range(args.runs):
-                log.current = []
-                started = time.perf_counter()
-                found = targets.build(db.session, first, last, codes)
-                times.append(time.perf_counter() - started)
-                sql.append(log.current)
-                log.current = None
-                db.session.rollback()
-        statements = {}
-        for run in sql:
-            for name, seconds in run:
-                statements.setdefault(name, []).append(seconds)
+        times, statements, found = time_runs(
+            engine, db.session, args.runs, lambda: targets.build(db.session, first, last, codes)
+        )
         db.session.remove()
     client = app.test_client()
     sign_in(client, "benchlead")
     period = f"from={first:%Y-%m}&to={last:%Y-%m}"
-    pages = {}
-    for name, url in (
-        ("page", f"/reports/targets?{period}"),
-        ("csv", f"/reports/targets.csv?{period}"),
-        ("printable", f"/reports/targets/print?{period}"),
-        ("comments", f"/reports/comments?{period}&low=1"),
-    ):
-        client.get(url)
-        spent = []
-        for _ in range(args.runs):
-            started = time.perf_counter()
-            answer = client.get(url)
-            spent.append(time.perf_counter() - started)
-            assert answer.status_code == 200, (url, answer.status_code)
-        pages[name] = summary(spent)
+    pages = {
+        name: time_page(client, url, args.runs)
+        for name, url in (
+            ("page", f"/reports/targets?{period}"),
+            ("csv", f"/reports/targets.csv?{period}"),
+            ("printable", f"/reports/targets/print?{period}"),
+            ("comments", f"/reports/comments?{period}&low=1"),
+        )
+    }
     region = found.satisfaction.period
     result = {
         "months": f"{first:%Y-%m}..{last:%Y-%m}",
@@ -185,10 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         "build_cold_ms": round(cold * 1000, 1),
         "build": summary(times),
         "pages": pages,
-        "statements_ms": {
-            name: round(sum(values) * 1000 / len(values), 1)
-            for name, values in sorted(statements.items(), key=lambda kv: -sum(kv[1]))
-        },
+        "statements_ms": statements,
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, default=str))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -561,6 +561,37 @@ def _day_written(text: str) -> date:
     return parse_day(text)
 
 
+def import_lines(
+    text: str, fields: int, municipalities: dict[str, str] | set[str], problems: list
+) -> Iterator[tuple[int, list[str], str]]:
+    """The data lines of an import (CSV, a header line allowed, `,` or `;` between, blank
+    lines skipped) with `fields` cells, the second naming a municipality by its code or its
+    name (`municipality_names`; a set of codes is taken as they are): (line number, cells,
+    municipality code). A line with another number of cells or an unknown municipality is
+    added to `problems` instead."""
+    if not isinstance(municipalities, dict):
+        municipalities = municipality_names((code,) for code in municipalities)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        cells = [c.strip() for c in line.replace(",", ";").split(";")]
+        if number == 1 and not cells[0][:1].isdigit():
+            continue  # the header
+        if len(cells) != fields:
+            problems.append(LineProblem(number, "columns", line.strip()[:60]))
+            continue
+        code = municipalities.get(_plain(cells[1]))
+        if code is None:
+            problems.append(LineProblem(number, "municipality", cells[1][:40]))
+            continue
+        yield number, cells, code
+
+
+def whole_number(text: str) -> bool:
+    """A count as an import writes it: digits only, at most nine."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def import_phone_calls(
     session: Session, text: str, municipalities: dict[str, str] | set[str]
 ) -> tuple[int, list[LineProblem]]:
@@ -570,30 +601,16 @@ def import_phone_calls(
     `municipality_names`; a set of codes is taken as they are) — stored per day and
     municipality (a day given again replaces its count). All or nothing: any bad line, and
     nothing is stored; the problems say where and what."""
-    if not isinstance(municipalities, dict):
-        municipalities = municipality_names((code,) for code in municipalities)
     rows: dict[tuple[date, str], int] = {}  # a day and municipality given again: the last
-    problems = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        cells = [c.strip() for c in line.replace(",", ";").split(";")]
-        if number == 1 and not cells[0][:1].isdigit():
-            continue  # the header
-        if len(cells) != 3:
-            problems.append(LineProblem(number, "columns", line.strip()[:60]))
-            continue
-        day_text, municipality, calls = cells
+    problems: list[LineProblem] = []
+    for number, cells, code in import_lines(text, 3, municipalities, problems):
+        day_text, _municipality, calls = cells
         try:
             day = _day_written(day_text)
         except ValueError:
             problems.append(LineProblem(number, "date", day_text[:40]))
             continue
-        code = municipalities.get(_plain(municipality))
-        if code is None:
-            problems.append(LineProblem(number, "municipality", municipality[:40]))
-            continue
-        if not (calls.isascii() and calls.isdigit() and len(calls) <= 9):
+        if not whole_number(calls):
             problems.append(LineProblem(number, "calls", calls[:40]))
             continue
         rows[day, code] = int(calls)

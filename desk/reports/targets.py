@@ -18,7 +18,7 @@ there, and a period over the months that are measured, which the page says.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -43,8 +43,9 @@ from . import (
     LineProblem,
     _day_written,
     _plain,
-    municipality_names,
+    import_lines,
     start_of_day_utc,
+    whole_number,
 )
 
 #: the modes of other contacts and care, as the import names them; the last two are digital
@@ -371,13 +372,6 @@ def _other_care(session: Session, targets: Targets) -> None:
     _settle(measure, targets.months, targets.municipalities, Share)
 
 
-def _answers(rows: Iterable) -> Satisfaction:
-    found = Satisfaction()
-    for row in rows:
-        found.add(Satisfaction(*(int(v or 0) for v in row)))
-    return found
-
-
 def _satisfaction(session: Session, targets: Targets, phone_channels: set[str]) -> None:
     """Per month, one read of the answers' covering index grouped by municipality, channel
     and queue; every other breakdown is summed from those rows."""
@@ -402,7 +396,7 @@ def _satisfaction(session: Session, targets: Targets, phone_channels: set[str]) 
             .where(ItemFeedback.at >= begin, ItemFeedback.at < finish)
             .group_by(ItemFeedback.municipality_code, ItemFeedback.channel, ItemFeedback.queue_code)
         ):
-            answers = _answers([figures])
+            answers = Satisfaction(*(int(n or 0) for n in figures))
             for table, key in (
                 (targets.satisfaction_by_channel, channel),
                 (targets.satisfaction_by_queue, queue),
@@ -465,34 +459,20 @@ def import_care_contacts(
     municipality and mode (a month given again replaces what it gave). All or nothing: any bad
     line and nothing is stored; the problems say where and what (`kind`: "columns", "month",
     "municipality", "mode", "contacts")."""
-    if not isinstance(municipalities, dict):
-        municipalities = municipality_names((code,) for code in municipalities)
     rows: dict[tuple[date, str, str], int] = {}
-    problems = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        cells = [c.strip() for c in line.replace(",", ";").split(";")]
-        if number == 1 and not cells[0][:1].isdigit():
-            continue  # the header
-        if len(cells) != 4:
-            problems.append(LineProblem(number, "columns", line.strip()[:60]))
-            continue
-        month_text, municipality, mode_text, contacts = cells
+    problems: list[LineProblem] = []
+    for number, cells, code in import_lines(text, 4, municipalities, problems):
+        month_text, _municipality, mode_text, contacts = cells
         try:
             month = _month_written(month_text)
         except ValueError:
             problems.append(LineProblem(number, "month", month_text[:40]))
             continue
-        code = municipalities.get(_plain(municipality))
-        if code is None:
-            problems.append(LineProblem(number, "municipality", municipality[:40]))
-            continue
         mode = MODE_NAMES.get(_plain(mode_text))
         if mode is None:
             problems.append(LineProblem(number, "mode", mode_text[:40]))
             continue
-        if not (contacts.isascii() and contacts.isdigit() and len(contacts) <= 9):
+        if not whole_number(contacts):
             problems.append(LineProblem(number, "contacts", contacts[:40]))
             continue
         rows[month, code, mode] = rows.get((month, code, mode), 0) + int(contacts)
