@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from werkzeug.serving import make_server
 
 from desk.inbound import tokens
 from desk.inbound.deadlines import HELSINKI, working_days_after
-from desk.models import ItemMessage, OutboundEndpoint, WorkItem
+from desk.models import ItemMessage, OutboundEndpoint, OutboxEvent, WorkItem
 from desk.outbound import endpoints
 from partner import create_app as create_partner
 from tests.conftest import BROWSER_DB_URL, REDIS_URL
@@ -67,6 +68,24 @@ def desk_and_partner(tmp_path_factory):
         settings.write_text(json.dumps({"desk_url": desk_url, "token": token, "secret": secret}))
         yield desk_url, partner_url, engine
     Redis.from_url(REDIS_URL).flushdb()
+
+
+def _delivery_tried(engine, item_id: int, receiver: Receiver, seconds: float = 30) -> None:
+    """Wait until the item's message has failed; if it does not, say what the outbox holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with Session(engine) as s:
+            message = s.scalar(select(ItemMessage).where(ItemMessage.item_id == item_id))
+            if message is not None and message.state == "failed":
+                return
+        time.sleep(0.2)
+    with Session(engine) as s:
+        events = s.scalars(select(OutboxEvent).where(OutboxEvent.item_id == item_id)).all()
+        held = [(e.seq, e.type, e.state, e.attempts, e.last_error) for e in events]
+    raise AssertionError(
+        f"no failed message after {seconds:g} s; the receiver had {receiver.attempts} attempts; "
+        f"the item's outbox: {held}"
+    )
 
 
 @contextmanager
@@ -277,6 +296,8 @@ def test_a_message_the_source_system_refused_is_sent_again(
         page.get_by_label(re.compile("Viesti asukkaalle")).fill("Hakemuksesi on käsittelyssä.")
         page.locator("button[data-action=send]").click()
         settled(page)
+        # Delivery tries at once, in the desk's own thread (slower when the machine is busy).
+        _delivery_tried(engine, item.id, refusing)
         state = page.locator("#conversation .message-state").last
         # The refusal and its reason appear by themselves once delivery has tried.
         expect(state).to_contain_text("Epäonnistui", timeout=15_000)

@@ -6,6 +6,7 @@ events). ../shared/contract/outbound.md."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -32,7 +33,7 @@ from desk.inbound.intake import build_item
 from desk.models import EventKind, ItemEvent, OutboxEvent, WorkItem
 from desk.outbound import delivery, endpoints, messages, outbox
 from desk.outbound.conversation import refresh_target
-from desk.tasks.outbound import due_items
+from desk.tasks.outbound import Courier, due_items
 from desk.work import lifecycle
 from tests.factories import CHANNELS, make_item, make_user
 from tests.receiver import Receiver
@@ -411,6 +412,29 @@ def test_the_sweep_hands_over_items_whose_next_event_is_due(app, app_session, re
         event_of(app_session, head).next_attempt_at = datetime.now(UTC) - timedelta(minutes=1)
         app_session.flush()
         assert due_items() == [waiting.id, due.id]
+
+
+def test_one_items_failing_delivery_does_not_hold_up_the_others(app, monkeypatch):
+    """The embedded default's delivery thread: an item whose delivery raises (a database
+    error, say) is logged and left for the sweep; the items woken with it still go."""
+    delivered = []
+
+    def deliver(item_id):
+        if item_id == 1:
+            raise RuntimeError("the database went away")
+        delivered.append(item_id)
+
+    monkeypatch.setattr("desk.tasks.outbound.deliver_item", deliver)
+    monkeypatch.setattr("desk.tasks.outbound.due_items", lambda: [])
+    courier = Courier(app)
+    try:
+        courier.wake([1, 2, 3])
+        deadline = time.monotonic() + 10
+        while len(delivered) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        courier.close()
+    assert delivered == [2, 3]
 
 
 def test_rotation_signs_with_both_secrets_for_a_day(session, receiver, client):

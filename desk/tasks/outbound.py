@@ -187,9 +187,9 @@ class Courier:
             with self.app.app_context():
                 try:
                     for item_id in sorted(items):
-                        deliver_item(item_id)
+                        self._deliver(item_id)
                     for item_id in due_items():
-                        deliver_item(item_id)
+                        self._deliver(item_id)
                     if time.monotonic() - retried_at > RETRY_SWEEP_SECONDS:
                         return_retries()
                         retried_at = time.monotonic()
@@ -200,6 +200,17 @@ class Courier:
                     log.exception("outbox delivery failed; tried again in a moment")
                 finally:
                     db.session.remove()
+
+    @staticmethod
+    def _deliver(item_id: int) -> None:
+        """One item's delivery; its failure is logged and never holds up the items after it
+        (the sweep tries it again)."""
+        try:
+            deliver_item(item_id)
+        except Exception:
+            log.exception("outbox delivery of item %s failed; tried again in a moment", item_id)
+        finally:
+            db.session.remove()
 
 
 def _woken_after_commit(session: Session) -> None:
