@@ -89,6 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         orientation,
         profile,
         reports,
+        rows,
         search,
         situation,
         team,
@@ -119,6 +120,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     training.init_app(app)
     errors.init_app(app)
     labels.init_app(app)
+    rows.init_app(app)
     orientation.init_app(app)
 
     from . import cli

@@ -63,13 +63,16 @@ class LoginUser:
 
     def __init__(self, user: User) -> None:
         self.user = user
+        # Kept apart: after the request commits, reading the row's id would load it again
+        # (with its queues and municipalities) only to write the id in the request's log line.
+        self._id = str(user.id)
 
     is_authenticated = True
     is_active = True
     is_anonymous = False
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        return self._id
 
     def __getattr__(self, name: str):
         return getattr(self.user, name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, load_only
 
 from ..errors import (
     AlreadyTaken,
@@ -71,6 +71,34 @@ def work_order() -> tuple:
         WorkItem.submitted_at.asc(),
         WorkItem.title.asc(),
         WorkItem.id.asc(),
+    )
+
+
+def as_list_rows() -> tuple:
+    """Loader options of the item lists (My work, the situation view's lists, search): the
+    columns a row shows, and of its holder the name only. A list reads a hundred rows; the
+    whole item (its content above all) and the holder's queues are for the item page."""
+    return (
+        load_only(
+            WorkItem.id,
+            WorkItem.version,
+            WorkItem.channel,
+            WorkItem.title,
+            WorkItem.language,
+            WorkItem.queue_code,
+            WorkItem.municipality_code,
+            WorkItem.status,
+            WorkItem.assignee_id,
+            WorkItem.emergency,
+            WorkItem.urgency,
+            WorkItem.submitted_at,
+            WorkItem.due_at,
+            WorkItem.order_due,
+            WorkItem.answer_by,
+            WorkItem.unanswered_since,
+            WorkItem.retry_at,
+        ),
+        joinedload(WorkItem.assignee).load_only(User.id, User.display_name).lazyload("*"),
     )
 
 

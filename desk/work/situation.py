@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..models import OPEN_STATUSES, ItemStatus, User, WorkItem
 from .access import visible_to
-from .lifecycle import work_order
+from .lifecycle import as_list_rows, work_order
 
 STATES = ("waiting", "in_progress", "waiting_resident", "due_soon", "overdue", "emergency")
 #: the phone work's numbers: callbacks not yet taken, callbacks due within the hour and
@@ -259,7 +259,9 @@ def items(
             for r in after.ranges()
         ]
         query = select(WorkItem).where(WorkItem.id.in_(union_all(*pages)))
-    return list(session.scalars(query.order_by(*work_order()).limit(limit)))
+    return list(
+        session.scalars(query.order_by(*work_order()).limit(limit).options(*as_list_rows()))
+    )
 
 
 def _list_conditions(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..models import ItemStatus, User, WorkItem
 from .access import visible_to
-from .lifecycle import takeable, work_order
+from .lifecycle import as_list_rows, takeable, work_order
 
 #: the waiting list grows by this many rows at a time ("Show 50 more")
 PAGE = 50
@@ -69,6 +69,7 @@ def held(session: Session, user: User) -> list[WorkItem]:
                 WorkItem.status.in_([ItemStatus.IN_PROGRESS.value, ItemStatus.WAITING.value]),
             )
             .order_by(*work_order())
+            .options(*as_list_rows())
         )
     )
 
@@ -87,7 +88,11 @@ def waiting(
     emergency_where = (*takeable(user), WorkItem.emergency.is_(True))
     emergencies = list(
         session.scalars(
-            select(WorkItem).where(*emergency_where).order_by(*work_order()).limit(EMERGENCIES)
+            select(WorkItem)
+            .where(*emergency_where)
+            .order_by(*work_order())
+            .limit(EMERGENCIES)
+            .options(*as_list_rows())
         )
     )
     emergency_count = (
@@ -97,7 +102,13 @@ def waiting(
     )
     where = (*takeable(user, within), WorkItem.emergency.is_(False))
     rows = list(
-        session.scalars(select(WorkItem).where(*where).order_by(*work_order()).limit(shown + 1))
+        session.scalars(
+            select(WorkItem)
+            .where(*where)
+            .order_by(*work_order())
+            .limit(shown + 1)
+            .options(*as_list_rows())
+        )
     )
     items, next_one = rows[:shown], (rows[shown] if len(rows) > shown else None)
     count, beyond = len(items), Beyond()
