@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 export FLASK_APP := desk
 
-.PHONY: run test setup services browser translations extract lint contract-examples bench screenshots \
+.PHONY: run test setup services browser translations extract lint contract-examples bench wrk screenshots \
 	production production-stop clean
 
 $(BIN)/.installed: pyproject.toml
@@ -63,8 +63,13 @@ contract-examples:
 test: setup services browser lint
 	$(BIN)/pytest
 
-bench: setup services
+bench: setup services wrk
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.http
+
+# wrk, for the pages under HTTP load (bench/http.py)
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 
 # The production shape on this machine: nginx (TLS) on https://127.0.0.1:8443, two gunicorns,
 # two workers, the scheduler and a Keycloak stand-in, state in instance/production/

@@ -40,10 +40,23 @@ USER_AGENT = "desk-live-bench"
 RESULTS = Path(__file__).resolve().parent / "results" / "live.json"
 
 
-@contextmanager
-def stream_server(database_url: str, redis_url: str, port: int, secret: str) -> Iterator[str]:
+def stream_server(database_url: str, redis_url: str, port: int, secret: str):
     """The desk under gunicorn with one gevent worker, as the stream is served in production;
     yields its base URL."""
+    return served(
+        database_url,
+        redis_url,
+        port,
+        secret,
+        ["-k", "gevent", "-w", "1", "--worker-connections", "5000"],
+    )
+
+
+@contextmanager
+def served(
+    database_url: str, redis_url: str, port: int, secret: str, workers: list[str]
+) -> Iterator[str]:
+    """The desk under gunicorn with `workers` (its worker arguments); yields its base URL."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -54,12 +67,7 @@ def stream_server(database_url: str, redis_url: str, port: int, secret: str) -> 
     process = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
-            "-k",
-            "gevent",
-            "-w",
-            "1",
-            "--worker-connections",
-            "5000",
+            *workers,
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -80,10 +88,10 @@ def stream_server(database_url: str, redis_url: str, port: int, secret: str) -> 
                 break
             except OSError:
                 if process.poll() is not None:
-                    raise RuntimeError("the stream server exited") from None
+                    raise RuntimeError("the server exited") from None
                 time.sleep(0.2)
         else:
-            raise RuntimeError("the stream server did not start")
+            raise RuntimeError("the server did not start")
         try:
             yield base
         except BaseException:

@@ -7,6 +7,8 @@ styles, event handlers, other URL schemes and everything else do not.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -18,9 +20,12 @@ ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 SCHEMES = {"http", "https", "mailto", "tel"}
 
 
+@lru_cache(maxsize=1024)
 def render(text: str | None) -> str:
     """Safe HTML for `text` (Markdown). Headings become plain paragraphs' text, so that an
-    instruction never breaks the page's heading outline."""
+    instruction never breaks the page's heading outline. Kept for the texts last asked for:
+    an item page shows several instructions, the same ones over and over, and each costs a
+    millisecond to render."""
     html = _parser.render(text or "")
     return nh3.clean(
         html,
