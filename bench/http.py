@@ -76,16 +76,16 @@ def check(base: str, cookie: str, path: str, marker: str) -> int:
     return len(body.encode())
 
 
-def wrk(base: str, cookie: str, paths: list[str], args) -> dict:
+def wrk(base: str, cookie: str, paths: list[str], connections: int, duration: int) -> dict:
     """One wrk run over `paths`; its figures (requests a second, p50/p95/p99 in ms)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(WRK_SCRIPT % {"paths": ", ".join(f'"{p}"' for p in paths), "seed": 2026})
         script.flush()
         command = [
             "wrk",
-            f"-t{min(2, args.connections)}",
-            f"-c{args.connections}",
-            f"-d{args.duration}s",
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{duration}s",
             "--timeout",
             "10s",
             "-H",
@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> None:
         for name in chosen:
             paths, marker = pages[name]
             sizes = [check(base, cookie, path, marker) for path in paths[:20]]
-            wrk(base, cookie, paths, argparse.Namespace(connections=2, duration=3))  # warm up
-            figures = wrk(base, cookie, paths, args)
+            wrk(base, cookie, paths, connections=2, duration=3)  # warm up
+            figures = wrk(base, cookie, paths, args.connections, args.duration)
             check(base, cookie, paths[0], marker)
             figures["bytes"] = round(statistics.median(sizes))
             results[name] = figures

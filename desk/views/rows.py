@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from ..extensions import channel_registry
 from ..i18n import _translations, clock, duration, language, when
-from .labels import item_status_label
+from .labels import channel_label, item_status_label
 
 #: an item id no list shows, standing in for the id in a link's shape
 _ID = 987654321
@@ -64,10 +64,7 @@ class Words:
                 ("no_deadline", _("No deadline")),
             )
         }
-        self.channels = {
-            adapter.name: escape(_(adapter.label) if adapter.label else adapter.name)
-            for adapter in channel_registry()
-        }
+        self.channels = {a.name: escape(channel_label(a.name)) for a in channel_registry()}
 
 
 def words() -> Words:

@@ -75,9 +75,9 @@ def work_order() -> tuple:
 
 
 def as_list_rows() -> tuple:
-    """Loader options of the item lists (My work, the situation view's lists, search): the
-    columns a row shows, and of its holder the name only. A list reads a hundred rows; the
-    whole item (its content above all) and the holder's queues are for the item page."""
+    """Loader options of the item lists (My work, the situation view's lists): the columns a
+    row shows, and of its holder the name only. A list reads a hundred rows; the whole item
+    (its content above all) and the holder's queues are for the item page."""
     return (
         load_only(
             WorkItem.id,
