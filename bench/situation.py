@@ -43,6 +43,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from desk.extensions import db
 from desk.models import OPEN_STATUSES, Municipality, Queue, Role, User, WorkItem
 from desk.views.situation import PAGE
+from desk.work import situation
 from desk.work.access import visible_to
 from desk.work.lifecycle import work_order
 
@@ -60,9 +61,10 @@ ROW_MARKER = "data-item-row"
 
 # The situation view's statements, named before bench/run.py's names are tried.
 SITUATION_STATEMENTS = [
-    (r"WHERE work_item\.created_at >=", "situation: trend arrived"),
-    (r"WHERE work_item\.resolved_at >=", "situation: trend resolved"),
-    (r"min\(work_item\.submitted_at\)", "situation: counts"),
+    (r"FROM item_hour_count", "situation: trends (kept)"),
+    (r"FROM open_item_count", "situation: counts (kept)"),
+    (r"min\(work_item\.submitted_at\)", "situation: oldest waiting"),
+    (r"WHERE work_item\.status IN .* AND work_item\.due_at >=", "situation: today's deadlines"),
     (r"FROM work_item .*ORDER BY work_item\.emergency DESC", "situation: list page"),
     (r"FROM saved_view", "saved views"),
     (r"FROM municipality\b", "municipalities"),
@@ -127,6 +129,29 @@ def visible_open(session: Session, user: User) -> int:
         .select_from(WorkItem)
         .where(WorkItem.status.in_(OPEN_STATUSES), visible_to(user))
     )
+
+
+def kept_numbers_match(session: Session, user: User) -> bool:
+    """Whether the view's numbers (kept counts) are those of a full count of the items."""
+    now = datetime.now(UTC)
+    numbers = situation.counts(session, user, situation.Filters(), now)
+    for state in situation.STATES:
+        direct = dict(
+            session.execute(
+                select(WorkItem.queue_code, func.count())
+                .where(
+                    WorkItem.status.in_(OPEN_STATUSES),
+                    visible_to(user),
+                    situation.state_condition(state, now),
+                )
+                .group_by(WorkItem.queue_code)
+            ).all()
+        )
+        kept = {code: getattr(n, state) for code, n in numbers.items() if getattr(n, state)}
+        if kept != direct:
+            print(f"{state}: kept {kept} but counted {direct}")
+            return False
+    return True
 
 
 # --- the list and its 1000th page ----------------------------------------------------------------
@@ -371,6 +396,7 @@ def main(argv: list[str] | None = None) -> None:
             "queues": sorted(median.queue_codes),
             "visible_open": by_professional[median.username],
         }
+        numbers_exact = kept_numbers_match(session, lead)
         matching = list_matching(session, lead)
         offset = (PAGE_NUMBER - 1) * PAGE  # 49,950 items come before the 1000th page
         if matching < offset + PAGE:
@@ -433,6 +459,7 @@ def main(argv: list[str] | None = None) -> None:
     deep_body = list_deep.get()
     shown = [int(i) for i in ITEM_LINK.findall(deep_body)]
     checks = {
+        "numbers_exact": numbers_exact,
         "first_page": {"ids_match": shown_first == first_page_ids, "shown": len(shown_first)},
         "page_1000": {
             "after_id": after_id,
@@ -444,7 +471,9 @@ def main(argv: list[str] | None = None) -> None:
             "has_next": 'rel="next"' in deep_body,
         },
     }
-    if not (checks["first_page"]["ids_match"] and checks["page_1000"]["ids_match"]):
+    if not (
+        numbers_exact and checks["first_page"]["ids_match"] and checks["page_1000"]["ids_match"]
+    ):
         raise SystemExit(f"the list pages do not show the items OFFSET finds: {checks}")
 
     print(f"{len(operations)} operations, {WARM_UP} warm-up + {args.requests} requests each…")
@@ -454,9 +483,10 @@ def main(argv: list[str] | None = None) -> None:
     shared = measure_shared(generate.DATABASE_URL, args.requests)
 
     statements = {
-        "lead counts": captured(log, fragment_lead, "situation: counts"),
-        "lead trend arrived": captured(log, fragment_lead, "situation: trend arrived"),
-        "lead trend resolved": captured(log, fragment_lead, "situation: trend resolved"),
+        "lead counts": captured(log, fragment_lead, "situation: counts (kept)"),
+        "lead today's deadlines": captured(log, fragment_lead, "situation: today's deadlines"),
+        "lead oldest waiting": captured(log, fragment_lead, "situation: oldest waiting"),
+        "lead trends": captured(log, fragment_lead, "situation: trends (kept)"),
         "list first page": captured(log, list_first, "situation: list page"),
         f"list page {PAGE_NUMBER}": captured(log, list_deep, "situation: list page"),
     }

@@ -388,6 +388,17 @@ def erase_command() -> None:
     )
 
 
+@desk.command("counts")
+def counts_command() -> None:
+    """Check the situation view's kept counts against a full count now, correcting and
+    logging any drift, and fold them (the scheduler does both periodically)."""
+    from .tasks.counts import fold_counts, reconcile_counts
+
+    drifted = reconcile_counts()
+    folded = fold_counts()
+    click.echo(f"{drifted} counts had drifted (corrected); {folded} rows folded.")
+
+
 #: the waits between tries to reach Redis again: doubling from the first up to the last
 RECONNECT = (0.5, 10.0)
 
@@ -427,9 +438,11 @@ def scheduler_command(interval: int) -> None:
 
     from .tasks import QUEUE_NAME, redis_connection
     from .tasks.calls import RETRY_SWEEP_SECONDS, return_retries
+    from .tasks.counts import fold_counts, reconcile_counts
     from .tasks.outbound import sweep_outbox
     from .tasks.retention import erase_expired
     from .tasks.sweep import sweep_pending
+    from .work.counts import FOLD_SECONDS, RECONCILE_SECONDS
 
     if current_app.config["DESK_JOBS_INLINE"]:
         raise click.ClickException("REDIS_URL is not set: there is nothing to schedule")
@@ -498,6 +511,9 @@ def scheduler_command(interval: int) -> None:
     scheduler.register(
         return_retries, queue_name=QUEUE_NAME, interval=min(interval, RETRY_SWEEP_SECONDS)
     )
+    # The situation view's kept counts: folded, and now and then checked against a full count.
+    scheduler.register(fold_counts, queue_name=QUEUE_NAME, interval=FOLD_SECONDS)
+    scheduler.register(reconcile_counts, queue_name=QUEUE_NAME, interval=RECONCILE_SECONDS)
     try:
         scheduler.start()
     finally:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Computed,
     Date,
     DateTime,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -418,6 +420,27 @@ class WorkItem(Base):
             postgresql_where=text("resolved_at IS NOT NULL AND erased_at IS NULL"),
             sqlite_where=text("resolved_at IS NOT NULL AND erased_at IS NULL"),
         ),
+        # Today's deadlines and the next hour's, by what the situation view narrows by: the
+        # part of its numbers that the kept counts cannot give (desk.work.counts).
+        Index(
+            "ix_work_item_open_due",
+            "due_at",
+            "queue_code",
+            "status",
+            "emergency",
+            *TREND_COLUMNS[1:],
+            postgresql_where=text("status IN ('new', 'in_progress', 'waiting')"),
+            sqlite_where=text("status IN ('new', 'in_progress', 'waiting')"),
+        ),
+        # Each queue's oldest waiting item: the first of its entries that the viewer may see.
+        Index(
+            "ix_work_item_waiting_since",
+            "queue_code",
+            "submitted_at",
+            *TREND_COLUMNS[1:],
+            postgresql_where=text("status = 'new'"),
+            sqlite_where=text("status = 'new'"),
+        ),
         # A resident's items by their personal identity code (desk.work.search).
         Index(
             "ix_work_item_personal_id",
@@ -486,6 +509,45 @@ class WorkItem(Base):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+def _filter_columns() -> list[Column]:
+    """The situation view's filters, as columns of a kept count."""
+    return [
+        Column("municipality_code", String(32)),
+        Column("channel", String(32), nullable=False),
+        Column("service_area_code", String(32), nullable=False),
+        Column("identification", String(8), nullable=False),
+    ]
+
+
+#: Open items by what the situation view groups and narrows by, whether someone holds them,
+#: and the day of their deadline (whole days since 1970, UTC). Signed rows appended by
+#: triggers on work_item in the changing transaction (migration 0034): a key's sum is its
+#: number of open items. desk.work.counts reads and folds them.
+open_item_count = Table(
+    "open_item_count",
+    Base.metadata,
+    Column("queue_code", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("emergency", Boolean, nullable=False),
+    Column("assigned", Boolean, nullable=False),
+    *_filter_columns(),
+    Column("due_day", Integer),
+    Column("n", Integer, nullable=False),
+)
+
+#: Arrivals by the hour of their arrival and resolutions by the hour of their resolution
+#: (whole hours since 1970, UTC), kept the same way: the situation view's trend lines.
+item_hour_count = Table(
+    "item_hour_count",
+    Base.metadata,
+    Column("kind", String(8), nullable=False),
+    Column("hour", Integer, nullable=False, index=True),
+    Column("queue_code", String(32), nullable=False),
+    *_filter_columns(),
+    Column("n", Integer, nullable=False),
+)
 
 
 class EventKind(enum.StrEnum):

@@ -179,7 +179,7 @@ def committed(app) -> Iterator[Engine]:
             text(
                 "TRUNCATE item_event, inbound_delivery, api_token, work_item, queue_membership, "
                 "municipality_scope, user_account, instruction, response_template, "
-                "outbound_endpoint RESTART IDENTITY CASCADE"
+                "outbound_endpoint, open_item_count, item_hour_count RESTART IDENTITY CASCADE"
             )
         )
     # Instruction versions name their authors (users): put the seeded content back.

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from desk.models import OPEN_STATUSES, WorkItem, utcnow
+from desk.models import OPEN_STATUSES, Queue, WorkItem, utcnow
 from desk.work import lifecycle, situation
 from desk.work.lifecycle import work_order
 from desk.work.situation import Cursor, Filters
@@ -89,21 +89,35 @@ def test_keyset_pages_follow_the_contract_order_without_gaps_or_repeats(session)
     assert pages == expected
 
 
-def test_the_days_trend_counts_arrivals_and_resolutions_per_hour(session):
-    now = utcnow() + timedelta(seconds=5)  # the view's moment: after the resolution below
+def test_the_days_trend_counts_arrivals_and_resolutions_per_clock_hour(session):
+    # The view's moment: half past the current hour (the 24th bar is the hour so far).
+    now = utcnow().replace(minute=30, second=0, microsecond=0)
     nurse = make_user(session, queues=["omaolo-porvoo"])
     recent = make_item(session, queue="omaolo-porvoo")
     recent.created_at = now - timedelta(minutes=10)
     older = make_item(session, queue="omaolo-porvoo")
     older.created_at = now - timedelta(hours=5, minutes=30)
+    first = now.replace(minute=0) - timedelta(hours=23)
+    earliest = make_item(session, queue="omaolo-porvoo")
+    earliest.created_at = first
+    too_early = make_item(session, queue="omaolo-porvoo")
+    too_early.created_at = first - timedelta(seconds=1)
     ancient = make_item(session, queue="omaolo-porvoo")
     ancient.created_at = now - timedelta(days=3)
     lifecycle.take(session, ancient, nurse)
     lifecycle.resolve(session, ancient, nurse, "no-action-needed")
+    ancient.first_action_at = now - timedelta(minutes=2)
+    ancient.resolved_at = now - timedelta(minutes=1)
     session.flush()
     trend = situation.trends(session, nurse, Filters(), now)["omaolo-porvoo"]
-    assert trend.arrived[23] == 1 and trend.arrived[18] == 1 and sum(trend.arrived) == 2
+    assert (trend.arrived[0], trend.arrived[18], trend.arrived[23]) == (1, 1, 1)
+    assert sum(trend.arrived) == 3
     assert trend.resolved[23] == 1 and sum(trend.resolved) == 1
+    # A transfer moves an item's arrival to its new queue's line.
+    lifecycle.take(session, recent, nurse)
+    lifecycle.transfer(session, recent, nurse, session.get(Queue, "chat-regional"), "Chat")
+    session.flush()
+    assert sum(situation.trends(session, nurse, Filters(), now)["omaolo-porvoo"].arrived) == 2
 
 
 def test_the_view_matches_a_direct_count_after_concurrent_arrivals_takes_and_resolutions(

@@ -145,8 +145,9 @@ def _hand_over(item_id: int) -> None:
 class Courier:
     """The embedded default's delivery: one thread of the app's own, so a slow receiver never
     holds up a professional's click, and an item's events go one after another. It also
-    delivers what comes due again every THREAD_SWEEP_SECONDS, and brings back the items whose
-    next call is due (desk.tasks.calls)."""
+    delivers what comes due again every THREAD_SWEEP_SECONDS, brings back the items whose
+    next call is due (desk.tasks.calls), and keeps the situation view's counts
+    (desk.tasks.counts)."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -167,9 +168,13 @@ class Courier:
             self.thread.join(timeout=15)
 
     def _run(self) -> None:
+        from ..work.counts import FOLD_SECONDS, RECONCILE_SECONDS
         from .calls import RETRY_SWEEP_SECONDS, return_retries
+        from .counts import fold_counts, reconcile_counts
 
         lapsed_at = retried_at = 0.0
+        # the kept counts: folded and reconciled a while after the start, then periodically
+        folded_at = reconciled_at = time.monotonic()
         while True:
             items = set()
             try:
@@ -196,6 +201,12 @@ class Courier:
                     if time.monotonic() - lapsed_at > THREAD_LAPSE_SECONDS:
                         lapse_requests()
                         lapsed_at = time.monotonic()
+                    if time.monotonic() - folded_at > FOLD_SECONDS:
+                        fold_counts()
+                        folded_at = time.monotonic()
+                    if time.monotonic() - reconciled_at > RECONCILE_SECONDS:
+                        reconcile_counts()
+                        reconciled_at = time.monotonic()
                 except Exception:
                     log.exception("outbox delivery failed; tried again in a moment")
                 finally:

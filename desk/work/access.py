@@ -24,19 +24,20 @@ def may_work_on(user: User, item: WorkItem) -> bool:
     return item.municipality_code is None or item.municipality_code in user.municipality_codes
 
 
-def visible_to(user: User, within: set[str] | None = None) -> ColumnElement[bool]:
+def visible_to(user: User, within: set[str] | None = None, rows=WorkItem) -> ColumnElement[bool]:
     """The same rule as `may_work_on`, as a SQL condition for lists; `within` narrows it to
-    some queues (one IN list, so the planner estimates the rows right)."""
+    some queues (one IN list, so the planner estimates the rows right). `rows`: what has the
+    item's queue_code and municipality_code (the items, or a kept count's columns)."""
     if user.is_admin:
-        return true() if within is None else WorkItem.queue_code.in_(within)
+        return true() if within is None else rows.queue_code.in_(within)
     queues = user.queue_codes if within is None else user.queue_codes & within
     if not queues:
         return false()
     return and_(
-        WorkItem.queue_code.in_(queues),
+        rows.queue_code.in_(queues),
         or_(
-            WorkItem.municipality_code.is_(None),
-            WorkItem.municipality_code.in_(user.municipality_codes),
+            rows.municipality_code.is_(None),
+            rows.municipality_code.in_(user.municipality_codes),
         ),
     )
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
-    Integer,
     and_,
     func,
     literal,
@@ -22,7 +21,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ..models import OPEN_STATUSES, ItemStatus, User, WorkItem
+from ..models import (
+    OPEN_STATUSES,
+    ItemStatus,
+    Queue,
+    User,
+    WorkItem,
+    item_hour_count,
+    open_item_count,
+)
+from . import counts as kept_counts
 from .access import visible_to
 from .lifecycle import as_list_rows, work_order
 
@@ -48,16 +56,17 @@ class Filters:
     service_area: str | None = None
     identification: str | None = None
 
-    def conditions(self) -> list:
+    def conditions(self, rows=WorkItem) -> list:
+        """As SQL conditions on the items, or on a kept count's columns (`rows`)."""
         conditions = []
         if self.municipality:
-            conditions.append(WorkItem.municipality_code == self.municipality)
+            conditions.append(rows.municipality_code == self.municipality)
         if self.channel:
-            conditions.append(WorkItem.channel == self.channel)
+            conditions.append(rows.channel == self.channel)
         if self.service_area:
-            conditions.append(WorkItem.service_area_code == self.service_area)
+            conditions.append(rows.service_area_code == self.service_area)
         if self.identification:
-            conditions.append(WorkItem.identification == self.identification)
+            conditions.append(rows.identification == self.identification)
         return conditions
 
 
@@ -103,37 +112,71 @@ def state_condition(state: str, now: datetime):
 def counts(session: Session, user: User, filters: Filters, now: datetime) -> dict[str, Counts]:
     """Counts per queue code, of the open items the user may see.
 
-    Grouped by what the index holds in order (queue, status, emergency), so only the two
-    deadline columns are tested row by row."""
-    rows = session.execute(
-        select(
-            WorkItem.queue_code,
-            WorkItem.status,
-            WorkItem.emergency,
-            func.count().label("n"),
-            func.count().filter(state_condition("due_soon", now)).label("due_soon"),
-            func.count().filter(state_condition("overdue", now)).label("overdue"),
-            func.min(WorkItem.submitted_at).label("oldest"),
-        )
-        .where(WorkItem.status.in_(OPEN_STATUSES), visible_to(user), *filters.conditions())
-        .group_by(WorkItem.queue_code, WorkItem.status, WorkItem.emergency)
-    )
-    result: dict[str, Counts] = {}
+    Summed from the kept counts (desk.work.counts): every deadline of a day before today is
+    overdue. Today's deadlines up to the next hour, and each queue's oldest waiting item,
+    are read from two small indexes of open items."""
+    kept = open_item_count.c
+    today, midnight = kept_counts.today(now)
     by_status = {
         ItemStatus.NEW.value: "waiting",
         ItemStatus.IN_PROGRESS.value: "in_progress",
         ItemStatus.WAITING.value: "waiting_resident",
     }
+    result: dict[str, Counts] = {}
+    rows = session.execute(
+        select(
+            kept.queue_code,
+            kept.status,
+            kept.emergency,
+            func.sum(kept.n).label("n"),
+            func.sum(kept.n).filter(kept.due_day < today).label("overdue"),
+        )
+        .where(visible_to(user, rows=kept), *filters.conditions(kept))
+        .group_by(kept.queue_code, kept.status, kept.emergency)
+    )
     for row in rows:
+        if not row.n:
+            continue
         counts = result.setdefault(row.queue_code, Counts())
         state = by_status[row.status]
         setattr(counts, state, getattr(counts, state) + row.n)
         if row.emergency:
             counts.emergency += row.n
+        counts.overdue += row.overdue or 0
+    soon = session.execute(
+        select(
+            WorkItem.queue_code,
+            func.count().filter(state_condition("due_soon", now)).label("due_soon"),
+            func.count().filter(WorkItem.due_at < now).label("overdue"),
+        )
+        .where(
+            WorkItem.status.in_(OPEN_STATUSES),
+            WorkItem.due_at >= midnight,
+            WorkItem.due_at < now + DUE_SOON,
+            visible_to(user),
+            *filters.conditions(),
+        )
+        .group_by(WorkItem.queue_code)
+    )
+    for row in soon:
+        counts = result.setdefault(row.queue_code, Counts())
         counts.due_soon += row.due_soon
         counts.overdue += row.overdue
-        if state == "waiting" and (counts.oldest is None or row.oldest < counts.oldest):
-            counts.oldest = row.oldest
+    waiting = [code for code, counts in result.items() if counts.waiting]
+    if waiting:
+        queue = Queue.__table__.c.code
+        oldest = (
+            select(func.min(WorkItem.submitted_at))
+            .where(
+                WorkItem.queue_code == queue,
+                WorkItem.status == ItemStatus.NEW.value,
+                visible_to(user),
+                *filters.conditions(),
+            )
+            .scalar_subquery()
+        )
+        for code, since in session.execute(select(queue, oldest).where(queue.in_(waiting))):
+            result[code].oldest = since
     return result
 
 
@@ -298,38 +341,35 @@ def count_after(
     )
 
 
-HOURS = 24
+HOURS = kept_counts.HOURS
 
 
 @dataclass
 class Trend:
-    """Arrivals and resolutions per hour over the last day, oldest hour first."""
+    """Arrivals and resolutions in each of the last 24 clock hours (the current one so far),
+    oldest hour first."""
 
     arrived: list[int] = field(default_factory=lambda: [0] * HOURS)
     resolved: list[int] = field(default_factory=lambda: [0] * HOURS)
 
 
-def _hours_since(column, start: datetime, dialect: str):
-    """The whole hours from `start` to the column's time, as SQL."""
-    if dialect == "postgresql":
-        return func.floor(func.extract("epoch", column - start) / 3600)
-    return func.cast((func.julianday(column) - func.julianday(start)) * 24, Integer)
-
-
 def trends(session: Session, user: User, filters: Filters, now: datetime) -> dict[str, Trend]:
-    """Per queue, items arrived and resolved in each of the last 24 hours."""
-    start = now - timedelta(hours=HOURS)
-    dialect = session.get_bind().dialect.name
-    result: dict[str, Trend] = {}
-    for column, attribute in ((WorkItem.created_at, "arrived"), (WorkItem.resolved_at, "resolved")):
-        hour = _hours_since(column, start, dialect).label("hour")
-        rows = session.execute(
-            select(WorkItem.queue_code, hour, func.count().label("n"))
-            .where(column >= start, column < now, visible_to(user), *filters.conditions())
-            .group_by(WorkItem.queue_code, hour)
+    """Per queue, items arrived and resolved in each of the last 24 clock hours, summed from
+    the kept hour counts (desk.work.counts)."""
+    kept = item_hour_count.c
+    first, last = kept_counts.trend_hours(now)
+    rows = session.execute(
+        select(kept.kind, kept.hour, kept.queue_code, func.sum(kept.n).label("n"))
+        .where(
+            kept.hour.between(first, last),
+            visible_to(user, rows=kept),
+            *filters.conditions(kept),
         )
-        for row in rows:
-            if 0 <= row.hour < HOURS:
-                trend = result.setdefault(row.queue_code, Trend())
-                getattr(trend, attribute)[int(row.hour)] = row.n
+        .group_by(kept.kind, kept.hour, kept.queue_code)
+    )
+    result: dict[str, Trend] = {}
+    for row in rows:
+        if row.n:
+            trend = result.setdefault(row.queue_code, Trend())
+            getattr(trend, row.kind)[row.hour - first] = row.n
     return result

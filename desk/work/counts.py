@@ -1,0 +1,181 @@
+"""Counts kept, not counted: the situation view's numbers as items change.
+
+Triggers on work_item (migration 0034) append signed rows to two tables in the transaction
+that changes an item: +n where rows came into a key, -n where they left one. So the sum of a
+key's rows is, in every snapshot, exactly its number of items, and a reader sums a few
+thousand rows where it used to count every open item and every arrival of the day.
+
+- `open_item_count`: open items by queue, status, emergency, whether someone holds them, the
+  view's four filters and the UTC day of the deadline. What is overdue is every day before
+  today in full, plus today's deadlines already passed, read from an index of open items by
+  deadline; what is due soon is read from the same index.
+- `item_hour_count`: arrivals by the UTC hour of arrival and resolutions by the hour of
+  resolution, by queue and the four filters.
+
+`fold` merges each key's rows into one (the scheduler, every FOLD_SECONDS); `reconcile`
+compares the kept counts with a full count in one snapshot, logs any difference and
+corrects it (every RECONCILE_SECONDS). Neither is needed for the numbers to be right: they
+keep the tables small, and would catch a change made with the triggers disabled.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from ..models import OPEN_STATUSES, WorkItem, item_hour_count, open_item_count
+
+log = logging.getLogger(__name__)
+
+FOLD_SECONDS = 30
+RECONCILE_SECONDS = 600
+#: hour rows older than this are dropped when folding: the trend reads the last 24 hours
+KEEP_HOURS = 48
+FILTERS = ("municipality_code", "channel", "service_area_code", "identification")
+DAY, HOUR = 86400, 3600
+#: the trend's hours: the 24 clock hours up to and including the current one
+HOURS = 24
+
+
+def epoch(moment: datetime, seconds: int) -> int:
+    """Whole days or hours (`seconds`) since 1970 of a moment, as the triggers number them."""
+    return int(moment.timestamp()) // seconds
+
+
+def start_of(number: int, seconds: int) -> datetime:
+    """When a day or hour numbered by `epoch` began."""
+    return datetime.fromtimestamp(number * seconds, UTC)
+
+
+def _epoch_sql(column, seconds: int, dialect: str):
+    """The triggers' numbering of a timestamp column, as SQL."""
+    if dialect == "postgresql":
+        return cast(func.floor(func.extract("epoch", column) / seconds), Integer)
+    return cast(func.strftime("%s", column), Integer) // seconds
+
+
+def _keys(dialect: str) -> list[tuple[Table, list, list, object]]:
+    """Each kept table with, as the triggers compute it, its key from work_item; the rows it
+    counts; and for the hour rows, the time they are numbered by."""
+    open_key = [
+        WorkItem.queue_code,
+        WorkItem.status,
+        WorkItem.emergency,
+        WorkItem.assignee_id.is_not(None),
+        *(getattr(WorkItem, name) for name in FILTERS),
+        _epoch_sql(WorkItem.due_at, DAY, dialect),
+    ]
+    sources = [(open_item_count, open_key, [WorkItem.status.in_(OPEN_STATUSES)], None)]
+    for kind, column in (("arrived", WorkItem.created_at), ("resolved", WorkItem.resolved_at)):
+        key = [
+            literal(kind, String),
+            _epoch_sql(column, HOUR, dialect),
+            WorkItem.queue_code,
+            *(getattr(WorkItem, name) for name in FILTERS),
+        ]
+        sources.append((item_hour_count, key, [column.is_not(None)], column))
+    return sources
+
+
+def _key_columns(table: Table) -> list:
+    return [column for column in table.c if column.name != "n"]
+
+
+def fold(session: Session, now: datetime) -> int:
+    """Merge each key's rows into one; returns how many rows there were.
+
+    The rows are deleted and their sums inserted in one transaction: a reader sees either
+    all the rows or the sums. A change committed meanwhile adds rows this fold never saw
+    (on PostgreSQL the DELETE skips rows it did not see; on SQLite it holds the only write
+    lock), so nothing is counted twice or lost."""
+    removed = 0
+    oldest_hour = epoch(now, HOUR) - KEEP_HOURS
+    for table in (open_item_count, item_hour_count):
+        key = _key_columns(table)
+        rows = session.execute(delete(table).returning(*key, table.c.n)).all()
+        removed += len(rows)
+        sums: dict[tuple, int] = {}
+        for row in rows:
+            sums[tuple(row[:-1])] = sums.get(tuple(row[:-1]), 0) + row[-1]
+        kept = [
+            dict(zip((column.name for column in key), values, strict=True), n=n)
+            for values, n in sums.items()
+            if n and not (table is item_hour_count and values[1] < oldest_hour)
+        ]
+        if kept:
+            session.execute(insert(table), kept)
+    return removed
+
+
+@dataclass(frozen=True)
+class Drift:
+    table: str
+    key: dict
+    #: kept minus counted
+    difference: int
+
+
+def reconcile(session: Session, now: datetime) -> list[Drift]:
+    """Compare the kept counts with a full count, in one statement (one snapshot), and add
+    a row correcting each difference; returns the differences, each logged as an error.
+
+    Hours before the trend's window are not compared (fold drops them)."""
+    dialect = session.get_bind().dialect.name
+    first_hour = epoch(now, HOUR) - KEEP_HOURS
+    drift = []
+    for table, computed, rows, numbered_by in _keys(dialect):
+        key = _key_columns(table)
+        kept = select(*key, table.c.n)
+        counted = select(*computed, -func.count()).where(*rows)
+        if numbered_by is not None:
+            kind = "arrived" if numbered_by is WorkItem.created_at else "resolved"
+            kept = kept.where(table.c.kind == kind, table.c.hour >= first_hour)
+            counted = counted.where(numbered_by >= start_of(first_hour, HOUR))
+        counted = counted.group_by(*(literal_column(str(n + 1)) for n in range(len(computed))))
+        *both, n = union_all(kept, counted).subquery().c
+        names = [column.name for column in key]
+        differences = (
+            select(*both, func.sum(n).label("difference")).group_by(*both).having(func.sum(n) != 0)
+        )
+        for row in session.execute(differences):
+            found = Drift(table.name, dict(zip(names, row[:-1], strict=True)), int(row[-1]))
+            log.error(
+                "kept count drift in %s: %s kept %+d from the items",
+                found.table,
+                found.key,
+                found.difference,
+                extra={"drift": found.difference},
+            )
+            drift.append(found)
+    for found in drift:
+        table = open_item_count if found.table == open_item_count.name else item_hour_count
+        session.execute(insert(table).values(**found.key, n=-found.difference))
+    return drift
+
+
+def today(now: datetime) -> tuple[int, datetime]:
+    """Today's day number and when today began (UTC), as the kept deadlines number them."""
+    number = epoch(now, DAY)
+    return number, start_of(number, DAY)
+
+
+def trend_hours(now: datetime) -> tuple[int, int]:
+    """The trend's first and last hour numbers: the 24 clock hours up to the current one."""
+    last = epoch(now, HOUR)
+    return last - HOURS + 1, last
