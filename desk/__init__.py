@@ -83,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         audit,
         endpoints,
         errors,
+        figures,
         guidance,
         items,
         labels,
@@ -121,6 +122,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     labels.init_app(app)
     rows.init_app(app)
+    figures.init_app(app)
     orientation.init_app(app)
 
     from . import cli

@@ -310,6 +310,10 @@ TREND_COLUMNS = [
 ]
 
 
+#: the columns the open items' order index holds beside its key (migration 0034)
+ORDER_INCLUDES = [*TREND_COLUMNS, "status", "due_at", "assignee_id"]
+
+
 class WorkItem(Base):
     """One resident's matter in a queue, from routing until resolved."""
 
@@ -361,6 +365,9 @@ class WorkItem(Base):
             "submitted_at",
             "title",
             "id",
+            # what a list's conditions test: counting the rows before or after a page (what
+            # lies beyond it) reads the index alone
+            postgresql_include=ORDER_INCLUDES,
             postgresql_where=text("status IN ('new', 'in_progress', 'waiting')"),
             sqlite_where=text("status IN ('new', 'in_progress', 'waiting')"),
         ),

@@ -273,3 +273,19 @@ def test_counts_stay_exact_under_concurrent_changes_and_folds(app, committed):
     with Session(committed) as s:
         assert s.scalar(select(func.count()).select_from(WorkItem)) > 20
         assert counts.reconcile(s, utcnow()) == []
+
+
+def test_a_recount_gives_what_the_triggers_kept(session):
+    rng = random.Random(3)
+    people = _everyone(session)
+    items: list[WorkItem] = []
+    for _ in range(60):
+        _change_something(session, rng, people, items)
+    now = utcnow()
+    viewer = people[0]
+    kept = situation.counts(session, viewer, Filters(), now)
+    trends = situation.trends(session, viewer, Filters(), now)
+    counts.recount(session, now)
+    assert counts.reconcile(session, now) == []
+    assert situation.counts(session, viewer, Filters(), now) == kept
+    assert situation.trends(session, viewer, Filters(), now) == trends

@@ -242,3 +242,55 @@ def test_phone_work_counts_callbacks_and_items_waiting_for_the_next_call(session
     assert situation.phone_counts(session, nurse, Filters(channel="chat"), now) == {
         "omaolo-porvoo": situation.PhoneCounts(retrying=1, next_retry=unanswered.retry_at)
     }
+
+
+def test_what_lies_beyond_each_page_is_exact_from_either_side(session):
+    """The figures under a page ("N more items, M of them overdue") come from the kept
+    counts less what comes up to the page's end, counted from whichever side the page's
+    position says is shorter: each way they are those of the list itself."""
+    now = utcnow()
+    nurse = make_user(session, queues=["omaolo-porvoo", "chat-regional"])
+    rng = random.Random(8)
+    for _ in range(70):
+        item = make_item(
+            session,
+            queue=rng.choice(["omaolo-porvoo", "chat-regional"]),
+            title=rng.choice("AB"),
+            emergency=rng.random() < 0.15,
+            due_in=rng.choice(
+                [None, timedelta(days=-2), timedelta(minutes=-20), timedelta(minutes=30)]
+            ),
+            municipality=rng.choice([None, "porvoo"]),
+        )
+        if rng.random() < 0.2:
+            lifecycle.take(session, item, nurse)
+    session.flush()
+    for state, filters in (
+        (None, Filters()),
+        ("waiting", Filters(municipality="porvoo")),
+        ("overdue", Filters()),
+        ("emergency", Filters()),
+        ("due_soon", Filters()),
+    ):
+        ordered = situation.items(session, nurse, filters, now, queue=None, state=state, limit=1000)
+        after, position = None, 0
+        while position + 10 < len(ordered):
+            shown = situation.items(
+                session, nurse, filters, now, queue=None, state=state, after=after, limit=10
+            )
+            rest = ordered[position + 10 :]
+            expected = (len(rest), sum(1 for i in rest if i.due_at and i.due_at < now))
+            for hint in (position, 10**6):
+                beyond = situation.count_beyond(
+                    session,
+                    nurse,
+                    filters,
+                    now,
+                    queue=None,
+                    state=state,
+                    after=after,
+                    shown=shown,
+                    position=hint,
+                )
+                assert beyond == expected, (state, position, hint)
+            after, position = Cursor.after(shown[-1]), position + 10

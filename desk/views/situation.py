@@ -177,6 +177,9 @@ def items():
     if (after_id := cursor("after")) is not None:
         row = db.session.get(WorkItem, after_id)
         after = Cursor.after(row) if row is not None else None
+    # How many rows came before this page, as the previous page's link said (a hint of which
+    # side of the list is shorter to count: the figures are exact whatever it says).
+    position = request.args.get("from", type=int, default=0) if after is not None else 0
     now = utcnow()
     page = situation.items(
         db.session,
@@ -192,14 +195,16 @@ def items():
     beyond = None
     if more:
         # What the next pages hold: how many, how many overdue, and the most urgent of them.
-        count, overdue = situation.count_after(
+        count, overdue = situation.count_beyond(
             db.session,
             user,
             filters,
             now,
             queue=queue.code if queue else None,
             state=state,
-            after=Cursor.after(page[PAGE - 1]),
+            after=after,
+            shown=page[:PAGE],
+            position=position,
         )
         beyond = {"count": count, "overdue": overdue, "first": page[PAGE]}
     page = page[:PAGE]
@@ -214,6 +219,7 @@ def items():
         filters=filters,
         now=now,
         first_page=after is None,
+        next_from=max(position, 0) + PAGE,
     )
 
 

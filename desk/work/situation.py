@@ -273,6 +273,35 @@ class Cursor:
             ranges.append(WorkItem.emergency.is_(False))
         return ranges
 
+    def ranges_to(self) -> list:
+        """Rows up to and including this one, as the disjoint ranges mirroring `ranges`."""
+        same_due = (
+            WorkItem.order_due.is_(None)
+            if self.due_at is None
+            else WorkItem.order_due == self.due_at
+        )
+        ranges = [
+            and_(
+                WorkItem.emergency.is_(self.emergency),
+                same_due,
+                tuple_(WorkItem.submitted_at, WorkItem.title, WorkItem.id)
+                <= tuple_(
+                    literal(self.submitted_at, WorkItem.submitted_at.type),
+                    literal(self.title, WorkItem.title.type),
+                    literal(self.id, WorkItem.id.type),
+                ),
+            ),
+            and_(
+                WorkItem.emergency.is_(self.emergency),
+                WorkItem.order_due.is_not(None)
+                if self.due_at is None
+                else WorkItem.order_due < self.due_at,
+            ),
+        ]
+        if not self.emergency:
+            ranges.append(WorkItem.emergency.is_(True))
+        return ranges
+
 
 def items(
     session: Session,
@@ -320,7 +349,18 @@ def _list_conditions(
     return conditions
 
 
-def count_after(
+#: the list states whose lists the kept counts can count, as conditions on their columns
+KEPT_STATES = {
+    None: lambda kept: [],
+    "waiting": lambda kept: [kept.status == ItemStatus.NEW.value],
+    "in_progress": lambda kept: [kept.status == ItemStatus.IN_PROGRESS.value],
+    "waiting_resident": lambda kept: [kept.status == ItemStatus.WAITING.value],
+    "emergency": lambda kept: [kept.emergency.is_(True)],
+    "overdue": lambda kept: [],
+}
+
+
+def list_numbers(
     session: Session,
     user: User,
     filters: Filters,
@@ -328,17 +368,71 @@ def count_after(
     *,
     queue: str | None,
     state: str | None,
-    after: Cursor,
-) -> tuple[int, int]:
-    """(how many items of the list come after `after`, how many of those are overdue): what a
-    page says about the items beyond it."""
-    return tuple(
-        session.execute(
-            select(func.count(), func.count().filter(WorkItem.due_at < now)).where(
-                *_list_conditions(user, filters, now, queue, state), or_(*after.ranges())
-            )
-        ).one()
+) -> tuple[int, int] | None:
+    """(how many items the whole list holds, how many of them are overdue), from the kept
+    counts and today's deadlines; None for the lists they do not count (due soon, whose
+    index read is small anyway, and the phone work's)."""
+    if state not in KEPT_STATES:
+        return None
+    kept = open_item_count.c
+    today, midnight = kept_counts.today(now)
+    where = [visible_to(user, rows=kept), *filters.conditions(kept), *KEPT_STATES[state](kept)]
+    if queue:
+        where.append(kept.queue_code == queue)
+    count, overdue = session.execute(
+        select(
+            func.coalesce(func.sum(kept.n), 0),
+            func.coalesce(func.sum(kept.n).filter(kept.due_day < today), 0),
+        ).where(*where)
+    ).one()
+    overdue += session.scalar(
+        select(func.count()).where(
+            *_list_conditions(user, filters, now, queue, state),
+            WorkItem.due_at >= midnight,
+            WorkItem.due_at < now,
+        )
     )
+    return (overdue, overdue) if state == "overdue" else (count, overdue)
+
+
+def count_beyond(
+    session: Session,
+    user: User,
+    filters: Filters,
+    now: datetime,
+    *,
+    queue: str | None,
+    state: str | None,
+    after: Cursor | None,
+    shown: list[WorkItem],
+    position: int = 0,
+) -> tuple[int, int]:
+    """(how many items of the list come after the `shown` page, how many of those are
+    overdue): what a page says about the items beyond it.
+
+    From the whole list's kept numbers less what comes up to the page's end: on the first
+    page that is the page itself; further on, the rows up to the cursor `after` or those
+    after the page are counted, whichever side of the list is shorter (`position`, how many
+    rows came before the page, tells which; either way the figure is exact)."""
+    conditions = _list_conditions(user, filters, now, queue, state)
+
+    def count(ranges: list) -> tuple[int, int]:
+        return tuple(
+            session.execute(
+                select(func.count(), func.count().filter(WorkItem.due_at < now)).where(
+                    *conditions, or_(*ranges)
+                )
+            ).one()
+        )
+
+    last = Cursor.after(shown[-1])
+    numbers = list_numbers(session, user, filters, now, queue=queue, state=state)
+    if numbers is None or (after is not None and position > numbers[0] // 2):
+        return count(last.ranges())
+    total, overdue = numbers
+    up_to = (0, 0) if after is None else count(after.ranges_to())
+    shown_overdue = sum(1 for item in shown if item.due_at is not None and item.due_at < now)
+    return total - up_to[0] - len(shown), overdue - up_to[1] - shown_overdue
 
 
 HOURS = kept_counts.HOURS
@@ -366,7 +460,7 @@ def trends(session: Session, user: User, filters: Filters, now: datetime) -> dic
             *filters.conditions(kept),
         )
         .group_by(kept.kind, kept.hour, kept.queue_code)
-    )
+    ).all()
     result: dict[str, Trend] = {}
     for row in rows:
         if row.n:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import ItemStatus, User, WorkItem
+from ..models import ItemStatus, User, WorkItem, open_item_count
 from .access import visible_to
 from .lifecycle import as_list_rows, takeable, work_order
 
@@ -113,22 +113,9 @@ def waiting(
     items, next_one = rows[:shown], (rows[shown] if len(rows) > shown else None)
     count, beyond = len(items), Beyond()
     if next_one is not None:
-        # Counted from the index of takeable rows alone (queue and municipality are in it),
-        # less the emergencies: reading every waiting row for its flag costs 10 ms more on a
-        # national backlog (docs/performance.md).
-        everything = session.scalar(
-            select(func.count()).select_from(WorkItem).where(*takeable(user, within))
-        )
-        urgent = (
-            emergency_count
-            if within is None
-            else session.scalar(
-                select(func.count())
-                .select_from(WorkItem)
-                .where(*takeable(user, within), WorkItem.emergency.is_(True))
-            )
-        )
-        count = everything - urgent
+        # The others waiting: summed from the kept counts (desk.work.counts), not counted
+        # (4.8 ms for 20,000 waiting items, docs/performance.md).
+        count = takeable_count(session, user, within)
         # The overdue come first in work order: those beyond the shown rows are the next ones,
         # counted up to OVERDUE_MOST.
         overdue = select(WorkItem.id).where(*where, WorkItem.due_at < now)
@@ -146,6 +133,20 @@ def waiting(
         count=count,
         beyond=beyond,
         first_new_id=first_new.id if first_new is not None else None,
+    )
+
+
+def takeable_count(session: Session, user: User, within: set[str] | None = None) -> int:
+    """How many items other than emergencies the user may take (`lifecycle.takeable`), from
+    the kept counts."""
+    kept = open_item_count.c
+    return session.scalar(
+        select(func.coalesce(func.sum(kept.n), 0)).where(
+            visible_to(user, user.queue_codes if within is None else within, rows=kept),
+            kept.status == ItemStatus.NEW.value,
+            kept.assigned.is_(False),
+            kept.emergency.is_(False),
+        )
     )
 
 

@@ -1,0 +1,96 @@
+"""The situation view's figures, written in Python: each number a link to the list behind it,
+and each queue's last day as a sparkline.
+
+The whole centre's view shows some 130 numbers and 20 sparklines. As Jinja macros they were
+half of the live fragment's time (a `url_for` per number, 24 bars of template arithmetic per
+sparkline; docs/performance.md). Here the links' shape is built once per request and each
+figure is one format string; every value is escaped. The macros `number` and `sparkline`
+(situation/_macros.html) call these, so each has one definition.
+"""
+
+from __future__ import annotations
+
+from flask import g, url_for
+from markupsafe import Markup, escape
+
+from ..i18n import _translations
+from .rows import _html
+
+#: stand-ins for a number's queue and state in the shape of its link
+_QUEUE, _STATE = "987654321q", "987654321s"
+ALARMS = frozenset(("overdue", "emergency", "callbacks_overdue"))
+
+
+def _link_shape(filters, with_queue: bool) -> str:
+    shapes = g.setdefault("desk_figure_links", {})
+    key = (filters, with_queue)
+    if key not in shapes:
+        shapes[key] = str(
+            escape(
+                url_for(
+                    "situation.items",
+                    queue=_QUEUE if with_queue else None,
+                    state=_STATE,
+                    municipality=filters.municipality,
+                    channel=filters.channel,
+                    service_area=filters.service_area,
+                    identification=filters.identification,
+                )
+            )
+        )
+    return shapes[key]
+
+
+def number(counts, key: str, queue: str | None, filters, label: str, where: str) -> Markup:
+    """One number of the view: a link to its list, named for screen readers, or a quiet 0."""
+    value = getattr(counts, key)
+    if not value:
+        return Markup('<span class="zero">0</span>')
+    href = _link_shape(filters, queue is not None).replace(_STATE, str(escape(key)))
+    if queue is not None:
+        href = href.replace(_QUEUE, str(escape(queue)))
+    # the catalogue's own message, trusted; `%` escapes the values
+    message = Markup(_translations().ugettext("%(label)s in %(where)s: %(n)d"))  # noqa: S704
+    name = message % {
+        "label": label,
+        "where": where,
+        "n": value,
+    }
+    alarm = "alarm" if key in ALARMS else ""
+    return _html(
+        f'<a id="n-{escape(queue or "all")}-{escape(key)}" href="{href}" aria-label="{name}"'
+        f' class="{alarm}">{int(value)}</a>'
+    )
+
+
+def sparkline(trend) -> Markup:
+    """A queue's last 24 hours: arrivals rise above the line and resolutions hang below it,
+    readable without colour; the totals are its accessible name."""
+    message = _translations().ugettext("Last 24 hours: %(arrived)d arrived, %(resolved)d resolved")
+    summary = Markup(message) % {  # noqa: S704 (the catalogue's message; `%` escapes values)
+        "arrived": sum(trend.arrived),
+        "resolved": sum(trend.resolved),
+    }
+    peak = max([1, *trend.arrived, *trend.resolved])
+    bars = []
+    for n, (a, r) in enumerate(zip(trend.arrived, trend.resolved, strict=True)):
+        if a:
+            bars.append(
+                f'<rect x="{n * 4}" y="{round(17 - a / peak * 16, 1)}" width="3"'
+                f' height="{round(a / peak * 16, 1)}" class="spark-in"></rect>'
+            )
+        if r:
+            bars.append(
+                f'<rect x="{n * 4}" y="17" width="3" height="{round(r / peak * 16, 1)}"'
+                f' class="spark-out"></rect>'
+            )
+    return _html(
+        f'<svg class="spark" viewBox="0 0 96 34" width="96" height="34" role="img"'
+        f' aria-label="{summary}" focusable="false">\n  <title>{summary}</title>\n'
+        f'  <line x1="0" y1="17" x2="96" y2="17" class="spark-axis"></line>{"".join(bars)}\n'
+        f"</svg>"
+    )
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals.update(number_html=number, sparkline_html=sparkline)
