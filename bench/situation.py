@@ -436,7 +436,7 @@ def main(argv: list[str] | None = None) -> None:
         f"list_page_{PAGE_NUMBER}",
         LEAD,
         clients[LEAD],
-        f"{list_url}&after={after_id}",
+        f"{list_url}&after={after_id}&from={offset}",
         (ROW_MARKER,),
     )
     operations = [
