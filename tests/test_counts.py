@@ -289,3 +289,51 @@ def test_a_recount_gives_what_the_triggers_kept(session):
     assert counts.reconcile(session, now) == []
     assert situation.counts(session, viewer, Filters(), now) == kept
     assert situation.trends(session, viewer, Filters(), now) == trends
+
+
+def test_without_redis_the_desks_own_thread_folds_and_reconciles(app, committed, monkeypatch):
+    """The embedded default keeps its counts too: its thread folds every FOLD_SECONDS and
+    reconciles every RECONCILE_SECONDS (shortened here to half a second)."""
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from desk.tasks.outbound import Courier
+
+    monkeypatch.setattr("desk.work.counts.FOLD_SECONDS", 0.5)
+    monkeypatch.setattr("desk.work.counts.RECONCILE_SECONDS", 0.5)
+    monkeypatch.setattr("desk.tasks.outbound.THREAD_SWEEP_SECONDS", 0.2)
+    with Session(committed) as s:
+        for _ in range(3):
+            make_item(s, queue="chat-regional")
+        # and a count that no item stands for, as if changed behind the triggers' back
+        s.execute(
+            insert(open_item_count).values(
+                queue_code="chat-regional",
+                status="new",
+                emergency=False,
+                assigned=False,
+                channel="chat",
+                service_area_code="health",
+                identification="none",
+                n=5,
+            )
+        )
+        s.commit()
+
+    def state() -> tuple[int, int]:
+        with Session(committed) as s:
+            rows = s.scalar(select(func.count()).select_from(open_item_count))
+            total = s.scalar(select(func.coalesce(func.sum(open_item_count.c.n), 0)))
+            return rows, total
+
+    assert state() == (4, 8)
+    courier = Courier(app)
+    try:
+        courier.wake(())
+        deadline = time.monotonic() + 30
+        while state() != (1, 3) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        courier.close()
+    assert state() == (1, 3)  # the drift corrected, and the rows folded into one

@@ -172,9 +172,15 @@ class Courier:
         from .calls import RETRY_SWEEP_SECONDS, return_retries
         from .counts import fold_counts, reconcile_counts
 
-        lapsed_at = retried_at = 0.0
-        # the kept counts: folded and reconciled a while after the start, then periodically
-        folded_at = reconciled_at = time.monotonic()
+        # The periodic work: [every so many seconds, the job, when it last succeeded]; the
+        # kept counts' a while after the start. A job that fails is tried again next pass.
+        start = time.monotonic()
+        periodic = [
+            [RETRY_SWEEP_SECONDS, return_retries, 0.0],
+            [THREAD_LAPSE_SECONDS, lapse_requests, 0.0],
+            [FOLD_SECONDS, fold_counts, start],
+            [RECONCILE_SECONDS, reconcile_counts, start],
+        ]
         while True:
             items = set()
             try:
@@ -195,18 +201,16 @@ class Courier:
                         self._deliver(item_id)
                     for item_id in due_items():
                         self._deliver(item_id)
-                    if time.monotonic() - retried_at > RETRY_SWEEP_SECONDS:
-                        return_retries()
-                        retried_at = time.monotonic()
-                    if time.monotonic() - lapsed_at > THREAD_LAPSE_SECONDS:
-                        lapse_requests()
-                        lapsed_at = time.monotonic()
-                    if time.monotonic() - folded_at > FOLD_SECONDS:
-                        fold_counts()
-                        folded_at = time.monotonic()
-                    if time.monotonic() - reconciled_at > RECONCILE_SECONDS:
-                        reconcile_counts()
-                        reconciled_at = time.monotonic()
+                    for job in periodic:
+                        every, work, last = job
+                        if time.monotonic() - last > every:
+                            try:
+                                work()
+                                job[2] = time.monotonic()
+                            except Exception:
+                                log.exception("%s failed; tried again in a moment", work.__name__)
+                            finally:
+                                db.session.remove()
                 except Exception:
                     log.exception("outbox delivery failed; tried again in a moment")
                 finally:

@@ -240,28 +240,31 @@ class Cursor:
     def after(cls, item: WorkItem) -> Cursor:
         return cls(item.emergency, item.order_due, item.submitted_at, item.title, item.id)
 
-    def ranges(self) -> list:
-        """Rows after this one in (emergency DESC, due_at NULLS LAST, submitted_at, title, id),
-        as disjoint ranges that each read an index in order from a starting point: the same
-        emergency and deadline with a later (submitted_at, title, id); a later deadline; no
-        deadline; and the non-emergencies after the emergencies."""
+    def _same_deadline(self, later: bool):
+        """Rows of this one's emergency and deadline, after it (`later`) or up to it."""
         same_due = (
             WorkItem.order_due.is_(None)
             if self.due_at is None
             else WorkItem.order_due == self.due_at
         )
-        ranges = [
-            and_(
-                WorkItem.emergency.is_(self.emergency),
-                same_due,
-                tuple_(WorkItem.submitted_at, WorkItem.title, WorkItem.id)
-                > tuple_(
-                    literal(self.submitted_at, WorkItem.submitted_at.type),
-                    literal(self.title, WorkItem.title.type),
-                    literal(self.id, WorkItem.id.type),
-                ),
-            )
-        ]
+        rest = tuple_(WorkItem.submitted_at, WorkItem.title, WorkItem.id)
+        this = tuple_(
+            literal(self.submitted_at, WorkItem.submitted_at.type),
+            literal(self.title, WorkItem.title.type),
+            literal(self.id, WorkItem.id.type),
+        )
+        return and_(
+            WorkItem.emergency.is_(self.emergency),
+            same_due,
+            rest > this if later else rest <= this,
+        )
+
+    def ranges(self) -> list:
+        """Rows after this one in (emergency DESC, due_at NULLS LAST, submitted_at, title, id),
+        as disjoint ranges that each read an index in order from a starting point: the same
+        emergency and deadline with a later (submitted_at, title, id); a later deadline; no
+        deadline; and the non-emergencies after the emergencies."""
+        ranges = [self._same_deadline(later=True)]
         if self.due_at is not None:
             ranges.append(
                 and_(WorkItem.emergency.is_(self.emergency), WorkItem.order_due > self.due_at)
@@ -275,28 +278,14 @@ class Cursor:
 
     def ranges_to(self) -> list:
         """Rows up to and including this one, as the disjoint ranges mirroring `ranges`."""
-        same_due = (
-            WorkItem.order_due.is_(None)
+        earlier_due = (
+            WorkItem.order_due.is_not(None)
             if self.due_at is None
-            else WorkItem.order_due == self.due_at
+            else WorkItem.order_due < self.due_at
         )
         ranges = [
-            and_(
-                WorkItem.emergency.is_(self.emergency),
-                same_due,
-                tuple_(WorkItem.submitted_at, WorkItem.title, WorkItem.id)
-                <= tuple_(
-                    literal(self.submitted_at, WorkItem.submitted_at.type),
-                    literal(self.title, WorkItem.title.type),
-                    literal(self.id, WorkItem.id.type),
-                ),
-            ),
-            and_(
-                WorkItem.emergency.is_(self.emergency),
-                WorkItem.order_due.is_not(None)
-                if self.due_at is None
-                else WorkItem.order_due < self.due_at,
-            ),
+            self._same_deadline(later=False),
+            and_(WorkItem.emergency.is_(self.emergency), earlier_due),
         ]
         if not self.emergency:
             ranges.append(WorkItem.emergency.is_(True))
