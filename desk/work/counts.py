@@ -38,6 +38,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from ..models import OPEN_STATUSES, WorkItem, item_hour_count, open_item_count
 
@@ -70,9 +71,28 @@ def _epoch_sql(column, seconds: int, dialect: str):
     return cast(func.strftime("%s", column), Integer) // seconds
 
 
-def _keys(dialect: str) -> list[tuple[Table, list, list, object]]:
-    """Each kept table with, as the triggers compute it, its key from work_item; the rows it
-    counts; and for the hour rows, the time they are numbered by."""
+@dataclass(frozen=True)
+class _Source:
+    """What a kept table counts, as the triggers compute it from work_item."""
+
+    table: Table
+    #: the key of each row, in the table's column order
+    key: list
+    #: which items it counts
+    rows: list
+    #: the hour rows: which of them ("arrived", "resolved"), and the time they are numbered by
+    kind: str | None = None
+    numbered_by: object = None
+
+    def counted(self, sign: int, first_hour: int) -> Select:
+        """Its full count from the items (times `sign`), the hour rows from `first_hour` on."""
+        counted = select(*self.key, sign * func.count()).where(*self.rows)
+        if self.numbered_by is not None:
+            counted = counted.where(self.numbered_by >= start_of(first_hour, HOUR))
+        return counted.group_by(*(literal_column(str(n + 1)) for n in range(len(self.key))))
+
+
+def _sources(dialect: str) -> list[_Source]:
     open_key = [
         WorkItem.queue_code,
         WorkItem.status,
@@ -81,7 +101,7 @@ def _keys(dialect: str) -> list[tuple[Table, list, list, object]]:
         *(getattr(WorkItem, name) for name in FILTERS),
         _epoch_sql(WorkItem.due_at, DAY, dialect),
     ]
-    sources = [(open_item_count, open_key, [WorkItem.status.in_(OPEN_STATUSES)], None)]
+    sources = [_Source(open_item_count, open_key, [WorkItem.status.in_(OPEN_STATUSES)])]
     for kind, column in (("arrived", WorkItem.created_at), ("resolved", WorkItem.resolved_at)):
         key = [
             literal(kind, String),
@@ -89,7 +109,7 @@ def _keys(dialect: str) -> list[tuple[Table, list, list, object]]:
             WorkItem.queue_code,
             *(getattr(WorkItem, name) for name in FILTERS),
         ]
-        sources.append((item_hour_count, key, [column.is_not(None)], column))
+        sources.append(_Source(item_hour_count, key, [column.is_not(None)], kind, column))
     return sources
 
 
@@ -126,17 +146,12 @@ def fold(session: Session, now: datetime) -> int:
 def recount(session: Session, now: datetime) -> None:
     """Count everything afresh (the kept hours only): for data written with the triggers
     off, such as the benchmark's generated database."""
-    dialect = session.get_bind().dialect.name
     first_hour = epoch(now, HOUR) - KEEP_HOURS
     for table in (open_item_count, item_hour_count):
         session.execute(delete(table))
-    for table, computed, rows, numbered_by in _keys(dialect):
-        counted = select(*computed, func.count()).where(*rows)
-        if numbered_by is not None:
-            counted = counted.where(numbered_by >= start_of(first_hour, HOUR))
-        counted = counted.group_by(*(literal_column(str(n + 1)) for n in range(len(computed))))
-        names = [column.name for column in table.c]
-        session.execute(insert(table).from_select(names, counted))
+    for source in _sources(session.get_bind().dialect.name):
+        names = [column.name for column in source.table.c]
+        session.execute(insert(source.table).from_select(names, source.counted(1, first_hour)))
 
 
 @dataclass(frozen=True)
@@ -152,24 +167,22 @@ def reconcile(session: Session, now: datetime) -> list[Drift]:
     a row correcting each difference; returns the differences, each logged as an error.
 
     Hours before the trend's window are not compared (fold drops them)."""
-    dialect = session.get_bind().dialect.name
     first_hour = epoch(now, HOUR) - KEEP_HOURS
     drift = []
-    for table, computed, rows, numbered_by in _keys(dialect):
+    for source in _sources(session.get_bind().dialect.name):
+        table = source.table
         key = _key_columns(table)
         kept = select(*key, table.c.n)
-        counted = select(*computed, -func.count()).where(*rows)
-        if numbered_by is not None:
-            kind = "arrived" if numbered_by is WorkItem.created_at else "resolved"
-            kept = kept.where(table.c.kind == kind, table.c.hour >= first_hour)
-            counted = counted.where(numbered_by >= start_of(first_hour, HOUR))
-        counted = counted.group_by(*(literal_column(str(n + 1)) for n in range(len(computed))))
+        if source.kind is not None:
+            kept = kept.where(table.c.kind == source.kind, table.c.hour >= first_hour)
+        counted = source.counted(-1, first_hour)
         *both, n = union_all(kept, counted).subquery().c
         names = [column.name for column in key]
         differences = (
             select(*both, func.sum(n).label("difference")).group_by(*both).having(func.sum(n) != 0)
         )
-        for row in session.execute(differences):
+        # read whole before the corrections are added to the table it reads
+        for row in session.execute(differences).all():
             found = Drift(table.name, dict(zip(names, row[:-1], strict=True)), int(row[-1]))
             log.error(
                 "kept count drift in %s: %s kept %+d from the items",
@@ -179,9 +192,7 @@ def reconcile(session: Session, now: datetime) -> list[Drift]:
                 extra={"drift": found.difference},
             )
             drift.append(found)
-    for found in drift:
-        table = open_item_count if found.table == open_item_count.name else item_hour_count
-        session.execute(insert(table).values(**found.key, n=-found.difference))
+            session.execute(insert(table).values(**found.key, n=-found.difference))
     return drift
 
 
