@@ -169,15 +169,18 @@ def sign_in(base: str, username: str, password: str) -> str:
 
 
 class Pages:
-    """`count` open pages listening to the event stream, each noting (arrival, data) of every
-    change it receives. Runs its own asyncio loop in a thread."""
+    """`count` open pages listening to the event stream (`path`), each noting (arrival, data)
+    of every change it receives, and of the lists pushed to it (`pushes`). Runs its own
+    asyncio loop in a thread."""
 
-    def __init__(self, base: str, cookie: str, count: int) -> None:
+    def __init__(self, base: str, cookie: str, count: int, path: str = "/events") -> None:
         url = urllib.parse.urlsplit(base)
         self.host, self.port = url.hostname, url.port
         self.cookie = cookie
         self.count = count
+        self.path = path
         self.arrivals: list[list[tuple[float, str]]] = [[] for _ in range(count)]
+        self.pushes: list[list[tuple[float, str]]] = [[] for _ in range(count)]
         self.connected = 0
         self.failed: list[str] = []
         # Where each page is, for a clear report when some never connect.
@@ -190,11 +193,11 @@ class Pages:
     async def _page(self, n: int) -> None:
         writer = None
         try:
-            reader, writer = await asyncio.open_connection(self.host, self.port, limit=2**16)
+            reader, writer = await asyncio.open_connection(self.host, self.port, limit=2**22)
             self.stages[n] = "awaiting the status line"
             writer.write(
                 (
-                    f"GET /events HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                    f"GET {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
                     f"User-Agent: {USER_AGENT}\r\nAccept: text/event-stream\r\n"
                     f"Cookie: {self.cookie}\r\n\r\n"
                 ).encode()
@@ -204,6 +207,7 @@ class Pages:
             if b" 200 " not in status:
                 raise RuntimeError(status.decode().strip())
             self.stages[n] = "awaiting the first event"
+            name = b"change"
             async for raw in reader:
                 line = raw.strip()
                 if line.startswith(b": connected"):
@@ -211,8 +215,12 @@ class Pages:
                     self.connected += 1
                     if self.connected == self.count:
                         self._ready.set()
+                elif line.startswith(b"event: "):
+                    name = line[7:]
                 elif line.startswith(b"data: "):
-                    self.arrivals[n].append((time.time(), line[6:].decode()))
+                    got = self.pushes if name == b"lists" else self.arrivals
+                    got[n].append((time.time(), line[6:].decode()))
+                    name = b"change"
             self.stages[n] = "stream ended"
         except Exception as error:  # noqa: BLE001 (every failure is reported)
             self.stages[n] = "failed"

@@ -14,12 +14,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from . import metrics
 from .models import ItemEvent, ItemMessage
 from .training import spaces
 from .work.presence import MemoryPresence, RedisPresence
@@ -27,6 +29,8 @@ from .work.presence import MemoryPresence, RedisPresence
 CHANNEL = "desk:changes"
 #: counts committed changes; a cached live fragment is good until it moves
 GENERATION = "desk:generation"
+#: counts committed changes per queue (a hash): a list of some queues is good until one moves
+QUEUE_GENERATIONS = "desk:queue-generation"
 #: how long a cached fragment may be reused while nothing changes (deadlines move with time)
 FRAGMENT_SECONDS = 15
 HEARTBEAT_SECONDS = 15
@@ -38,12 +42,20 @@ log = logging.getLogger(__name__)
 _CHANGES = "desk_changed_queues"
 _EMERGENCIES = "desk_emergency_queues"
 _ITEMS = "desk_conversation_items"
+_PEOPLE = "desk_holders"
 #: the events after which an open item page shows its conversation again
 CONVERSATION_KINDS = frozenset(
     {"updated", "resident_message", "message_sent", "chat_closed", "resumed", "returned"}
 )
 #: at most this many item numbers in one change (a bigger batch: the pages' own poll)
 MAX_ITEMS = 200
+#: stands in for the CSRF token in lists shared by many pages (views/rows.py); no value from
+#: the database can look like it, as every one is escaped
+CSRF_PLACEHOLDER = "<desk-csrf-token>"
+#: a pushed view is rendered at most once in this long (the changes meanwhile wait for the
+#: next rendering, never dropped): a busy queue costs one rendering a half second, however
+#: many pages show it and however many changes it has
+PUSH_SECONDS = 0.5
 
 
 def _collect(session: Session, flush_context) -> None:
@@ -51,6 +63,7 @@ def _collect(session: Session, flush_context) -> None:
     changed = session.info.setdefault(_CHANGES, set())
     emergencies = session.info.setdefault(_EMERGENCIES, set())
     items = session.info.setdefault(_ITEMS, set())
+    people = session.info.setdefault(_PEOPLE, set())
     for obj in session.new:
         if isinstance(obj, ItemEvent) and obj.item is not None:
             changed.add(obj.item.queue_code)
@@ -60,6 +73,10 @@ def _collect(session: Session, flush_context) -> None:
                 emergencies.add(obj.item.queue_code)
             if obj.kind in CONVERSATION_KINDS:
                 items.add(obj.item.id)
+            # Whose "items I hold" it changes: the holder's, and the one it was taken from.
+            people.add(obj.item.assignee_id)
+            people.update(inspect(obj.item).attrs.assignee_id.history.deleted)
+    people.discard(None)
     # A message's state (sent, read, failed) changes without an event of the item.
     items.update(obj.item_id for obj in session.dirty if isinstance(obj, ItemMessage))
 
@@ -68,6 +85,7 @@ def _publish_after_commit(session: Session) -> None:
     changed = session.info.pop(_CHANGES, None)
     emergencies = session.info.pop(_EMERGENCIES, None)
     items = session.info.pop(_ITEMS, None)
+    people = session.info.pop(_PEOPLE, None)
     if not (changed or items) or not has_app_context() or not current_app.config.get("REDIS_URL"):
         return
     if spaces.current() == spaces.TRAINING:
@@ -79,12 +97,17 @@ def _publish_after_commit(session: Session) -> None:
     if items:
         # Only numbers: an open item page refreshes its conversation when it is named.
         message["items"] = sorted(items)[:MAX_ITEMS]
+    if people:
+        # Only user ids: a page refreshes "items I hold" when its own person is named.
+        message["people"] = sorted(people)[:MAX_ITEMS]
     try:
         from .tasks import redis_connection
 
         redis = redis_connection()
         with redis.pipeline(transaction=False) as pipe:
             pipe.incr(GENERATION)
+            for code in changed or ():
+                pipe.hincrby(QUEUE_GENERATIONS, code, 1)
             pipe.publish(CHANNEL, json.dumps(message))
             pipe.execute()
     except RedisError:  # a missed live update is repaired by the slow poll
@@ -98,6 +121,7 @@ def _forget(session: Session) -> None:
     session.info.pop(_CHANGES, None)
     session.info.pop(_EMERGENCIES, None)
     session.info.pop(_ITEMS, None)
+    session.info.pop(_PEOPLE, None)
 
 
 def _window() -> int:
@@ -105,19 +129,23 @@ def _window() -> int:
     return int(time.time() // FRAGMENT_SECONDS)
 
 
-def shared_fragment(key: tuple, render: Callable[[], str]) -> str:
+def shared_fragment(key: tuple, render: Callable[[], str], queues=None) -> str:
     """`render()`, shared by every page with the same `key` until the next committed change
-    (or for FRAGMENT_SECONDS at most). Without Redis, or if Redis fails, it just renders."""
-    if not current_app.config.get("REDIS_URL"):
+    (or for FRAGMENT_SECONDS at most). With `queues`, only a change in one of those queues
+    counts. Without Redis, or if Redis fails, or in the training space (whose changes are
+    not published), it just renders."""
+    if not current_app.config.get("REDIS_URL") or spaces.current() != spaces.REAL:
         return render()
     from .tasks import redis_connection
 
     redis = redis_connection()
     try:
-        generation = int(redis.get(GENERATION) or 0)
-        digest = hashlib.sha256(
-            repr((spaces.current(), key, generation, _window())).encode()
-        ).hexdigest()
+        if queues is None:
+            generation = int(redis.get(GENERATION) or 0)
+        else:
+            codes = sorted(queues)
+            generation = tuple(redis.hmget(QUEUE_GENERATIONS, codes)) if codes else ()
+        digest = hashlib.sha256(repr((key, generation, _window())).encode()).hexdigest()
         cached = redis.get(f"desk:fragment:{digest}")
     except RedisError:  # the page works without the cache (the outage is logged once)
         return render()
@@ -130,6 +158,30 @@ def shared_fragment(key: tuple, render: Callable[[], str]) -> str:
     with contextlib.suppress(Exception):
         redis.set(f"desk:fragment:{digest}", html.encode(), ex=FRAGMENT_SECONDS * 2)
     return html
+
+
+@dataclass
+class Pushed:
+    """Lists that one open page has pushed to it as they change (views/work.py): the view's
+    `key` (pages with equal keys see the same), the queues whose changes change it (None:
+    any), how to `render` it (JSON text, shared), and the page's own CSRF `token` for the
+    placeholder in it."""
+
+    key: tuple
+    queues: frozenset[str] | None
+    render: Callable[[], str]
+    token: str
+
+
+@dataclass
+class _View:
+    """A pushed view and the pages that show it, in one process."""
+
+    render: Callable[[], str]
+    queues: frozenset[str] | None
+    pages: dict[queue.Queue, str] = field(default_factory=dict)
+    dirty: bool = False
+    rendered_at: float = 0.0
 
 
 class Broadcaster:
@@ -152,6 +204,10 @@ class Broadcaster:
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
         self.subscribed = False
+        #: the pushed views of this process's open pages, by key
+        self.views: dict[tuple, _View] = {}
+        self.renderer: threading.Thread | None = None
+        self.wake = threading.Event()
 
     def _run(self) -> None:
         delay, interrupted = self.backoff[0], False
@@ -204,33 +260,88 @@ class Broadcaster:
     def _send(self, data: str) -> None:
         with self.lock:
             listeners = list(self.listeners)
+            # The views this change changes render again (desk.work's lists, for one).
+            try:
+                changed = set(json.loads(data).get("queues") or ())
+            except (ValueError, AttributeError):
+                changed = set()
+            for view in self.views.values():
+                if not changed or view.queues is None or view.queues & changed:
+                    view.dirty = True
+                    self.wake.set()
         for listener in listeners:
             # A page that does not read is refreshed by its slow poll instead.
             with contextlib.suppress(queue.Full):
                 listener.put_nowait(data)
 
+    def _render_views(self) -> None:
+        """Render the views that changes have made dirty, each at most once a PUSH_SECONDS,
+        and push each to its pages (with each page's own CSRF token)."""
+        while not self.stopping.is_set():
+            self.wake.wait(PUSH_SECONDS)
+            self.wake.clear()
+            now = time.monotonic()
+            with self.lock:
+                due = [
+                    (key, view)
+                    for key, view in self.views.items()
+                    if view.dirty and now - view.rendered_at >= PUSH_SECONDS
+                ]
+                for _key, view in due:
+                    view.dirty, view.rendered_at = False, now
+                if any(view.dirty for view in self.views.values()):
+                    self.wake.set()  # those rendered just now: at the end of their wait
+            for key, view in due:
+                try:
+                    payload = view.render()
+                except Exception:  # a failed rendering: the page's own poll repairs it
+                    log.warning("could not render pushed lists %s", key[0], exc_info=True)
+                    continue
+                metrics.PUSHED_RENDERINGS.inc()
+                with self.lock:
+                    pages = list(view.pages.items())
+                for page, token in pages:
+                    with contextlib.suppress(queue.Full):
+                        page.put_nowait(("lists", payload.replace(CSRF_PLACEHOLDER, token)))
+            if not due:
+                time.sleep(0.05)  # the next view's wait ends soon: no busy loop meanwhile
+
     def close(self) -> None:
         """Stop the subscription (tests; a server process just ends)."""
         self.stopping.set()
-        if self.thread is not None:
-            self.thread.join(timeout=5)
+        self.wake.set()
+        for thread in (self.thread, self.renderer):
+            if thread is not None:
+                thread.join(timeout=5)
 
-    def listen(self) -> queue.Queue:
+    def listen(self, pushed: Pushed | None = None) -> queue.Queue:
         with self.lock:
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, daemon=True, name="desk-live")
                 self.thread.start()
             listener: queue.Queue = queue.Queue(maxsize=100)
             self.listeners.add(listener)
+            if pushed is not None:
+                if self.renderer is None or not self.renderer.is_alive():
+                    self.renderer = threading.Thread(
+                        target=self._render_views, daemon=True, name="desk-live-views"
+                    )
+                    self.renderer.start()
+                view = self.views.setdefault(pushed.key, _View(pushed.render, pushed.queues))
+                view.pages[listener] = pushed.token
             return listener
 
     def leave(self, listener: queue.Queue) -> None:
         with self.lock:
             self.listeners.discard(listener)
+            for key, view in list(self.views.items()):
+                if view.pages.pop(listener, None) is not None and not view.pages:
+                    del self.views[key]
 
-    def stream(self) -> Iterator[str]:
-        """Server-Sent Events for one page: a `change` per committed change, and heartbeats."""
-        listener = self.listen()
+    def stream(self, pushed: Pushed | None = None) -> Iterator[str]:
+        """Server-Sent Events for one page: a `change` per committed change, its `lists` as
+        they change when it has them pushed, and heartbeats."""
+        listener = self.listen(pushed)
         try:
             yield ": connected\n\n"
             while True:
@@ -239,7 +350,8 @@ class Broadcaster:
                 except queue.Empty:
                     yield ": heartbeat\n\n"
                     continue
-                yield f"event: change\ndata: {data}\n\n"
+                name, data = data if isinstance(data, tuple) else ("change", data)
+                yield f"event: {name}\ndata: {data}\n\n"
         finally:
             self.leave(listener)
 

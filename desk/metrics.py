@@ -77,6 +77,10 @@ SHED = Counter(
     "Requests answered 503 at once because they had waited in the queue in front of the "
     "desk longer than DESK_QUEUE_DEADLINE_SECONDS (the client has most likely given up).",
 )
+PUSHED_RENDERINGS = Counter(
+    "desk_pushed_renderings_total",
+    "Lists rendered by the live stream to push to open pages (once per view per change).",
+)
 SSE_CLIENTS = Gauge(
     "desk_sse_clients",
     "Open event streams (/events), one per open page.",

@@ -47,7 +47,8 @@ def test_an_auditors_pages_open_no_live_stream(page: Page, live_with_redis):
 
     # A professional's page follows the live stream: this desk has one to offer.
     sign_in(page, "hoitaja")
-    expect(page.locator("body")).to_have_attribute("sse-connect", "/events")
+    # My work's stream names its lists, which the desk then pushes as they change.
+    expect(page.locator("#live-stream")).to_have_attribute("sse-connect", "/events?view=work")
     for _ in range(50):
         if _streams(requests):
             break
@@ -66,7 +67,7 @@ def test_an_auditors_pages_open_no_live_stream(page: Page, live_with_redis):
     page.get_by_role("button", name="Hae", exact=True).click()
     expect(page.get_by_label("Ammattilaisen käyttäjätunnus")).to_have_value("hoitaja")
     page.wait_for_timeout(1000)  # time enough for a stream to be opened, and refused
-    assert page.locator("body").get_attribute("sse-connect") is None
+    assert page.locator("[sse-connect]").count() == 0
     assert page.locator("#emergency-watch").count() == 0
     assert _streams(requests) == [], "an auditor's page opened the live stream"
 
@@ -123,6 +124,8 @@ def test_a_p0_arriving_while_a_nurse_is_on_my_work_is_alerted_and_listed_at_once
     expect(page.locator("#emergency-alert")).to_be_hidden()  # nothing new yet
     page.wait_for_timeout(500)  # the stream is open (the first story proves it opens)
     focused, top = _focus_a_waiting_row(page)
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "/work" in r.url else None)
 
     answered = _deliver_p0(page.base_url, token, "Puristava rintakipu (tarina)")
     alert = page.locator("#emergency-alert")
@@ -138,12 +141,23 @@ def test_a_p0_arriving_while_a_nurse_is_on_my_work_is_alerted_and_listed_at_once
     _still_in_place(page, focused, top)
     expect(page.locator("#live")).to_contain_text("Jonoissasi odottaa")
     accessible(page, "My work with a new emergency and its alert")
+    # The lists came with the stream: the page fetched nothing but the emergency check.
+    assert [url for url in fetched if "/work/emergencies" not in url] == []
 
     # On another page, the next one is alerted too.
     page.get_by_role("link", name="Tilannekuva").click()
     expect(page.locator("#emergency-alert")).to_be_hidden()
+    expect(page.locator("#live-stream")).to_have_attribute("sse-connect", "/events")
     _deliver_p0(page.base_url, token, "Toinen rintakipu (tarina)")
     expect(page.locator("#emergency-alert")).to_be_visible(timeout=2_000)
+
+    # Back on My work (a boosted move: the page's own stream, naming its lists again), the
+    # next one is listed as it arrives.
+    page.get_by_role("link", name="Oma työ").first.click()
+    expect(page.locator("#live-stream")).to_have_attribute("sse-connect", "/events?view=work")
+    page.wait_for_timeout(500)
+    _deliver_p0(page.base_url, token, "Kolmas rintakipu (tarina)")
+    expect(listed.filter(has_text="Kolmas rintakipu (tarina)")).to_have_count(1, timeout=3_000)
 
 
 def test_the_team_board_follows_the_queues_by_itself(page: Page, live_with_redis):
@@ -185,7 +199,7 @@ def test_without_redis_my_work_polls_and_the_alert_comes_within_one_interval(pag
     page.base_url, engine = polling
     token = _token(engine)
     sign_in(page, "hoitaja")
-    expect(page.locator("body")).not_to_have_attribute("sse-connect", re.compile("."))
+    expect(page.locator("[sse-connect]")).to_have_count(0)
     expect(page.locator("#work-lists")).to_have_attribute("hx-trigger", "every 1s")
     focused, top = _focus_a_waiting_row(page)
     answered = _deliver_p0(page.base_url, token, "Rintakipu ilman Redistä")

@@ -36,6 +36,7 @@ def test_a_committed_take_reaches_every_listening_page_once(app, committed, redi
             nurse = make_user(db.session)
             item = make_item(db.session, queue="chat-regional")
             db.session.commit()
+            nurse_id = nurse.id
             lifecycle.take(db.session, item, nurse)
             db.session.rollback()  # a rolled-back change publishes nothing
             lifecycle.take(db.session, db.session.merge(item), nurse)
@@ -44,7 +45,11 @@ def test_a_committed_take_reaches_every_listening_page_once(app, committed, redi
     finally:
         app.config.update(REDIS_URL=None)
     for page in pages:
-        assert json.loads(page.get(timeout=5)) == {"queues": ["chat-regional"]}
+        # The queue, and whose items held changed (the nurse's "items I hold"): no resident data.
+        assert json.loads(page.get(timeout=5)) == {
+            "queues": ["chat-regional"],
+            "people": [nurse_id],
+        }
         assert page.empty()
 
 
@@ -102,7 +107,7 @@ def test_one_gevent_worker_streams_to_hundreds_of_pages_and_still_serves(app, co
         nurse = make_user(db.session, queues=["chat-regional"])
         item = make_item(db.session, queue="chat-regional")
         db.session.commit()
-        username, item_id = nurse.username, item.id
+        username, item_id, nurse_id = nurse.username, item.id, nurse.id
         db.session.remove()
 
     with stream_server(PG_URL, redis_url, 5089, "test-secret") as base:
@@ -129,7 +134,8 @@ def test_one_gevent_worker_streams_to_hundreds_of_pages_and_still_serves(app, co
             pages.wait_for(1, timeout=10)
         finally:
             pages.close()
-    assert all(json.loads(p[0][1]) == {"queues": ["chat-regional"]} for p in pages.arrivals)
+    change = {"queues": ["chat-regional"], "people": [nurse_id]}
+    assert all(json.loads(p[0][1]) == change for p in pages.arrivals)
 
 
 def test_the_live_fragment_is_rendered_once_per_change_for_the_same_view(
@@ -163,6 +169,8 @@ def test_the_live_fragment_is_rendered_once_per_change_for_the_same_view(
     app.config.update(REDIS_URL=redis_url)
     try:
         pages = [Browser(app.test_client()).login(u) for u in users]
+        redis = Redis.from_url(redis_url)
+        redis.delete(*redis.keys("desk:fragment:*"))  # My work's lists, where they signed in
         assert number(pages[0], "waiting") == "1"
         assert len(Redis.from_url(redis_url).keys("desk:fragment:*")) == 1
         assert number(pages[1], "waiting") == "1"  # the same view: the same rendering

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, Response, abort, current_app, request
 from flask_login import login_required
+from flask_wtf.csrf import generate_csrf
+from markupsafe import escape
 
 from .. import metrics
+from ..live import Pushed
+from ..policy import allows
+from ..security import me
 from ..training import spaces
+from .guard import number
 
 bp = Blueprint("live", __name__)
 
@@ -14,7 +20,9 @@ bp = Blueprint("live", __name__)
 @bp.get("/events")
 @login_required
 def events():
-    """Changes as they are committed (no resident data: only which queues changed)."""
+    """Changes as they are committed (no resident data: only which queues changed). A My work
+    page names its lists (`view=work`, with its queue filter and length): the stream then
+    pushes them to it as they change, rendered once for every page with the same view."""
     if spaces.current() == spaces.TRAINING:
         # The stream is the real desk's: nothing of it reaches the training space, whoever
         # asks there (the route policy already refuses training accounts; pages there poll).
@@ -23,10 +31,21 @@ def events():
     if hub is None:
         abort(404)
     return Response(
-        _counted(hub.stream()),
+        _counted(hub.stream(_pushed())),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def _pushed() -> Pushed | None:
+    """The lists this page asks to be pushed, if it may see them."""
+    if request.args.get("view") != "work" or not allows("work.index", me().role):
+        return None
+    from .work import Lists, pusher
+
+    view = Lists.of(me(), request.args.get("queue") or None, number(request.args.get("shown")))
+    token = escape(generate_csrf())
+    return Pushed(key=view.key(), queues=view.queues, render=pusher(view), token=token)
 
 
 def _counted(stream):

@@ -1,14 +1,40 @@
 """My work: emergencies waiting in my queues first, the items I hold, then what I may take
-from my queues a page at a time, and take next. An open page refreshes the lists by itself
-and watches for new emergencies (`emergencies`)."""
+from my queues a page at a time, and take next. An open page watches for new emergencies
+(`emergencies`) and keeps its lists current by itself.
+
+The lists of what waits in my queues are the same for everyone who sees the same queues and
+municipalities in the same language (`Lists`), so they are rendered once per change of those
+queues and shared (`queue_lists`): by the pages, and by the live stream, which pushes them to
+every open page of that view (desk.live, `Broadcaster`). Only "items I hold" is the person's
+own; an open page fetches it again when a change names its person.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import login_required
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
+from .. import live
 from ..extensions import db
+from ..i18n import language
 from ..models import utcnow
 from ..security import WORKERS, is_htmx, me, roles_required
 from ..work import worklist
@@ -29,28 +55,134 @@ def home():
     return redirect(start_page())
 
 
-def _my_work(queue_filter: str | None, message: str | None = None) -> dict:
-    user = me()
+@dataclass(frozen=True)
+class Lists:
+    """One view of the lists of what waits: whose queues and municipalities (what
+    `lifecycle.takeable` asks of a user), narrowed to which queue, how many rows, in which
+    language. Everyone with the same view sees the same lists."""
+
+    queue_codes: frozenset[str]
+    municipality_codes: frozenset[str]
+    is_admin: bool
+    queue_filter: str
+    shown: int
+    language: str
+
+    @classmethod
+    def of(cls, user, queue_filter: str | None, shown: int | None) -> Lists:
+        """The view `user` asks for (a filter outside their queues is no filter)."""
+        return cls(
+            queue_codes=frozenset(user.queue_codes),
+            municipality_codes=frozenset(user.municipality_codes),
+            is_admin=user.is_admin,
+            queue_filter=queue_filter if queue_filter in user.queue_codes else "",
+            shown=worklist.shown_rows(shown),
+            language=language(),
+        )
+
+    @property
+    def queues(self) -> frozenset[str] | None:
+        """The queues whose changes change these lists (None: any queue, for an admin)."""
+        return None if self.is_admin else self.queue_codes
+
+    def key(self) -> tuple:
+        return (
+            "work",
+            tuple(sorted(self.queue_codes)),
+            tuple(sorted(self.municipality_codes)),
+            self.is_admin,
+            self.queue_filter,
+            self.shown,
+            self.language,
+        )
+
+
+def _render_lists(view: Lists) -> str:
+    """The emergencies and the waiting list of `view`, as JSON text: both sections' HTML and
+    the count of what waits. The take buttons' CSRF token is a placeholder (`personal`)."""
     now = utcnow()
-    within = {queue_filter} if queue_filter in user.queue_codes else None
-    shown = worklist.shown_rows(number(request.args.get("shown"), high=worklist.MOST * 10))
-    lists = worklist.waiting(db.session, user, now, within=within, shown=shown)
-    return {
-        "held": worklist.held(db.session, user),
+    within = {view.queue_filter} if view.queue_filter else None
+    lists = worklist.waiting(db.session, view, now, within=within, shown=view.shown)
+    context = {
         "emergencies": lists.emergencies,
         "emergency_count": lists.emergency_count,
         "available": lists.items,
         "available_total": lists.count,
         "beyond": lists.beyond,
-        "waiting_total": lists.total,
-        "shown": shown,
+        "shown": view.shown,
         "first_new_id": lists.first_new_id,
         "page_size": PAGE,
         "most": worklist.MOST,
         "overdue_most": worklist.OVERDUE_MOST,
-        "queues": user.queues,
-        "queue_filter": queue_filter if queue_filter in user.queue_codes else "",
+        "has_queues": bool(view.queue_codes),
+        "queue_filter": view.queue_filter,
         "now": now,
+    }
+    g.pop("desk_row_words", None)
+    g.desk_shared_rows = True  # the rows' CSRF token is each page's own (rows.words)
+    try:
+        return json.dumps(
+            {
+                "emergencies": render_template("work/_emergencies.html", **context),
+                "waiting": render_template("work/_waiting.html", **context),
+                "total": lists.total,
+                "count_text": ngettext(
+                    "%(num)d item is waiting in your queues.",
+                    "%(num)d items are waiting in your queues.",
+                    lists.total,
+                ),
+            }
+        )
+    finally:
+        g.pop("desk_shared_rows", None)
+        g.pop("desk_row_words", None)
+
+
+def queue_lists(view: Lists) -> str:
+    """`view`'s lists (`_render_lists`), rendered once per change in its queues for everyone
+    with the same view (desk.live.shared_fragment)."""
+    return live.shared_fragment(view.key(), lambda: _render_lists(view), queues=view.queues)
+
+
+def personal(payload: str, token: str) -> str:
+    """Shared lists made this page's own: its CSRF token in the take buttons."""
+    return payload.replace(live.CSRF_PLACEHOLDER, token)
+
+
+def pusher(view: Lists) -> Callable[[], str]:
+    """How the live stream renders `view` later, outside the page's request: in a request
+    context of its own, in the view's language."""
+    app: Flask = current_app._get_current_object()
+
+    def render() -> str:
+        with app.test_request_context("/work"), force_locale(view.language):
+            try:
+                return queue_lists(view)
+            finally:
+                db.session.remove()
+
+    return render
+
+
+def _my_work(queue_filter: str | None, message: str | None = None) -> dict:
+    user = me()
+    view = Lists.of(user, queue_filter, number(request.args.get("shown"), high=worklist.MOST * 10))
+    lists = json.loads(personal(queue_lists(view), escape(generate_csrf())))
+    return {
+        "held": worklist.held(db.session, user),
+        "emergencies_html": Markup(lists["emergencies"]),  # noqa: S704 (rendered by Jinja)
+        "waiting_html": Markup(lists["waiting"]),  # noqa: S704 (rendered by Jinja)
+        "waiting_total": lists["total"],
+        "shown": view.shown,
+        "page_size": PAGE,
+        "queues": user.queues,
+        "queue_filter": view.queue_filter,
+        "live_view": {
+            "view": "work",
+            "queue": view.queue_filter or None,
+            "shown": view.shown if view.shown > PAGE else None,
+        },
+        "now": utcnow(),
         "message": message,
     }
 

@@ -297,6 +297,15 @@
       var hit = resync || changed.some(function (q) { return shown.indexOf(q) >= 0; });
       if (hit) { notifiedAt[list.id] = Date.now(); refreshSoon(list); }
     });
+    // A person's own lists ("items I hold"): when a change names the person. (My work's
+    // lists of what waits are pushed by the stream instead: see #work-push below.)
+    var people = (message.people || []).map(String);
+    document.querySelectorAll("[data-live-people][id]").forEach(function (region) {
+      if (resync || people.indexOf(region.getAttribute("data-live-people")) >= 0) {
+        notifiedAt[region.id] = Date.now();
+        refreshSoon(region);
+      }
+    });
     // An item's conversation: the resident wrote, or a message's state changed.
     document.querySelectorAll("[data-live-item][id]").forEach(function (region) {
       if (resync || items.indexOf(region.getAttribute("data-live-item")) >= 0) {
@@ -360,36 +369,28 @@
   // Keep the reader's place: the first row in view stays where it was on the screen (htmx
   // itself puts focus back on the element with the same id), and a changed count of waiting
   // items is announced politely, once.
-  var place = null;
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var elt = event.detail.elt;
-    place = null;
-    if (!isBackground(elt) || !elt.id) return;
+  function keepPlace(elt) {
     // The element the reader is on, when it is in view; else the first one in view (rows
     // added above it, such as a new emergency, must not push it down).
+    var count = elt.getAttribute("data-count");
     var active = document.activeElement;
     if (active && active.id && elt.contains(active)) {
       var at = active.getBoundingClientRect();
       if (at.height > 0 && at.top >= 0 && at.bottom <= window.innerHeight) {
-        place = { region: elt.id, id: active.id, top: at.top, count: elt.getAttribute("data-count") };
-        return;
+        return { region: elt.id, id: active.id, top: at.top, count: count };
       }
     }
     var anchors = elt.querySelectorAll("[id]");
     for (var i = 0; i < anchors.length; i += 1) {
       var box = anchors[i].getBoundingClientRect();
       if (box.height > 0 && box.top >= 0) {
-        place = { region: elt.id, id: anchors[i].id, top: box.top, count: elt.getAttribute("data-count") };
-        return;
+        return { region: elt.id, id: anchors[i].id, top: box.top, count: count };
       }
     }
-    place = { region: elt.id, id: null, top: 0, count: elt.getAttribute("data-count") };
-  });
+    return { region: elt.id, id: null, top: 0, count: count };
+  }
 
-  document.addEventListener("htmx:afterSwap", function (event) {
-    if (!place || !isBackground(event.detail.elt)) return;
-    var kept = place;
-    place = null;
+  function restorePlace(kept) {
     if (kept.id) {
       var anchor = document.getElementById(kept.id);
       if (anchor) {
@@ -401,6 +402,69 @@
     if (region && kept.count !== null && region.getAttribute("data-count") !== kept.count) {
       announce(region.getAttribute("data-count-text") || "");
     }
+  }
+
+  var place = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail.elt;
+    place = null;
+    if (isBackground(elt) && elt.id) place = keepPlace(elt);
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!place || !isBackground(event.detail.elt)) return;
+    var kept = place;
+    place = null;
+    restorePlace(kept);
+  });
+
+  // My work's lists of what waits, pushed by the live stream as they change (rendered once
+  // for everyone with the same view): swapped in place of the page's own, keeping focus and
+  // the reader's place as a background refresh does. While the reader is busy in the lists
+  // the newest push waits, and a refresh of the whole lists that began before the newest
+  // push (and so may show less than it) gets it again.
+  var pushed = null;
+  function applyPushed() {
+    var lists = document.getElementById("work-lists");
+    if (!pushed || !lists || busy(lists)) return;
+    var payload = pushed.payload;
+    pushed.applied = true;
+    var kept = keepPlace(lists);
+    var active = document.activeElement;
+    var activeId = active && active.id && lists.contains(active) ? active.id : null;
+    ["emergencies", "waiting"].forEach(function (part) {
+      var old = document.getElementById("work-" + part);
+      if (old && typeof payload[part] === "string") {
+        htmx.swap(old, payload[part], { swap: "outerHTML", swapStyle: "outerHTML" });
+      }
+    });
+    lists.setAttribute("data-count", String(payload.total));
+    lists.setAttribute("data-count-text", payload.count_text || "");
+    if (activeId && document.activeElement !== document.getElementById(activeId)) {
+      var again = document.getElementById(activeId);
+      if (again) again.focus({ preventScroll: true });
+    }
+    restorePlace(kept);
+  }
+
+  document.addEventListener("htmx:sseMessage", function (event) {
+    if (!event.target || event.target.id !== "work-push") return;
+    try { pushed = { payload: JSON.parse(event.detail.data), at: Date.now(), applied: false }; }
+    catch (e) { return; }
+    applyPushed();
+  });
+
+  document.addEventListener("focusout", function (event) {
+    var lists = document.getElementById("work-lists");
+    if (pushed && !pushed.applied && lists && lists.contains(event.target)) {
+      window.setTimeout(applyPushed, 0);
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var started = event.detail.xhr ? event.detail.xhr.deskStartedAt : undefined;
+    if (!pushed || started === undefined || pushed.at < started) return;
+    if (event.detail.elt && event.detail.elt.id === "work-lists") applyPushed();
   });
 
   document.addEventListener("change", function (event) {

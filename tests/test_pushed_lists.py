@@ -1,0 +1,187 @@
+"""My work's lists pushed to open pages (issue 21): rendered once per change of a view's
+queues for everyone who sees the same, pushed by the live stream with each page's own CSRF
+token, and never rendered per page or per change in a burst."""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import time
+
+from redis import Redis
+
+from desk import live
+from desk.extensions import db
+from desk.live import Broadcaster, Pushed
+from desk.models import WorkItem
+from desk.work import lifecycle
+from tests.factories import make_item, make_user
+from tests.test_live import _subscribed
+from tests.web import Browser, text
+
+REFRESH = {"HX-Request": "true", "X-Desk-Background": "1"}
+
+
+def _publish(redis_url: str, queues: list[str]) -> None:
+    redis = Redis.from_url(redis_url)
+    redis.publish(live.CHANNEL, json.dumps({"queues": queues}))
+    redis.close()
+
+
+def _pushes(page: queue.Queue, seconds: float) -> list[str]:
+    """The lists pushed to `page` within `seconds` (its changes left aside)."""
+    got, deadline = [], time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            message = page.get(timeout=left)
+        except queue.Empty:
+            break
+        if isinstance(message, tuple) and message[0] == "lists":
+            got.append(message[1])
+    return got
+
+
+def test_a_burst_of_changes_renders_each_view_at_most_twice_a_second_and_never_drops_the_last(
+    redis_url,
+):
+    renderings = {"porvoo": 0, "sipoo": 0}
+
+    def render(view: str):
+        def go() -> str:
+            renderings[view] += 1
+            return json.dumps({"view": view, "n": renderings[view], "token": live.CSRF_PLACEHOLDER})
+
+        return go
+
+    hub = Broadcaster(redis_url)
+    porvoo = [
+        hub.listen(Pushed(("porvoo",), frozenset({"q-porvoo"}), render("porvoo"), f"t{n}"))
+        for n in range(3)
+    ]
+    sipoo = hub.listen(Pushed(("sipoo",), frozenset({"q-sipoo"}), render("sipoo"), "ts"))
+    plain = hub.listen()  # a page that has nothing pushed
+    try:
+        _subscribed(redis_url)
+        started = time.monotonic()
+        for _ in range(20):  # 20 changes of one queue within about a second
+            _publish(redis_url, ["q-porvoo"])
+            time.sleep(0.05)
+        received = [_pushes(page, 1.5) for page in porvoo]
+        took = time.monotonic() - started
+    finally:
+        hub.close()
+    # One rendering per half second at most, shared by the three pages of the view...
+    assert 1 < renderings["porvoo"] <= took / live.PUSH_SECONDS + 1
+    assert renderings["sipoo"] == 0, "a view whose queues did not change renders nothing"
+    for n, pushes in enumerate(received):
+        assert len(pushes) == renderings["porvoo"]
+        # ...each with the page's own token, and the last rendering came after the last change.
+        assert [json.loads(p)["token"] for p in pushes] == [f"t{n}"] * len(pushes)
+        assert json.loads(pushes[-1])["n"] == renderings["porvoo"]
+    assert _pushes(sipoo, 0.1) == [] and _pushes(plain, 0.1) == []
+    for page in (*porvoo, sipoo, plain):
+        hub.leave(page)
+    assert hub.views == {} and hub.listeners == set(), "the pages left: nothing is kept"
+
+
+def test_the_lists_are_shared_by_the_same_view_and_each_take_button_is_the_pages_own(
+    app, committed, redis_url, monkeypatch
+):
+    monkeypatch.setattr(live, "_window", lambda: 1)  # all within one window of time
+    with app.app_context():
+        first = make_user(db.session, queues=["chat-regional", "omaolo-porvoo"])
+        second = make_user(db.session, queues=["chat-regional", "omaolo-porvoo"])
+        other = make_user(db.session, queues=["social-sipoo"])
+        chat = make_item(db.session, queue="chat-regional", title="Jaettu rivi")
+        make_item(db.session, queue="social-sipoo", title="Toisen jono")
+        db.session.commit()
+        users, chat_id = (first, second, other), chat.id
+        for user in users:
+            user.username  # noqa: B018 (loaded before the session goes)
+    app.config.update(REDIS_URL=redis_url)
+    redis = Redis.from_url(redis_url)
+    try:
+        pages = [Browser(app.test_client()).login(u) for u in users]
+        redis.delete(*redis.keys("desk:fragment:*"))
+        mine = [text(p.get("/work")) for p in pages[:2]]
+        assert len(redis.keys("desk:fragment:*")) == 1, "one rendering for the same view"
+        assert all("Jaettu rivi" in page for page in mine)
+        tokens = [re.search(r'name="csrf-token" content="([^"]+)"', p).group(1) for p in mine]
+        in_rows = [
+            set(re.findall(r'action="/items/\d+/take"><input [^>]*value="([^"]+)"', p))
+            for p in mine
+        ]
+        assert in_rows == [{tokens[0]}, {tokens[1]}] and tokens[0] != tokens[1]
+        assert "<desk-csrf-token>" not in mine[0]
+        # The second person takes with the button of their shared rows.
+        taken = pages[1].post(
+            f"/items/{chat_id}/take", data={"csrf_token": tokens[1], "back": "work"}
+        )
+        assert taken.status_code in (200, 302)
+        # The take changed chat-regional: the first person's lists render again.
+        after = text(pages[0].get("/work", headers=REFRESH))
+        assert "Jaettu rivi" not in after.split('id="held-heading"')[1]
+        assert len(redis.keys("desk:fragment:*")) == 2
+        # Another view renders its own; a change in a queue it does not show leaves it be.
+        assert "Toisen jono" in text(pages[2].get("/work"))
+        assert "Jaettu rivi" not in text(pages[2].get("/work"))
+        assert len(redis.keys("desk:fragment:*")) == 3
+    finally:
+        app.config.update(REDIS_URL=None)
+        redis.close()
+
+
+def test_the_stream_pushes_my_lists_as_they_change(app, committed, redis_url):
+    """The stream as production serves it (one gevent worker): a My work page that names its
+    view gets its lists pushed after a change in its queues, as the page itself would show
+    them, with its own CSRF token; a page of another view gets nothing."""
+    from bench.live import Pages, sign_in, stream_server
+    from tests.conftest import PG_URL
+    from tests.factories import PASSWORD
+
+    with app.app_context():
+        nurse = make_user(db.session, queues=["chat-regional"])
+        other = make_user(db.session, queues=["social-sipoo"])
+        colleague = make_user(db.session, queues=["chat-regional"])
+        item = make_item(db.session, queue="chat-regional", title="Työnnetty rivi")
+        db.session.commit()
+        names, item_id = (nurse.username, other.username), item.id
+        db.session.remove()
+
+    with stream_server(PG_URL, redis_url, 5090, "test-secret") as base:
+        cookies = [sign_in(base, name, PASSWORD) for name in names]
+        mine = Pages(base, cookies[0], 3, path="/events?view=work")
+        theirs = Pages(base, cookies[1], 1, path="/events?view=work")
+        plain = Pages(base, cookies[0], 1)
+        for pages in (mine, theirs, plain):
+            pages.open(timeout=30)
+        try:
+            app.config.update(REDIS_URL=redis_url)
+            try:
+                with app.app_context():
+                    item = db.session.get(WorkItem, item_id)
+                    lifecycle.take(db.session, item, db.session.merge(colleague))
+                    db.session.commit()
+                    lifecycle.release(db.session, item, db.session.merge(colleague))
+                    db.session.commit()
+                    db.session.remove()
+            finally:
+                app.config.update(REDIS_URL=None)
+            mine.wait_for(2, timeout=10)  # the two changes
+            deadline = time.monotonic() + 10
+            while min(len(p) for p in mine.pushes) < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(2 * live.PUSH_SECONDS + 0.5)  # any rendering still due has come
+        finally:
+            for pages in (mine, theirs, plain):
+                pages.close()
+    assert all(1 <= len(p) <= 2 for p in mine.pushes), [len(p) for p in mine.pushes]
+    last = [json.loads(p[-1][1]) for p in mine.pushes]
+    # The item is back in the waiting list, as the page would show it; one rendering for all.
+    assert all("Työnnetty rivi" in lists["waiting"] for lists in last)
+    assert all(lists["total"] == 1 for lists in last)
+    assert len({lists["waiting"] for lists in last}) == 1
+    assert re.search(r'name="csrf_token" value="[^"<]+"', last[0]["waiting"])
+    assert "<desk-csrf-token>" not in last[0]["waiting"]
+    assert theirs.pushes == [[]] and plain.pushes == [[]]
