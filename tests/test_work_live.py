@@ -36,7 +36,7 @@ def test_shown_rows_are_whole_pages_within_bounds():
     assert worklist.shown_rows(10**6) == worklist.MOST
 
 
-def test_waiting_puts_emergencies_apart_and_summarises_what_lies_beyond(session, monkeypatch):
+def test_waiting_puts_emergencies_apart_and_summarises_what_lies_beyond(session):
     nurse = make_user(session, queues=["omaolo-porvoo", "chat-regional"])
     now = utcnow()
     emergency = make_item(session, queue="chat-regional", emergency=True, title="Hätä")
@@ -66,9 +66,11 @@ def test_waiting_puts_emergencies_apart_and_summarises_what_lies_beyond(session,
 
     few = worklist.waiting(session, nurse, now, shown=5)
     assert few.beyond.count == 62 and few.beyond.overdue == 2  # 7 overdue, 5 of them shown
-    # A backlog's overdue are counted only so far ("at least …"): each is a row read.
-    monkeypatch.setattr(worklist, "OVERDUE_MOST", 1)
-    assert worklist.waiting(session, nurse, now, shown=5).beyond.overdue == 1
+    # Overdue since days (the kept counts) and since earlier today (the deadlines passed):
+    # every one is counted, however many.
+    for days in (2, 3):
+        make_item(session, queue="omaolo-porvoo", title="Kauan", due_in=-timedelta(days=days))
+    assert worklist.waiting(session, nurse, now, shown=5).beyond.overdue == 4
 
 
 def test_the_emergency_check_counts_only_new_emergencies_of_my_concern(session):

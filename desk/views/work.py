@@ -113,7 +113,6 @@ def _render_lists(view: Lists) -> str:
         "first_new_id": lists.first_new_id,
         "page_size": PAGE,
         "most": worklist.MOST,
-        "overdue_most": worklist.OVERDUE_MOST,
         "has_queues": bool(view.queue_codes),
         "queue_filter": view.queue_filter,
         "now": now,
