@@ -12,6 +12,7 @@ own; an open page fetches it again when a change names its person.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -125,6 +126,8 @@ def _render_lists(view: Lists) -> str:
                 "emergencies": render_template("work/_emergencies.html", **context),
                 "waiting": render_template("work/_waiting.html", **context),
                 "total": lists.total,
+                # when: a page (or a benchmark) can tell a rendering from an older one
+                "rendered": round(time.time(), 3),
                 "count_text": ngettext(
                     "%(num)d item is waiting in your queues.",
                     "%(num)d items are waiting in your queues.",

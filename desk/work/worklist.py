@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import ItemStatus, User, WorkItem, open_item_count
+from ..models import ItemStatus, Municipality, Queue, User, WorkItem, open_item_count
 from . import counts
 from .access import visible_to
 from .lifecycle import as_list_rows, takeable, work_order
@@ -31,6 +31,67 @@ def shown_rows(asked: int | None) -> int:
     return min(MOST, -(-asked // PAGE) * PAGE)
 
 
+#: what a row of the lists of takeable items shows (desk.views.rows)
+LIST_COLUMNS = (
+    WorkItem.id,
+    WorkItem.channel,
+    WorkItem.title,
+    WorkItem.language,
+    WorkItem.queue_code,
+    WorkItem.municipality_code,
+    WorkItem.status,
+    WorkItem.emergency,
+    WorkItem.urgency,
+    WorkItem.submitted_at,
+    WorkItem.due_at,
+    WorkItem.answer_by,
+    WorkItem.unanswered_since,
+)
+
+
+@dataclass(slots=True)
+class ListRow:
+    """A takeable item as its row shows it: its columns (LIST_COLUMNS), its queue and its
+    municipality. Read as plain rows: nobody holds these items, and the queue's and the
+    municipality's names are the same for every row (an ORM object each cost more than
+    the rest of the lists together: 8 of 14 ms for a professional's lists)."""
+
+    id: int
+    channel: str
+    title: str
+    language: str
+    queue_code: str
+    municipality_code: str | None
+    status: str
+    emergency: bool
+    urgency: str | None
+    submitted_at: datetime
+    due_at: datetime | None
+    answer_by: datetime | None
+    unanswered_since: datetime | None
+    queue: Queue
+    municipality: Municipality | None
+    assignee: None = None
+
+
+class _Names:
+    """The queues and municipalities, read once for a rendering of the lists."""
+
+    def __init__(self, session: Session) -> None:
+        self.queues = {q.code: q for q in session.scalars(select(Queue))}
+        self.municipalities = {m.code: m for m in session.scalars(select(Municipality))}
+
+    def rows(self, session: Session, query) -> list[ListRow]:
+        return [
+            ListRow(
+                *row,
+                queue=self.queues[row.queue_code],
+                municipality=self.municipalities.get(row.municipality_code),
+            )
+            for row in session.execute(query)
+        ]
+
+
 @dataclass
 class Beyond:
     """What waits after the shown rows: how many, how many of them overdue, and the first of
@@ -38,14 +99,14 @@ class Beyond:
 
     count: int = 0
     overdue: int = 0
-    first: WorkItem | None = None
+    first: ListRow | None = None
 
 
 @dataclass
 class Waiting:
-    emergencies: list[WorkItem]
+    emergencies: list[ListRow]
     emergency_count: int
-    items: list[WorkItem]
+    items: list[ListRow]
     count: int
     beyond: Beyond
     #: the first row of this growth of the list (keyboard focus lands there after "Show more")
@@ -84,14 +145,10 @@ def waiting(
     rest to: an emergency is never filtered away), then the first `shown` of the others in
     work order, and a summary of those beyond."""
     emergency_where = (*takeable(user), WorkItem.emergency.is_(True))
-    emergencies = list(
-        session.scalars(
-            select(WorkItem)
-            .where(*emergency_where)
-            .order_by(*work_order())
-            .limit(EMERGENCIES)
-            .options(*as_list_rows())
-        )
+    names = _Names(session)
+    emergencies = names.rows(
+        session,
+        select(*LIST_COLUMNS).where(*emergency_where).order_by(*work_order()).limit(EMERGENCIES),
     )
     emergency_count = (
         len(emergencies)
@@ -99,14 +156,8 @@ def waiting(
         else session.scalar(select(func.count()).select_from(WorkItem).where(*emergency_where))
     )
     where = (*takeable(user, within), WorkItem.emergency.is_(False))
-    rows = list(
-        session.scalars(
-            select(WorkItem)
-            .where(*where)
-            .order_by(*work_order())
-            .limit(shown + 1)
-            .options(*as_list_rows())
-        )
+    rows = names.rows(
+        session, select(*LIST_COLUMNS).where(*where).order_by(*work_order()).limit(shown + 1)
     )
     items, next_one = rows[:shown], (rows[shown] if len(rows) > shown else None)
     count, beyond = len(items), Beyond()
