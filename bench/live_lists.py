@@ -194,7 +194,7 @@ class Client:
         self.thread.join(timeout=10)
 
 
-def run(pages: int, seconds: float, rate: float) -> dict:
+def run(pages: int, seconds: float, rate: float, views: int) -> dict:
     from redis import Redis
     from sqlalchemy import select
 
@@ -213,7 +213,8 @@ def run(pages: int, seconds: float, rate: float) -> dict:
     rng = random.Random(21)
     with app.app_context():
         people = [
-            (u.id, u.username, frozenset(u.queue_codes)) for u in generate.professionals(db.session)
+            (u.id, u.username, frozenset(u.queue_codes))
+            for u in generate.professionals(db.session)[:views]
         ]
         members: dict[str, list[int]] = {}
         for user_id, _name, queues in people:
@@ -296,6 +297,7 @@ def run(pages: int, seconds: float, rate: float) -> dict:
     return {
         "pages": pages,
         "views": len(people),
+        "push_seconds": float(os.environ.get("DESK_PUSH_SECONDS", "0.5")),
         "seconds": round(wall, 1),
         "changes": len(changes),
         "changes_per_second": round(len(changes) / wall, 1),
@@ -325,8 +327,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--rate", type=float, default=25, help="changes a second")
+    parser.add_argument(
+        "--views", type=int, default=60, help="distinct views: the first N professionals"
+    )
     args = parser.parse_args(argv)
-    result = run(args.pages, args.seconds, args.rate)
+    result = run(args.pages, args.seconds, args.rate, args.views)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))
     d = result["change_to_page_ms"]

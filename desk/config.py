@@ -113,6 +113,8 @@ def from_environment(instance_path: str) -> dict:
         # Without Redis (no live stream) how often My work, the team board and every worker's
         # page ask for changes and new emergencies.
         "DESK_POLL_SECONDS": int(os.environ.get("DESK_POLL_SECONDS", "15")),
+        # My work's lists pushed by the live stream: each view rendered at most this often
+        "DESK_PUSH_SECONDS": float(os.environ.get("DESK_PUSH_SECONDS", "0.5")),
         # The reference data: municipalities, system areas, queues and routing rules.
         "DESK_REFERENCE_FILE": Path(os.environ.get("DESK_REFERENCE_FILE", REFERENCE_FILE)),
         # The channels in use: packages under desk/channels/ or dotted paths of modules.

@@ -196,6 +196,8 @@ class Broadcaster:
     ping_seconds: float = PING_SECONDS
     #: the first wait before subscribing again, doubled after each failed try up to the last
     backoff: tuple[float, float] = (0.5, 10.0)
+    #: a pushed view is rendered at most once in this long (DESK_PUSH_SECONDS)
+    push_seconds: float = PUSH_SECONDS
 
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
@@ -278,14 +280,14 @@ class Broadcaster:
         """Render the views that changes have made dirty, each at most once a PUSH_SECONDS,
         and push each to its pages (with each page's own CSRF token)."""
         while not self.stopping.is_set():
-            self.wake.wait(PUSH_SECONDS)
+            self.wake.wait(self.push_seconds)
             self.wake.clear()
             now = time.monotonic()
             with self.lock:
                 due = [
                     (key, view)
                     for key, view in self.views.items()
-                    if view.dirty and now - view.rendered_at >= PUSH_SECONDS
+                    if view.dirty and now - view.rendered_at >= self.push_seconds
                 ]
                 for _key, view in due:
                     view.dirty, view.rendered_at = False, now
@@ -366,6 +368,8 @@ def init_app(app: Flask) -> None:
     app.extensions["desk_live"] = (
         Broadcaster(app.config["REDIS_URL"]) if app.config.get("REDIS_URL") else None
     )
+    if app.extensions["desk_live"] is not None:
+        app.extensions["desk_live"].push_seconds = app.config.get("DESK_PUSH_SECONDS", PUSH_SECONDS)
     # Who has which item open, kept apart per space (item ids repeat across the databases).
     if app.config.get("REDIS_URL"):
         from .tasks import redis_client
