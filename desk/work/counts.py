@@ -202,6 +202,25 @@ def today(now: datetime) -> tuple[int, datetime]:
     return number, start_of(number, DAY)
 
 
+def numbers(session: Session, kept_where, items_where, now: datetime) -> tuple[int, int]:
+    """(how many open items a list holds, how many of them are overdue): the kept counts
+    under `kept_where` (conditions on open_item_count's columns) for both, and for today's
+    deadlines that have already passed, the items under `items_where` (the same list, as
+    conditions on work_item), read from the index of open items by deadline."""
+    kept = open_item_count.c
+    day, midnight = today(now)
+    count, overdue = session.execute(
+        select(
+            func.coalesce(func.sum(kept.n), 0),
+            func.coalesce(func.sum(kept.n).filter(kept.due_day < day), 0),
+        ).where(*kept_where)
+    ).one()
+    overdue += session.scalar(
+        select(func.count()).where(*items_where, WorkItem.due_at >= midnight, WorkItem.due_at < now)
+    )
+    return count, overdue
+
+
 def trend_hours(now: datetime) -> tuple[int, int]:
     """The trend's first and last hour numbers: the 24 clock hours up to the current one."""
     last = epoch(now, HOUR)

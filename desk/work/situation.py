@@ -364,22 +364,11 @@ def list_numbers(
     if state not in KEPT_STATES:
         return None
     kept = open_item_count.c
-    today, midnight = kept_counts.today(now)
     where = [visible_to(user, rows=kept), *filters.conditions(kept), *KEPT_STATES[state](kept)]
     if queue:
         where.append(kept.queue_code == queue)
-    count, overdue = session.execute(
-        select(
-            func.coalesce(func.sum(kept.n), 0),
-            func.coalesce(func.sum(kept.n).filter(kept.due_day < today), 0),
-        ).where(*where)
-    ).one()
-    overdue += session.scalar(
-        select(func.count()).where(
-            *_list_conditions(user, filters, now, queue, state),
-            WorkItem.due_at >= midnight,
-            WorkItem.due_at < now,
-        )
+    count, overdue = kept_counts.numbers(
+        session, where, _list_conditions(user, filters, now, queue, state), now
     )
     return (overdue, overdue) if state == "overdue" else (count, overdue)
 

@@ -186,27 +186,14 @@ def takeable_numbers(
     how many of them are overdue: the kept counts, and today's deadlines that have passed."""
     kept = open_item_count.c
     queues = user.queue_codes if within is None else within
-    today, midnight = counts.today(now)
-    count, overdue = session.execute(
-        select(
-            func.coalesce(func.sum(kept.n), 0),
-            func.coalesce(func.sum(kept.n).filter(kept.due_day < today), 0),
-        ).where(
-            visible_to(user, queues, rows=kept),
-            kept.status == ItemStatus.NEW.value,
-            kept.assigned.is_(False),
-            kept.emergency.is_(False),
-        )
-    ).one()
-    overdue += session.scalar(
-        select(func.count()).where(
-            *takeable(user, within),
-            WorkItem.emergency.is_(False),
-            WorkItem.due_at >= midnight,
-            WorkItem.due_at < now,
-        )
+    kept_where = (
+        visible_to(user, queues, rows=kept),
+        kept.status == ItemStatus.NEW.value,
+        kept.assigned.is_(False),
+        kept.emergency.is_(False),
     )
-    return count, overdue
+    items_where = (*takeable(user, within), WorkItem.emergency.is_(False))
+    return counts.numbers(session, kept_where, items_where, now)
 
 
 def _my_emergencies(user: User) -> tuple:
