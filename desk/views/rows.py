@@ -138,59 +138,10 @@ def deadline(item, now: datetime) -> Markup:
     )
 
 
-#: rows of the shared lists already written, by what they show (`_shared_key`): the same
-#: item is in the lists of every view whose queues hold it, and a busy queue's lists are
-#: written again twice a second (views/work.py); kept per process, for the minute
-_SHARED_ROWS: dict[tuple, str] = {}
-_SHARED_MOST = 20_000
-
-
-def _shared_key(item, lang: str, minute: int, focus: bool) -> tuple:
-    """Everything a shared row shows: its words (the language), the minute (the times it
-    shows are whole minutes) and the item's shown fields."""
-    return (
-        lang,
-        minute,
-        focus,
-        item.id,
-        item.title,
-        item.status,
-        item.due_at,
-        item.answer_by,
-        item.unanswered_since,
-        item.submitted_at,
-        item.emergency,
-        item.urgency,
-        item.language,
-        item.channel,
-        item.queue_code,
-        item.municipality_code,
-    )
-
-
 def item_rows(items, now: datetime, take: bool = False, focus_id: int | None = None) -> Markup:
     """The rows of an item table (`_macros.html`'s item_table): the matter with its badges,
-    municipality, queue, time waited, deadline, and the take button or the status. The rows
-    of the shared lists (the same for many pages: the CSRF token is a placeholder) are kept
-    for the minute."""
+    municipality, queue, time waited, deadline, and the take button or the status."""
     w = words()
-    shared = take and w.csrf == CSRF_PLACEHOLDER
-    if not shared:
-        return _html("".join(_rows(w, items, now, take, focus_id)))
-    if len(_SHARED_ROWS) > _SHARED_MOST:
-        _SHARED_ROWS.clear()
-    minute = int(now.timestamp() // 60)
-    html = []
-    for item in items:
-        key = _shared_key(item, w.language, minute, focus_id == item.id)
-        row = _SHARED_ROWS.get(key)
-        if row is None:
-            row = _SHARED_ROWS[key] = _rows(w, [item], now, take, focus_id)[0]
-        html.append(row)
-    return _html("".join(html))
-
-
-def _rows(w: Words, items, now: datetime, take: bool, focus_id: int | None) -> list[str]:
     labels, lang = w.labels, w.language
     rows = []
     for item in items:
@@ -224,7 +175,7 @@ def _rows(w: Words, items, now: datetime, take: bool, focus_id: int | None) -> l
             f'<td data-label="{labels["deadline"]}">{deadline(item, now)}</td>'
             f"{last}</tr>\n"
         )
-    return rows
+    return _html("".join(rows))
 
 
 def init_app(app) -> None:

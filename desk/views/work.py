@@ -126,7 +126,7 @@ def _render_lists(view: Lists) -> str:
                 "emergencies": render_template("work/_emergencies.html", **context),
                 "waiting": render_template("work/_waiting.html", **context),
                 "total": lists.total,
-                # when: a page (or a benchmark) can tell a rendering from an older one
+                # when (bench/live_lists.py tells a push rendered after a change by it)
                 "rendered": round(time.time(), 3),
                 "count_text": ngettext(
                     "%(num)d item is waiting in your queues.",

@@ -74,28 +74,35 @@ def work_order() -> tuple:
     )
 
 
+#: what a list's row shows of an item (desk.views.rows), for lists of items nobody holds
+#: (worklist.ListRow); the other lists also read what `as_list_rows` adds
+LIST_COLUMNS = (
+    WorkItem.id,
+    WorkItem.channel,
+    WorkItem.title,
+    WorkItem.language,
+    WorkItem.queue_code,
+    WorkItem.municipality_code,
+    WorkItem.status,
+    WorkItem.emergency,
+    WorkItem.urgency,
+    WorkItem.submitted_at,
+    WorkItem.due_at,
+    WorkItem.answer_by,
+    WorkItem.unanswered_since,
+)
+
+
 def as_list_rows() -> tuple:
     """Loader options of the item lists (My work, the situation view's lists): the columns a
     row shows, and of its holder the name only. A list reads a hundred rows; the whole item
     (its content above all) and the holder's queues are for the item page."""
     return (
         load_only(
-            WorkItem.id,
+            *LIST_COLUMNS,
             WorkItem.version,
-            WorkItem.channel,
-            WorkItem.title,
-            WorkItem.language,
-            WorkItem.queue_code,
-            WorkItem.municipality_code,
-            WorkItem.status,
             WorkItem.assignee_id,
-            WorkItem.emergency,
-            WorkItem.urgency,
-            WorkItem.submitted_at,
-            WorkItem.due_at,
             WorkItem.order_due,
-            WorkItem.answer_by,
-            WorkItem.unanswered_since,
             WorkItem.retry_at,
         ),
         joinedload(WorkItem.assignee).load_only(User.id, User.display_name).lazyload("*"),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..models import ItemStatus, Municipality, Queue, User, WorkItem, open_item_count
 from . import counts
 from .access import visible_to
-from .lifecycle import as_list_rows, takeable, work_order
+from .lifecycle import LIST_COLUMNS, as_list_rows, takeable, work_order
 
 #: the waiting list grows by this many rows at a time ("Show 50 more")
 PAGE = 50
@@ -31,30 +31,12 @@ def shown_rows(asked: int | None) -> int:
     return min(MOST, -(-asked // PAGE) * PAGE)
 
 
-#: what a row of the lists of takeable items shows (desk.views.rows)
-LIST_COLUMNS = (
-    WorkItem.id,
-    WorkItem.channel,
-    WorkItem.title,
-    WorkItem.language,
-    WorkItem.queue_code,
-    WorkItem.municipality_code,
-    WorkItem.status,
-    WorkItem.emergency,
-    WorkItem.urgency,
-    WorkItem.submitted_at,
-    WorkItem.due_at,
-    WorkItem.answer_by,
-    WorkItem.unanswered_since,
-)
-
-
 @dataclass(slots=True)
 class ListRow:
-    """A takeable item as its row shows it: its columns (LIST_COLUMNS), its queue and its
-    municipality. Read as plain rows: nobody holds these items, and the queue's and the
-    municipality's names are the same for every row (an ORM object each cost more than
-    the rest of the lists together: 8 of 14 ms for a professional's lists)."""
+    """A takeable item as its row shows it: its columns (`lifecycle.LIST_COLUMNS`), its queue
+    and its municipality. Read as plain rows: nobody holds these items, and the queue's and
+    the municipality's names are the same for every row (an ORM object each made reading a
+    professional's lists 16 ms instead of 11.5)."""
 
     id: int
     channel: str
@@ -84,7 +66,7 @@ class _Names:
     def rows(self, session: Session, query) -> list[ListRow]:
         return [
             ListRow(
-                *row,
+                **row._mapping,
                 queue=self.queues[row.queue_code],
                 municipality=self.municipalities.get(row.municipality_code),
             )

@@ -435,7 +435,7 @@
     ["emergencies", "waiting"].forEach(function (part) {
       var old = document.getElementById("work-" + part);
       if (old && typeof payload[part] === "string") {
-        htmx.swap(old, payload[part], { swap: "outerHTML", swapStyle: "outerHTML" });
+        htmx.swap(old, payload[part], { swapStyle: "outerHTML" });
       }
     });
     lists.setAttribute("data-count", String(payload.total));
