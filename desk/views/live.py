@@ -13,6 +13,7 @@ from ..policy import allows
 from ..security import me
 from ..training import spaces
 from .guard import number
+from .work import Lists, pusher
 
 bp = Blueprint("live", __name__)
 
@@ -41,8 +42,6 @@ def _pushed() -> Pushed | None:
     """The lists this page asks to be pushed, if it may see them."""
     if request.args.get("view") != "work" or not allows("work.index", me().role):
         return None
-    from .work import Lists, pusher
-
     view = Lists.of(me(), request.args.get("queue") or None, number(request.args.get("shown")))
     token = escape(generate_csrf())
     return Pushed(key=view.key(), queues=view.queues, render=pusher(view), token=token)
