@@ -35,7 +35,8 @@ PORT = 5087
 
 
 def prepare() -> str:
-    """A fresh migrated database with reference data, and a token for all channels."""
+    """A fresh migrated database with reference data, and a token for every channel of the
+    simulator's mix."""
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
         c.execute(f'CREATE DATABASE "{DATABASE}"')
@@ -43,6 +44,7 @@ def prepare() -> str:
     from flask_migrate import upgrade
 
     from desk import create_app, reference
+    from desk.demo import simulate
     from desk.extensions import db
     from desk.inbound import tokens
 
@@ -57,7 +59,7 @@ def prepare() -> str:
     with app.app_context():
         upgrade()
         reference.load(db.session)
-        _, secret = tokens.create(db.session, "bench", ["chat", "omaolo", "eform", "help-request"])
+        _, secret = tokens.create(db.session, "bench", list(simulate.MIX))
         db.session.commit()
         db.engine.dispose()
     return secret

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select, text
@@ -36,7 +35,7 @@ def store(engine, payload: dict) -> str:
 @pytest.fixture
 def drain_without_redis(monkeypatch):
     """The drain's Redis bookkeeping (the waiting flag, the dispatch) is not under test."""
-    monkeypatch.setattr(jobs, "redis_connection", lambda: SimpleNamespace(delete=lambda key: 0))
+    monkeypatch.setattr(jobs, "started", lambda key: None)
     monkeypatch.setattr(jobs, "request_dispatch", lambda: None)
     requested = []
     monkeypatch.setattr(jobs, "request_drain", lambda: requested.append(1))
@@ -98,7 +97,7 @@ def test_a_delivery_that_fails_intake_is_tried_a_bounded_number_of_times(
     delivery_id = store(committed, payload)
     calls = []
 
-    def broken(session, channel, payload):
+    def broken(session, channel, payload, router=None):
         calls.append(1)
         raise OverflowError("date value out of range")
 

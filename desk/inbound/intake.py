@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from ..channels import Registry
@@ -14,20 +15,22 @@ from ..models import DeliveryStatus, EventKind, InboundDelivery, WorkItem, utcno
 from ..outbound.conversation import refresh_target
 from ..work.lifecycle import record
 from .deadlines import HELSINKI
-from .routing import RoutingError, route
+from .routing import Router, RoutingError
 
 #: how many times a delivery that makes intake fail is tried before it is set aside
 MAX_ATTEMPTS = 5
 
 
-def build_item(session: Session, adapter: Adapter, payload: dict[str, Any]) -> WorkItem:
-    """A routed, deadlined item for a valid payload (not yet added to the session)."""
+def build_item(
+    session: Session, adapter: Adapter, payload: dict[str, Any], router: Router | None = None
+) -> WorkItem:
+    """A routed, deadlined item for a valid payload (not yet added to the session); `router`
+    when a batch shares one."""
     channel = adapter.name
     resident = payload.get("resident") or {}
     identified = resident.get("identification") == "strong"
     submitted_at = datetime.fromisoformat(payload["submitted_at"])
-    queue = route(
-        session,
+    queue = (router or Router(session)).route(
         channel=channel,
         identified=identified,
         municipality=payload.get("municipality"),
@@ -53,19 +56,18 @@ def build_item(session: Session, adapter: Adapter, payload: dict[str, Any]) -> W
         resident_phone=adapter.phone(payload),
         resident_email=resident.get("email"),
         content=adapter.content(payload),
+        # Set on every new item, a chat or not (`refresh_target`): items that set the same
+        # columns are inserted together.
+        unanswered_since=None,
+        answer_by=None,
     )
 
 
-def _create(session: Session, delivery: InboundDelivery, adapter: Adapter) -> WorkItem | None:
-    existing = session.scalar(
-        select(WorkItem).where(
-            WorkItem.channel == delivery.channel, WorkItem.external_id == delivery.external_id
-        )
-    )
-    if existing is not None:
-        return existing
+def _create(
+    session: Session, delivery: InboundDelivery, adapter: Adapter, router: Router
+) -> WorkItem | None:
     try:
-        item = build_item(session, adapter, delivery.payload)
+        item = build_item(session, adapter, delivery.payload, router)
     except RoutingError as error:
         delivery.status = DeliveryStatus.REJECTED.value
         delivery.reason = str(error)
@@ -73,9 +75,9 @@ def _create(session: Session, delivery: InboundDelivery, adapter: Adapter) -> Wo
     now = utcnow()
     item.created_at = item.updated_at = now
     session.add(item)
-    record(session, item, None, EventKind.CREATED, at=now)
+    # The same columns in both events, so that a batch's events are inserted together.
+    record(session, item, None, EventKind.CREATED, at=now, to_queue_code=None)
     record(session, item, None, EventKind.ROUTED, at=now, to_queue_code=item.queue.code)
-    session.flush()
     refresh_target(session, item)
     return item
 
@@ -93,26 +95,59 @@ def _apply_update(
 
 def process(session: Session, delivery: InboundDelivery, channels: Registry) -> WorkItem | None:
     """Bring the delivery's item up to date with it; repeating this changes nothing."""
-    adapter = channels.get(delivery.channel)
-    if delivery.status == DeliveryStatus.REJECTED.value:
+    return process_batch(session, [delivery], channels)[0]
+
+
+def process_batch(
+    session: Session, deliveries: Sequence[InboundDelivery], channels: Registry
+) -> list[WorkItem | None]:
+    """`process` for each delivery, in one flush: the new items are inserted together (one
+    statement, so the kept counts' triggers run once), the routing rules are read once and
+    the items that exist already are read together. The deliveries' items, in order; None
+    for a delivery that was rejected."""
+    router = Router(session)
+    items = _stored_items(session, deliveries)
+    tried = []  # the deliveries tried now (a rejected one is done with)
+    for delivery in deliveries:
+        if delivery.status == DeliveryStatus.REJECTED.value:
+            continue
+        tried.append(delivery)
+        adapter = channels.get(delivery.channel)
+        if delivery.item_id is None:
+            if delivery.id not in items:
+                items[delivery.id] = _create(session, delivery, adapter, router)
+        elif delivery.applied_hash != delivery.content_hash and delivery.id in items:
+            _apply_update(session, delivery, items[delivery.id], adapter)
+    session.flush()  # the new items get their ids
+    for delivery in tried:
+        delivery.attempts += 1
+        item = items.get(delivery.id)
+        if item is not None and delivery.item_id is None:
+            delivery.item_id = item.id
+            delivery.status = DeliveryStatus.ROUTED.value
+    for delivery in deliveries:
         delivery.applied_hash = delivery.content_hash
-        return None
-    delivery.attempts += 1
-    if delivery.item_id is None:
-        item = _create(session, delivery, adapter)
-        if item is None:
-            delivery.applied_hash = delivery.content_hash
-            session.flush()
-            return None
-        delivery.item_id = item.id
-        delivery.status = DeliveryStatus.ROUTED.value
-    else:
-        item = session.get(WorkItem, delivery.item_id)
-        if delivery.applied_hash != delivery.content_hash:
-            _apply_update(session, delivery, item, adapter)
-    delivery.applied_hash = delivery.content_hash
     session.flush()
-    return item
+    return [items.get(delivery.id) for delivery in deliveries]
+
+
+def _stored_items(
+    session: Session, deliveries: Sequence[InboundDelivery]
+) -> dict[str, WorkItem | None]:
+    """The items the deliveries already have, by delivery id: a delivery's own item, or an
+    item of its channel and external id that the delivery was not yet linked to."""
+    linked = {d.item_id: d.id for d in deliveries if d.item_id is not None}
+    unlinked = {(d.channel, d.external_id): d.id for d in deliveries if d.item_id is None}
+    found: dict[str, WorkItem | None] = {}
+    if linked:
+        for item in session.scalars(select(WorkItem).where(WorkItem.id.in_(linked))):
+            found[linked[item.id]] = item
+    if unlinked:
+        for item in session.scalars(
+            select(WorkItem).where(tuple_(WorkItem.channel, WorkItem.external_id).in_(unlinked))
+        ):
+            found[unlinked[item.channel, item.external_id]] = item
+    return found
 
 
 def record_failure(delivery: InboundDelivery, error: BaseException) -> bool:

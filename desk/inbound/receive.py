@@ -14,8 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from ..channels.base import Adapter
@@ -46,6 +45,36 @@ class Received:
     item_id: int | None = None
 
 
+#: the columns a delivery is stored with
+STORED = (
+    "id",
+    "channel",
+    "external_id",
+    "received_at",
+    "payload",
+    "content_hash",
+    "status",
+    "attempts",
+    "token_id",
+)
+
+
+def _store() -> TextClause:
+    # Written once: the same statement for every delivery, only its values change. Composed
+    # with the dialects' `insert(...).on_conflict_do_nothing()` it is neither cached nor
+    # cheap to compile (SQLAlchemy gives it no cache key), which cost more than running it.
+    table = InboundDelivery.__table__
+    columns = ", ".join(STORED)
+    values = ", ".join(f":{name}" for name in STORED)
+    return text(
+        f"INSERT INTO {table.name} ({columns}) VALUES ({values}) "  # noqa: S608 (constants)
+        "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id"
+    ).bindparams(*(bindparam(name, type_=table.c[name].type) for name in STORED))
+
+
+_STORE = _store()
+
+
 def receive(
     session: Session,
     adapter: Adapter,
@@ -63,23 +92,20 @@ def receive(
     the stored delivery.
     """
     digest = content_hash(payload)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     new_id = str(uuid.uuid4())
     inserted = session.execute(
-        insert(InboundDelivery)
-        .values(
-            id=new_id,
-            channel=adapter.name,
-            external_id=payload["external_id"],
-            received_at=utcnow(),
-            payload=payload,
-            content_hash=digest,
-            status=DeliveryStatus.PENDING.value,
-            attempts=0,
-            token_id=token_id,
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(InboundDelivery.id)
+        _STORE,
+        {
+            "id": new_id,
+            "channel": adapter.name,
+            "external_id": payload["external_id"],
+            "received_at": utcnow(),
+            "payload": payload,
+            "content_hash": digest,
+            "status": DeliveryStatus.PENDING.value,
+            "attempts": 0,
+            "token_id": token_id,
+        },
     ).scalar()
     if inserted is not None:
         return Received(Receipt.ACCEPTED, new_id)

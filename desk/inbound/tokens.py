@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..models import ApiToken, utcnow
@@ -29,27 +30,47 @@ def create(session: Session, name: str, channels: list[str]) -> tuple[ApiToken, 
     return token, secret
 
 
-def find(session: Session, secret: str) -> ApiToken | None:
+@dataclass(frozen=True, slots=True)
+class Bearer:
+    """What a request needs of the active token it came with (read as a plain row: every
+    delivery asks, and an ORM object costs more than the rest of its lookup)."""
+
+    id: int
+    name: str
+    channels: str
+    last_used_at: datetime | None
+
+    @property
+    def channel_list(self) -> list[str]:
+        return [c for c in self.channels.split(",") if c]
+
+
+_FIND = select(ApiToken.id, ApiToken.name, ApiToken.channels, ApiToken.last_used_at).where(
+    ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None)
+)
+
+
+def find(session: Session, secret: str) -> Bearer | None:
     """The active token with this secret, or None."""
     if not secret:
         return None
-    return session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _hash(secret), ApiToken.revoked_at.is_(None))
-    )
+    row = session.execute(_FIND, {"digest": _hash(secret)}).first()
+    return Bearer(*row) if row is not None else None
 
 
-def source_token_ids(session: Session, token: ApiToken) -> set[int]:
+def source_token_ids(session: Session, token: Bearer) -> set[int]:
     """The tokens of the source system that `token` belongs to: those with its name, revoked
     ones included, so that a replacement token (created with the same name) still reads the
     processing state of the deliveries its predecessor made."""
     return set(session.scalars(select(ApiToken.id).where(ApiToken.name == token.name)))
 
 
-def touch(token: ApiToken) -> None:
-    """Note that the token was used (at most once a minute, to spare the database)."""
+def touch(session: Session, token: Bearer) -> None:
+    """Note that the token was used (at most once a minute, to spare the database); the
+    caller commits."""
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
-        token.last_used_at = now
+        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
 
 
 def revoke(session: Session, token_id: int) -> ApiToken | None:

@@ -44,6 +44,8 @@ def conversation(content: dict, stored: Sequence[ItemMessage]) -> list[Line]:
 
 
 def stored_messages(session: Session, item: WorkItem) -> list[ItemMessage]:
+    if item.id is None:
+        return []  # a new item, not yet inserted, has none
     return list(
         session.scalars(
             select(ItemMessage).where(ItemMessage.item_id == item.id).order_by(ItemMessage.at)

@@ -193,3 +193,25 @@ def enqueue(func: Callable, *args, job_id: str | None = None) -> None:
     # The request that asked for the job: its id goes with it into the worker's log lines.
     meta = {"request_id": rid} if (rid := logs.request_id.get()) else None
     job_queue().enqueue(func, *args, job_id=job_id, retry=RETRY, job_timeout=60, meta=meta)
+
+
+#: how long a job asked for with `enqueue_once` keeps others from asking, if it never starts
+ONCE_SECONDS = 300
+
+
+def enqueue_once(func: Callable, waiting: str) -> None:
+    """Make sure that one `func()` job runs after this moment, cheaply when one is already
+    waiting: `waiting` is a Redis key set while the job waits, which the job deletes as it
+    starts (`started`). Many asking at once (every delivery, every drain) enqueue one job.
+    Raises RedisError as `enqueue` does."""
+    if current_app.config["DESK_JOBS_INLINE"]:
+        func()
+    elif redis_connection().set(waiting, 1, nx=True, ex=ONCE_SECONDS):
+        enqueue(func)
+
+
+def started(waiting: str) -> None:
+    """Called first by a job asked for with `enqueue_once`: from here on, whoever asks again
+    gets another job, as this one may already be past what they bring."""
+    if not current_app.config["DESK_JOBS_INLINE"]:
+        redis_connection().delete(waiting)

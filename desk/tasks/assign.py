@@ -10,13 +10,18 @@ from redis.exceptions import RedisError
 
 from ..extensions import channel_registry, db
 from ..work import assignment
-from . import enqueue
+from . import enqueue_once, started
 
 log = logging.getLogger(__name__)
 
 
+#: set while a dispatch waits in the queue (`enqueue_once`)
+WAITING_DISPATCH = "desk:dispatch-waiting"
+
+
 def dispatch_waiting() -> int:
     """Dispatch once and commit; returns how many items were given."""
+    started(WAITING_DISPATCH)
     try:
         given = assignment.dispatch(db.session, channel_registry().weight)
         db.session.commit()
@@ -33,6 +38,6 @@ def request_dispatch() -> None:
     dispatch gives the waiting items once Redis is back (an error here would only turn a
     saved action into an error page)."""
     try:
-        enqueue(dispatch_waiting)
+        enqueue_once(dispatch_waiting, WAITING_DISPATCH)
     except RedisError as error:
         log.warning("Redis unavailable (%s): the next sweep dispatches", error)

@@ -8,15 +8,16 @@ until nothing is left. `process_delivery` routes one delivery; the sweep uses it
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import or_, select, text, true
 from sqlalchemy.exc import OperationalError
 
 from .. import metrics
 from ..extensions import channel_registry, db
-from ..inbound.intake import process, record_failure
-from ..models import InboundDelivery, utcnow
-from . import enqueue, redis_connection
+from ..inbound.intake import process, process_batch, record_failure
+from ..models import InboundDelivery, WorkItem, utcnow
+from . import enqueue_once, started
 from .assign import request_dispatch
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,10 @@ def process_delivery(delivery_id: str) -> int | None:
             return None
         first = delivery.item_id is None
         item = process(db.session, delivery, channel_registry())
+        channel, received_at = delivery.channel, delivery.received_at
         db.session.commit()
         if first and item is not None:
-            routed_one(delivery)
+            routed_one(channel, received_at)
     except Exception as error:
         db.session.rollback()
         if _failed(delivery_id, error):
@@ -81,17 +83,17 @@ def _failed(delivery_id: str, error: Exception) -> bool:
     return set_aside
 
 
-def routed_one(delivery: InboundDelivery) -> None:
-    """Count a delivery that became an item, and how long after its acceptance."""
-    metrics.ROUTED.labels(delivery.channel).inc()
-    lag = (utcnow() - delivery.received_at).total_seconds()
-    metrics.INTAKE_LAG.labels(delivery.channel).observe(max(lag, 0.0))
+def routed_one(channel: str, received_at: datetime) -> None:
+    """Count a delivery that became an item, and how long after its acceptance (read before
+    the commit: after it, each delivery would be read again)."""
+    metrics.ROUTED.labels(channel).inc()
+    lag = (utcnow() - received_at).total_seconds()
+    metrics.INTAKE_LAG.labels(channel).observe(max(lag, 0.0))
 
 
 def request_drain() -> None:
     """Make sure a drain will run after this moment (cheap when one is already waiting)."""
-    if redis_connection().set(WAITING_DRAIN, 1, nx=True, ex=300):
-        enqueue(drain_deliveries)
+    enqueue_once(drain_deliveries, WAITING_DRAIN)
 
 
 #: how long a drain waits for deliveries that others hold locked before it hands them on
@@ -105,8 +107,7 @@ def drain_deliveries() -> int:
     delivery being received), so drains side by side never wait for each other. When nothing
     unlocked is left, the drain waits for the locked ones rather than leave them to the
     sweep: a repeat that held its row while this drain passed it by wakes nobody else."""
-    # From here on, a new delivery must wake another drain: this one may already be past it.
-    redis_connection().delete(WAITING_DRAIN)
+    started(WAITING_DRAIN)
     failed: set[str] = set()
     routed = 0
     while True:
@@ -118,29 +119,40 @@ def drain_deliveries() -> int:
         if not batch:
             db.session.commit()
             break
-        fresh = []  # deliveries that become items in this batch
-        for delivery in batch:
-            try:
-                first = delivery.item_id is None
-                with db.session.begin_nested():
-                    item = process(db.session, delivery, channel_registry())
-                routed += 1
-                if first and item is not None:
-                    fresh.append(delivery)
-            except Exception as error:
-                # One bad delivery must not hold up the rest; the sweep retries it alone.
-                log.exception("routing delivery %s failed", delivery.id)
-                failed.add(delivery.id)
-                if record_failure(delivery, error):
-                    log.error(
-                        "delivery %s set aside after %d attempts", delivery.id, delivery.attempts
-                    )
+        first = {delivery.id for delivery in batch if delivery.item_id is None}
+        try:
+            with db.session.begin_nested():
+                items = process_batch(db.session, batch, channel_registry())
+        except Exception:
+            # Something in the batch failed: each delivery alone, so that one bad delivery
+            # does not hold up the rest.
+            items = [_alone(delivery, failed) for delivery in batch]
+        routed += sum(1 for delivery in batch if delivery.id not in failed)
+        fresh = [
+            (d.channel, d.received_at)
+            for d, item in zip(batch, items, strict=True)
+            if d.id in first and item
+        ]
         db.session.commit()
-        for delivery in fresh:
-            routed_one(delivery)
+        for channel, received_at in fresh:
+            routed_one(channel, received_at)
     if routed:
         request_dispatch()
     return routed
+
+
+def _alone(delivery: InboundDelivery, failed: set[str]) -> WorkItem | None:
+    """Route one delivery of a batch that failed; a failure is counted on the delivery and
+    noted in `failed` (the sweep retries it alone)."""
+    try:
+        with db.session.begin_nested():
+            return process(db.session, delivery, channel_registry())
+    except Exception as error:
+        log.exception("routing delivery %s failed", delivery.id)
+        failed.add(delivery.id)
+        if record_failure(delivery, error):
+            log.error("delivery %s set aside after %d attempts", delivery.id, delivery.attempts)
+        return None
 
 
 def _next_batch(failed: set[str], *, skip_locked: bool) -> list[InboundDelivery]:

@@ -22,7 +22,7 @@ from ..inbound import answers, feedback, tokens
 from ..inbound.deadlines import HELSINKI
 from ..inbound.openapi import spec
 from ..inbound.receive import Receipt, receive
-from ..models import ApiToken, InboundDelivery, ItemMessage, WorkItem, utcnow
+from ..models import InboundDelivery, ItemMessage, WorkItem, utcnow
 from ..outbound import messages
 from ..security import too_many
 from ..tasks.assign import request_dispatch
@@ -49,7 +49,7 @@ def _slow_down(wait: int) -> Response:
     return response
 
 
-def _token(channel: str) -> ApiToken | Response:
+def _token(channel: str) -> tokens.Bearer | Response:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     token = tokens.find(db.session, secret.strip()) if scheme.lower() == "bearer" else None
@@ -62,7 +62,7 @@ def _token(channel: str) -> ApiToken | Response:
         return _slow_down(wait)
     if channel not in token.channel_list:
         return error(403, "forbidden", f"this token may not deliver to {channel}")
-    tokens.touch(token)
+    tokens.touch(db.session, token)
     return token
 
 
@@ -115,7 +115,7 @@ def _json_object() -> tuple[bytes, dict] | Response:
     return body, payload
 
 
-def _received(channel: str) -> tuple[ApiToken, bytes, dict] | Response:
+def _received(channel: str) -> tuple[tokens.Bearer, bytes, dict] | Response:
     """A POST about `channel`: the token that may send it and the JSON object it carries, or
     the answer that says why not (404 channel, 401/403 token, 400/413 body)."""
     if channel_registry().get(channel) is None:
@@ -203,7 +203,7 @@ def state(channel: str, external_id: str):
     )
 
 
-def _own_delivery(channel: str, external_id: str, token: ApiToken) -> InboundDelivery | None:
+def _own_delivery(channel: str, external_id: str, token: tokens.Bearer) -> InboundDelivery | None:
     """The delivery, if this token's source system made it: another's is as if unknown."""
     return db.session.scalar(
         select(InboundDelivery).where(
