@@ -5,6 +5,11 @@ load comes from the simulator's mix (chat-heavy, repeats and growing chats), sen
 separate process over keep-alive HTTP connections.
 
     python -m bench.inbound [--deliveries 6000] [--rate 500] [--web 3] [--workers 2]
+                            [--senders 8]
+
+Each sender waits for an answer before it sends the next delivery, so the senders must be
+enough that the target rate does not wait for them: 8 at 500 a second leave each 16 ms a
+delivery (with 4, an accept of 8 ms already held the "open loop" under its target).
 """
 
 from __future__ import annotations
@@ -200,7 +205,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500, help="open-loop rate for latency")
     parser.add_argument("--web", type=int, default=3, help="gunicorn processes")
     parser.add_argument("--workers", type=int, default=2, help="rq workers")
-    parser.add_argument("--senders", type=int, default=4, help="load processes")
+    parser.add_argument("--senders", type=int, default=8, help="load processes")
     args = parser.parse_args()
 
     secret = prepare()
