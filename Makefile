@@ -63,9 +63,14 @@ contract-examples:
 test: setup services browser lint
 	$(BIN)/pytest
 
+# Issue 21's figures, one after the other on the same machine (docs/performance.md): the pages
+# in process and under HTTP load, the situation view, inbound, and live lists on 1,000 pages.
 bench: setup services wrk
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.http
+	$(BIN)/python -m bench.situation
+	$(BIN)/python -m bench.inbound
+	$(BIN)/python -m bench.live_lists
 
 # wrk, for the pages under HTTP load (bench/http.py)
 wrk:
