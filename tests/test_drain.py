@@ -139,3 +139,42 @@ def test_the_source_system_sees_a_delivery_set_aside(app, committed, monkeypatch
     answer = client.get(f"/api/v1/inbound/help-request/{payload['external_id']}", headers=headers)
     assert answer.json["status"] == "rejected"
     assert answer.json["reason"] == "intake failed (ZeroDivisionError); attempts: 1"
+
+
+def test_one_failing_delivery_holds_up_nothing_else_in_its_batch(
+    app, committed, monkeypatch, drain_without_redis
+):
+    """A drain routes its batch in one flush; when one delivery of it fails, the others are
+    still routed in the same drain, each with its own item, and only the bad one waits."""
+    payloads = []
+    for n in range(4):
+        payload = dict(example("help-request.json"), external_id=f"batch-{n}")
+        payloads.append(payload)
+        store(committed, payload)
+    real = intake.build_item
+
+    def broken_for_one(session, adapter, payload, router=None):
+        if payload["external_id"] == "batch-2":
+            raise OverflowError("date value out of range")
+        return real(session, adapter, payload, router)
+
+    monkeypatch.setattr(intake, "build_item", broken_for_one)
+    with app.app_context():
+        assert jobs.drain_deliveries() == 3
+        db.session.remove()
+    with Session(committed) as s:
+        deliveries = {
+            d.external_id: d
+            for d in s.scalars(
+                select(InboundDelivery).where(InboundDelivery.channel == "help-request")
+            )
+        }
+        items = {i.external_id: i for i in s.scalars(select(WorkItem))}
+        for name in ("batch-0", "batch-1", "batch-3"):
+            assert deliveries[name].status == "routed"
+            assert deliveries[name].item_id == items[name].id
+            assert deliveries[name].attempts == 1
+        assert "batch-2" not in items
+        assert deliveries["batch-2"].status == "pending"
+        assert deliveries["batch-2"].attempts == 1  # counted; the sweep tries it again
+        assert deliveries["batch-2"].applied_hash is None
