@@ -655,10 +655,6 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
 
-    @property
-    def channel_list(self) -> list[str]:
-        return [c for c in self.channels.split(",") if c]
-
 
 class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"

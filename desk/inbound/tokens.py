@@ -37,12 +37,9 @@ class Bearer:
 
     id: int
     name: str
-    channels: str
+    #: the channels it may deliver to
+    channels: frozenset[str]
     last_used_at: datetime | None
-
-    @property
-    def channel_list(self) -> list[str]:
-        return [c for c in self.channels.split(",") if c]
 
 
 _FIND = select(ApiToken.id, ApiToken.name, ApiToken.channels, ApiToken.last_used_at).where(
@@ -55,7 +52,10 @@ def find(session: Session, secret: str) -> Bearer | None:
     if not secret:
         return None
     row = session.execute(_FIND, {"digest": _hash(secret)}).first()
-    return Bearer(*row) if row is not None else None
+    if row is None:
+        return None
+    channels = frozenset(c for c in row.channels.split(",") if c)
+    return Bearer(row.id, row.name, channels, row.last_used_at)
 
 
 def source_token_ids(session: Session, token: Bearer) -> set[int]:

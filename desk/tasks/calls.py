@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from ..extensions import db
 from ..work import calls
-from . import enqueue
-from .assign import dispatch_waiting
+from .assign import request_dispatch
 
 #: how often retries are looked for: an item is back at most this late
 RETRY_SWEEP_SECONDS = 15
@@ -24,5 +23,5 @@ def return_retries() -> int:
         db.session.rollback()
         raise
     if back:
-        enqueue(dispatch_waiting)
+        request_dispatch()
     return len(back)

@@ -60,7 +60,7 @@ def _token(channel: str) -> tokens.Bearer | Response:
         return error(401, "unauthorized", "a valid bearer token is required")
     if wait := too_many(f"api:token:{token.id}", "api_token"):
         return _slow_down(wait)
-    if channel not in token.channel_list:
+    if channel not in token.channels:
         return error(403, "forbidden", f"this token may not deliver to {channel}")
     tokens.touch(db.session, token)
     return token
