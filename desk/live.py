@@ -25,6 +25,7 @@ from . import metrics
 from .models import ItemEvent, ItemMessage
 from .training import spaces
 from .work.presence import MemoryPresence, RedisPresence
+from .work.worklist import Shelf
 
 CHANNEL = "desk:changes"
 #: counts committed changes; a cached live fragment is good until it moves
@@ -210,6 +211,9 @@ class Broadcaster:
         self.views: dict[tuple, _View] = {}
         self.renderer: threading.Thread | None = None
         self.wake = threading.Event()
+        #: My work's lists of what waits per queue and municipality, the pushed views'
+        #: lists composed from them (told of every change here before any view is due)
+        self.shelf = Shelf()
 
     def _run(self) -> None:
         delay, interrupted = self.backoff[0], False
@@ -260,15 +264,22 @@ class Broadcaster:
                 redis.close()
 
     def _send(self, data: str) -> None:
+        try:
+            message = json.loads(data)
+            changed = set(message.get("queues") or ())
+            # No queue and no item named: the stream is back after an outage, anything may
+            # have changed meanwhile. (A message's state alone changes no list.)
+            everything = not changed and not message.get("items")
+        except (ValueError, AttributeError):
+            changed, everything = set(), True
+        if changed or everything:
+            # Before any view is due: what the shelf read before this change is not used.
+            self.shelf.forget(None if everything else changed)
         with self.lock:
             listeners = list(self.listeners)
             # The views this change changes render again (desk.work's lists, for one).
-            try:
-                changed = set(json.loads(data).get("queues") or ())
-            except (ValueError, AttributeError):
-                changed = set()
             for view in self.views.values():
-                if not changed or view.queues is None or view.queues & changed:
+                if everything or view.queues is None or view.queues & changed:
                     view.dirty = True
                     self.wake.set()
         for listener in listeners:

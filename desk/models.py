@@ -391,11 +391,18 @@ class WorkItem(Base):
             "due_at",
             postgresql_include=["id", "resolved_at", "first_action_at"],
         ),
-        # The same rows by queue and municipality: counting what waits is an index-only scan.
+        # The same rows by queue and municipality, in work order: counting what waits is an
+        # index-only scan, and one queue and municipality's first rows are a range of it
+        # (the live stream's lists, desk.work.worklist.Shelf).
         Index(
             "ix_work_item_takeable_by_queue",
             "queue_code",
             "municipality_code",
+            text("emergency DESC"),
+            "order_due",
+            "submitted_at",
+            "title",
+            "id",
             postgresql_where=text("status = 'new' AND assignee_id IS NULL"),
             sqlite_where=text("status = 'new' AND assignee_id IS NULL"),
         ),

@@ -4,9 +4,10 @@ from my queues a page at a time, and take next. An open page watches for new eme
 
 The lists of what waits in my queues are the same for everyone who sees the same queues and
 municipalities in the same language (`Lists`), so they are rendered once per change of those
-queues and shared (`queue_lists`): by the pages, and by the live stream, which pushes them to
-every open page of that view (desk.live, `Broadcaster`). Only "items I hold" is the person's
-own; an open page fetches it again when a change names its person.
+queues and shared: by the pages (`queue_lists`), and by the live stream, which pushes them to
+every open page of that view (desk.live, `Broadcaster`), composing every view's lists from
+what it keeps per queue and municipality (`worklist.Shelf`). Only "items I hold" is the
+person's own; an open page fetches it again when a change names its person.
 """
 
 from __future__ import annotations
@@ -98,12 +99,14 @@ class Lists:
         )
 
 
-def _render_lists(view: Lists) -> str:
+def _render_lists(view: Lists, shelf: worklist.Shelf | None = None) -> str:
     """The emergencies and the waiting list of `view`, as JSON text: both sections' HTML and
-    the count of what waits. The take buttons' CSRF token is a placeholder (`personal`)."""
+    the count of what waits. The take buttons' CSRF token is a placeholder (`personal`).
+    With a `shelf`, the lists are composed from what it keeps (the live stream's)."""
     now = utcnow()
     within = {view.queue_filter} if view.queue_filter else None
-    lists = worklist.waiting(db.session, view, now, within=within, shown=view.shown)
+    read = shelf.waiting if shelf is not None else worklist.waiting
+    lists = read(db.session, view, now, within=within, shown=view.shown)
     context = {
         "emergencies": lists.emergencies,
         "emergency_count": lists.emergency_count,
@@ -153,13 +156,17 @@ def personal(payload: str, token: str) -> str:
 
 def pusher(view: Lists) -> Callable[[], str]:
     """How the live stream renders `view` later, outside the page's request: in a request
-    context of its own, in the view's language."""
+    context of its own, in the view's language, composed from the stream's shelf."""
     app: Flask = current_app._get_current_object()
+    shelf = app.extensions["desk_live"].shelf
 
     def render() -> str:
         with app.test_request_context("/work"), force_locale(view.language):
             try:
-                return queue_lists(view)
+                # Not through the pages' shared renderings: the stream renders a view once
+                # per change anyway, and each round trip to Redis here waits for the
+                # stream's other work.
+                return _render_lists(view, shelf)
             finally:
                 db.session.remove()
 

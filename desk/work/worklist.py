@@ -4,10 +4,15 @@ for emergencies that arrived after it last looked. No Flask: the views and tests
 
 from __future__ import annotations
 
+import heapq
+import threading
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..models import ItemStatus, Municipality, Queue, User, WorkItem, open_item_count
@@ -132,28 +137,43 @@ def waiting(
         session,
         select(*LIST_COLUMNS).where(*emergency_where).order_by(*work_order()).limit(EMERGENCIES),
     )
-    emergency_count = (
-        len(emergencies)
-        if len(emergencies) < EMERGENCIES
-        else session.scalar(select(func.count()).select_from(WorkItem).where(*emergency_where))
-    )
     where = (*takeable(user, within), WorkItem.emergency.is_(False))
     rows = names.rows(
         session, select(*LIST_COLUMNS).where(*where).order_by(*work_order()).limit(shown + 1)
     )
+    return _waiting(
+        emergencies,
+        lambda: session.scalar(select(func.count()).select_from(WorkItem).where(*emergency_where)),
+        rows,
+        shown,
+        now,
+        # The others waiting, and how many of them are overdue: summed from the kept counts
+        # (desk.work.counts), not counted (4.8 ms and 8 ms for 20,000 waiting items).
+        lambda: takeable_numbers(session, user, now, within),
+    )
+
+
+def _waiting(
+    emergencies: list[ListRow],
+    emergency_count: Callable[[], int],
+    rows: list[ListRow],
+    shown: int,
+    now: datetime,
+    numbers: Callable[[], tuple[int, int]],
+) -> Waiting:
+    """The lists from the first EMERGENCIES emergencies and the first `shown` + 1 other rows;
+    what lies beyond the shown rows is asked of `numbers` (how many, how many overdue) only
+    when there is something beyond, as the emergencies' `emergency_count`."""
     items, next_one = rows[:shown], (rows[shown] if len(rows) > shown else None)
     count, beyond = len(items), Beyond()
     if next_one is not None:
-        # The others waiting, and how many of them are overdue: summed from the kept counts
-        # (desk.work.counts), not counted (4.8 ms and 8 ms for 20,000 waiting items), less
-        # those shown.
-        count, overdue = takeable_numbers(session, user, now, within)
+        count, overdue = numbers()
         shown_overdue = sum(1 for i in items if i.due_at is not None and i.due_at < now)
         beyond = Beyond(count=count - len(items), overdue=overdue - shown_overdue, first=next_one)
     first_new = items[shown - PAGE] if shown > PAGE and len(items) > shown - PAGE else None
     return Waiting(
         emergencies=emergencies,
-        emergency_count=emergency_count,
+        emergency_count=(len(emergencies) if len(emergencies) < EMERGENCIES else emergency_count()),
         items=items,
         count=count,
         beyond=beyond,
@@ -176,6 +196,214 @@ def takeable_numbers(
     )
     items_where = (*takeable(user, within), WorkItem.emergency.is_(False))
     return counts.numbers(session, kept_where, items_where, now)
+
+
+def _order(row: ListRow) -> tuple:
+    """`lifecycle.work_order` in Python, for rows that are all emergencies or all not:
+    earliest deadline (or a waiting chat's response target; none last), oldest, title, id.
+    Titles compare by code point, as the desk's databases (C.UTF-8) compare them."""
+    due = row.due_at if row.due_at is not None else row.answer_by
+    return (due is None, due or row.submitted_at, row.submitted_at, row.title, row.id)
+
+
+@dataclass
+class _Part:
+    """The first rows of what may be taken in one queue and municipality, in work order."""
+
+    emergencies: list[ListRow]
+    others: list[ListRow]
+    read_at: float
+
+
+class Shelf:
+    """My work's lists of what waits, kept per queue and municipality (None among them: an
+    item of no municipality), so that the lists of many views are composed from them rather
+    than each read again (the live stream's, desk.live: every change in a queue makes every
+    open view of that queue due). `waiting` gives what `waiting()` gives for the same view.
+
+    A view's lists are the first rows of the merge of its parts, each part being the first
+    rows of one queue and municipality in work order; its numbers are the parts' kept counts
+    summed. The shelf must be told of every committed change (`forget`) before anyone asks
+    again for a list of that queue: it reads the queue's parts again when next asked. The
+    numbers are read for all parts at once, again after a change and every
+    `numbers_seconds` (an item falls overdue without a change). Parts no change has named
+    are trusted for `keep_seconds` (as a shared rendering is, desk.live: a change whose
+    message was lost costs that long)."""
+
+    #: parts read in one statement at most (SQLite allows 500 branches in a UNION)
+    PARTS_PER_STATEMENT = 100
+
+    def __init__(
+        self,
+        keep_seconds: float = 60.0,
+        numbers_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.keep_seconds = keep_seconds
+        self.numbers_seconds = numbers_seconds
+        self.clock = clock
+        self._parts: dict[tuple[str, str | None], _Part] = {}
+        #: every part a view has asked for (at most the queues × the municipalities)
+        self._wanted: set[tuple[str, str | None]] = set()
+        self._names: _Names | None = None
+        #: (when read, the kept counts by (queue, municipality, emergency): (items, overdue
+        #: before today), today's deadlines passed by (queue, municipality))
+        self._numbers: tuple[float, dict, dict] | None = None
+        #: held while reading and composing: a change told meanwhile waits, so what was read
+        #: before it is forgotten after it
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def composes(user, shown: int) -> bool:
+        """Whether `waiting` composes this view (an admin's lists span every queue and
+        municipality, and a longer list than a page is rare: those are read as ever)."""
+        return not user.is_admin and shown == PAGE
+
+    def forget(self, queues: Iterable[str] | None) -> None:
+        """A change was committed in `queues` (None: in any, or unknown)."""
+        with self.lock:
+            if queues is None:
+                self._parts.clear()
+                self._names = None
+            else:
+                changed = set(queues)
+                for key in [key for key in self._parts if key[0] in changed]:
+                    del self._parts[key]
+            self._numbers = None
+
+    def waiting(
+        self,
+        session: Session,
+        user,
+        now: datetime,
+        *,
+        within: set[str] | None = None,
+        shown: int = PAGE,
+    ) -> Waiting:
+        """What `waiting(session, user, now, within=within, shown=shown)` gives."""
+        if not self.composes(user, shown):
+            return waiting(session, user, now, within=within, shown=shown)
+        mine = sorted(user.queue_codes)
+        narrowed = [q for q in mine if within is None or q in within]
+        municipalities = [*sorted(user.municipality_codes), None]
+        with self.lock:
+            parts = self._read(session, mine, municipalities, now)
+            emergencies = list(
+                islice(
+                    heapq.merge(
+                        *(parts[q, m].emergencies for q in mine for m in municipalities), key=_order
+                    ),
+                    EMERGENCIES,
+                )
+            )
+            rows = list(
+                islice(
+                    heapq.merge(
+                        *(parts[q, m].others for q in narrowed for m in municipalities), key=_order
+                    ),
+                    shown + 1,
+                )
+            )
+            _at, kept, passed = self._numbers
+
+        def emergency_count() -> int:
+            return sum(kept.get((q, m, True), (0, 0))[0] for q in mine for m in municipalities)
+
+        def numbers() -> tuple[int, int]:
+            keys = [(q, m) for q in narrowed for m in municipalities]
+            count = sum(kept.get((q, m, False), (0, 0))[0] for q, m in keys)
+            overdue = sum(
+                kept.get((q, m, False), (0, 0))[1] + passed.get((q, m), 0) for q, m in keys
+            )
+            return count, overdue
+
+        return _waiting(emergencies, emergency_count, rows, shown, now, numbers)
+
+    def _read(self, session: Session, queues, municipalities, now: datetime) -> dict:
+        """The parts of `queues` × `municipalities`, and the numbers (under the lock). Every
+        part asked for once is kept: those a change or their age made due are read again
+        together, in one statement, when the first view next asks (each round trip of the
+        stream process waits for its other work, desk.live)."""
+        at = self.clock()
+        if self._names is None:
+            self._names = _Names(session)
+        self._wanted.update((q, m) for q in queues for m in municipalities)
+        due = [
+            key
+            for key in self._wanted
+            if key not in self._parts or at - self._parts[key].read_at > self.keep_seconds
+        ]
+        for start in range(0, len(due), self.PARTS_PER_STATEMENT):
+            self._parts.update(
+                self._read_parts(session, due[start : start + self.PARTS_PER_STATEMENT], at)
+            )
+        if self._numbers is None or at - self._numbers[0] > self.numbers_seconds:
+            self._numbers = (at, *self._read_numbers(session, now))
+        return self._parts
+
+    def _read_parts(self, session: Session, keys: list, at: float) -> dict:
+        """The parts `keys`: each one's first rows of either kind is a branch of one
+        UNION ALL, a range of the index of takeable items by queue and municipality."""
+        branches = []
+        for queue, municipality in keys:
+            where = (
+                WorkItem.queue_code == queue,
+                WorkItem.municipality_code.is_(None)
+                if municipality is None
+                else WorkItem.municipality_code == municipality,
+                WorkItem.status == ItemStatus.NEW.value,
+                WorkItem.assignee_id.is_(None),
+            )
+            for emergency, limit in ((True, EMERGENCIES), (False, PAGE + 1)):
+                first = (
+                    select(*LIST_COLUMNS)
+                    .where(*where, WorkItem.emergency.is_(emergency))
+                    .order_by(*work_order())
+                    .limit(limit)
+                )
+                branches.append(first.subquery().select())
+        parts = {key: _Part(emergencies=[], others=[], read_at=at) for key in keys}
+        for row in self._names.rows(session, union_all(*branches)):
+            part = parts[row.queue_code, row.municipality_code]
+            (part.emergencies if row.emergency else part.others).append(row)
+        for part in parts.values():  # a union keeps no order of its own
+            part.emergencies.sort(key=_order)
+            part.others.sort(key=_order)
+        return parts
+
+    @staticmethod
+    def _read_numbers(session: Session, now: datetime) -> tuple[dict, dict]:
+        """What `takeable_numbers` sums, for every queue and municipality at once."""
+        kept = open_item_count.c
+        day, midnight = counts.today(now)
+        parts = (kept.queue_code, kept.municipality_code, kept.emergency)
+        kept_counts = {
+            (queue, municipality, bool(emergency)): (int(n), int(late))
+            for queue, municipality, emergency, n, late in session.execute(
+                select(
+                    *parts,
+                    func.coalesce(func.sum(kept.n), 0),
+                    func.coalesce(func.sum(kept.n).filter(kept.due_day < day), 0),
+                )
+                .where(kept.status == ItemStatus.NEW.value, kept.assigned.is_(False))
+                .group_by(*parts)
+            )
+        }
+        passed = {
+            (queue, municipality): int(n)
+            for queue, municipality, n in session.execute(
+                select(WorkItem.queue_code, WorkItem.municipality_code, func.count())
+                .where(
+                    WorkItem.status == ItemStatus.NEW.value,
+                    WorkItem.assignee_id.is_(None),
+                    WorkItem.emergency.is_(False),
+                    WorkItem.due_at >= midnight,
+                    WorkItem.due_at < now,
+                )
+                .group_by(WorkItem.queue_code, WorkItem.municipality_code)
+            )
+        }
+        return kept_counts, passed
 
 
 def _my_emergencies(user: User) -> tuple:
