@@ -165,13 +165,19 @@ def shared_fragment(key: tuple, render: Callable[[], str], queues=None) -> str:
 class Pushed:
     """Lists that one open page has pushed to it as they change (views/work.py): the view's
     `key` (pages with equal keys see the same), the queues whose changes change it (None:
-    any), how to `render` it (JSON text, shared), and the page's own CSRF `token` for the
-    placeholder in it."""
+    any), how to `render` it (JSON text, shared), the page's own CSRF `token` for the
+    placeholder in it, how to `shorten` a rendering for pages that have the last one, and
+    which changes the page still `wants` told (its lists come pushed instead)."""
 
     key: tuple
     queues: frozenset[str] | None
     render: Callable[[], str]
     token: str
+    #: what leaves out of a rendering what the view's pages have already, given the names
+    #: of what they have (views/work.py, `shorten`): the shorter payload, and what it names
+    shorten: Callable[[str, frozenset[str]], tuple[str, frozenset[str]]] | None = None
+    #: which committed changes the page needs told (None: every one), given the change
+    wants: Callable[[dict], bool] | None = None
 
 
 @dataclass
@@ -180,9 +186,12 @@ class _View:
 
     render: Callable[[], str]
     queues: frozenset[str] | None
+    shorten: Callable[[str, frozenset[str]], tuple[str, frozenset[str]]] | None = None
     pages: dict[queue.Queue, str] = field(default_factory=dict)
     dirty: bool = False
     rendered_at: float = 0.0
+    #: the names of what the last push had (`Pushed.shorten`)
+    known: frozenset[str] = frozenset()
 
 
 class Broadcaster:
@@ -209,6 +218,8 @@ class Broadcaster:
         self.subscribed = False
         #: the pushed views of this process's open pages, by key
         self.views: dict[tuple, _View] = {}
+        #: which changes a page needs told, of those that said (`Pushed.wants`)
+        self.wants: dict[queue.Queue, Callable[[dict], bool]] = {}
         self.renderer: threading.Thread | None = None
         self.wake = threading.Event()
         #: My work's lists of what waits per queue and municipality, the pushed views'
@@ -271,7 +282,7 @@ class Broadcaster:
             # have changed meanwhile. (A message's state alone changes no list.)
             everything = not changed and not message.get("items")
         except (ValueError, AttributeError):
-            changed, everything = set(), True
+            message, changed, everything = {}, set(), True
         if changed or everything:
             # Before any view is due: what the shelf read before this change is not used.
             self.shelf.forget(None if everything else changed)
@@ -283,6 +294,9 @@ class Broadcaster:
                     view.dirty = True
                     self.wake.set()
         for listener in listeners:
+            wants = self.wants.get(listener)
+            if wants is not None and not everything and not wants(message):
+                continue  # a page whose lists are pushed hears only what else it shows
             # A page that does not read is refreshed by its slow poll instead.
             with contextlib.suppress(queue.Full):
                 listener.put_nowait(data)
@@ -311,6 +325,12 @@ class Broadcaster:
                     log.warning("could not render pushed lists %s", key[0], exc_info=True)
                     continue
                 metrics.PUSHED_RENDERINGS.inc()
+                if view.shorten is not None:
+                    try:
+                        payload, view.known = view.shorten(payload, view.known)
+                    except Exception:  # pushed whole, then; the next one is shortened again
+                        log.warning("could not shorten pushed lists %s", key[0], exc_info=True)
+                        view.known = frozenset()
                 with self.lock:
                     pages = list(view.pages.items())
                 for page, token in pages:
@@ -340,13 +360,18 @@ class Broadcaster:
                         target=self._render_views, daemon=True, name="desk-live-views"
                     )
                     self.renderer.start()
-                view = self.views.setdefault(pushed.key, _View(pushed.render, pushed.queues))
+                view = self.views.setdefault(
+                    pushed.key, _View(pushed.render, pushed.queues, pushed.shorten)
+                )
                 view.pages[listener] = pushed.token
+                if pushed.wants is not None:
+                    self.wants[listener] = pushed.wants
             return listener
 
     def leave(self, listener: queue.Queue) -> None:
         with self.lock:
             self.listeners.discard(listener)
+            self.wants.pop(listener, None)
             for key, view in list(self.views.items()):
                 if view.pages.pop(listener, None) is not None and not view.pages:
                     del self.views[key]

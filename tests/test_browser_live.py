@@ -143,6 +143,17 @@ def test_a_p0_arriving_while_a_nurse_is_on_my_work_is_alerted_and_listed_at_once
     accessible(page, "My work with a new emergency and its alert")
     # The lists came with the stream: the page fetched nothing but the emergency check.
     assert [url for url in fetched if "/work/emergencies" not in url] == []
+    # The next push names the rows the page has and carries only what is new: the page puts
+    # its own rows back, with their take buttons, and still fetches nothing.
+    rows = page.locator("#work-lists tr[data-row]")
+    before = rows.count()
+    _deliver_p0(page.base_url, token, "Hengenahdistus (tarina)")
+    expect(listed.filter(has_text="Hengenahdistus (tarina)")).to_have_count(1, timeout=3_000)
+    expect(rows).to_have_count(before + 1)
+    expect(listed.filter(has_text="Puristava rintakipu (tarina)")).to_have_count(1)
+    assert page.locator("#work-lists tr[data-row] button").count() == before + 1
+    _still_in_place(page, focused, top)
+    assert [url for url in fetched if "/work/emergencies" not in url] == []
 
     # On another page, the next one is alerted too.
     page.get_by_role("link", name="Tilannekuva").click()

@@ -15,6 +15,7 @@ from desk import live
 from desk.extensions import db
 from desk.live import Broadcaster, Pushed
 from desk.models import WorkItem
+from desk.views.work import PUSHED_ROW, shorten
 from desk.work import lifecycle
 from tests.factories import make_item, make_user
 from tests.test_live import _subscribed
@@ -85,6 +86,64 @@ def test_a_burst_of_changes_renders_each_view_at_most_twice_a_second_and_never_d
     assert hub.views == {} and hub.listeners == set(), "the pages left: nothing is kept"
 
 
+def _as_the_page_has_it(pushes: list[str]) -> dict:
+    """The last of `pushes` with the rows it names put back from those before, as desk.js
+    does."""
+    rows: dict[str, str] = {}
+    for push in pushes:
+        lists = json.loads(push)
+        for part in ("emergencies", "waiting"):
+            lists[part] = re.sub(r"<!--row:(\w+)-->", lambda m, rows=rows: rows[m[1]], lists[part])
+        rows = {
+            m[1]: m[0]
+            for part in ("emergencies", "waiting")
+            for m in PUSHED_ROW.finditer(lists[part])
+        }
+    return lists
+
+
+def _row(name: str, title: str) -> str:
+    return (
+        f'<tr class="" data-item-row data-row="{name}"><td>{title}</td><td><form>'
+        f'<input type="hidden" name="csrf_token" value="{live.CSRF_PLACEHOLDER}">'
+        "</form></td></tr>\n"
+    )
+
+
+def test_a_push_names_the_rows_its_pages_have_and_carries_only_the_new_ones(redis_url):
+    """After the first push of a view, a row its pages were pushed last time is sent as its
+    name alone; a new or changed row is sent whole, with each page's own token."""
+    renderings = [
+        [_row("aaaaaaaaaaaa", "Pysyy"), _row("bbbbbbbbbbbb", "Otetaan")],
+        [_row("aaaaaaaaaaaa", "Pysyy"), _row("cccccccccccc", "Uusi")],
+    ]
+
+    def render() -> str:
+        rows = renderings.pop(0)
+        return json.dumps(
+            {"emergencies": '<div id="work-emergencies"></div>', "waiting": "".join(rows)}
+        )
+
+    hub = Broadcaster(redis_url)
+    pages = [hub.listen(Pushed(("v",), frozenset({"q"}), render, f"t{n}", shorten)) for n in (1, 2)]
+    try:
+        _subscribed(redis_url)
+        _publish(redis_url, ["q"])
+        first = [_pushes(page, 1.0) for page in pages]
+        _publish(redis_url, ["q"])
+        second = [_pushes(page, 1.0) for page in pages]
+    finally:
+        hub.close()
+    assert [len(p) for p in first + second] == [1, 1, 1, 1]
+    for n, (was, now) in enumerate(zip(first, second, strict=True), start=1):
+        was, now = json.loads(was[0])["waiting"], json.loads(now[0])["waiting"]
+        # The first push is whole; the second names the row that stayed and carries the new.
+        assert "Pysyy" in was and "Otetaan" in was and "<!--row:" not in was
+        assert now.startswith("<!--row:aaaaaaaaaaaa-->") and "Pysyy" not in now
+        assert "Uusi" in now and "Otetaan" not in now
+        assert f'value="t{n}"' in now and live.CSRF_PLACEHOLDER not in now
+
+
 def test_the_lists_are_shared_by_the_same_view_and_each_take_button_is_the_pages_own(
     app, committed, redis_url, monkeypatch
 ):
@@ -145,8 +204,10 @@ def test_the_stream_pushes_my_lists_as_they_change(app, committed, redis_url):
         other = make_user(db.session, queues=["social-sipoo"])
         colleague = make_user(db.session, queues=["chat-regional"])
         item = make_item(db.session, queue="chat-regional", title="Työnnetty rivi")
+        own = make_item(db.session, queue="chat-regional", title="Hoitajan oma")
         db.session.commit()
-        names, item_id = (nurse.username, other.username), item.id
+        names, item_id, own_id = (nurse.username, other.username), item.id, own.id
+        nurse_id = nurse.id
         db.session.remove()
 
     with stream_server(PG_URL, redis_url, 5090, "test-secret") as base:
@@ -165,10 +226,15 @@ def test_the_stream_pushes_my_lists_as_they_change(app, committed, redis_url):
                     db.session.commit()
                     lifecycle.release(db.session, item, db.session.merge(colleague))
                     db.session.commit()
+                    # The nurse takes one herself: her pages are told, to fetch what she holds.
+                    own = db.session.get(WorkItem, own_id)
+                    lifecycle.take(db.session, own, db.session.merge(nurse))
+                    db.session.commit()
                     db.session.remove()
             finally:
                 app.config.update(REDIS_URL=None)
-            mine.wait_for(2, timeout=10)  # the two changes
+            plain.wait_for(3, timeout=10)  # the three changes
+            mine.wait_for(1, timeout=10)
             deadline = time.monotonic() + 10
             while min(len(p) for p in mine.pushes) < 1 and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -176,8 +242,13 @@ def test_the_stream_pushes_my_lists_as_they_change(app, committed, redis_url):
         finally:
             for pages in (mine, theirs, plain):
                 pages.close()
-    assert all(1 <= len(p) <= 2 for p in mine.pushes), [len(p) for p in mine.pushes]
-    last = [json.loads(p[-1][1]) for p in mine.pushes]
+    assert all(1 <= len(p) <= 3 for p in mine.pushes), [len(p) for p in mine.pushes]
+    # Of the changes themselves, a page whose lists are pushed is told only what names its
+    # person (a plain page hears every change).
+    assert [len(a) for a in mine.arrivals] == [1, 1, 1]
+    assert all(str(nurse_id) in a[0][1] for a in mine.arrivals)
+    assert theirs.arrivals == [[]] and len(plain.arrivals[0]) == 3
+    last = [_as_the_page_has_it([push for _, push in p]) for p in mine.pushes]
     # The item is back in the waiting list, as the page would show it; one rendering for all.
     assert all("Työnnetty rivi" in lists["waiting"] for lists in last)
     assert all(lists["total"] == 1 for lists in last)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, abort, current_app, request
 from flask_login import login_required
 from flask_wtf.csrf import generate_csrf
@@ -13,7 +15,7 @@ from ..policy import allows
 from ..security import me
 from ..training import spaces
 from .guard import number
-from .work import Lists, pusher
+from .work import Lists, pusher, shorten
 
 bp = Blueprint("live", __name__)
 
@@ -42,9 +44,32 @@ def _pushed() -> Pushed | None:
     """The lists this page asks to be pushed, if it may see them."""
     if request.args.get("view") != "work" or not allows("work.index", me().role):
         return None
-    view = Lists.of(me(), request.args.get("queue") or None, number(request.args.get("shown")))
+    user = me()
+    view = Lists.of(user, request.args.get("queue") or None, number(request.args.get("shown")))
     token = escape(generate_csrf())
-    return Pushed(key=view.key(), queues=view.queues, render=pusher(view), token=token)
+    return Pushed(
+        key=view.key(),
+        queues=view.queues,
+        render=pusher(view),
+        token=token,
+        shorten=shorten,
+        wants=_told(user.id, view.queues),
+    )
+
+
+def _told(person: int, queues: frozenset[str] | None) -> Callable[[dict], bool]:
+    """Which changes a My work page still needs told, its lists being pushed (desk.js): those
+    that name its person ("items I hold"), and new emergencies in its queues (the alert).
+    At a thousand open pages, every change told to every page was most of the stream's
+    work."""
+
+    def wants(change: dict) -> bool:
+        if person in (change.get("people") or ()):
+            return True
+        emergencies = change.get("emergencies") or ()
+        return bool(emergencies) and (queues is None or not queues.isdisjoint(emergencies))
+
+    return wants
 
 
 def _counted(stream):

@@ -447,10 +447,40 @@
     restorePlace(kept);
   }
 
+  // A pushed row that the page has already comes as its name alone (<!--row:NAME-->): it is
+  // the row of that name in the last push this page had, or else on the page. Missing one (a
+  // push was lost, or the page is older than the push before), the page fetches its lists.
+  var pushedRows = {};
+  var ROW = /<tr [^>]*data-row="([0-9a-f]+)"[^>]*>[\s\S]*?<\/tr>\n?/g;
+  function expandRows(payload) {
+    var lists = document.getElementById("work-lists");
+    var missing = false;
+    var rows = {};
+    ["emergencies", "waiting"].forEach(function (part) {
+      if (typeof payload[part] !== "string") return;
+      payload[part] = payload[part].replace(/<!--row:([0-9a-f]+)-->/g, function (marker, name) {
+        var row = pushedRows[name];
+        var onPage = !row && lists ? lists.querySelector('tr[data-row="' + name + '"]') : null;
+        if (onPage) row = onPage.outerHTML + "\n";
+        if (!row) { missing = true; return ""; }
+        return row;
+      });
+      payload[part].replace(ROW, function (row, name) { rows[name] = row; return row; });
+    });
+    pushedRows = rows;
+    return !missing;
+  }
+
   document.addEventListener("htmx:sseMessage", function (event) {
     if (!event.target || event.target.id !== "work-push") return;
-    try { pushed = { payload: JSON.parse(event.detail.data), at: Date.now(), applied: false }; }
-    catch (e) { return; }
+    var payload;
+    try { payload = JSON.parse(event.detail.data); } catch (e) { return; }
+    if (!expandRows(payload)) {
+      var lists = document.getElementById("work-lists");
+      if (lists) refreshSoon(lists);
+      return;
+    }
+    pushed = { payload: payload, at: Date.now(), applied: false };
     applyPushed();
   });
 
