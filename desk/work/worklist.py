@@ -246,6 +246,7 @@ class Shelf:
         #: every part a view has asked for (at most the queues × the municipalities)
         self._wanted: set[tuple[str, str | None]] = set()
         self._names: _Names | None = None
+        self._names_at = 0.0
         #: (when read, the kept counts by (queue, municipality, emergency): (items, overdue
         #: before today), today's deadlines passed by (queue, municipality))
         self._numbers: tuple[float, dict, dict] | None = None
@@ -325,8 +326,8 @@ class Shelf:
         together, in one statement, when the first view next asks (each round trip of the
         stream process waits for its other work, desk.live)."""
         at = self.clock()
-        if self._names is None:
-            self._names = _Names(session)
+        if self._names is None or at - self._names_at > self.keep_seconds:
+            self._names, self._names_at = _Names(session), at  # a renamed queue, say
         self._wanted.update((q, m) for q in queues for m in municipalities)
         due = [
             key
