@@ -246,7 +246,7 @@ def test_the_stream_pushes_my_lists_as_they_change(app, committed, redis_url):
     # Of the changes themselves, a page whose lists are pushed is told only what names its
     # person (a plain page hears every change).
     assert [len(a) for a in mine.arrivals] == [1, 1, 1]
-    assert all(str(nurse_id) in a[0][1] for a in mine.arrivals)
+    assert all(nurse_id in json.loads(a[0][1])["people"] for a in mine.arrivals)
     assert theirs.arrivals == [[]] and len(plain.arrivals[0]) == 3
     last = [_as_the_page_has_it([push for _, push in p]) for p in mine.pushes]
     # The item is back in the waiting list, as the page would show it; one rendering for all.

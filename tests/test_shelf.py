@@ -127,9 +127,17 @@ def test_a_change_not_told_is_not_seen_until_the_parts_age(session):
     assert third.id in {row.id for row in shelf.waiting(session, nurse, now).items}
 
 
-def test_an_admin_or_a_longer_list_is_read_directly(session):
-    admin = make_user(session, role="admin", queues=[])
-    nurse = make_user(session, queues=["omaolo-porvoo"])
-    assert not Shelf.composes(admin, worklist.PAGE)
-    assert not Shelf.composes(nurse, worklist.PAGE * 2)
-    assert Shelf.composes(nurse, worklist.PAGE)
+def test_an_admin_and_a_longer_list_get_their_whole_lists(session, small_pages):
+    """An admin's lists span every queue and municipality, and a grown list is longer than
+    the parts the shelf keeps: both are what the direct read gives, not a shelf's page."""
+    admin = make_user(session, role="admin", queues=QUEUES, municipalities=[])
+    nurse = make_user(session, queues=QUEUES, municipalities=["porvoo"])
+    for _n in range(3 * worklist.PAGE):
+        make_item(session, queue=QUEUES[0], municipality="porvoo")  # one part, past its rows
+    session.flush()
+    now, shelf = utcnow(), Shelf()
+    for viewer, shown in ((admin, worklist.PAGE), (nurse, 2 * worklist.PAGE)):
+        direct = worklist.waiting(session, viewer, now, shown=shown)
+        composed = shelf.waiting(session, viewer, now, shown=shown)
+        assert len(direct.items) == shown, "the list is full"
+        assert _seen(composed) == _seen(direct)
