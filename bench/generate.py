@@ -94,8 +94,18 @@ def existing_app(database_url: str = DATABASE_URL) -> Flask:
     app = make_app(database_url)
     with app.app_context():
         upgrade()
+        settle(db.session)
         db.session.remove()
     return app
+
+
+def settle(session: Session) -> int:
+    """Fold the kept counts (`counts.fold`), as production's scheduler does every 30 s. The
+    benchmarks run no scheduler, and a previous run's changes would otherwise be read again
+    row by row: after a day of runs, 20,000 unfolded rows made the live lists twice as slow."""
+    folded = kept_counts.fold(session, datetime.now(UTC))
+    session.commit()
+    return folded
 
 
 def generated_app(database_url: str = DATABASE_URL) -> Flask:

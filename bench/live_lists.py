@@ -212,6 +212,7 @@ def run(pages: int, seconds: float, rate: float, views: int) -> dict:
     app = create_app({**generate.bench_config(), "REDIS_URL": REDIS, "DESK_JOBS_INLINE": True})
     rng = random.Random(21)
     with app.app_context():
+        generate.settle(db.session)
         people = [
             (u.id, u.username, frozenset(u.queue_codes))
             for u in generate.professionals(db.session)[:views]
