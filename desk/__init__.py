@@ -84,6 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         endpoints,
         errors,
         figures,
+        fixed,
         guidance,
         items,
         labels,
@@ -122,6 +123,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     labels.init_app(app)
     rows.init_app(app)
+    fixed.init_app(app)
     figures.init_app(app)
     orientation.init_app(app)
 

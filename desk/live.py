@@ -439,12 +439,12 @@ def _opens_stream(app: Flask) -> bool:
     )
 
 
-def _emergency_watch() -> int | None:
+def _emergency_watch(newest: int | None = None) -> int | None:
     """Where this page starts watching for new emergencies (the newest open emergency of the
     user's concern, 0 for none), or None when it does not watch: only for those who work
     queues, as the route policy lets them ask (`work.emergencies`), and who are members of
     some. It asks in its own space: a trainee's practice emergencies, the real desk's for the
-    real desk."""
+    real desk. A page that knows the newest already (My work) passes it as `newest`."""
     from flask_login import current_user
 
     from .extensions import db
@@ -456,4 +456,4 @@ def _emergency_watch() -> int | None:
     user = current_user.user
     if not user.queue_codes:
         return None
-    return worklist.newest_emergency(db.session, user)
+    return newest if newest is not None else worklist.newest_emergency(db.session, user)

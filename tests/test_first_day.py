@@ -95,6 +95,27 @@ def test_the_notice_is_in_swedish_for_a_swedish_speaking_nurse(app, app_session)
     assert _indicator(work) == "/work#availability Status: Frånvarande · byt"
 
 
+def test_what_every_page_carries_is_in_each_readers_own_language(app, app_session):
+    # The shortcuts, the tour and desk.js's texts are rendered once per language and kept
+    # (views/fixed.py): a Finnish page first must not give a Swedish reader Finnish.
+    pages = {
+        language: text(
+            Browser(app.test_client()).login(make_user(app_session, language=language)).get("/work")
+        )
+        for language in ("fi", "sv", "en", "fi")
+    }
+    for language, words in {
+        "fi": ("Pikanäppäimet", "Työpöydän esittely", "Toiminto epäonnistui"),
+        "sv": ("Kortkommandon", "Introduktion till skrivbordet", "Åtgärden misslyckades"),
+        "en": ("Keyboard shortcuts", "Tour of the desk", "The action failed"),
+    }.items():
+        shortcuts, tour, failed = words
+        page = pages[language]
+        assert f'<h2 id="shortcut-help-title">{shortcuts}</h2>' in page, language
+        assert re.search(rf'<h2 id="tour-title">{tour}', page), language
+        assert re.search(rf'<body[^>]*data-error-text="{failed}', page, re.S), language
+
+
 def test_an_auditor_has_no_status_and_no_tour(app, app_session):
     auditor = make_user(app_session, role="auditor", queues=[])
     page = text(Browser(app.test_client()).login(auditor).get("/audit"))

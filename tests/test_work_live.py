@@ -176,6 +176,31 @@ def test_every_workers_page_watches_for_emergencies_and_no_one_elses(app, app_se
             assert browser.get("/work/emergencies?seen=0").status_code == 403, role
 
 
+def test_my_work_watches_from_the_newest_emergency_i_hold_or_may_take(app, app_session):
+    # My work reads where to watch from with its lists and the items held, not with a query
+    # of its own: the same figure as every other page's.
+    nurse = make_user(app_session, queues=["omaolo-porvoo"], municipalities=["porvoo"])
+    browser = Browser(app.test_client()).login(nurse)
+
+    def seen(path: str = "/work") -> int:
+        check = re.search(r'<div id="emergency-check"[^>]*>', text(browser.get(path)), re.S)
+        return int(re.search(r'data-seen="(\d+)"', check.group(0)).group(1))
+
+    assert seen() == 0
+    waiting = make_item(app_session, queue="omaolo-porvoo", emergency=True, municipality="porvoo")
+    assert seen() == waiting.id == seen("/situation")
+    held = make_item(app_session, queue="omaolo-porvoo", emergency=True, municipality="porvoo")
+    held.assignee_id, held.status = nurse.id, "in_progress"
+    app_session.commit()
+    assert seen() == held.id == worklist.newest_emergency(app_session, nurse)
+    assert seen("/work?queue=omaolo-porvoo") == held.id
+    make_item(app_session, queue="omaolo-porvoo", emergency=True, municipality="sipoo")
+    make_item(app_session, queue="omaolo-sipoo", emergency=True, municipality="porvoo")
+    assert seen() == held.id  # neither is my concern
+    newest = make_item(app_session, queue="omaolo-porvoo", emergency=True, municipality="porvoo")
+    assert seen() == newest.id == seen("/situation")
+
+
 def test_the_emergency_check_answers_for_my_queues_and_municipalities(app, app_session):
     nurse = make_user(app_session, queues=["omaolo-porvoo"], municipalities=["porvoo"])
     browser = Browser(app.test_client()).login(nurse)

@@ -108,6 +108,10 @@ def _render_lists(view: Lists, shelf: worklist.Shelf | None = None) -> str:
     within = {view.queue_filter} if view.queue_filter else None
     read = shelf.waiting if shelf is not None else worklist.waiting
     lists = read(db.session, view, now, within=within, shown=view.shown)
+    # Where My work's page starts watching for emergencies, with those it holds (`_my_work`):
+    # read once per change for everyone with the view, not on every page. Pushed lists do
+    # not need it (the page they reach is watching already).
+    newest = worklist.newest_takeable_emergency(db.session, view) if shelf is None else None
     context = {
         "emergencies": lists.emergencies,
         "emergency_count": lists.emergency_count,
@@ -130,6 +134,7 @@ def _render_lists(view: Lists, shelf: worklist.Shelf | None = None) -> str:
                 "emergencies": render_template("work/_emergencies.html", **context),
                 "waiting": render_template("work/_waiting.html", **context),
                 "total": lists.total,
+                "newest_emergency": newest,
                 # when (bench/live_lists.py tells a push rendered after a change by it)
                 "rendered": round(time.time(), 3),
                 "count_text": ngettext(
@@ -200,8 +205,13 @@ def _my_work(queue_filter: str | None, message: str | None = None) -> dict:
     user = me()
     view = Lists.of(user, queue_filter, number(request.args.get("shown"), high=worklist.MOST * 10))
     lists = json.loads(personal(queue_lists(view), escape(generate_csrf())))
+    held = worklist.held(db.session, user)
+    newest = lists.get("newest_emergency")  # None from a rendering of an older version
     return {
-        "held": worklist.held(db.session, user),
+        "held": held,
+        "newest_emergency": None
+        if newest is None
+        else max([newest, *(row.id for row in held if row.emergency)]),
         "emergencies_html": Markup(lists["emergencies"]),  # noqa: S704 (rendered by Jinja)
         "waiting_html": Markup(lists["waiting"]),  # noqa: S704 (rendered by Jinja)
         "waiting_total": lists["total"],
