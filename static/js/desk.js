@@ -320,6 +320,16 @@
     if (check && (emergency || resync)) htmx.trigger(check, "check");
   });
 
+  // When the page's stream opens (a new page, or again after an interruption), the check
+  // asks once: an emergency that arrived while this tab had no stream (between two pages,
+  // or while the connection was down) is alerted now, not at the next minute's check. The
+  // stream listens before it answers, so nothing falls between this check and the stream.
+  document.addEventListener("htmx:sseOpen", function (event) {
+    if (!event.target || event.target.id !== "live-stream") return;
+    var check = document.getElementById("emergency-check");
+    if (check) htmx.trigger(check, "check");
+  });
+
   // The emergency check asks from the newest emergency this tab has seen, across the pages
   // it moves between (a page rendered later starts later, and would miss one in between).
   function seenKey(check) { return check.getAttribute("data-seen-key"); }
