@@ -8,7 +8,7 @@ path may render an item.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import ItemNotFound
@@ -24,20 +24,34 @@ def may_work_on(user: User, item: WorkItem) -> bool:
     return item.municipality_code is None or item.municipality_code in user.municipality_codes
 
 
+def written(column, values) -> ColumnElement[bool]:
+    """`column` is one of `values`, with the values written into the statement, not bound.
+
+    PostgreSQL plans a statement with bound values again on every execution whenever the
+    plan for any values would be worse, and a partial index (what may be taken, open items)
+    never fits any values. Planning a list's or the emergency watch's statement took 0.5 to
+    1 ms, three to five times its execution. Written out, the statement's text is the same
+    for the same user (the values sorted), psycopg prepares it after five executions, and
+    PostgreSQL plans it once per connection."""
+    if isinstance(values, str | int):
+        return column == bindparam(None, values, literal_execute=True)
+    return column.in_(bindparam(None, sorted(values), expanding=True, literal_execute=True))
+
+
 def visible_to(user: User, within: set[str] | None = None, rows=WorkItem) -> ColumnElement[bool]:
     """The same rule as `may_work_on`, as a SQL condition for lists; `within` narrows it to
     some queues (one IN list, so the planner estimates the rows right). `rows`: what has the
     item's queue_code and municipality_code (the items, or a kept count's columns)."""
     if user.is_admin:
-        return true() if within is None else rows.queue_code.in_(within)
+        return true() if within is None else written(rows.queue_code, within)
     queues = user.queue_codes if within is None else user.queue_codes & within
     if not queues:
         return false()
     return and_(
-        rows.queue_code.in_(queues),
+        written(rows.queue_code, queues),
         or_(
             rows.municipality_code.is_(None),
-            rows.municipality_code.in_(user.municipality_codes),
+            written(rows.municipality_code, user.municipality_codes),
         ),
     )
 

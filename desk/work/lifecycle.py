@@ -40,7 +40,7 @@ from ..models import (
 )
 from ..outbound import outbox
 from ..outbound.conversation import refresh_target
-from .access import may_work_on, record_access, visible_to
+from .access import may_work_on, record_access, visible_to, written
 
 MAX_TEXT = 4000
 #: the events after which the item's state (status, holder's presence, queue) is not what it was
@@ -116,7 +116,7 @@ def takeable(user: User, within: set[str] | None = None) -> tuple:
     """
     return (
         visible_to(user, user.queue_codes if within is None else within),
-        WorkItem.status == ItemStatus.NEW.value,
+        written(WorkItem.status, ItemStatus.NEW.value),
         WorkItem.assignee_id.is_(None),
     )
 

@@ -31,7 +31,7 @@ from ..models import (
     open_item_count,
 )
 from . import counts as kept_counts
-from .access import visible_to
+from .access import visible_to, written
 from .lifecycle import as_list_rows, work_order
 
 STATES = ("waiting", "in_progress", "waiting_resident", "due_soon", "overdue", "emergency")
@@ -92,19 +92,19 @@ class Counts:
 def state_condition(state: str, now: datetime):
     """The SQL condition of one column of the view, for its count and its list."""
     return {
-        "waiting": WorkItem.status == ItemStatus.NEW.value,
-        "in_progress": WorkItem.status == ItemStatus.IN_PROGRESS.value,
-        "waiting_resident": WorkItem.status == ItemStatus.WAITING.value,
+        "waiting": written(WorkItem.status, ItemStatus.NEW.value),
+        "in_progress": written(WorkItem.status, ItemStatus.IN_PROGRESS.value),
+        "waiting_resident": written(WorkItem.status, ItemStatus.WAITING.value),
         "due_soon": and_(WorkItem.due_at >= now, WorkItem.due_at < now + DUE_SOON),
         "overdue": WorkItem.due_at < now,
         "emergency": WorkItem.emergency.is_(True),
-        "callbacks_waiting": and_(CALLBACK, WorkItem.status == ItemStatus.NEW.value),
+        "callbacks_waiting": and_(CALLBACK, written(WorkItem.status, ItemStatus.NEW.value)),
         "callbacks_due_soon": and_(
             CALLBACK, WorkItem.due_at >= now, WorkItem.due_at < now + DUE_SOON
         ),
         "callbacks_overdue": and_(CALLBACK, WorkItem.due_at < now),
         "retrying": and_(
-            WorkItem.retry_at.is_not(None), WorkItem.status == ItemStatus.WAITING.value
+            WorkItem.retry_at.is_not(None), written(WorkItem.status, ItemStatus.WAITING.value)
         ),
     }[state]
 
@@ -150,7 +150,7 @@ def counts(session: Session, user: User, filters: Filters, now: datetime) -> dic
             func.count().filter(WorkItem.due_at < now).label("overdue"),
         )
         .where(
-            WorkItem.status.in_(OPEN_STATUSES),
+            written(WorkItem.status, OPEN_STATUSES),
             WorkItem.due_at >= midnight,
             WorkItem.due_at < now + DUE_SOON,
             visible_to(user),
@@ -169,7 +169,7 @@ def counts(session: Session, user: User, filters: Filters, now: datetime) -> dic
             select(func.min(WorkItem.submitted_at))
             .where(
                 WorkItem.queue_code == queue,
-                WorkItem.status == ItemStatus.NEW.value,
+                written(WorkItem.status, ItemStatus.NEW.value),
                 visible_to(user),
                 *filters.conditions(),
             )
@@ -213,7 +213,7 @@ def phone_counts(
             *(func.count().filter(state_condition(name, now)).label(name) for name in PHONE_STATES),
             func.min(WorkItem.retry_at).filter(retrying).label("next_retry"),
         )
-        .where(WorkItem.status.in_(OPEN_STATUSES), PHONE_WORK, visible_to(user))
+        .where(written(WorkItem.status, OPEN_STATUSES), PHONE_WORK, visible_to(user))
         .where(*filters.conditions())
         .group_by(WorkItem.queue_code)
     )
@@ -328,7 +328,7 @@ def items(
 def _list_conditions(
     user: User, filters: Filters, now: datetime, queue: str | None, state: str | None
 ) -> list:
-    conditions = [WorkItem.status.in_(OPEN_STATUSES), visible_to(user), *filters.conditions()]
+    conditions = [written(WorkItem.status, OPEN_STATUSES), visible_to(user), *filters.conditions()]
     if queue:
         conditions.append(WorkItem.queue_code == queue)
     if state:

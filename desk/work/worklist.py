@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..models import ItemStatus, Municipality, Queue, User, WorkItem, open_item_count
 from . import counts
-from .access import visible_to
+from .access import visible_to, written
 from .lifecycle import LIST_COLUMNS, takeable, work_order
 
 #: the waiting list grows by this many rows at a time ("Show 50 more")
@@ -424,10 +424,10 @@ def _my_emergencies(user: User) -> tuple:
         WorkItem.emergency.is_(True),
         visible_to(user, user.queue_codes),
         or_(
-            and_(WorkItem.status == ItemStatus.NEW.value, WorkItem.assignee_id.is_(None)),
+            and_(written(WorkItem.status, ItemStatus.NEW.value), WorkItem.assignee_id.is_(None)),
             and_(
-                WorkItem.assignee_id == user.id,
-                WorkItem.status.in_([ItemStatus.IN_PROGRESS.value, ItemStatus.WAITING.value]),
+                written(WorkItem.assignee_id, user.id),
+                written(WorkItem.status, [ItemStatus.IN_PROGRESS.value, ItemStatus.WAITING.value]),
             ),
         ),
     )
