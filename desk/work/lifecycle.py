@@ -74,8 +74,8 @@ def work_order() -> tuple:
     )
 
 
-#: what a list's row shows of an item (desk.views.rows), for lists of items nobody holds
-#: (worklist.ListRow); the other lists also read what `as_list_rows` adds
+#: what a list's row shows of an item (desk.views.rows), read as plain rows by My work's
+#: lists (worklist.ListRow); the other lists also read what `as_list_rows` adds
 LIST_COLUMNS = (
     WorkItem.id,
     WorkItem.channel,

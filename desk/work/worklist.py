@@ -106,6 +106,14 @@ class Waiting:
         return self.emergency_count + self.count
 
 
+def _held_by(user: User) -> tuple:
+    """What the user holds: in progress, or waiting for the resident."""
+    return (
+        written(WorkItem.assignee_id, user.id),
+        written(WorkItem.status, [ItemStatus.IN_PROGRESS.value, ItemStatus.WAITING.value]),
+    )
+
+
 def held(session: Session, user: User) -> list[ListRow]:
     """The items the user holds (in progress or waiting for the resident), in work order.
 
@@ -113,12 +121,7 @@ def held(session: Session, user: User) -> list[ListRow]:
     as whole items). Their queues and municipalities are mostly the user's own, which signing
     in loaded: `Session.get` finds those without asking the database."""
     rows = session.execute(
-        select(*LIST_COLUMNS, WorkItem.retry_at)
-        .where(
-            WorkItem.assignee_id == user.id,
-            WorkItem.status.in_([ItemStatus.IN_PROGRESS.value, ItemStatus.WAITING.value]),
-        )
-        .order_by(*work_order())
+        select(*LIST_COLUMNS, WorkItem.retry_at).where(*_held_by(user)).order_by(*work_order())
     )
     return [
         ListRow(
@@ -425,10 +428,7 @@ def _my_emergencies(user: User) -> tuple:
         visible_to(user, user.queue_codes),
         or_(
             and_(written(WorkItem.status, ItemStatus.NEW.value), WorkItem.assignee_id.is_(None)),
-            and_(
-                written(WorkItem.assignee_id, user.id),
-                written(WorkItem.status, [ItemStatus.IN_PROGRESS.value, ItemStatus.WAITING.value]),
-            ),
+            and_(*_held_by(user)),
         ),
     )
 
