@@ -120,6 +120,36 @@ def item_of(engine, external_id: str) -> WorkItem:
         return s.scalar(select(WorkItem).where(WorkItem.external_id == external_id))
 
 
+SLOW_NETWORK = """slow => {
+  // What a slow network does to the page's own requests: each answer named "METHOD /path" is
+  // handed to the page that many milliseconds late. Installed once per page; {} ends it.
+  window.deskSlow = slow;
+  if (window.deskSlowInstalled) return;
+  window.deskSlowInstalled = true;
+  const open = XMLHttpRequest.prototype.open;
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.open = function (method, url) {
+    this.deskAsked = method.toUpperCase() + " " + new URL(url, location.href).pathname;
+    return open.apply(this, arguments);
+  };
+  XMLHttpRequest.prototype.send = function () {
+    const late = window.deskSlow[this.deskAsked];
+    const onload = this.onload;
+    if (late && onload) this.onload = function () {
+      const xhr = this;
+      const args = arguments;
+      window.setTimeout(function () { onload.apply(xhr, args); }, late);
+    };
+    return send.apply(this, arguments);
+  };
+}"""
+
+
+def slow_network(page: Page, late: dict[str, int]) -> None:
+    """From now on the page receives the answers to these requests late (milliseconds)."""
+    page.evaluate(SLOW_NETWORK, late)
+
+
 def keyboard_to(page: Page, element_id: str, presses: int = 80) -> None:
     """Tab through the page until `element_id` has the focus, as a keyboard user does."""
     for _ in range(presses):
@@ -182,6 +212,30 @@ def test_a_resident_and_a_professional_chat_in_swedish_both_ways(
     expect(page.locator("#item")).to_contain_text("Ska besvaras senast")
     expect(page.locator("#reply-text")).to_have_value("Ett utkast")
     expect(page.locator("#reply-text")).to_be_focused()
+
+    # Her network turns slow. She answers; the resident writes again just as she sends her next
+    # line, so the item is being drawn anew for the resident's message while her send is on its
+    # way, and the desk's answer to the send comes back last. What she sent goes out once and
+    # does not come back into the field as a draft; the field is empty and keeps her focus.
+    page.locator("#reply-text").fill("Bra. Hur mycket har han druckit i dag?")
+    page.keyboard.press("Enter")
+    expect(conversation).to_contain_text("Hur mycket har han druckit")
+    slow_network(page, {f"GET /items/{item.id}": 1500, f"POST /items/{item.id}/messages": 3000})
+    page.locator("#reply-text").fill("Ge honom gärna lite att dricka då och då.")
+    resident.locator("#chat-text").fill("Han sover nu.")
+    resident.locator("#chat-text").press("Enter")
+    expect(conversation).to_contain_text("Han sover nu.", timeout=5_000)
+    page.keyboard.press("Enter")
+    expect(conversation).to_contain_text("lite att dricka", timeout=5_000)
+    expect(page.locator("#reply-text")).to_have_value("", timeout=10_000)
+    expect(page.locator("#reply-text")).to_be_focused()
+    expect(conversation.get_by_text("lite att dricka")).to_have_count(1)
+    # The send's late answer showed the message as it was when sent; what happened to it
+    # since (delivered, read) follows by itself.
+    expect(conversation.locator(".message-state").last).to_have_text(
+        re.compile("Läst"), timeout=15_000
+    )
+    slow_network(page, {})
 
     # Ending the chat sends the closing words and closes the resident's window.
     page.locator("#reply-text").fill("Ge febernedsättande och ring 116117 om det blir värre.")

@@ -30,9 +30,9 @@ from desk.errors import (
 )
 from desk.inbound.deadlines import HELSINKI
 from desk.inbound.intake import build_item
-from desk.models import EventKind, ItemEvent, OutboxEvent, WorkItem
+from desk.models import EventKind, ItemEvent, ItemMessage, OutboxEvent, WorkItem
 from desk.outbound import delivery, endpoints, messages, outbox
-from desk.outbound.conversation import refresh_target
+from desk.outbound.conversation import conversation, refresh_target, unanswered_since
 from desk.tasks.outbound import Courier, due_items
 from desk.work import lifecycle
 from tests.factories import CHANNELS, make_item, make_user
@@ -567,6 +567,34 @@ def test_state_changes_are_told_to_the_source_system(session):
     states = [json.loads(e.body)["data"]["item_status"] for e in events]
     assert states == ["in_progress", "waiting", "in_progress", "resolved"], "a note is no change"
     assert all(e.type == "item.updated" and e.id.startswith("evt_") for e in events)
+
+
+def test_a_resident_writing_in_the_second_of_the_reply_is_seen_to_wait():
+    """Chat platforms that stamp their messages to the second: the resident's line written
+    in the same second as the desk's reply goes after it (they wait), unless the platform's own
+    transcript, sending the reply back, shows the resident wrote first."""
+    reply = ItemMessage(id=7, outgoing=True, at=datetime(2026, 3, 2, 10, 0, 6, 167_000, UTC))
+    reply.text = "Kuinka korkea kuume on?"
+    opened = {"sender": "resident", "sent_at": "2026-03-02T12:00:00+02:00", "text": "Kuumetta"}
+    same_second = {"sender": "resident", "sent_at": "2026-03-02T12:00:06+02:00", "text": "39"}
+    echo = {"sender": "professional", "sent_at": "2026-03-02T12:00:06+02:00", "message_id": 7}
+    echo["text"] = reply.text
+
+    for transcript in ([opened, same_second], [opened, echo, same_second]):
+        lines = conversation({"conversation": transcript}, [reply])
+        assert [line.text for line in lines] == ["Kuumetta", reply.text, "39"]
+        assert lines[1].message is reply, "the desk's own message, with its state, once"
+        assert unanswered_since(lines) == datetime.fromisoformat(same_second["sent_at"])
+
+    lines = conversation({"conversation": [opened, same_second, echo]}, [reply])
+    assert [line.text for line in lines] == ["Kuumetta", "39", reply.text]
+    assert unanswered_since(lines) is None, "the platform shows the reply came last"
+
+    # Times to the microsecond are exact: a line a moment before the reply stays before it.
+    before = dict(same_second, sent_at="2026-03-02T12:00:06.100+02:00")
+    lines = conversation({"conversation": [opened, before]}, [reply])
+    assert [line.text for line in lines] == ["Kuumetta", "39", reply.text]
+    assert unanswered_since(lines) is None
 
 
 def test_a_waiting_resident_comes_first_until_answered(session):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from heapq import merge
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,15 +33,40 @@ class Line:
 def conversation(content: dict, stored: Sequence[ItemMessage]) -> list[Line]:
     """The item's messages in time order: a chat's own transcript and the desk's messages,
     each once (the chat platform sends the desk's replies back with their `message_id`), and
-    the resident's answers that came through the API."""
-    ours = {m.id for m in stored}
-    lines = [
-        Line(m["sender"], datetime.fromisoformat(m["sent_at"]), m["text"])
-        for m in content.get("conversation", ())
-        if m.get("message_id") not in ours
-    ]
-    lines += [Line("professional" if m.outgoing else "resident", m.at, m.text, m) for m in stored]
-    return sorted(lines, key=lambda line: line.at)
+    the resident's answers that came through the API.
+
+    The transcript's order is the platform's own, and a desk message it sends back keeps the
+    place the platform gave it. The desk's other messages go in by time. Many platforms stamp
+    their messages to the second only: such a message is "some time in that second", so one
+    the resident wrote in the same second as the desk's reply goes after it. The resident is
+    then seen to wait, rather than a waiting resident seen as answered."""
+    ours = {m.id: m for m in stored}
+    echoed = set()
+    transcript = []
+    for entry in content.get("conversation", ()):
+        mine = ours.get(entry.get("message_id"))
+        if mine is not None:
+            echoed.add(mine.id)
+            transcript.append(_stored_line(mine))
+        else:
+            at = datetime.fromisoformat(entry["sent_at"])
+            transcript.append(Line(entry["sender"], at, entry["text"]))
+    rest = sorted((_stored_line(m) for m in stored if m.id not in echoed), key=_latest)
+    return list(merge(rest, transcript, key=_latest))  # in a tie, the desk's message first
+
+
+def _stored_line(message: ItemMessage) -> Line:
+    return Line(
+        "professional" if message.outgoing else "resident", message.at, message.text, message
+    )
+
+
+def _latest(line: Line) -> datetime:
+    """The latest moment the line may have been written: a time given to the second only
+    (no fraction) is the end of that second."""
+    if line.message is None and line.at.microsecond == 0:
+        return line.at + timedelta(microseconds=999_999)
+    return line.at
 
 
 def stored_messages(session: Session, item: WorkItem) -> list[ItemMessage]:

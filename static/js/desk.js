@@ -269,12 +269,13 @@
   // A live region drawn by an answer whose request began before the latest change it was told
   // of may show the state before that change (the person's own action answered while a
   // delivery failed, say; the refresh that change started went to the region this answer
-  // replaced). It refreshes once more, so the last change is never lost.
+  // replaced). It refreshes once more, so the last change is never lost: once settled, as
+  // htmx listens to a region drawn anew only from then on.
   var notifiedAt = {};
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.xhr) event.detail.xhr.deskStartedAt = Date.now();
   });
-  document.addEventListener("htmx:afterSwap", function (event) {
+  document.addEventListener("htmx:afterSettle", function (event) {
     var started = event.detail.xhr ? event.detail.xhr.deskStartedAt : undefined;
     if (started === undefined) return;
     Object.keys(notifiedAt).forEach(function (key) {
@@ -837,13 +838,41 @@
     });
   });
 
+  // The item's own forms (send, take, resolve…) answer with the whole item drawn again. While
+  // one is on its way, a redraw started by the conversation would race it: drawn after the
+  // answer, it could bring back what was just sent as a draft, or drawn first, leave the answer
+  // without a place to go. So a redraw waits for no write: none starts while one is on its way,
+  // and one that a write overtook is not drawn (the write's answer is the newer item).
+  var itemWrites = 0;
+  var itemWriting = 0;
+  function itemWrite(event) {
+    // The form that asked (detail.elt is the ancestor told instead once the form is replaced).
+    var elt = event.detail.requestConfig ? event.detail.requestConfig.elt : null;
+    return elt && elt.tagName === "FORM" && elt.closest && elt.closest("#item");
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!itemWrite(event)) return;
+    itemWrites += 1;
+    itemWriting += 1;
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (itemWrite(event)) itemWriting = Math.max(0, itemWriting - 1);
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var headers = event.detail.requestConfig ? event.detail.requestConfig.headers : null;
+    var since = headers ? headers["X-Desk-Redraw"] : undefined;
+    if (since !== undefined && since !== String(itemWrites)) event.detail.shouldSwap = false;
+  });
+
   function redrawItem(item) {
+    if (itemWriting > 0) return;
     var active = document.activeElement;
     var focused = active && active.id && item.contains(active) ? active.id : null;
     var caret = focused && typeof active.selectionStart === "number"
       ? [active.selectionStart, active.selectionEnd] : null;
     htmx.ajax("GET", window.location.pathname, {
-      source: "#conversation", target: "#item", swap: "outerHTML"
+      source: "#conversation", target: "#item", swap: "outerHTML",
+      headers: { "X-Desk-Redraw": String(itemWrites) }
     }).then(function () {
       var again = focused ? document.getElementById(focused) : null;
       if (!again) return;
