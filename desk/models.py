@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Computed,
@@ -191,6 +192,17 @@ class OutcomeCode(Localised, Base):
     name_sv: Mapped[str] = mapped_column(String(160))
     name_en: Mapped[str] = mapped_column(String(160))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ReferenceGeneration(Base):
+    """One row whose `n` takes a value never used before with every statement that changes
+    a reference table (triggers, migration 0036): what a process keeps of those tables
+    (desk.kept) is good while `n` stands."""
+
+    __tablename__ = "reference_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
 
 
 # --- people ----------------------------------------------------------------------------------

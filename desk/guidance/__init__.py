@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import formats
+from .. import formats, kept
 from ..channels.base import Adapter
 from ..inbound.deadlines import OFFICE_CLOSES, parse_day
 from ..inbound.routing import RoutingError, system_area_of
@@ -91,10 +91,18 @@ class Guidance:
     gone: list[InstructionVersion]
 
 
-def for_item(session: Session, item: WorkItem, now: datetime, adapter: Adapter | None) -> Guidance:
-    """The instructions for the item, read by its channel's adapter."""
+def for_item(
+    session: Session,
+    item: WorkItem,
+    now: datetime,
+    adapter: Adapter | None,
+    reference: kept.Reference | None = None,
+) -> Guidance:
+    """The instructions for the item, read by its channel's adapter, from the kept reference
+    tables (`reference` when the caller has them already)."""
     scope = scope_of(session, item, day_in_finland(now), adapter)
-    shown, gone = instructions.for_item(all_instructions(session), scope, item.submitted_at, now)
+    every = (reference or kept.reference(session)).instructions
+    shown, gone = instructions.for_item(every, scope, item.submitted_at, now)
     return Guidance(shown, gone)
 
 

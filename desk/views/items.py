@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from .. import guidance
+from .. import guidance, kept
 from ..errors import DomainError, ItemNotFound, RetryOutsideHours
 from ..extensions import channel_registry, db
 from ..i18n import by_name, language
@@ -39,8 +39,6 @@ from ..models import (
     ItemEvent,
     ItemFeedback,
     ItemStatus,
-    Municipality,
-    OutcomeCode,
     Queue,
     User,
     WorkItem,
@@ -167,11 +165,12 @@ def _phone(item: WorkItem, now, answering: dict) -> dict | None:
 
 
 def _context(item: WorkItem, **extra) -> dict:
-    outcomes = db.session.scalars(select(OutcomeCode).order_by(OutcomeCode.position)).all()
-    queues = db.session.scalars(select(Queue).order_by(Queue.code)).all()
+    reference = kept.reference(db.session)
+    outcomes, queues = reference.outcomes, reference.queues
     now = utcnow()
     lang = language()
-    shown = guidance.for_item(db.session, item, now, channel_registry().get(item.channel))
+    adapter = channel_registry().get(item.channel)
+    shown = guidance.for_item(db.session, item, now, adapter, reference)
     services = guidance.item_services(db.session, item, now)  # links and templates both
     answering = _answering(item, shown.shown, now, services)
     return {
@@ -188,7 +187,7 @@ def _context(item: WorkItem, **extra) -> dict:
         "queue_names": {q.code: q.name(lang) for q in queues},
         "outcomes": [o for o in outcomes if o.active],
         "outcome_names": {o.code: o.name(lang) for o in outcomes},
-        "municipalities": by_name(db.session.scalars(select(Municipality))),
+        "municipalities": by_name(reference.municipalities),
         "guidance": shown,
         "answering": answering,
         "phone": _phone(item, now, answering),

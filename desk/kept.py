@@ -1,0 +1,97 @@
+"""The reference tables as this process last read them, kept while they have not changed.
+
+Queues, municipalities, outcome codes and instructions are read on every item page and change
+a few times a year. Reading them whole cost the item page eight statements and the building
+of some two hundred objects on every request. Now each process keeps what it read, with the
+reference tables' generation at that moment (`ReferenceGeneration`, moved by triggers with
+every statement that changes them: migration 0036), and a request asks only for the
+generation: one statement of one row. Another value means a change, from whatever process or
+hand made it, and the tables are read again.
+
+What is kept are the ORM's objects, detached from any session: read them, never change them.
+Nothing not loaded may be reached from them (an instruction version's author is not: reaching
+it raises). They are read with the request's own connection, so inside the transaction that
+changes a table, that transaction's own change is what is read (and kept under the new value
+its trigger gave; a rollback leaves that value unused for ever). Plain Python; no Flask."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, raiseload, selectinload
+
+from .models import (
+    Instruction,
+    InstructionVersion,
+    Municipality,
+    OutcomeCode,
+    Queue,
+    ReferenceGeneration,
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The reference tables at one generation."""
+
+    generation: int
+    #: every queue, by code
+    queues: tuple[Queue, ...]
+    #: every outcome code, in its position
+    outcomes: tuple[OutcomeCode, ...]
+    #: every municipality, by code
+    municipalities: tuple[Municipality, ...]
+    #: every instruction's versions, oldest first, instructions by id
+    instructions: tuple[tuple[InstructionVersion, ...], ...]
+
+
+_kept: weakref.WeakKeyDictionary[Engine, Reference] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def generation(session: Session) -> int:
+    return session.scalar(select(ReferenceGeneration.n).where(ReferenceGeneration.id == 1))
+
+
+def reference(session: Session) -> Reference:
+    """The reference tables as they stand for `session`'s transaction."""
+    engine = session.get_bind()
+    now = generation(session)
+    kept = _kept.get(engine)
+    if kept is not None and kept.generation == now:
+        return kept
+    kept = _read(session, now)
+    with _lock:
+        _kept[engine] = kept
+    return kept
+
+
+def _read(session: Session, now: int) -> Reference:
+    # A session of its own on the request's connection: the same transaction, its own
+    # identity map, so the request's objects are neither shared nor detached.
+    with Session(bind=session.connection()) as own:
+        reference = Reference(
+            generation=now,
+            queues=tuple(own.scalars(select(Queue).order_by(Queue.code))),
+            outcomes=tuple(own.scalars(select(OutcomeCode).order_by(OutcomeCode.position))),
+            municipalities=tuple(own.scalars(select(Municipality).order_by(Municipality.code))),
+            instructions=tuple(
+                tuple(instruction.versions)
+                for instruction in own.scalars(
+                    select(Instruction)
+                    .order_by(Instruction.id)
+                    .options(
+                        selectinload(Instruction.versions).options(
+                            raiseload(InstructionVersion.author),
+                            raiseload(InstructionVersion.instruction),
+                        )
+                    )
+                )
+            ),
+        )
+        own.expunge_all()
+    return reference
