@@ -1,12 +1,12 @@
 """The reference tables as this process last read them, kept while they have not changed.
 
-Queues, municipalities, outcome codes and instructions are read on every item page and change
-a few times a year. Reading them whole cost the item page eight statements and the building
-of some two hundred objects on every request. Now each process keeps what it read, with the
-reference tables' generation at that moment (`ReferenceGeneration`, moved by triggers with
-every statement that changes them: migration 0036), and a request asks only for the
-generation: one statement of one row. Another value means a change, from whatever process or
-hand made it, and the tables are read again.
+Queues, municipalities, outcome codes, instructions, the service matrix and the response
+templates are read on every item page and change a few times a year. Reading them whole cost
+the item page eight statements and the building of a few hundred objects on every request.
+Now each process keeps what it read, with the reference tables' generation at that moment
+(`ReferenceGeneration`, moved by triggers with every statement that changes them: migration
+0036), and a request asks only for the generation: one statement of one row. Another value
+means a change, from whatever process or hand made it, and the tables are read again.
 
 What is kept are the ORM's objects, detached from any session: read them, never change them.
 Nothing not loaded may be reached from them (an instruction version's author is not: reaching
@@ -25,12 +25,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, raiseload, selectinload
 
 from .models import (
+    DigitalService,
     Instruction,
     InstructionVersion,
     Municipality,
     OutcomeCode,
     Queue,
     ReferenceGeneration,
+    ResponseTemplate,
 )
 
 
@@ -47,6 +49,10 @@ class Reference:
     municipalities: tuple[Municipality, ...]
     #: every instruction's versions, oldest first, instructions by id
     instructions: tuple[tuple[InstructionVersion, ...], ...]
+    #: the service matrix: every digital service, by municipality and id
+    services: tuple[DigitalService, ...]
+    #: every response template (the inactive too), by id
+    templates: tuple[ResponseTemplate, ...]
 
 
 _kept: weakref.WeakKeyDictionary[Engine, Reference] = weakref.WeakKeyDictionary()
@@ -92,6 +98,14 @@ def _read(session: Session, now: int) -> Reference:
                     )
                 )
             ),
+            services=tuple(
+                own.scalars(
+                    select(DigitalService).order_by(
+                        DigitalService.municipality_code, DigitalService.id
+                    )
+                )
+            ),
+            templates=tuple(own.scalars(select(ResponseTemplate).order_by(ResponseTemplate.id))),
         )
         own.expunge_all()
     return reference

@@ -19,6 +19,7 @@ def _names(reference: kept.Reference) -> dict[str, str]:
 def test_the_tables_are_kept_until_a_statement_changes_them(session):
     first = kept.reference(session)
     assert first.queues and first.outcomes and first.municipalities and first.instructions
+    assert first.services and first.templates
     assert kept.reference(session) is first, "nothing changed: what was read is kept"
 
     code = first.queues[0].code

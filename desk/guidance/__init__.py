@@ -116,17 +116,28 @@ def services_on(
     if municipality is not None:
         query = query.where(DigitalService.municipality_code == municipality)
     for service in session.scalars(query):
-        if (service.valid_from is None or service.valid_from <= day) and (
-            service.valid_to is None or day < service.valid_to
-        ):
+        if _in_force(service, day):
             matrix[service.municipality_code][service.kind].append(service)
     return matrix
 
 
-def item_services(session: Session, item: WorkItem, now: datetime) -> dict:
-    """The resident's municipality's digital services today: kind → services."""
-    code = item.municipality_code or ""
-    return services_on(session, day_in_finland(now), code).get(code, {})
+def item_services(
+    session: Session, item: WorkItem, now: datetime, reference: kept.Reference | None = None
+) -> dict:
+    """The resident's municipality's digital services today, from the kept reference tables
+    (`reference` when the caller has them already): kind → services."""
+    day = day_in_finland(now)
+    found: dict[str, list[DigitalService]] = defaultdict(list)
+    for service in (reference or kept.reference(session)).services:
+        if service.municipality_code == item.municipality_code and _in_force(service, day):
+            found[service.kind].append(service)
+    return found
+
+
+def _in_force(service: DigitalService, day: date) -> bool:
+    return (service.valid_from is None or service.valid_from <= day) and (
+        service.valid_to is None or day < service.valid_to
+    )
 
 
 def service_changes(session: Session, after: date, until: date) -> list[DigitalService]:
@@ -268,11 +279,16 @@ def past_placeholders(item: WorkItem, now: datetime) -> frozenset[str]:
     return frozenset({"deadline"}) if item.due_at and item.due_at <= now else frozenset()
 
 
-def templates_for(session: Session, item: WorkItem) -> list[ResponseTemplate]:
+def templates_for(
+    session: Session, item: WorkItem, reference: kept.Reference | None = None
+) -> list[ResponseTemplate]:
     """The active templates that suit the item: those for its municipality, channel and
-    service area, and the general ones; the most specific first."""
+    service area, and the general ones; the most specific first. From the kept reference
+    tables (`reference` when the caller has them already)."""
     found = []
-    for template in session.scalars(select(ResponseTemplate).where(ResponseTemplate.active)):
+    for template in (reference or kept.reference(session)).templates:
+        if not template.active:
+            continue
         facets = (
             (template.municipality_code, item.municipality_code),
             (template.channel, item.channel),

@@ -171,7 +171,7 @@ def _context(item: WorkItem, **extra) -> dict:
     lang = language()
     adapter = channel_registry().get(item.channel)
     shown = guidance.for_item(db.session, item, now, adapter, reference)
-    services = guidance.item_services(db.session, item, now)  # links and templates both
+    services = guidance.item_services(db.session, item, now, reference)  # links and templates
     answering = _answering(item, shown.shown, now, services)
     return {
         "item": item,
@@ -196,7 +196,12 @@ def _context(item: WorkItem, **extra) -> dict:
         # speak to the resident, in the resident's.
         "instruction_language": guidance.reading_language(lang, item.language),
         "offered": guidance.offer(
-            db.session, guidance.templates_for(db.session, item), item, me(), now, services
+            db.session,
+            guidance.templates_for(db.session, item, reference),
+            item,
+            me(),
+            now,
+            services,
         ),
         # What the user had written, kept when the action was refused.
         "draft": request.form if request.method == "POST" and "error" in extra else {},

@@ -5,9 +5,9 @@ Revises: 0035
 Create Date: 2026-12-13 09:00:00
 
 Every process keeps what it read of the reference tables (queues, municipalities, outcome
-codes, instructions, …: desk.kept) while this value stands. Triggers on those tables give it
-a new value with every statement that changes them, in the changing transaction: from any
-process, the command line or SQL typed by hand alike.
+codes, instructions, the service matrix, response templates: desk.kept) while this value
+stands. Triggers on those tables give it a new value with every statement that changes them,
+in the changing transaction: from any process, the command line or SQL typed by hand alike.
 
 The value is never one used before, even after a rollback: on PostgreSQL it comes from a
 sequence (which a rollback does not take back), on SQLite it is random. So what a process
@@ -32,6 +32,8 @@ TABLES = (
     "outcome_code",
     "instruction",
     "instruction_version",
+    "digital_service",
+    "response_template",
 )
 
 
@@ -63,11 +65,9 @@ def upgrade():
     else:
         for table in TABLES:
             for operation in ("INSERT", "UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_{operation.lower()}_reference_changed "
-                    f"AFTER {operation} ON {table} BEGIN "
-                    "UPDATE reference_generation SET n = random() WHERE id = 1; END"  # noqa: S608
-                )
+                name = f"{table}_{operation.lower()}_reference_changed"
+                bump = "UPDATE reference_generation SET n = random() WHERE id = 1;"
+                op.execute(f"CREATE TRIGGER {name} AFTER {operation} ON {table} BEGIN {bump} END")
 
 
 def downgrade():
