@@ -201,7 +201,8 @@ class ReferenceGeneration(Base):
 
     __tablename__ = "reference_generation"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    #: always 1 (one row; no sequence of ids)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -40,7 +40,7 @@ TABLES = (
 def upgrade():
     op.create_table(
         "reference_generation",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
         sa.Column("n", sa.BigInteger(), nullable=False),
     )
     op.execute("INSERT INTO reference_generation (id, n) VALUES (1, 0)")
