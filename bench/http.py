@@ -33,7 +33,7 @@ from desk.models import User
 
 from . import generate
 from .live import USER_AGENT, served, sign_in
-from .run import available_count, machine, visible_open_items
+from .run import available_count, machine, speed_line, visible_open_items
 
 REDIS = "redis://127.0.0.1:6379/12"
 PORT = 5089
@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         f"workers × {args.threads} threads; wrk {args.connections} connections, "
         f"{args.duration} s a page; as {user.username} ({waiting:,} waiting in their queues)"
     )
+    print(speed_line(facts["speed"]))
     results: dict = {}
     workers = ["-k", "gthread", "-w", str(args.workers), "--threads", str(args.threads)]
     with served(generate.DATABASE_URL, REDIS, PORT, "bench", workers) as base:

@@ -191,6 +191,19 @@ def routed_when_done(expected: int, timeout: float = 600) -> float:
     raise RuntimeError("deliveries were not routed in time")
 
 
+def _speed() -> dict:
+    """How fast the machine runs now (bench.run.speed), before the load starts."""
+    from sqlalchemy import create_engine
+
+    from .run import speed
+
+    engine = create_engine(PG)
+    try:
+        return speed(engine)
+    finally:
+        engine.dispose()
+
+
 def percentile(values: list[float], p: float) -> float:
     return (
         statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
@@ -217,6 +230,7 @@ def main() -> None:
         "workers": args.workers,
         "senders": args.senders,
         "cpus": os.cpu_count(),
+        "speed": _speed(),
     }
     try:
         # 1. As fast as it goes: accepted a second, and routed end to end.

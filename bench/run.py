@@ -479,8 +479,37 @@ def _proc_value(path: str, key: str) -> str | None:
     return None
 
 
+def speed(engine: Engine) -> dict:
+    """How fast this machine is right now: a fixed piece of Python and a fixed PostgreSQL
+    statement, each timed 9 times (ms; lower is faster). A machine of the same kind has run at
+    half its usual speed for hours (5 December 2026): figures are compared only with figures
+    taken at a like speed, and these say which."""
+
+    def timed(work) -> dict:
+        times = []
+        for _ in range(9):
+            begin = time.perf_counter()
+            work()
+            times.append((time.perf_counter() - begin) * 1000)
+        return {"best_ms": round(min(times), 1), "median_ms": round(statistics.median(times), 1)}
+
+    with engine.connect() as conn:
+        postgresql = timed(
+            lambda: conn.execute(text("SELECT count(*) FROM generate_series(1, 300000)")).scalar()
+        )
+    return {"python": timed(lambda: sum(i * i for i in range(300_000))), "postgresql": postgresql}
+
+
+def speed_line(measured: dict) -> str:
+    python, postgresql = measured["python"], measured["postgresql"]
+    return (
+        f"machine speed (ms, lower is faster; best / median of 9): Python {python['best_ms']} / "
+        f"{python['median_ms']}, PostgreSQL {postgresql['best_ms']} / {postgresql['median_ms']}"
+    )
+
+
 def machine(engine: Engine) -> dict:
-    """What the figures were measured on."""
+    """What the figures were measured on, and how fast it ran (`speed`)."""
     mem_kb = _proc_value("/proc/meminfo", "MemTotal")
     with engine.connect() as conn:
         server = conn.execute(text("SHOW server_version")).scalar_one()
@@ -498,6 +527,7 @@ def machine(engine: Engine) -> dict:
         "kernel": platform.release(),
         "load_average": os.getloadavg(),
         "packages": {name: version(name) for name in ("Flask", "SQLAlchemy", "psycopg")},
+        "speed": speed(engine),
     }
 
 
@@ -596,6 +626,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{facts['nproc']} CPUs ({facts['cpu_model']}), {facts['ram_gib']} GiB, "
         f"PostgreSQL {facts['postgresql']}; load average {facts['load_average'][0]:.2f}"
     )
+    print(speed_line(facts["speed"]))
     print(f"Pages: {args.requests} requests each, taking turns as {args.users} professionals…")
     pages = measure_pages(app, [u.username for u in page_users], args.requests, rng)
     print(f"Take next: {args.threads} professionals one at a time, 3 presses each…")

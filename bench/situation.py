@@ -48,7 +48,7 @@ from desk.work.access import visible_to
 from desk.work.lifecycle import work_order
 
 from . import generate
-from .run import QueryLog, Timings, _plan, machine, sign_in, statement_name
+from .run import QueryLog, Timings, _plan, machine, sign_in, speed_line, statement_name
 
 RESULTS = Path(__file__).resolve().parent / "results" / "situation.json"
 LEAD = "benchlead"
@@ -417,6 +417,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{facts['nproc']} CPUs ({facts['cpu_model']}), {facts['ram_gib']} GiB, "
         f"PostgreSQL {facts['postgresql']}; load average {facts['load_average'][0]:.2f}"
     )
+    print(speed_line(facts["speed"]))
     print(
         f"Team lead {LEAD}: {lead_info['visible_open']:,} open items visible; median professional "
         f"{median.username}: {median_info['visible_open']:,}; {LIST_FILTER}: {matching:,} items"
