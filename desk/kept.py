@@ -40,7 +40,7 @@ from .models import (
 class Reference:
     """The reference tables at one generation."""
 
-    generation: int
+    generation: int | None
     #: every queue, by code
     queues: tuple[Queue, ...]
     #: every outcome code, in its position
@@ -59,7 +59,7 @@ _kept: weakref.WeakKeyDictionary[Engine, Reference] = weakref.WeakKeyDictionary(
 _lock = threading.Lock()
 
 
-def generation(session: Session) -> int:
+def generation(session: Session) -> int | None:
     return session.scalar(select(ReferenceGeneration.n).where(ReferenceGeneration.id == 1))
 
 
@@ -67,6 +67,8 @@ def reference(session: Session) -> Reference:
     """The reference tables as they stand for `session`'s transaction."""
     engine = session.get_bind()
     now = generation(session)
+    if now is None:  # no generation to trust (its row is gone): read, keep nothing
+        return _read(session, now)
     kept = _kept.get(engine)
     if kept is not None and kept.generation == now:
         return kept
@@ -76,7 +78,7 @@ def reference(session: Session) -> Reference:
     return kept
 
 
-def _read(session: Session, now: int) -> Reference:
+def _read(session: Session, now: int | None) -> Reference:
     # A session of its own on the request's connection: the same transaction, its own
     # identity map, so the request's objects are neither shared nor detached.
     with Session(bind=session.connection()) as own:

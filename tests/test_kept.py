@@ -78,3 +78,11 @@ def test_a_change_committed_by_another_process_is_read_at_the_next_request(commi
         assert versions[-1].title_fi == "Uusi versio"
         assert now.generation != first.generation
         assert reader.get(Instruction, instruction_id) is not None
+
+
+def test_without_its_generation_row_nothing_is_kept(session):
+    session.execute(text("DELETE FROM reference_generation"))
+    code = kept.reference(session).queues[0].code
+    assert kept.reference(session) is not kept.reference(session)
+    session.execute(update(Queue).where(Queue.code == code).values(name_fi="Ilman riviä"))
+    assert _names(kept.reference(session))[code] == "Ilman riviä"
