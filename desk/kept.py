@@ -1,8 +1,9 @@
 """The reference tables as this process last read them, kept while they have not changed.
 
-Queues, municipalities, outcome codes, instructions, the service matrix and the response
-templates are read on every item page and change a few times a year. Reading them whole cost
-the item page eight statements and the building of a few hundred objects on every request.
+Queues, municipalities, system and service areas, outcome codes, instructions, the service
+matrix and the response templates are read on every item page and change a few times a year.
+Reading them whole cost the item page eight statements and the building of a few hundred
+objects on every request.
 Now each process keeps what it read, with the reference tables' generation at that moment
 (`ReferenceGeneration`, moved by triggers with every statement that changes them: migration
 0036), and a request asks only for the generation: one statement of one row. Another value
@@ -19,6 +20,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -33,6 +35,8 @@ from .models import (
     Queue,
     ReferenceGeneration,
     ResponseTemplate,
+    ServiceArea,
+    SystemArea,
 )
 
 
@@ -53,6 +57,18 @@ class Reference:
     services: tuple[DigitalService, ...]
     #: every response template (the inactive too), by id
     templates: tuple[ResponseTemplate, ...]
+    system_areas: tuple[SystemArea, ...]
+    service_areas: tuple[ServiceArea, ...]
+
+    @cached_property
+    def _by_code(self) -> dict[tuple[type, str], object]:
+        kinds = (self.queues, self.municipalities, self.system_areas, self.service_areas)
+        return {(type(row), row.code): row for rows in kinds for row in rows}
+
+    def get(self, model: type, code: str):
+        """The kept queue, municipality, system area or service area (`model`) of `code`;
+        None when there is none."""
+        return self._by_code.get((model, code))
 
 
 _kept: weakref.WeakKeyDictionary[Engine, Reference] = weakref.WeakKeyDictionary()
@@ -108,6 +124,8 @@ def _read(session: Session, now: int | None) -> Reference:
                 )
             ),
             templates=tuple(own.scalars(select(ResponseTemplate).order_by(ResponseTemplate.id))),
+            system_areas=tuple(own.scalars(select(SystemArea).order_by(SystemArea.code))),
+            service_areas=tuple(own.scalars(select(ServiceArea).order_by(ServiceArea.code))),
         )
         own.expunge_all()
     return reference

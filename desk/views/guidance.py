@@ -574,13 +574,14 @@ def template_update(template_id: int):
 
 def instruction_scope(version: InstructionVersion) -> str:
     """Where an instruction applies, in words: place, channel, service area, topic."""
-    from .labels import channel_label, topic_label
+    from .labels import channel_label, reference, topic_label
 
     lang = language()
+    kept = reference()
     if version.municipality_code:
-        place = db.session.get(Municipality, version.municipality_code).name(lang)
+        place = kept.get(Municipality, version.municipality_code).name(lang)
     elif version.system_area_code:
-        area = db.session.get(SystemArea, version.system_area_code).name(lang)
+        area = kept.get(SystemArea, version.system_area_code).name(lang)
         place = _("System area %(name)s", name=area)
     else:
         place = _("Whole region")
@@ -588,7 +589,7 @@ def instruction_scope(version: InstructionVersion) -> str:
     if version.channel:
         parts.append(channel_label(version.channel))
     if version.service_area_code:
-        parts.append(db.session.get(ServiceArea, version.service_area_code).name(lang))
+        parts.append(kept.get(ServiceArea, version.service_area_code).name(lang))
     if version.topic:
         parts.append(_("topic %(topic)s", topic=topic_label(version.topic)))
     return " · ".join(parts)

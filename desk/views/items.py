@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
-from .. import guidance, kept
+from .. import guidance
 from ..errors import DomainError, ItemNotFound, RetryOutsideHours
 from ..extensions import channel_registry, db
 from ..i18n import by_name, language
@@ -55,6 +55,7 @@ from ..work.access import load_item_for_display, may_work_on, record_access
 from ..work.presence import Presence
 from .guard import database_id, number
 from .labels import call_result_label
+from .labels import reference as kept_reference
 from .messages import describe
 
 bp = Blueprint("items", __name__, url_prefix="/items")
@@ -165,7 +166,7 @@ def _phone(item: WorkItem, now, answering: dict) -> dict | None:
 
 
 def _context(item: WorkItem, **extra) -> dict:
-    reference = kept.reference(db.session)
+    reference = kept_reference()
     outcomes, queues = reference.outcomes, reference.queues
     now = utcnow()
     lang = language()
@@ -623,10 +624,15 @@ def _chosen_links() -> list[tuple[str, str]]:
         return []
     item = _may_see(request.view_args["item_id"])
     now = utcnow()
-    shown = guidance.for_item(db.session, item, now, channel_registry().get(item.channel)).shown
+    reference = kept_reference()
+    adapter = channel_registry().get(item.channel)
+    shown = guidance.for_item(db.session, item, now, adapter, reference).shown
+    services = guidance.item_services(db.session, item, now, reference)
     offered = dict(
         (url, title)
-        for title, url in guidance.attachable_links(db.session, item, shown, item.language, now)
+        for title, url in guidance.attachable_links(
+            db.session, item, shown, item.language, now, services
+        )
     )
     return [(offered.get(url, ""), url) for url in chosen]
 

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask
+from flask import Flask, g
 
-from ..extensions import channel_registry
+from .. import kept
+from ..extensions import channel_registry, db
 from ..i18n import day, when
 from ..i18n import gettext as _
 from ..models import ItemEvent
+
+
+def reference() -> kept.Reference:
+    """The kept reference tables (desk.kept), asked for once per transaction of the request:
+    the item page and every instruction it shows read them. A request that changes them
+    commits before it reads them again."""
+    transaction = db.session().get_transaction()
+    asked = g.get("desk_reference")
+    if asked is not None and transaction is not None and asked[0] is transaction:
+        return asked[1]
+    found = kept.reference(db.session)
+    g.desk_reference = (db.session().get_transaction(), found)
+    return found
 
 
 def role_label(code: str) -> str:
