@@ -13,11 +13,11 @@ from __future__ import annotations
 from flask import g, url_for
 from markupsafe import Markup, escape
 
-from ..i18n import _translations
+from ..i18n import _translations, duration
 from .rows import _html
 
-#: stand-ins for a number's queue and state in the shape of its link
-_QUEUE, _STATE = "987654321q", "987654321s"
+#: stand-ins for a number's queue or service area, and state, in the shape of its link
+_QUEUE, _AREA, _STATE = "987654321q", "987654321a", "987654321s"
 ALARMS = frozenset(("overdue", "emergency", "callbacks_overdue"))
 
 
@@ -48,6 +48,33 @@ def _link_shape(filters, with_queue: bool) -> str:
     return shapes[key]
 
 
+def _area_link_shape(filters) -> str:
+    shapes = g.setdefault("desk_figure_links", {})
+    key = (filters, "area")
+    if key not in shapes:
+        shapes[key] = str(
+            escape(
+                url_for(
+                    "situation.items",
+                    state=_STATE,
+                    service_area=_AREA,
+                    municipality=filters.municipality,
+                    channel=filters.channel,
+                    identification=filters.identification,
+                )
+            )
+        )
+    return shapes[key]
+
+
+def _name(label: str, where: str, value: int) -> Markup:
+    """A number's name for screen readers: "Overdue in Porvoo health: 3"."""
+    _ = _gettext()  # named so that `make extract` finds the message
+    # the catalogue's own message, trusted; `%` escapes the values
+    message = Markup(_("%(label)s in %(where)s: %(n)d"))  # noqa: S704
+    return message % {"label": label, "where": where, "n": value}
+
+
 def number(counts, key: str, queue: str | None, filters, label: str, where: str) -> Markup:
     """One number of the view: a link to its list, named for screen readers, or a quiet 0."""
     value = getattr(counts, key)
@@ -56,18 +83,36 @@ def number(counts, key: str, queue: str | None, filters, label: str, where: str)
     href = _link_shape(filters, queue is not None).replace(_STATE, str(escape(key)))
     if queue is not None:
         href = href.replace(_QUEUE, str(escape(queue)))
-    _ = _gettext()  # named so that `make extract` finds the message
-    # the catalogue's own message, trusted; `%` escapes the values
-    message = Markup(_("%(label)s in %(where)s: %(n)d"))  # noqa: S704
-    name = message % {
-        "label": label,
-        "where": where,
-        "n": value,
-    }
+    name = _name(label, where, value)
     alarm = "alarm" if key in ALARMS else ""
     return _html(
         f'<a id="n-{escape(queue or "all")}-{escape(key)}" href="{href}" aria-label="{name}"'
         f' class="{alarm}">{int(value)}</a>'
+    )
+
+
+def area_number(counts, key: str, area: str, filters, label: str, where: str) -> Markup:
+    """One number of the view by service area: a link to its list, unless the view is already
+    of one service area."""
+    value = getattr(counts, key)
+    if not value or filters.service_area:
+        return _html(str(int(value)))
+    href = _area_link_shape(filters).replace(_STATE, str(escape(key)))
+    href = href.replace(_AREA, str(escape(area)))
+    return _html(f'<a href="{href}" aria-label="{_name(label, where, value)}">{int(value)}</a>')
+
+
+def queue_row(queue, counts, states: dict, filters, now, trend, lang: str) -> Markup:
+    """One queue's row of the view: its name, its numbers, its oldest wait and its last day."""
+    name = queue.name(lang)
+    numbers = "".join(
+        f'<td class="num">{number(counts, key, queue.code, filters, label, name)}</td>'
+        for key, label in states.items()
+    )
+    oldest = escape(duration(now - counts.oldest)) if counts.oldest else "–"
+    return _html(
+        f'<tr>\n        <th scope="row">{escape(name)}</th>\n        {numbers}\n'
+        f'        <td class="num">{oldest}</td>\n        <td>{sparkline(trend)}</td>\n      </tr>'
     )
 
 
@@ -102,4 +147,9 @@ def sparkline(trend) -> Markup:
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals.update(number_html=number, sparkline_html=sparkline)
+    app.jinja_env.globals.update(
+        number_html=number,
+        area_number_html=area_number,
+        queue_row_html=queue_row,
+        sparkline_html=sparkline,
+    )

@@ -21,7 +21,6 @@ from .. import live
 from ..extensions import channel_registry, db
 from ..i18n import by_name, language
 from ..models import (
-    Municipality,
     Queue,
     SavedView,
     ServiceArea,
@@ -33,6 +32,7 @@ from ..security import is_htmx, me
 from ..work import situation
 from ..work.situation import Counts, Cursor, Filters
 from .guard import cursor
+from .labels import reference
 
 bp = Blueprint("situation", __name__, url_prefix="/situation")
 PAGE = 50
@@ -74,10 +74,11 @@ def phone_labels() -> dict[str, str]:
 
 
 def _choices() -> dict:
+    kept = reference()
     return {
         # by their names in the interface language (Borgå before Lovisa in Swedish)
-        "municipalities": by_name(db.session.scalars(select(Municipality))),
-        "service_areas": by_name(db.session.scalars(select(ServiceArea))),
+        "municipalities": by_name(kept.municipalities),
+        "service_areas": by_name(kept.service_areas),
         "channels": channel_registry().names(),
     }
 
@@ -105,13 +106,11 @@ def _render_index() -> str:
     user = me()
     filters = _filters()
     now = utcnow()
+    lang = language()
     numbers = situation.counts(db.session, user, filters, now)
-    visible = [
-        q
-        for q in db.session.scalars(select(Queue).order_by(Queue.code))
-        if user.is_admin or q.code in user.queue_codes
-    ]
-    areas = {a.code: a for a in db.session.scalars(select(SystemArea))}
+    kept = reference()
+    mine = user.queue_codes
+    visible = [q for q in kept.queues if user.is_admin or q.code in mine]
     groups: dict[str | None, list] = {}
     for queue in sorted(
         visible, key=lambda q: (q.system_area_code or "", q.service_area_code, q.code)
@@ -124,7 +123,6 @@ def _render_index() -> str:
     phone_total = situation.PhoneCounts()
     for _queue, counts in phone_rows:
         phone_total.add(counts)
-    service_areas = {a.code: a for a in db.session.scalars(select(ServiceArea))}
     by_service: dict[str, Counts] = {}
     for queue in visible:
         by_service.setdefault(queue.service_area_code, Counts()).add(
@@ -137,15 +135,18 @@ def _render_index() -> str:
         for _queue, counts in rows:
             subtotal.add(counts)
         total.add(subtotal)
-        name = areas[code].name(language()) if code else _("Whole region")
+        name = kept.get(SystemArea, code).name(lang) if code else _("Whole region")
         sections.append({"code": code or "regional", "name": name, "rows": rows, "total": subtotal})
     # The live refresh asks for the numbers only; the page around them stays as it is.
-    template = "situation/_live.html" if is_htmx() else "situation/index.html"
+    live_only = is_htmx()
     return render_template(
-        template,
+        "situation/_live.html" if live_only else "situation/index.html",
+        lang=lang,
         sections=sections,
         total=total,
-        by_service=[(service_areas[code], counts) for code, counts in sorted(by_service.items())],
+        by_service=[
+            (kept.get(ServiceArea, code), counts) for code, counts in sorted(by_service.items())
+        ],
         now=now,
         filters=filters,
         states=state_labels(),
@@ -156,7 +157,7 @@ def _render_index() -> str:
         show_phone="callback" in channel_registry().names() or bool(phone_total),
         trends=situation.trends(db.session, user, filters, now),
         empty_trend=situation.Trend(),
-        **_choices(),
+        **({} if live_only else _choices()),
     )
 
 

@@ -89,24 +89,27 @@ class Counts:
             self.oldest = other.oldest
 
 
+_STATE_CONDITIONS = {
+    "waiting": lambda now: written(WorkItem.status, ItemStatus.NEW.value),
+    "in_progress": lambda now: written(WorkItem.status, ItemStatus.IN_PROGRESS.value),
+    "waiting_resident": lambda now: written(WorkItem.status, ItemStatus.WAITING.value),
+    "due_soon": lambda now: and_(WorkItem.due_at >= now, WorkItem.due_at < now + DUE_SOON),
+    "overdue": lambda now: WorkItem.due_at < now,
+    "emergency": lambda now: WorkItem.emergency.is_(True),
+    "callbacks_waiting": lambda now: and_(CALLBACK, written(WorkItem.status, ItemStatus.NEW.value)),
+    "callbacks_due_soon": lambda now: and_(
+        CALLBACK, WorkItem.due_at >= now, WorkItem.due_at < now + DUE_SOON
+    ),
+    "callbacks_overdue": lambda now: and_(CALLBACK, WorkItem.due_at < now),
+    "retrying": lambda now: and_(
+        WorkItem.retry_at.is_not(None), written(WorkItem.status, ItemStatus.WAITING.value)
+    ),
+}
+
+
 def state_condition(state: str, now: datetime):
     """The SQL condition of one column of the view, for its count and its list."""
-    return {
-        "waiting": written(WorkItem.status, ItemStatus.NEW.value),
-        "in_progress": written(WorkItem.status, ItemStatus.IN_PROGRESS.value),
-        "waiting_resident": written(WorkItem.status, ItemStatus.WAITING.value),
-        "due_soon": and_(WorkItem.due_at >= now, WorkItem.due_at < now + DUE_SOON),
-        "overdue": WorkItem.due_at < now,
-        "emergency": WorkItem.emergency.is_(True),
-        "callbacks_waiting": and_(CALLBACK, written(WorkItem.status, ItemStatus.NEW.value)),
-        "callbacks_due_soon": and_(
-            CALLBACK, WorkItem.due_at >= now, WorkItem.due_at < now + DUE_SOON
-        ),
-        "callbacks_overdue": and_(CALLBACK, WorkItem.due_at < now),
-        "retrying": and_(
-            WorkItem.retry_at.is_not(None), written(WorkItem.status, ItemStatus.WAITING.value)
-        ),
-    }[state]
+    return _STATE_CONDITIONS[state](now)
 
 
 def counts(session: Session, user: User, filters: Filters, now: datetime) -> dict[str, Counts]:
@@ -440,8 +443,8 @@ def trends(session: Session, user: User, filters: Filters, now: datetime) -> dic
         .group_by(kept.kind, kept.hour, kept.queue_code)
     ).all()
     result: dict[str, Trend] = {}
-    for row in rows:
-        if row.n:
-            trend = result.setdefault(row.queue_code, Trend())
-            getattr(trend, row.kind)[row.hour - first] = row.n
+    for kind, hour, queue_code, n in rows:
+        if n:
+            trend = result.get(queue_code) or result.setdefault(queue_code, Trend())
+            getattr(trend, kind)[hour - first] = n
     return result
