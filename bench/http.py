@@ -32,7 +32,7 @@ from desk.extensions import db
 from desk.models import User
 
 from . import generate
-from .live import USER_AGENT, served, sign_in
+from .live import PAGES_WORKER_CONNECTIONS, USER_AGENT, served, sign_in
 from .run import available_count, machine, speed_line, visible_open_items
 
 REDIS = "redis://127.0.0.1:6379/12"
@@ -108,6 +108,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn gthread workers")
     parser.add_argument("--threads", type=int, default=4, help="threads of each worker")
+    parser.add_argument(
+        "--worker-connections",
+        type=int,
+        default=PAGES_WORKER_CONNECTIONS,
+        help="connections a worker takes at once (production's pages server: 10; wrk's"
+        " kept-alive connections beyond workers × this wait unanswered)",
+    )
     parser.add_argument("--pages", default="my_work,item", help="which pages, comma-separated")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -136,7 +143,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(speed_line(facts["speed"]))
     results: dict = {}
-    workers = ["-k", "gthread", "-w", str(args.workers), "--threads", str(args.threads)]
+    workers = [
+        *("-k", "gthread", "-w", str(args.workers), "--threads", str(args.threads)),
+        *("--worker-connections", str(args.worker_connections)),
+    ]
     with served(generate.DATABASE_URL, REDIS, PORT, "bench", workers) as base:
         cookie = sign_in(base, user.username, generate.PASSWORD)
         for name in chosen:

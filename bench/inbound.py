@@ -31,6 +31,8 @@ from pathlib import Path
 import psycopg
 from redis import Redis
 
+from .live import PAGES_CONNECTIONS
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DATABASE = "desk_bench_inbound"
@@ -103,6 +105,7 @@ def start(args) -> list[subprocess.Popen]:
                 "gthread",
                 "--threads",
                 "4",
+                *PAGES_CONNECTIONS,
                 "--log-level",
                 "warning",
                 "desk:create_app()",

@@ -37,6 +37,10 @@ BIN = Path(sys.executable).parent
 REDIS = "redis://127.0.0.1:6379/12"
 PORT = 5088
 USER_AGENT = "desk-live-bench"
+#: production's pages server takes at most 10 connections a worker (README, "Production"):
+#: a busy worker leaves new ones to the others rather than queueing them behind its threads
+PAGES_WORKER_CONNECTIONS = 10
+PAGES_CONNECTIONS = ("--worker-connections", str(PAGES_WORKER_CONNECTIONS))
 RESULTS = Path(__file__).resolve().parent / "results" / "live.json"
 
 

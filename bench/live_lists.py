@@ -37,7 +37,15 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from .live import REDIS, USER_AGENT, _percentile, served, sign_in, stream_server
+from .live import (
+    PAGES_CONNECTIONS,
+    REDIS,
+    USER_AGENT,
+    _percentile,
+    served,
+    sign_in,
+    stream_server,
+)
 
 PORT = 5091
 RESULTS = Path(__file__).resolve().parent / "results" / "live_lists.json"
@@ -233,7 +241,7 @@ def run(pages: int, seconds: float, rate: float, views: int) -> dict:
         about = machine(db.engine)
         db.session.remove()
 
-    pages_workers = ["-k", "gthread", "-w", "2", "--threads", "4"]
+    pages_workers = ["-k", "gthread", "-w", "2", "--threads", "4", *PAGES_CONNECTIONS]
     with (
         stream_server(generate.DATABASE_URL, REDIS, PORT, "bench") as stream,
         served(generate.DATABASE_URL, REDIS, PORT + 1, "bench", pages_workers) as base,

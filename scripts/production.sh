@@ -215,7 +215,7 @@ start_component() {
       ;;
     pages)
       launch pages 0 "$BIN/gunicorn" -c python:desk.gunicorn -w 4 -k gthread --threads 4 \
-        -b "127.0.0.1:$PAGES_PORT" 'desk:create_app()'
+        --worker-connections 10 -b "127.0.0.1:$PAGES_PORT" 'desk:create_app()'
       ;;
     events)
       launch events "$(open_files)" "$BIN/gunicorn" -c python:desk.gunicorn -w 1 -k gevent \
