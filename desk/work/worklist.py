@@ -15,6 +15,7 @@ from itertools import islice
 from sqlalchemy import and_, false, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from .. import kept
 from ..models import ItemStatus, Municipality, Queue, User, WorkItem, open_item_count
 from . import counts
 from .access import visible_to, written
@@ -63,11 +64,13 @@ class ListRow:
 
 
 class _Names:
-    """The queues and municipalities, read once for a rendering of the lists."""
+    """The queues and municipalities, for a rendering of the lists: as this process keeps
+    them (desk.kept; one statement asks whether they changed)."""
 
     def __init__(self, session: Session) -> None:
-        self.queues = {q.code: q for q in session.scalars(select(Queue))}
-        self.municipalities = {m.code: m for m in session.scalars(select(Municipality))}
+        reference = kept.reference(session)
+        self.queues = {q.code: q for q in reference.queues}
+        self.municipalities = {m.code: m for m in reference.municipalities}
 
     def rows(self, session: Session, query) -> list[ListRow]:
         return [
