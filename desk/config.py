@@ -44,7 +44,9 @@ def from_environment(instance_path: str) -> dict:
         # The training space's own database (desk/spaces.py): never the real one.
         "DESK_TRAINING_DATABASE_URL": training_url,
         # Statement parameters are residents' data: never in an error's text, nor a log line.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # Pooled connections are checked before use by desk.extensions._still_connected (a
+        # database restart costs a reconnect, never a page), not by `pool_pre_ping`.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         # One JSON object a log line (desk.logs); DESK_LOG_LEVEL: DEBUG, INFO, WARNING, ERROR.
         "DESK_LOG_LEVEL": os.environ.get("DESK_LOG_LEVEL", "INFO"),
         # Retention (README, "Retention"): a resolved item's resident data is erased this many

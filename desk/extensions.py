@@ -1,12 +1,17 @@
 """Flask extensions, created unbound and bound to the app in `create_app`."""
 
+import select
+
+import psycopg
 from flask import current_app
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import Engine, event
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Engine, event, exc
+from sqlalchemy.pool import Pool
 
 from .channels import Registry
 from .models import Base
@@ -27,6 +32,49 @@ def _short_queries_on_postgresql(dbapi_connection, connection_record) -> None:
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET jit = off")
         dbapi_connection.commit()
+
+
+@event.listens_for(Pool, "checkout")
+def _still_connected(dbapi_connection, connection_record, connection_proxy) -> None:
+    """Before a pooled PostgreSQL connection serves a request: whether the server is still at
+    its other end (the pessimistic check that `pool_pre_ping` makes, at less cost).
+
+    `pool_pre_ping` asks the server (`SELECT 1`) at every checkout: a round trip per request,
+    waited for behind whatever else the machine is doing. A server that restarts, crashes or
+    ends the session says so on the socket first: an error message, then the end of the
+    connection. So the socket of an idle connection is looked at (poll, no waiting), and
+    only one that has something to say, or is not idle, is asked. A connection that fails
+    the question invalidates the pool, as pre-ping does; the pool connects afresh, and a
+    server still down fails that connect, which the desk answers with 503 (desk.errors)."""
+    if not type(dbapi_connection).__module__.startswith("psycopg"):
+        return  # SQLite: a file, nothing to lose touch with
+    if _quiet(dbapi_connection):
+        return
+    try:
+        _ping(dbapi_connection)
+    except psycopg.OperationalError as lost:
+        raise exc.InvalidatePoolError() from lost
+
+
+def _ping(connection) -> None:
+    if connection.info.transaction_status != TransactionStatus.IDLE:
+        connection.rollback()  # what the pool's reset on return would have done
+    autocommit = connection.autocommit
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    connection.autocommit = autocommit
+
+
+def _quiet(connection) -> bool:
+    """Whether a psycopg connection is open, idle, and has heard nothing from the server."""
+    if connection.closed or connection.broken:
+        return False
+    if connection.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    watch = select.poll()
+    watch.register(connection.fileno(), select.POLLIN | select.POLLPRI)
+    return not watch.poll(0)
 
 
 def channel_registry() -> Registry:
