@@ -226,6 +226,38 @@ def test_folding_drops_hours_the_trend_no_longer_reads(session):
     assert session.scalar(select(func.count()).where(item_hour_count.c.hour == old)) == 0
 
 
+def test_folding_again_and_again_does_not_grow_the_tables(app, committed):
+    """A fold deletes every row and inserts the sums: what it deleted is cleared, so the
+    kept counts' tables stay the size of what they hold however often they are folded, also
+    on a server whose autovacuum is off or behind (this machine's is off)."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from desk.tasks.counts import fold_counts
+
+    with Session(committed) as s:
+        for day in range(600):  # 600 keys, counts that no item stands for
+            _count_behind_the_triggers_back(s, 1)
+            s.execute(
+                open_item_count.update()
+                .where(open_item_count.c.due_day.is_(None))
+                .values(due_day=day)
+            )
+        s.commit()
+
+    def pages() -> int:
+        with committed.connect() as connection:
+            return connection.scalar(text("SELECT pg_relation_size('open_item_count') / 8192"))
+
+    with app.app_context():
+        fold_counts()
+        first = pages()
+        for _ in range(10):
+            fold_counts()
+    assert first >= 3, first  # the 600 rows take a few pages
+    assert pages() <= first + 1, (first, pages())
+
+
 def test_counts_stay_exact_under_concurrent_changes_and_folds(app, committed):
     """Four people changing the same items at once on PostgreSQL, with the fold running
     beside them; a change that meets another's is refused, as it would be for them."""

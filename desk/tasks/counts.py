@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -18,12 +19,14 @@ from ..training.spaces import TRAINING
 from ..work import counts
 
 
-def _each_space(work: Callable[[Session], int]) -> int:
+def _each_space(
+    work: Callable[[Session], int], afterwards: Callable[[Engine], None] | None = None
+) -> int:
     total = 0
-    sessions = [db.session]
+    spaces = [(db.session, db.engine)]
     if TRAINING in db.engines:
-        sessions.append(Session(db.engines[TRAINING]))
-    for session in sessions:
+        spaces.append((Session(db.engines[TRAINING]), db.engines[TRAINING]))
+    for session, engine in spaces:
         try:
             total += work(session)
             session.commit()
@@ -33,12 +36,15 @@ def _each_space(work: Callable[[Session], int]) -> int:
         finally:
             if session is not db.session:
                 session.close()
+        if afterwards is not None:
+            afterwards(engine)
     return total
 
 
 def fold_counts() -> int:
-    """Fold the kept counts' rows; returns how many rows were folded."""
-    return _each_space(lambda session: counts.fold(session, utcnow()))
+    """Fold the kept counts' rows, and clear what the fold deleted; returns how many rows
+    were folded."""
+    return _each_space(lambda session: counts.fold(session, utcnow()), counts.clear_folded)
 
 
 def reconcile_counts() -> int:
