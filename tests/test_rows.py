@@ -111,3 +111,52 @@ def test_the_deadline_as_a_professional_reads_it(request_context, fields, said, 
     assert _text(html) == said
     if css is not None:
         assert f'class="{css}' in html or f" {css}" in html
+
+
+def test_a_kept_row_is_the_row_written_afresh(app, request_context):
+    """Rows are kept by what they show (`rows._shown`): for items of every kind of deadline,
+    held or to be taken, asked for again as the clock moves on by odd seconds over two
+    hours, the kept rows are exactly the rows written afresh each time."""
+    from flask import g
+
+    from desk.views import rows
+
+    kinds = [
+        {},
+        {"due_at": NOW + timedelta(minutes=61, seconds=10)},  # due soon within the hour
+        {"due_at": NOW + timedelta(minutes=3, seconds=40)},  # becomes overdue
+        {"due_at": NOW - timedelta(days=1, hours=2)},
+        {"due_at": None},
+        {
+            "due_at": None,
+            "answer_by": NOW + timedelta(minutes=4, seconds=5),
+            "unanswered_since": NOW - timedelta(minutes=1, seconds=30),
+            "channel": "chat",
+        },
+        {"status": "resolved", "due_at": NOW - timedelta(days=3)},
+        {"status": "waiting", "retry_at": NOW + timedelta(minutes=30)},
+        {"status": "in_progress", "assignee": SimpleNamespace(display_name="Anna <Aalto>")},
+        {"emergency": True, "urgency": "P0", "language": "sv", "municipality": None},
+    ]
+    items = [_item(id=n, **fields) for n, fields in enumerate(kinds, start=1)]
+    kept = app.extensions.setdefault("desk.rows", {})
+    kept.clear()
+    for step in range(150):
+        now = NOW + timedelta(seconds=step * 47)
+        # The same items changing meanwhile: taken, renamed, moved, made urgent.
+        items[7].status = ("waiting", "in_progress")[step % 2]
+        items[8].assignee = SimpleNamespace(display_name=("Anna <Aalto>", "Bo Berg")[step % 3 % 2])
+        items[0].title = f"Toimeentulotuki {step // 10}"
+        items[1].queue = Named(names=("Sosiaalityö", "Neuvonta")[step // 7 % 2])
+        items[9].emergency = step % 2 == 0
+        for take in (True, False):
+            for focus in (None, 3):
+                with_kept = str(item_rows(items, now, take=take, focus_id=focus))
+                kept_before = dict(kept)
+                kept.clear()
+                afresh = str(item_rows(items, now, take=take, focus_id=focus))
+                kept.clear()
+                kept.update(kept_before)
+                assert with_kept == afresh, (step, take, focus)
+    assert len(kept) < 150 * 4 * len(items), "rows were kept and used again"
+    g.pop("desk_row_words", None)

@@ -12,10 +12,10 @@ these, so each piece has one definition.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from hashlib import blake2b
 
-from flask import g, url_for
+from flask import current_app, g, url_for
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
@@ -44,6 +44,8 @@ class Words:
     csrf: str = field(init=False)
     labels: dict[str, str] = field(init=False)
     channels: dict[str, str] = field(init=False)
+    #: the rows this process has written, by what they show (`_shown`)
+    written: dict[tuple, str] = field(init=False)
 
     def __post_init__(self) -> None:
         _ = self.gettext
@@ -67,6 +69,7 @@ class Words:
             )
         }
         self.channels = {a.name: escape(channel_label(a.name)) for a in channel_registry()}
+        self.written = current_app.extensions.setdefault("desk.rows", {})
 
 
 def words() -> Words:
@@ -139,55 +142,109 @@ def deadline(item, now: datetime) -> Markup:
     )
 
 
+#: rows kept per process (`Words.written`); all are forgotten when there are more
+ROWS_KEPT = 20_000
+
+
+def _minutes(span: timedelta) -> int:
+    """A span as `duration` says it: whole minutes (i18n.duration)."""
+    return int(abs(span.total_seconds()) // 60)
+
+
+def _shown(item, now: datetime, lang: str, links: str, take: bool, focus: bool) -> tuple:
+    """Everything a row of `item` shows at `now`, and nothing else: two rows of equal keys are
+    the same HTML (`deadline` and `item_rows` write them from exactly these). Times are in
+    whole minutes, as `duration` says them, and each deadline branch's own moments."""
+    due, answer_by, status = item.due_at, item.answer_by, item.status
+    if due is None and answer_by and status != "resolved":
+        when_due = ("answer", _minutes(now - item.unanswered_since), answer_by, answer_by < now)
+    elif due is None:
+        when_due = None
+    elif status == "resolved":
+        when_due = ("resolved", due)
+    elif due < now:
+        when_due = ("overdue", _minutes(now - due), due)
+    else:
+        when_due = ("left", _minutes(due - now), (due - now).total_seconds() < 3600, due)
+    return (
+        lang,
+        take,
+        focus,
+        links,
+        item.id,
+        item.title,
+        item.channel,
+        item.emergency,
+        item.urgency,
+        item.language,
+        item.municipality.name(lang) if item.municipality else None,
+        item.queue.name(lang),
+        None if take else (status, item.retry_at is not None),
+        None if take or not item.assignee else item.assignee.display_name,
+        _minutes(now - item.submitted_at),
+        when_due,
+    )
+
+
 def item_rows(items, now: datetime, take: bool = False, focus_id: int | None = None) -> Markup:
     """The rows of an item table (`_macros.html`'s item_table): the matter with its badges,
-    municipality, queue, time waited, deadline, and the take button or the status."""
+    municipality, queue, time waited, deadline, and the take button or the status.
+
+    A row is written once for what it shows (`_shown`) and kept: the same rows come back in
+    every page of a list, in every live push of every view that shows them, until a minute
+    changes what they say. A row that may be taken keeps the CSRF token's place, filled for
+    each request."""
     w = words()
-    labels, lang = w.labels, w.language
+    written = w.written
     rows = []
     for item in items:
-        item_id = int(item.id)
-        if take:
-            last = (
-                f'<td><form method="post" action="{w.take.format(item_id)}">'
-                f'<input type="hidden" name="csrf_token" value="{CSRF_PLACEHOLDER}">'
-                '<input type="hidden" name="back" value="work">'
-                f'<button type="submit" class="button button-small" id="take-{item_id}"'
-                f' aria-describedby="item-link-{item_id}">{labels["take"]}</button></form></td>'
-            )
-        else:
-            holder = f" · {escape(item.assignee.display_name)}" if item.assignee else ""
-            last = (
-                f'<td data-label="{labels["status"]}">'
-                f"{escape(item_status_label(item))}{holder}</td>"
-            )
-        municipality = (
-            escape(item.municipality.name(lang)) if item.municipality else labels["not_given"]
-        )
-        focus = " data-focus-after-swap" if focus_id == item_id else ""
-        cells = (
-            f'<td class="matter"><a href="{w.show.format(item_id)}" id="item-link-{item_id}"'
-            f' lang="{escape(item.language)}"{focus}>{escape(item.title)}</a>'
-            f'<div class="badges">{badges(item)}</div></td>'
-            f'<td data-label="{labels["municipality"]}">{municipality}</td>'
-            f'<td data-label="{labels["queue"]}">{escape(item.queue.name(lang))}</td>'
-            f'<td data-label="{labels["waited"]}">{escape(duration(now - item.submitted_at))}</td>'
-            f'<td data-label="{labels["deadline"]}">{deadline(item, now)}</td>'
-            f"{last}"
-        )
-        emergency = "is-emergency" if item.emergency else ""
-        if take:
-            # A row that may be taken is named by what it shows (the same for every page of
-            # the same view, the CSRF token left aside): the live stream pushes a row a page
-            # has already as this name alone (desk.live, views/work.py `shorten`).
-            name = blake2b(f"{emergency}{cells}".encode(), digest_size=6).hexdigest()
-            rows.append(
-                f'<tr class="{emergency}" data-item-row data-row="{name}">'
-                f"{cells.replace(CSRF_PLACEHOLDER, w.csrf)}</tr>\n"
-            )
-        else:
-            rows.append(f'<tr class="{emergency}" data-item-row>{cells}</tr>\n')
+        key = _shown(item, now, w.language, w.show, take, focus_id == item.id)
+        row = written.get(key)
+        if row is None:
+            row = _row(w, item, now, take, focus_id)
+            if len(written) >= ROWS_KEPT:
+                written.clear()
+            written[key] = row
+        rows.append(row.replace(CSRF_PLACEHOLDER, w.csrf) if take else row)
     return _html("".join(rows))
+
+
+def _row(w: Words, item, now: datetime, take: bool, focus_id: int | None) -> str:
+    labels, lang = w.labels, w.language
+    item_id = int(item.id)
+    if take:
+        last = (
+            f'<td><form method="post" action="{w.take.format(item_id)}">'
+            f'<input type="hidden" name="csrf_token" value="{CSRF_PLACEHOLDER}">'
+            '<input type="hidden" name="back" value="work">'
+            f'<button type="submit" class="button button-small" id="take-{item_id}"'
+            f' aria-describedby="item-link-{item_id}">{labels["take"]}</button></form></td>'
+        )
+    else:
+        holder = f" · {escape(item.assignee.display_name)}" if item.assignee else ""
+        last = f'<td data-label="{labels["status"]}">{escape(item_status_label(item))}{holder}</td>'
+    municipality = (
+        escape(item.municipality.name(lang)) if item.municipality else labels["not_given"]
+    )
+    focus = " data-focus-after-swap" if focus_id == item_id else ""
+    cells = (
+        f'<td class="matter"><a href="{w.show.format(item_id)}" id="item-link-{item_id}"'
+        f' lang="{escape(item.language)}"{focus}>{escape(item.title)}</a>'
+        f'<div class="badges">{badges(item)}</div></td>'
+        f'<td data-label="{labels["municipality"]}">{municipality}</td>'
+        f'<td data-label="{labels["queue"]}">{escape(item.queue.name(lang))}</td>'
+        f'<td data-label="{labels["waited"]}">{escape(duration(now - item.submitted_at))}</td>'
+        f'<td data-label="{labels["deadline"]}">{deadline(item, now)}</td>'
+        f"{last}"
+    )
+    emergency = "is-emergency" if item.emergency else ""
+    if take:
+        # A row that may be taken is named by what it shows (the same for every page of
+        # the same view, the CSRF token left aside): the live stream pushes a row a page
+        # has already as this name alone (desk.live, views/work.py `shorten`).
+        name = blake2b(f"{emergency}{cells}".encode(), digest_size=6).hexdigest()
+        return f'<tr class="{emergency}" data-item-row data-row="{name}">{cells}</tr>\n'
+    return f'<tr class="{emergency}" data-item-row>{cells}</tr>\n'
 
 
 def init_app(app) -> None:
