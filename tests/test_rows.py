@@ -119,8 +119,6 @@ def test_a_kept_row_is_the_row_written_afresh(app, request_context):
     hours, the kept rows are exactly the rows written afresh each time."""
     from flask import g
 
-    from desk.views import rows
-
     kinds = [
         {},
         {"due_at": NOW + timedelta(minutes=61, seconds=10)},  # due soon within the hour
