@@ -398,13 +398,20 @@ def count_beyond(
     conditions = _list_conditions(user, filters, now, queue, state)
 
     def count(ranges: list) -> tuple[int, int]:
-        return tuple(
-            session.execute(
-                select(func.count(), func.count().filter(WorkItem.due_at < now)).where(
-                    *conditions, or_(*ranges)
-                )
-            ).one()
-        )
+        # Each range counted on its own, the counts added: as for the page itself (`items`),
+        # an OR of them all makes PostgreSQL read everything the ranges share (98,000 index
+        # entries for the 13,000 items after a 1000th page), each alone only its own range.
+        parts = [
+            select(
+                func.count().label("n"),
+                func.count().filter(WorkItem.due_at < now).label("overdue"),
+            ).where(*conditions, r)
+            for r in ranges
+        ]
+        if len(parts) == 1:
+            return tuple(session.execute(parts[0]).one())
+        rows = session.execute(union_all(*parts)).all()
+        return sum(row.n for row in rows), sum(row.overdue for row in rows)
 
     last = Cursor.after(shown[-1])
     numbers = list_numbers(session, user, filters, now, queue=queue, state=state)
