@@ -117,8 +117,6 @@ def test_a_kept_row_is_the_row_written_afresh(app, request_context):
     """Rows are kept by what they show (`rows._shown`): for items of every kind of deadline,
     held or to be taken, asked for again as the clock moves on by odd seconds over two
     hours, the kept rows are exactly the rows written afresh each time."""
-    from flask import g
-
     kinds = [
         {},
         {"due_at": NOW + timedelta(minutes=61, seconds=10)},  # due soon within the hour
@@ -157,4 +155,3 @@ def test_a_kept_row_is_the_row_written_afresh(app, request_context):
                 kept.update(kept_before)
                 assert with_kept == afresh, (step, take, focus)
     assert len(kept) < 150 * 4 * len(items), "rows were kept and used again"
-    g.pop("desk_row_words", None)

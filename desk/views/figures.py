@@ -28,38 +28,21 @@ def _gettext():
     return g.desk_figure_gettext
 
 
-def _link_shape(filters, with_queue: bool) -> str:
+def _link_shape(filters, figure: str | None) -> str:
+    """The link of a number of `figure` ("queue", "area" or None for all the user's queues),
+    with stand-ins for its queue or service area and its state; made once per request."""
     shapes = g.setdefault("desk_figure_links", {})
-    key = (filters, with_queue)
+    key = (filters, figure)
     if key not in shapes:
         shapes[key] = str(
             escape(
                 url_for(
                     "situation.items",
-                    queue=_QUEUE if with_queue else None,
+                    queue=_QUEUE if figure == "queue" else None,
                     state=_STATE,
                     municipality=filters.municipality,
                     channel=filters.channel,
-                    service_area=filters.service_area,
-                    identification=filters.identification,
-                )
-            )
-        )
-    return shapes[key]
-
-
-def _area_link_shape(filters) -> str:
-    shapes = g.setdefault("desk_figure_links", {})
-    key = (filters, "area")
-    if key not in shapes:
-        shapes[key] = str(
-            escape(
-                url_for(
-                    "situation.items",
-                    state=_STATE,
-                    service_area=_AREA,
-                    municipality=filters.municipality,
-                    channel=filters.channel,
+                    service_area=_AREA if figure == "area" else filters.service_area,
                     identification=filters.identification,
                 )
             )
@@ -80,7 +63,8 @@ def number(counts, key: str, queue: str | None, filters, label: str, where: str)
     value = getattr(counts, key)
     if not value:
         return Markup('<span class="zero">0</span>')
-    href = _link_shape(filters, queue is not None).replace(_STATE, str(escape(key)))
+    href = _link_shape(filters, "queue" if queue is not None else None)
+    href = href.replace(_STATE, str(escape(key)))
     if queue is not None:
         href = href.replace(_QUEUE, str(escape(queue)))
     name = _name(label, where, value)
@@ -97,7 +81,7 @@ def area_number(counts, key: str, area: str, filters, label: str, where: str) ->
     value = getattr(counts, key)
     if not value or filters.service_area:
         return _html(str(int(value)))
-    href = _area_link_shape(filters).replace(_STATE, str(escape(key)))
+    href = _link_shape(filters, "area").replace(_STATE, str(escape(key)))
     href = href.replace(_AREA, str(escape(area)))
     return _html(f'<a href="{href}" aria-label="{_name(label, where, value)}">{int(value)}</a>')
 

@@ -408,8 +408,6 @@ def count_beyond(
             ).where(*conditions, r)
             for r in ranges
         ]
-        if len(parts) == 1:
-            return tuple(session.execute(parts[0]).one())
         rows = session.execute(union_all(*parts)).all()
         return sum(row.n for row in rows), sum(row.overdue for row in rows)
 

@@ -68,16 +68,15 @@ class _Names:
     them (desk.kept; one statement asks whether they changed)."""
 
     def __init__(self, session: Session) -> None:
-        reference = kept.reference(session)
-        self.queues = {q.code: q for q in reference.queues}
-        self.municipalities = {m.code: m for m in reference.municipalities}
+        self.reference = kept.reference(session)
 
     def rows(self, session: Session, query) -> list[ListRow]:
+        get = self.reference.get
         return [
             ListRow(
                 **row._mapping,
-                queue=self.queues[row.queue_code],
-                municipality=self.municipalities.get(row.municipality_code),
+                queue=get(Queue, row.queue_code),
+                municipality=get(Municipality, row.municipality_code),
             )
             for row in session.execute(query)
         ]
