@@ -1,7 +1,8 @@
 """The reference tables as this process last read them, kept while they have not changed.
 
-Queues, municipalities, system and service areas, outcome codes, instructions, the service
-matrix and the response templates are read on every item page and change a few times a year.
+Queues, municipalities, system areas (and which municipalities belong to them, when), service
+areas, outcome codes, instructions, the service matrix and the response templates are read on
+every item page and change a few times a year.
 Reading them whole cost the item page eight statements and the building of a few hundred
 objects on every request.
 Now each process keeps what it read, with the reference tables' generation at that moment
@@ -37,6 +38,7 @@ from .models import (
     ResponseTemplate,
     ServiceArea,
     SystemArea,
+    SystemAreaMembership,
 )
 
 
@@ -58,6 +60,8 @@ class Reference:
     #: every response template (the inactive too), by id
     templates: tuple[ResponseTemplate, ...]
     system_areas: tuple[SystemArea, ...]
+    #: the municipalities' memberships of system areas, the latest beginning first
+    memberships: tuple[SystemAreaMembership, ...]
     service_areas: tuple[ServiceArea, ...]
 
     @cached_property
@@ -125,6 +129,13 @@ def _read(session: Session, now: int | None) -> Reference:
             ),
             templates=tuple(own.scalars(select(ResponseTemplate).order_by(ResponseTemplate.id))),
             system_areas=tuple(own.scalars(select(SystemArea).order_by(SystemArea.code))),
+            memberships=tuple(
+                own.scalars(
+                    select(SystemAreaMembership).order_by(
+                        SystemAreaMembership.valid_from.desc(), SystemAreaMembership.id
+                    )
+                )
+            ),
             service_areas=tuple(own.scalars(select(ServiceArea).order_by(ServiceArea.code))),
         )
         own.expunge_all()

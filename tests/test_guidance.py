@@ -16,6 +16,7 @@ from desk.models import (
     InstructionVersion,
     ItemEvent,
     ResponseTemplate,
+    SystemAreaMembership,
     TemplateUse,
     utcnow,
 )
@@ -392,3 +393,24 @@ def test_team_leads_write_templates_and_an_unused_one_is_not_offered(app, app_se
     answer = editor.post(f"/templates/{template.id}", {**form, "active": ""}, htmx=False)
     assert answer.status_code == 302
     assert form["title_fi"] not in text(professional.get(f"/items/{item.id}"))
+
+
+def test_a_municipality_moved_to_another_system_area_gets_that_areas_instructions(
+    browser, app_session
+):
+    """The system areas' memberships are kept with the other reference tables (desk.kept):
+    a new one is read at the next page, not the kept one."""
+    sipoo = seeded("omaolo-respiratory-sipoo")
+    nurse = make_user(app_session, queues=["omaolo-askola"])
+    item = omaolo_item(app_session, municipality="askola")
+    browser.login(nurse)
+    assert sipoo["title_fi"] not in instructions_panel(text(browser.get(f"/items/{item.id}")))
+
+    yesterday = utcnow().astimezone(HELSINKI).date() - timedelta(days=1)
+    app_session.add(
+        SystemAreaMembership(
+            municipality_code="askola", system_area_code="sipoo", valid_from=yesterday
+        )
+    )
+    app_session.commit()
+    assert sipoo["title_fi"] in instructions_panel(text(browser.get(f"/items/{item.id}")))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from .. import formats, kept
 from ..channels.base import Adapter
 from ..inbound.deadlines import OFFICE_CLOSES, parse_day
-from ..inbound.routing import RoutingError, system_area_of
+from ..inbound.routing import RoutingError, system_area_in
 from ..models import (
     DigitalService,
     Instruction,
@@ -47,12 +47,15 @@ def all_instructions(session: Session) -> list[list[InstructionVersion]]:
     return [list(i.versions) for i in session.scalars(select(Instruction).order_by(Instruction.id))]
 
 
-def system_area_or_none(session: Session, municipality: str | None, day: date) -> str | None:
-    """The system area a municipality belongs to on `day`; None when none is given or known."""
+def system_area_or_none(
+    session: Session, municipality: str | None, day: date, reference: kept.Reference | None = None
+) -> str | None:
+    """The system area a municipality belongs to on `day`, from the kept reference tables
+    (`reference` when the caller has them already); None when none is given or known."""
     if not municipality:
         return None
     try:
-        return system_area_of(session, municipality, day)
+        return system_area_in((reference or kept.reference(session)).memberships, municipality, day)
     except RoutingError:
         return None
 
@@ -62,16 +65,25 @@ def topics_of(item: WorkItem, adapter: Adapter | None) -> frozenset[str]:
     return frozenset(adapter.topics(item.content or {})) if adapter else frozenset()
 
 
-def scope_of(session: Session, item: WorkItem, day: date, adapter: Adapter | None) -> Scope:
+def scope_of(
+    session: Session,
+    item: WorkItem,
+    day: date,
+    adapter: Adapter | None,
+    reference: kept.Reference | None = None,
+) -> Scope:
     """What the item asks of the instructions on `day`."""
+    reference = reference or kept.reference(session)
     return Scope(
         municipality=item.municipality_code,
-        system_area=system_area_or_none(session, item.municipality_code, day),
+        system_area=system_area_or_none(session, item.municipality_code, day, reference),
         channel=item.channel,
         service_area=item.service_area_code,
         topics=topics_of(item, adapter),
         requested_municipality=item.requested_municipality_code,
-        requested_system_area=system_area_or_none(session, item.requested_municipality_code, day),
+        requested_system_area=system_area_or_none(
+            session, item.requested_municipality_code, day, reference
+        ),
     )
 
 
@@ -100,8 +112,9 @@ def for_item(
 ) -> Guidance:
     """The instructions for the item, read by its channel's adapter, from the kept reference
     tables (`reference` when the caller has them already)."""
-    scope = scope_of(session, item, day_in_finland(now), adapter)
-    every = (reference or kept.reference(session)).instructions
+    reference = reference or kept.reference(session)
+    scope = scope_of(session, item, day_in_finland(now), adapter, reference)
+    every = reference.instructions
     shown, gone = instructions.for_item(every, scope, item.submitted_at, now)
     return Guidance(shown, gone)
 

@@ -47,10 +47,7 @@ class Router:
 
     def system_area(self, municipality: str, day: date) -> str:
         """The system area a municipality belongs to on `day`."""
-        for membership in self._memberships:
-            if membership.municipality_code == municipality and _valid_on(membership, day):
-                return membership.system_area_code
-        raise RoutingError(f"municipality {municipality!r} has no system area on {day}")
+        return system_area_in(self._memberships, municipality, day)
 
     def route(
         self,
@@ -88,9 +85,13 @@ class Router:
         raise RoutingError(f"no routing rule for channel {channel!r}")
 
 
-def system_area_of(session: Session, municipality: str, day: date) -> str:
-    """The system area a municipality belongs to on `day`."""
-    return Router(session).system_area(municipality, day)
+def system_area_in(memberships, municipality: str, day: date) -> str:
+    """The system area a municipality belongs to on `day`, by `memberships` (system area
+    memberships, the latest beginning first)."""
+    for membership in memberships:
+        if membership.municipality_code == municipality and _valid_on(membership, day):
+            return membership.system_area_code
+    raise RoutingError(f"municipality {municipality!r} has no system area on {day}")
 
 
 def route(session: Session, **delivery) -> Queue:

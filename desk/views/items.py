@@ -267,6 +267,8 @@ def _presence() -> Presence:
 def _look(item: WorkItem) -> list[tuple[User, object]]:
     """Record that I have the item open; who else has it open now, longest first."""
     looks = _presence().look(item.id, me().id, utcnow())
+    if not looks:  # nearly always: nobody else has it open, and nobody's name is read
+        return []
     users = {
         u.id: u
         for u in db.session.scalars(select(User).where(User.id.in_([v.user_id for v in looks])))
