@@ -30,7 +30,14 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    mapped_column,
+    query_expression,
+    registry,
+    relationship,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -236,6 +243,17 @@ class MunicipalityScope(Base):
     )
 
 
+def _codes(user: User, collection: str, gathered_in: str) -> set[str]:
+    """The codes of the user's `collection`: as the statement that read the user gathered
+    them (in the attribute `gathered_in`), unless the collection itself is at hand (loaded,
+    or changed since). Only what is loaded is looked at: asking the attribute for a value
+    not loaded would read it alone, which the ORM cannot do for an expression."""
+    gathered = user.__dict__.get(gathered_in)
+    if gathered is not None and collection not in user.__dict__:
+        return set(gathered.split(",")) - {""}
+    return {row.code for row in getattr(user, collection)}
+
+
 class User(Base):
     __tablename__ = "user_account"
 
@@ -274,14 +292,20 @@ class User(Base):
     municipalities: Mapped[list[Municipality]] = relationship(
         secondary="municipality_scope", order_by="Municipality.code", lazy="selectin"
     )
+    #: the codes of the user's queues and municipalities, comma-separated, where the statement
+    #: that read the user gathered them (`with_expression`: desk.auth, every request's user,
+    #: so that it is one row rather than a row for each queue and municipality); else None,
+    #: as after a flush of the user, when the collections are read instead
+    queue_list: Mapped[str | None] = query_expression()
+    municipality_list: Mapped[str | None] = query_expression()
 
     @property
     def queue_codes(self) -> set[str]:
-        return {q.code for q in self.queues}
+        return _codes(self, "queues", "queue_list")
 
     @property
     def municipality_codes(self) -> set[str]:
-        return {m.code for m in self.municipalities}
+        return _codes(self, "municipalities", "municipality_list")
 
     @property
     def is_admin(self) -> bool:

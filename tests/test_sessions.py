@@ -12,12 +12,21 @@ import pytest
 import requests
 from flask_babel import force_locale, gettext, ngettext
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from desk import auth, config
 from desk.extensions import db
 from desk.inbound import tokens
-from desk.models import AccessLog, ItemEvent, SsoSession, User, UserSession, utcnow
+from desk.models import (
+    AccessLog,
+    ItemEvent,
+    Municipality,
+    Queue,
+    SsoSession,
+    User,
+    UserSession,
+    utcnow,
+)
 from desk.ratelimit import MemoryLimiter
 from tests import contract, idp
 from tests.conftest import _migrated_app
@@ -77,6 +86,45 @@ def replaying(app, cookie: str):
     client = app.test_client()
     client.set_cookie("session", cookie)
     return client
+
+
+# --- who is signed in -------------------------------------------------------------------------
+
+
+def test_the_signed_in_users_codes_come_in_one_row_and_follow_a_change(session):
+    """Every request reads its user with the codes of their queues and municipalities gathered
+    (`auth._USER`), on PostgreSQL and SQLite alike: one statement of one row, whatever the
+    number of queues. A change to the collections is what the codes say from then on."""
+    nurse = make_user(session, queues=["chat-regional", "omaolo-porvoo"], municipalities=["sipoo"])
+    auditor = make_user(session, role="auditor", queues=[], municipalities=[])
+    session.flush()
+    session.expunge_all()
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+
+    engine = session.connection().engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        user = session.scalars(auth._USER, {"user_id": nurse.id}).one()
+        nobody = session.scalars(auth._USER, {"user_id": auditor.id}).one()
+        assert user.queue_codes == {"chat-regional", "omaolo-porvoo"}
+        assert user.municipality_codes == {"sipoo"}
+        assert nobody.queue_codes == set() == nobody.municipality_codes
+        assert len(statements) == 2, "the collections themselves are not read"
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    queue, municipality = session.get(Queue, "omaolo-sipoo"), session.get(Municipality, "porvoo")
+    with session.no_autoflush:
+        user.queues = [queue]
+        user.municipalities.append(municipality)
+        assert user.queue_codes == {"omaolo-sipoo"}, "changed, not yet written"
+        assert user.municipality_codes == {"sipoo", "porvoo"}
+    session.flush()
+    assert user.queue_codes == {"omaolo-sipoo"}, "written"
+    assert user.municipality_codes == {"sipoo", "porvoo"}
 
 
 # --- signing out ----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from ..security import WORKERS, is_htmx, me, roles_required
 from ..work import worklist
 from ..work.lifecycle import take_next
 from .guard import number
+from .labels import reference as kept_reference
 
 bp = Blueprint("work", __name__)
 
@@ -205,7 +206,9 @@ def _my_work(queue_filter: str | None, message: str | None = None) -> dict:
     user = me()
     view = Lists.of(user, queue_filter, number(request.args.get("shown"), high=worklist.MOST * 10))
     lists = json.loads(personal(queue_lists(view), escape(generate_csrf())))
-    held = worklist.held(db.session, user)
+    reference = kept_reference()
+    held = worklist.held(db.session, user, reference)
+    mine = user.queue_codes
     newest = lists.get("newest_emergency")  # None from a rendering of an older version
     return {
         "held": held,
@@ -217,7 +220,8 @@ def _my_work(queue_filter: str | None, message: str | None = None) -> dict:
         "waiting_total": lists["total"],
         "shown": view.shown,
         "page_size": PAGE,
-        "queues": user.queues,
+        # the queue filter's choices (only the whole page shows them)
+        "queues": [q for q in reference.queues if q.code in mine],
         "queue_filter": view.queue_filter,
         "live_view": {
             "view": "work",

@@ -67,16 +67,18 @@ class _Names:
     """The queues and municipalities, for a rendering of the lists: as this process keeps
     them (desk.kept; one statement asks whether they changed)."""
 
-    def __init__(self, session: Session) -> None:
-        self.reference = kept.reference(session)
+    def __init__(self, session: Session, reference: kept.Reference | None = None) -> None:
+        self.reference = reference or kept.reference(session)
 
-    def rows(self, session: Session, query) -> list[ListRow]:
+    def rows(self, session: Session, query, **fields) -> list[ListRow]:
+        """The rows `query` finds, named; with `fields` the same in each."""
         get = self.reference.get
         return [
             ListRow(
                 **row._mapping,
                 queue=get(Queue, row.queue_code),
                 municipality=get(Municipality, row.municipality_code),
+                **fields,
             )
             for row in session.execute(query)
         ]
@@ -116,24 +118,14 @@ def _held_by(user: User) -> tuple:
     )
 
 
-def held(session: Session, user: User) -> list[ListRow]:
+def held(session: Session, user: User, reference: kept.Reference | None = None) -> list[ListRow]:
     """The items the user holds (in progress or waiting for the resident), in work order.
 
     Plain rows, as the lists of what waits (a fifth of My work's time went to loading these
-    as whole items). Their queues and municipalities are mostly the user's own, which signing
-    in loaded: `Session.get` finds those without asking the database."""
-    rows = session.execute(
-        select(*LIST_COLUMNS, WorkItem.retry_at).where(*_held_by(user)).order_by(*work_order())
-    )
-    return [
-        ListRow(
-            **row._mapping,
-            queue=session.get(Queue, row.queue_code),
-            municipality=row.municipality_code and session.get(Municipality, row.municipality_code),
-            assignee=user,
-        )
-        for row in rows
-    ]
+    as whole items), named from the kept reference tables (`reference` when the caller has
+    them already)."""
+    query = select(*LIST_COLUMNS, WorkItem.retry_at).where(*_held_by(user)).order_by(*work_order())
+    return _Names(session, reference).rows(session, query, assignee=user)
 
 
 def waiting(
