@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import live
@@ -252,6 +252,12 @@ def delete_view(view_id: int):
     return redirect(url_for("situation.index"))
 
 
+#: built once: every whole page asks it
+_SAVED_VIEWS = (
+    select(SavedView).where(SavedView.user_id == bindparam("user_id")).order_by(SavedView.name)
+)
+
+
 def my_saved_views() -> list[SavedView]:
     """The signed-in user's saved views (read once per request, and only by pages that show
     them: fragments never ask)."""
@@ -262,11 +268,7 @@ def my_saved_views() -> list[SavedView]:
         return []
     if "saved_views" not in g:
         try:
-            g.saved_views = db.session.scalars(
-                select(SavedView)
-                .where(SavedView.user_id == current_user.id)
-                .order_by(SavedView.name)
-            ).all()
+            g.saved_views = db.session.scalars(_SAVED_VIEWS, {"user_id": current_user.id}).all()
         except SQLAlchemyError:
             # The navigation must not stop an error page from showing.
             db.session.rollback()

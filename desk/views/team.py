@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
@@ -69,21 +70,27 @@ def set_status():
     return redirect(same_site_path(request.form.get("back"), url_for("work.index")))
 
 
+#: translated when shown, one at a time: every page names its user's status, and My work's
+#: choices name each, so translating all four for each name was a twentieth of My work
+_STATUSES = {
+    "available": _l("Available"),
+    "busy": _l("Busy"),
+    "break": _l("On a break"),
+    "offline": _l("Offline"),
+}
+_POLICIES = {
+    "manual": _l("Manual: people take"),
+    "round_robin": _l("Round robin"),
+    "least_loaded": _l("Least loaded"),
+}
+
+
 def status_label(code: str) -> str:
-    return {
-        "available": _("Available"),
-        "busy": _("Busy"),
-        "break": _("On a break"),
-        "offline": _("Offline"),
-    }.get(code, code)
+    return str(_STATUSES.get(code, code))
 
 
 def policy_label(code: str) -> str:
-    return {
-        "manual": _("Manual: people take"),
-        "round_robin": _("Round robin"),
-        "least_loaded": _("Least loaded"),
-    }.get(code, code)
+    return str(_POLICIES.get(code, code))
 
 
 def _team(lead: User) -> tuple[list[User], list[Queue]]:
