@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from desk.extensions import db
-from desk.models import utcnow
+from desk.models import Municipality, Queue, utcnow
 from desk.training.spaces import TRAINING
 from desk.work import worklist
 from tests.factories import make_item, make_user
@@ -97,6 +97,16 @@ def test_the_emergency_check_counts_only_new_emergencies_of_my_concern(session):
     given.assignee_id, given.status = nurse.id, "in_progress"
     session.flush()
     assert worklist.emergencies_since(session, nurse, new.id) == (given.id, 1)
+
+    # The statements are kept per user and their queues and municipalities: given Sipoo's
+    # queue and municipality, the nurse sees its emergencies too: the two of before (Sipoo's
+    # queue, and Porvoo's queue for a resident of Sipoo), and the newest.
+    nurse.queues.append(session.get(Queue, "omaolo-sipoo"))
+    nurse.municipalities.append(session.get(Municipality, "sipoo"))
+    session.flush()
+    sipoo = make_item(session, queue="omaolo-sipoo", emergency=True, municipality="sipoo")
+    assert worklist.emergencies_since(session, nurse, seen) == (sipoo.id, 5)
+    assert worklist.newest_emergency(session, nurse) == sipoo.id
 
 
 # --- the pages --------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ path may render an item.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
@@ -38,7 +40,30 @@ def written(column, values) -> ColumnElement[bool]:
     return column.in_(bindparam(None, sorted(values), expanding=True, literal_execute=True))
 
 
-def visible_to(user: User, within: set[str] | None = None, rows=WorkItem) -> ColumnElement[bool]:
+@dataclass(frozen=True)
+class Who:
+    """What the visibility rules read of a user (`visible_to`, `may_work_on`), as a value.
+
+    A statement built from it may be kept (`functools.lru_cache`) and run again for every
+    request of that user while their queues and municipalities stay the same: building the
+    emergency watch's statement afresh, and working out its cache key, cost more than running
+    it."""
+
+    id: int
+    is_admin: bool
+    queue_codes: frozenset[str]
+    municipality_codes: frozenset[str]
+
+    @classmethod
+    def of(cls, user: User) -> Who:
+        return cls(
+            user.id, user.is_admin, frozenset(user.queue_codes), frozenset(user.municipality_codes)
+        )
+
+
+def visible_to(
+    user: User | Who, within: set[str] | None = None, rows=WorkItem
+) -> ColumnElement[bool]:
     """The same rule as `may_work_on`, as a SQL condition for lists; `within` narrows it to
     some queues (one IN list, so the planner estimates the rows right). `rows`: what has the
     item's queue_code and municipality_code (the items, or a kept count's columns)."""
