@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from heapq import merge
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..models import ItemMessage, ItemStatus, WorkItem
@@ -72,11 +72,13 @@ def _latest(line: Line) -> datetime:
 def stored_messages(session: Session, item: WorkItem) -> list[ItemMessage]:
     if item.id is None:
         return []  # a new item, not yet inserted, has none
-    return list(
-        session.scalars(
-            select(ItemMessage).where(ItemMessage.item_id == item.id).order_by(ItemMessage.at)
-        )
-    )
+    return list(session.scalars(_MESSAGES, {"item_id": item.id}))
+
+
+#: built once: every item page asks it
+_MESSAGES = (
+    select(ItemMessage).where(ItemMessage.item_id == bindparam("item_id")).order_by(ItemMessage.at)
+)
 
 
 def unanswered_since(lines: Sequence[Line]) -> datetime | None:

@@ -141,13 +141,15 @@ def signing_secrets(endpoint: OutboundEndpoint, now: datetime) -> list[str]:
     return keys
 
 
+#: built once: every item page that may answer asks it
+_ENABLED = (
+    select(OutboundEndpoint).where(OutboundEndpoint.enabled.is_(True)).order_by(OutboundEndpoint.id)
+)
+
+
 def for_channel(session: Session, channel: str) -> OutboundEndpoint | None:
     """The enabled endpoint that serves `channel` (the oldest, if several claim it)."""
-    for endpoint in session.scalars(
-        select(OutboundEndpoint)
-        .where(OutboundEndpoint.enabled.is_(True))
-        .order_by(OutboundEndpoint.id)
-    ):
+    for endpoint in session.scalars(_ENABLED):
         if channel in endpoint.channel_list:
             return endpoint
     return None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import and_, inspect, select, text
 from sqlalchemy.orm import Session
 
 from ..channels.base import Adapter
@@ -81,7 +81,11 @@ class Draft:
 
 
 def closing(session: Session, item: WorkItem) -> ItemEvent | None:
-    """How the professional ended the item's chat (who, when, the closing words), if they did."""
+    """How the professional ended the item's chat (who, when, the closing words), if they did.
+    From the item's timeline when it is loaded (the item's page loads it), else asked."""
+    if "events" not in inspect(item).unloaded:
+        closed = EventKind.CHAT_CLOSED.value
+        return next((event for event in item.events if event.kind == closed), None)
     return session.scalars(
         select(ItemEvent)
         .where(ItemEvent.item_id == item.id, ItemEvent.kind == EventKind.CHAT_CLOSED.value)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, false, insert, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import ItemNotFound
-from ..models import AccessLog, AccessPurpose, ItemEvent, ItemFeedback, User, WorkItem
+from ..models import AccessLog, AccessPurpose, ItemEvent, ItemFeedback, User, WorkItem, utcnow
 
 
 def may_work_on(user: User, item: WorkItem) -> bool:
@@ -88,21 +88,31 @@ def record_access(
     *,
     item: WorkItem | None = None,
     resident_id: str | None = None,
-) -> AccessLog:
-    """Append one row to the access log: who looked at which resident's data, and why."""
-    row = AccessLog(
-        user_id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        role=user.role,
-        purpose=purpose.value,
-        item_id=item.id if item is not None else None,
-        resident_id=item.personal_id if item is not None else resident_id,
-        queue_code=item.queue_code if item is not None else None,
-        municipality_code=item.municipality_code if item is not None else None,
+) -> None:
+    """Append one row to the access log: who looked at which resident's data, and why. Written
+    at once, in the session's transaction (one INSERT: nothing reads the row back)."""
+    session.execute(
+        insert(AccessLog).values(
+            at=utcnow(),
+            user_id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            purpose=purpose.value,
+            item_id=item.id if item is not None else None,
+            resident_id=item.personal_id if item is not None else resident_id,
+            queue_code=item.queue_code if item is not None else None,
+            municipality_code=item.municipality_code if item is not None else None,
+        )
     )
-    session.add(row)
-    return row
+
+
+#: one item with its timeline, built once (every item page asks it)
+_ITEM = (
+    select(WorkItem)
+    .where(WorkItem.id == bindparam("item_id"))
+    .options(selectinload(WorkItem.events).joinedload(ItemEvent.actor))
+)
 
 
 def load_item_for_display(
@@ -116,15 +126,10 @@ def load_item_for_display(
 
     An item the user may not see is reported as not found, so that its existence does not leak.
     """
-    item = session.scalar(
-        select(WorkItem)
-        .where(WorkItem.id == item_id)
-        .options(selectinload(WorkItem.events).joinedload(ItemEvent.actor))
-    )
+    item = session.scalar(_ITEM, {"item_id": item_id})
     if item is None or not may_work_on(user, item):
         raise ItemNotFound(item_id=item_id)
     record_access(session, user, purpose, item=item)
-    session.flush()
     return item
 
 
