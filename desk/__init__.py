@@ -10,7 +10,10 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, security headers, CLI."""
+    from . import i18n
+
     app = Flask(__name__, instance_relative_config=True, static_folder="../static")
+    app.jinja_environment = i18n.Environment  # templates compiled once per language
     # The embedded default keeps its databases there (the training space's too), also when
     # the secret key comes from the environment and nothing else would create it.
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

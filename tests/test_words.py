@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from desk import formats, guidance
+from desk import formats, guidance, i18n
 from desk.guidance import content
 from desk.guidance.instructions import Scope, applicable
 from desk.guidance.responses import fill
@@ -362,3 +362,43 @@ def test_one_of_a_kind_is_said_in_the_singular_in_swedish(app, singular, plural,
     with app.test_request_context(), force_locale("sv_FI"):
         assert ngettext(singular, plural, 1) == swedish
         assert ngettext(singular, plural, 2) != swedish.replace("1", "2")
+
+
+# --- templates compiled per language (i18n.Environment) ---------------------------------------
+
+PAGE = """<h1>{{ _("My work") }}</h1>
+<p>{{ _("90 %% within") }} · {{ gettext("Status: %(status)s", status=status) }}</p>
+<p>{% trans %}Sign out{% endtrans %} · {% trans n=3 %}{{ n }} min{% endtrans %}</p>
+<p>{{ ngettext("%(num)d item is waiting in your queues.",
+               "%(num)d items are waiting in your queues.", 2) }}</p>
+<p>{{ _("Not in the catalogue & <kept> as written") }}</p>"""
+
+
+@pytest.mark.parametrize("name", ["page.html", "page.txt"])
+def test_a_template_translated_when_compiled_shows_what_translating_when_shown_does(
+    app, name, monkeypatch
+):
+    """Constant texts are translated once, when a template is compiled for a language; the
+    page is the same as when every text is translated as it is shown: escaped or not (HTML,
+    plain text), "%%" written as "%", placeholders filled, in each language apart."""
+    from flask_babel import force_locale
+    from jinja2 import DictLoader
+
+    environment = app.jinja_env.overlay(loader=DictLoader({name: PAGE}))
+    autoescape = name.endswith(".html")  # as Flask chooses
+    shown = environment.overlay(autoescape=autoescape).from_string(PAGE)
+    looked_up = []
+    catalogue = i18n._translations
+    monkeypatch.setattr(i18n, "_translations", lambda: looked_up.append(1) or catalogue())
+    words = {"fi_FI": "Oma työ", "sv_FI": "Mitt arbete", "en_FI": "My work"}
+    for locale, heading in [*words.items(), ("fi_FI", words["fi_FI"])]:
+        with app.test_request_context(), force_locale(locale):
+            compiled = environment.get_template(name)
+            looked_up.clear()
+            folded = compiled.render(status="<b>")
+            assert len(looked_up) == 3, "only the texts with something to fill in are looked up"
+            assert environment.get_template(name) is compiled, "kept for this language"
+            assert folded == shown.render(status="<b>")
+        assert f"<h1>{heading}</h1>" in folded
+        assert ("<b>" in folded) != autoescape and ("&lt;b&gt;" in folded) == autoescape
+        assert "%%" not in folded
