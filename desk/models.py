@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    inspect,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -248,8 +249,9 @@ def _codes(user: User, collection: str, gathered_in: str) -> set[str]:
     them (in the attribute `gathered_in`), unless the collection itself is at hand (loaded,
     or changed since). Only what is loaded is looked at: asking the attribute for a value
     not loaded would read it alone, which the ORM cannot do for an expression."""
-    gathered = user.__dict__.get(gathered_in)
-    if gathered is not None and collection not in user.__dict__:
+    loaded = inspect(user).dict
+    gathered = loaded.get(gathered_in)
+    if gathered is not None and collection not in loaded:
         return set(gathered.split(",")) - {""}
     return {row.code for row in getattr(user, collection)}
 

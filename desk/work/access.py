@@ -172,5 +172,4 @@ def load_comments_for_display(
     shown = rows[:limit]
     for item in {item.id: item for _feedback, item in shown}.values():
         record_access(session, user, AccessPurpose.FEEDBACK, item=item)
-    session.flush()
     return shown, len(rows) > limit
