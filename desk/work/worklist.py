@@ -71,8 +71,9 @@ class _Names:
     def __init__(self, session: Session, reference: kept.Reference | None = None) -> None:
         self.reference = reference or kept.reference(session)
 
-    def rows(self, session: Session, query, **fields) -> list[ListRow]:
-        """The rows `query` finds, named; with `fields` the same in each."""
+    def rows(self, session: Session, query, values=None, **fields) -> list[ListRow]:
+        """The rows `query` finds (given its parameters' `values`), named; with `fields` the
+        same in each."""
         get = self.reference.get
         return [
             ListRow(
@@ -81,7 +82,7 @@ class _Names:
                 municipality=get(Municipality, row.municipality_code),
                 **fields,
             )
-            for row in session.execute(query)
+            for row in session.execute(query, values)
         ]
 
 
@@ -360,26 +361,14 @@ class Shelf:
     def _read_parts(self, session: Session, keys: list, at: float) -> dict:
         """The parts `keys`: each one's first rows of either kind is a branch of one
         UNION ALL, a range of the index of takeable items by queue and municipality."""
-        branches = []
-        for queue, municipality in keys:
-            where = (
-                WorkItem.queue_code == queue,
-                WorkItem.municipality_code.is_(None)
-                if municipality is None
-                else WorkItem.municipality_code == municipality,
-                WorkItem.status == ItemStatus.NEW.value,
-                WorkItem.assignee_id.is_(None),
-            )
-            for emergency, limit in ((True, EMERGENCIES), (False, PAGE + 1)):
-                first = (
-                    select(*LIST_COLUMNS)
-                    .where(*where, WorkItem.emergency.is_(emergency))
-                    .order_by(*work_order())
-                    .limit(limit)
-                )
-                branches.append(first.subquery().select())
+        placed = [key for key in keys if key[1] is not None]
+        unplaced = [key for key in keys if key[1] is None]
+        values = {f"q{i}": queue for i, (queue, _m) in enumerate(placed)}
+        values |= {f"m{i}": municipality for i, (_q, municipality) in enumerate(placed)}
+        values |= {f"n{i}": queue for i, (queue, _m) in enumerate(unplaced)}
         parts = {key: _Part(emergencies=[], others=[], read_at=at) for key in keys}
-        for row in self._names.rows(session, union_all(*branches)):
+        statement = _parts_statement(len(placed), len(unplaced))
+        for row in self._names.rows(session, statement, values):
             part = parts[row.queue_code, row.municipality_code]
             (part.emergencies if row.emergency else part.others).append(row)
         for part in parts.values():  # a union keeps no order of its own
@@ -420,6 +409,41 @@ class Shelf:
             )
         }
         return kept_counts, passed
+
+
+@lru_cache(maxsize=256)
+def _parts_statement(placed: int, unplaced: int):
+    """The shelf's statement for `placed` parts of a queue and a municipality (parameters
+    q0, m0, …) and `unplaced` parts of a queue's items of no municipality (n0, …): built once
+    for each such shape, as a fresh statement of dozens of branches took longer to build and
+    key than to run."""
+    wheres = [
+        (
+            WorkItem.queue_code == bindparam(f"q{i}"),
+            WorkItem.municipality_code == bindparam(f"m{i}"),
+        )
+        for i in range(placed)
+    ] + [
+        (WorkItem.queue_code == bindparam(f"n{i}"), WorkItem.municipality_code.is_(None))
+        for i in range(unplaced)
+    ]
+    return union_all(
+        *(
+            select(*LIST_COLUMNS)
+            .where(
+                *where,
+                WorkItem.status == ItemStatus.NEW.value,
+                WorkItem.assignee_id.is_(None),
+                WorkItem.emergency.is_(emergency),
+            )
+            .order_by(*work_order())
+            .limit(limit)
+            .subquery()
+            .select()
+            for where in wheres
+            for emergency, limit in ((True, EMERGENCIES), (False, PAGE + 1))
+        )
+    )
 
 
 def _my_emergencies(user: User | Who) -> tuple:
