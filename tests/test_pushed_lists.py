@@ -15,7 +15,7 @@ from desk import live
 from desk.extensions import db
 from desk.live import Broadcaster, Pushed
 from desk.models import WorkItem
-from desk.views.work import PUSHED_ROW, shorten
+from desk.views.work import shorten
 from desk.work import lifecycle
 from tests.factories import make_item, make_user
 from tests.test_live import _subscribed
@@ -84,6 +84,10 @@ def test_a_burst_of_changes_renders_each_view_at_most_twice_a_second_and_never_d
     for page in (*porvoo, sipoo, plain):
         hub.leave(page)
     assert hub.views == {} and hub.listeners == set(), "the pages left: nothing is kept"
+
+
+#: a row that may be taken, with its name, as desk.js finds it (`ROW`)
+PUSHED_ROW = re.compile(r'<tr [^>]*data-row="([0-9a-f]+)"[^>]*>.*?</tr>\n?', re.DOTALL)
 
 
 def _as_the_page_has_it(pushes: list[str]) -> dict:
@@ -256,3 +260,29 @@ def test_the_stream_pushes_my_lists_as_they_change(app, committed, redis_url):
     assert re.search(r'name="csrf_token" value="[^"<]+"', last[0]["waiting"])
     assert "<desk-csrf-token>" not in last[0]["waiting"]
     assert theirs.pushes == [[]] and plain.pushes == [[]]
+
+
+def test_shortening_names_only_the_known_rows_and_keeps_everything_else_as_it_was():
+    """A known row becomes its name; a new row, a row that may not be taken (no name), the
+    table around them and a last row without its line break stay exactly as rendered."""
+    held = '<tr class="" data-item-row><td>Minulla</td></tr>\n'
+    head = '<table><thead><tr><th>Asia</th></tr></thead><tbody>\n'
+    last = _row("cccccccccccc", "Viimeinen").rstrip("\n")
+    waiting = head + _row("aaaaaaaaaaaa", "Vanha") + held + _row("bbbbbbbbbbbb", "Uusi") + last
+    payload = json.dumps({"emergencies": "", "waiting": waiting + "</tbody></table>", "total": 3})
+
+    short, names = shorten(payload, frozenset({"aaaaaaaaaaaa", "cccccccccccc"}))
+
+    assert names == {"aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"}
+    assert json.loads(short) == {
+        "emergencies": "",
+        "waiting": head
+        + "<!--row:aaaaaaaaaaaa-->"
+        + held
+        + _row("bbbbbbbbbbbb", "Uusi")
+        + "<!--row:cccccccccccc-->"
+        + "</tbody></table>",
+        "total": 3,
+    }
+    # What the pages put back is what was rendered.
+    assert _as_the_page_has_it([payload, short])["waiting"] == waiting + "</tbody></table>"

@@ -13,7 +13,6 @@ person's own; an open page fetches it again when a change names its person.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,8 +155,33 @@ def queue_lists(view: Lists) -> str:
     return live.shared_fragment(view.key(), lambda: _render_lists(view), queues=view.queues)
 
 
-#: a row that may be taken, with its name (views/rows.py)
-PUSHED_ROW = re.compile(r'<tr [^>]*data-row="([0-9a-f]+)"[^>]*>.*?</tr>\n?', re.DOTALL)
+#: where a row that may be taken is named (views/rows.py): `<tr … data-row="NAME">…</tr>`
+ROW_NAME = ' data-row="'
+
+
+def _shortened(html: str, known: frozenset[str], names: set[str]) -> str:
+    """`html` with each named row whose name is `known` written as `<!--row:NAME-->`; the
+    names of all its named rows added to `names`. Found by searching, not by a regular
+    expression: this runs for every push of every view (a third of the time a regular
+    expression took)."""
+    out: list[str] = []
+    at = 0
+    while (mark := html.find(ROW_NAME, at)) >= 0:
+        start = html.rfind("<tr ", at, mark)
+        named = mark + len(ROW_NAME)
+        close = html.find('"', named)
+        end = html.find("</tr>", close)
+        if start < 0 or close < 0 or end < 0 or ">" in html[start:mark]:
+            at = named  # not a row's own name: left as it is
+            continue
+        end += len("</tr>\n") if html.startswith("</tr>\n", end) else len("</tr>")
+        name = html[named:close]
+        names.add(name)
+        out.append(html[at:start])
+        out.append(f"<!--row:{name}-->" if name in known else html[start:end])
+        at = end
+    out.append(html[at:])
+    return "".join(out)
 
 
 def shorten(payload: str, known: frozenset[str]) -> tuple[str, frozenset[str]]:
@@ -168,13 +192,8 @@ def shorten(payload: str, known: frozenset[str]) -> tuple[str, frozenset[str]]:
     or two of a view's seventy: the pushes are a fraction of the lists' size."""
     lists = json.loads(payload)
     names: set[str] = set()
-
-    def short(row: re.Match) -> str:
-        names.add(row[1])
-        return f"<!--row:{row[1]}-->" if row[1] in known else row[0]
-
     for part in ("emergencies", "waiting"):
-        lists[part] = PUSHED_ROW.sub(short, lists[part])
+        lists[part] = _shortened(lists[part], known, names)
     return json.dumps(lists), frozenset(names)
 
 
