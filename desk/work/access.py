@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, bindparam, false, insert, or_, select, true
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from ..errors import ItemNotFound
 from ..models import AccessLog, AccessPurpose, ItemEvent, ItemFeedback, User, WorkItem, utcnow
@@ -113,11 +113,12 @@ def record_access(
 _ACCESS = insert(AccessLog.__table__)
 
 
-#: one item with its timeline, built once (every item page asks it)
+#: one item with its timeline, built once (every item page asks it): in one statement, a
+#: row per event (a handful; a second statement for them cost more than their rows)
 _ITEM = (
     select(WorkItem)
     .where(WorkItem.id == bindparam("item_id"))
-    .options(selectinload(WorkItem.events).joinedload(ItemEvent.actor))
+    .options(joinedload(WorkItem.events).joinedload(ItemEvent.actor))
 )
 
 
@@ -132,7 +133,7 @@ def load_item_for_display(
 
     An item the user may not see is reported as not found, so that its existence does not leak.
     """
-    item = session.scalar(_ITEM, {"item_id": item_id})
+    item = session.execute(_ITEM, {"item_id": item_id}).unique().scalar_one_or_none()
     if item is None or not may_work_on(user, item):
         raise ItemNotFound(item_id=item_id)
     record_access(session, user, purpose, item=item)
