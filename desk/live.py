@@ -165,17 +165,18 @@ def shared_fragment(key: tuple, render: Callable[[], str], queues=None) -> str:
 class Pushed:
     """Lists that one open page has pushed to it as they change (views/work.py): the view's
     `key` (pages with equal keys see the same), the queues whose changes change it (None:
-    any), how to `render` it (JSON text, shared), the page's own CSRF `token` for the
-    placeholder in it, how to `shorten` a rendering for pages that have the last one, and
-    which changes the page still `wants` told (its lists come pushed instead)."""
+    any), how to `render` it (JSON text, or what is written as JSON; shared), the page's own
+    CSRF `token` for the placeholder in it, how to `shorten` a rendering for pages that have
+    the last one, and which changes the page still `wants` told (its lists come pushed
+    instead)."""
 
     key: tuple
     queues: frozenset[str] | None
-    render: Callable[[], str]
+    render: Callable[[], str | dict]
     token: str
     #: what leaves out of a rendering what the view's pages have already, given the names
     #: of what they have (views/work.py, `shorten`): the shorter payload, and what it names
-    shorten: Callable[[str, frozenset[str]], tuple[str, frozenset[str]]] | None = None
+    shorten: Callable[[str | dict, frozenset[str]], tuple[str, frozenset[str]]] | None = None
     #: which committed changes the page needs told (None: every one), given the change
     wants: Callable[[dict], bool] | None = None
 
@@ -184,9 +185,9 @@ class Pushed:
 class _View:
     """A pushed view and the pages that show it, in one process."""
 
-    render: Callable[[], str]
+    render: Callable[[], str | dict]
     queues: frozenset[str] | None
-    shorten: Callable[[str, frozenset[str]], tuple[str, frozenset[str]]] | None = None
+    shorten: Callable[[str | dict, frozenset[str]], tuple[str, frozenset[str]]] | None = None
     pages: dict[queue.Queue, str] = field(default_factory=dict)
     dirty: bool = False
     rendered_at: float = 0.0
@@ -331,6 +332,8 @@ class Broadcaster:
                     except Exception:  # pushed whole, then; the next one is shortened again
                         log.warning("could not shorten pushed lists %s", key[0], exc_info=True)
                         view.known = frozenset()
+                if not isinstance(payload, str):
+                    payload = json.dumps(payload)
                 with self.lock:
                     pages = list(view.pages.items())
                 for page, token in pages:

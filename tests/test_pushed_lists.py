@@ -266,7 +266,7 @@ def test_shortening_names_only_the_known_rows_and_keeps_everything_else_as_it_wa
     """A known row becomes its name; a new row, a row that may not be taken (no name), the
     table around them and a last row without its line break stay exactly as rendered."""
     held = '<tr class="" data-item-row><td>Minulla</td></tr>\n'
-    head = '<table><thead><tr><th>Asia</th></tr></thead><tbody>\n'
+    head = "<table><thead><tr><th>Asia</th></tr></thead><tbody>\n"
     last = _row("cccccccccccc", "Viimeinen").rstrip("\n")
     waiting = head + _row("aaaaaaaaaaaa", "Vanha") + held + _row("bbbbbbbbbbbb", "Uusi") + last
     payload = json.dumps({"emergencies": "", "waiting": waiting + "</tbody></table>", "total": 3})

@@ -100,10 +100,15 @@ class Lists:
         )
 
 
-def _render_lists(view: Lists, shelf: worklist.Shelf | None = None) -> str:
-    """The emergencies and the waiting list of `view`, as JSON text: both sections' HTML and
-    the count of what waits. The take buttons' CSRF token is a placeholder (`personal`).
-    With a `shelf`, the lists are composed from what it keeps (the live stream's)."""
+def _render_lists(view: Lists) -> str:
+    """`_lists(view)` as JSON text (as the pages' shared renderings keep it)."""
+    return json.dumps(_lists(view))
+
+
+def _lists(view: Lists, shelf: worklist.Shelf | None = None) -> dict:
+    """The emergencies and the waiting list of `view`: both sections' HTML and the count of
+    what waits. The take buttons' CSRF token is a placeholder (`personal`). With a `shelf`,
+    the lists are composed from what it keeps (the live stream's)."""
     now = utcnow()
     within = {view.queue_filter} if view.queue_filter else None
     read = shelf.waiting if shelf is not None else worklist.waiting
@@ -129,21 +134,19 @@ def _render_lists(view: Lists, shelf: worklist.Shelf | None = None) -> str:
     g.pop("desk_row_words", None)
     g.desk_shared_rows = True  # the rows' CSRF token is each page's own (rows.words)
     try:
-        return json.dumps(
-            {
-                "emergencies": render_template("work/_emergencies.html", **context),
-                "waiting": render_template("work/_waiting.html", **context),
-                "total": lists.total,
-                "newest_emergency": newest,
-                # when (bench/live_lists.py tells a push rendered after a change by it)
-                "rendered": round(time.time(), 3),
-                "count_text": ngettext(
-                    "%(num)d item is waiting in your queues.",
-                    "%(num)d items are waiting in your queues.",
-                    lists.total,
-                ),
-            }
-        )
+        return {
+            "emergencies": render_template("work/_emergencies.html", **context),
+            "waiting": render_template("work/_waiting.html", **context),
+            "total": lists.total,
+            "newest_emergency": newest,
+            # when (bench/live_lists.py tells a push rendered after a change by it)
+            "rendered": round(time.time(), 3),
+            "count_text": ngettext(
+                "%(num)d item is waiting in your queues.",
+                "%(num)d items are waiting in your queues.",
+                lists.total,
+            ),
+        }
     finally:
         g.pop("desk_shared_rows", None)
         g.pop("desk_row_words", None)
@@ -184,13 +187,14 @@ def _shortened(html: str, known: frozenset[str], names: set[str]) -> str:
     return "".join(out)
 
 
-def shorten(payload: str, known: frozenset[str]) -> tuple[str, frozenset[str]]:
-    """Pushed lists (`_render_lists`) without the rows the pages have already: each row
-    named in `known` (those of the view's last push) is only its name, `<!--row:NAME-->`,
-    and desk.js puts back the row it has of that name (or, missing one, fetches its lists).
-    Also the names of all the rows in it, the next push's `known`. Most changes change a row
-    or two of a view's seventy: the pushes are a fraction of the lists' size."""
-    lists = json.loads(payload)
+def shorten(payload: str | dict, known: frozenset[str]) -> tuple[str, frozenset[str]]:
+    """Pushed lists (`_lists`, or its JSON text) without the rows the pages have already:
+    each row named in `known` (those of the view's last push) is only its name,
+    `<!--row:NAME-->`, and desk.js puts back the row it has of that name (or, missing one,
+    fetches its lists). As JSON text, with the names of all the rows in it, the next push's
+    `known`. Most changes change a row or two of a view's seventy: the pushes are a fraction
+    of the lists' size."""
+    lists = json.loads(payload) if isinstance(payload, str) else dict(payload)
     names: set[str] = set()
     for part in ("emergencies", "waiting"):
         lists[part] = _shortened(lists[part], known, names)
@@ -202,7 +206,7 @@ def personal(payload: str, token: str) -> str:
     return payload.replace(live.CSRF_PLACEHOLDER, token)
 
 
-def pusher(view: Lists) -> Callable[[], str]:
+def pusher(view: Lists) -> Callable[[], dict]:
     """How the live stream renders `view` later, outside the page's request: in a request
     context of its own, in the view's language, composed from the stream's shelf."""
     app: Flask = current_app._get_current_object()
@@ -214,7 +218,7 @@ def pusher(view: Lists) -> Callable[[], str]:
                 # Not through the pages' shared renderings: the stream renders a view once
                 # per change anyway, and each round trip to Redis here waits for the
                 # stream's other work.
-                return _render_lists(view, shelf)
+                return _lists(view, shelf)
             finally:
                 db.session.remove()
 
