@@ -8,9 +8,11 @@ a team see the same queues). Every page does what desk.js does:
 
 - holds its event stream, naming its lists (`/events?view=work`), and takes the lists
   pushed to it;
-- fetches its lists again (`GET /work` as a background refresh) when a change names its
-  person ("items I hold": one page per professional is that person's own), at most once a
-  second, and every 60 s (at a random phase) as the slow safety poll.
+- fetches "items I hold" (`GET /work/held` as a background refresh) when a change names
+  its person (one page per professional is that person's own), at most once a second, and
+  every 60 s (at a random phase) as its times move on;
+- fetches its whole lists again (`GET /work`) every 300 s (at a random phase), the slow
+  safety poll. (The stream pushes each view at least once a minute, changed or not.)
 
 Meanwhile changes are committed through the desk's own code at `--rate` a second (take, then
 release, of a random waiting item by a member of its queue): the national peak is ≈1.25
@@ -49,6 +51,8 @@ from .live import (
 
 PORT = 5091
 RESULTS = Path(__file__).resolve().parent / "results" / "live_lists.json"
+#: how often a page fetches "items I hold", and its whole lists (desk/templates/work/)
+HELD_POLL_SECONDS, LISTS_POLL_SECONDS = 60, 300
 REFRESH_HEADERS = "HX-Request: true\r\nX-Desk-Background: 1\r\n"
 
 
@@ -121,14 +125,14 @@ class Client:
                 raise RuntimeError(f"{self.connected} of {count} connected: {self.failed[:3]}")
             time.sleep(0.1)
 
-    async def _fetch(self, cookie: str) -> None:
+    async def _fetch(self, cookie: str, path: str = "/work/held") -> None:
         started = time.perf_counter()
         status = 0
         try:
             reader, writer = await asyncio.open_connection(self.pages.hostname, self.pages.port)
             writer.write(
                 (
-                    f"GET /work HTTP/1.1\r\nHost: {self.pages.netloc}\r\n"
+                    f"GET {path} HTTP/1.1\r\nHost: {self.pages.netloc}\r\n"
                     f"User-Agent: {USER_AGENT}\r\nCookie: {cookie}\r\n{REFRESH_HEADERS}"
                     "Connection: close\r\n\r\n"
                 ).encode()
@@ -141,11 +145,11 @@ class Client:
             self.failed.append(f"fetch: {error!r}")
         self.fetches.append((time.time(), time.perf_counter() - started, status))
 
-    async def _poll(self, cookie: str) -> None:
-        await asyncio.sleep(random.uniform(0, 60))  # noqa: S311 (a benchmark's phase)
+    async def _poll(self, cookie: str, path: str, seconds: float) -> None:
+        await asyncio.sleep(random.uniform(0, seconds))  # noqa: S311 (a benchmark's phase)
         while True:
-            await self._fetch(cookie)
-            await asyncio.sleep(60)
+            await self._fetch(cookie, path)
+            await asyncio.sleep(seconds)
 
     async def _page(self, n: int, person: tuple[int, str, frozenset], own: bool) -> None:
         user_id, cookie, _queues = person
@@ -163,7 +167,10 @@ class Client:
         if b" 200 " not in await reader.readline():
             self.failed.append(f"page {n}: not 200")
             return
-        poll = asyncio.ensure_future(self._poll(cookie))
+        polls = [
+            asyncio.ensure_future(self._poll(cookie, "/work/held", HELD_POLL_SECONDS)),
+            asyncio.ensure_future(self._poll(cookie, "/work", LISTS_POLL_SECONDS)),
+        ]
         name = b"change"
         try:
             async for raw in reader:
@@ -188,7 +195,8 @@ class Client:
                             asyncio.ensure_future(self._fetch(cookie))
                     name = b"change"
         finally:
-            poll.cancel()
+            for poll in polls:
+                poll.cancel()
             writer.close()
 
     def close(self) -> None:

@@ -117,6 +117,8 @@ def from_environment(instance_path: str) -> dict:
         "DESK_POLL_SECONDS": int(os.environ.get("DESK_POLL_SECONDS", "15")),
         # My work's lists pushed by the live stream: each view rendered at most this often
         "DESK_PUSH_SECONDS": float(os.environ.get("DESK_PUSH_SECONDS", "0.5")),
+        # … and at least this often while it has pages (its rows' times move on)
+        "DESK_PUSH_REFRESH_SECONDS": float(os.environ.get("DESK_PUSH_REFRESH_SECONDS", "60")),
         # The reference data: municipalities, system areas, queues and routing rules.
         "DESK_REFERENCE_FILE": Path(os.environ.get("DESK_REFERENCE_FILE", REFERENCE_FILE)),
         # The channels in use: packages under desk/channels/ or dotted paths of modules.

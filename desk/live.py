@@ -57,6 +57,9 @@ CSRF_PLACEHOLDER = "<desk-csrf-token>"
 #: next rendering, never dropped): a busy queue costs one rendering a half second, however
 #: many pages show it and however many changes it has
 PUSH_SECONDS = 0.5
+#: and at least once in this long while it has pages, changed or not: its rows' times (how
+#: long waited, time left) move on, and a page that missed a push is put right
+REFRESH_SECONDS = 60.0
 
 
 def _collect(session: Session, flush_context) -> None:
@@ -209,6 +212,8 @@ class Broadcaster:
     backoff: tuple[float, float] = (0.5, 10.0)
     #: a pushed view is rendered at most once in this long (DESK_PUSH_SECONDS)
     push_seconds: float = PUSH_SECONDS
+    #: and at least once in this long (REFRESH_SECONDS)
+    refresh_seconds: float = REFRESH_SECONDS
 
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
@@ -304,7 +309,9 @@ class Broadcaster:
 
     def _render_views(self) -> None:
         """Render the views that changes have made dirty, each at most once a PUSH_SECONDS,
-        and push each to its pages (with each page's own CSRF token)."""
+        and every view at least once a REFRESH_SECONDS (the pages need not ask for the times
+        moved on: one rendering a minute per view, not a fetch a minute per page); push each
+        to its pages (with each page's own CSRF token)."""
         while not self.stopping.is_set():
             self.wake.wait(self.push_seconds)
             self.wake.clear()
@@ -313,7 +320,8 @@ class Broadcaster:
                 due = [
                     (key, view)
                     for key, view in self.views.items()
-                    if view.dirty and now - view.rendered_at >= self.push_seconds
+                    if (view.dirty and now - view.rendered_at >= self.push_seconds)
+                    or now - view.rendered_at >= self.refresh_seconds
                 ]
                 for _key, view in due:
                     view.dirty, view.rendered_at = False, now
@@ -363,8 +371,16 @@ class Broadcaster:
                         target=self._render_views, daemon=True, name="desk-live-views"
                     )
                     self.renderer.start()
+                # A new view's pages have just been drawn: its first rendering is due with
+                # the first change, or when the times have moved on.
                 view = self.views.setdefault(
-                    pushed.key, _View(pushed.render, pushed.queues, pushed.shorten)
+                    pushed.key,
+                    _View(
+                        pushed.render,
+                        pushed.queues,
+                        pushed.shorten,
+                        rendered_at=time.monotonic(),
+                    ),
                 )
                 view.pages[listener] = pushed.token
                 if pushed.wants is not None:
@@ -408,7 +424,9 @@ def init_app(app: Flask) -> None:
         Broadcaster(app.config["REDIS_URL"]) if app.config.get("REDIS_URL") else None
     )
     if app.extensions["desk_live"] is not None:
-        app.extensions["desk_live"].push_seconds = app.config.get("DESK_PUSH_SECONDS", PUSH_SECONDS)
+        hub = app.extensions["desk_live"]
+        hub.push_seconds = app.config.get("DESK_PUSH_SECONDS", PUSH_SECONDS)
+        hub.refresh_seconds = app.config.get("DESK_PUSH_REFRESH_SECONDS", REFRESH_SECONDS)
     # Who has which item open, kept apart per space (item ids repeat across the databases).
     if app.config.get("REDIS_URL"):
         from .tasks import redis_client

@@ -41,6 +41,7 @@ ACCESS: dict[str, str | frozenset[Role]] = {
     "api.receipt": SOURCE_SYSTEM,
     "api.resident_feedback": SOURCE_SYSTEM,
     "work.index": READERS,
+    "work.held": READERS,  # My work's "items I hold" alone, fetched by its page
     "work.next_item": WORKERS,
     "work.emergencies": WORKERS,  # an open page asks whether an emergency has arrived
     "situation.index": READERS,

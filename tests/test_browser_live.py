@@ -155,6 +155,22 @@ def test_a_p0_arriving_while_a_nurse_is_on_my_work_is_alerted_and_listed_at_once
     _still_in_place(page, focused, top)
     assert [url for url in fetched if "/work/emergencies" not in url] == []
 
+    # She takes one in another tab: this page's "items I hold" fetches itself, and only that
+    # (the lists of what waits come pushed); the reader's place stays.
+    other = page.context.new_page()
+    other.goto(f"{page.base_url}/work")
+    row = other.locator("#work-waiting tr[data-row]").last
+    title = row.locator("a[id^=item-link-]").inner_text()
+    row.get_by_role("button").click()
+    expect(other).to_have_url(re.compile(r"/items/\d+$"))  # taken: its page opens
+    other.close()
+    expect(page.locator("#work-held")).to_contain_text(title, timeout=3_000)
+    expect(page.locator("#work-waiting")).not_to_contain_text(title, timeout=3_000)
+    _still_in_place(page, focused, top)
+    assert [url for url in fetched if "/work/emergencies" not in url] == [
+        f"{page.base_url}/work/held"
+    ]
+
     # On another page, the next one is alerted too.
     page.get_by_role("link", name="Tilannekuva").click()
     expect(page.locator("#emergency-alert")).to_be_hidden()

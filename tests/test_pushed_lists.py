@@ -4,6 +4,7 @@ token, and never rendered per page or per change in a burst."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import queue
 import re
@@ -86,6 +87,36 @@ def test_a_burst_of_changes_renders_each_view_at_most_twice_a_second_and_never_d
     assert hub.views == {} and hub.listeners == set(), "the pages left: nothing is kept"
 
 
+def test_a_view_nothing_changes_is_pushed_again_as_its_times_move_on(redis_url):
+    """Its rows' times (how long waited, time left) move on without a change: the stream
+    renders each view at least once a `refresh_seconds` and pushes it to its pages, so
+    that the pages need not each ask; not at once for a view whose pages were just drawn."""
+    renderings = []
+
+    def render() -> dict:
+        renderings.append(time.monotonic())
+        return {"n": len(renderings), "token": live.CSRF_PLACEHOLDER}
+
+    hub = Broadcaster(redis_url)
+    hub.push_seconds, hub.refresh_seconds = 0.1, 0.8
+    opened = time.monotonic()
+    pages = [hub.listen(Pushed(("v",), frozenset({"q"}), render, f"t{n}")) for n in (1, 2)]
+    try:
+        early = [_pushes(page, 0.3) for page in pages]  # within 0.6 s of their drawing
+        later = [_pushes(page, 1.5) for page in pages]
+    finally:
+        hub.close()
+    assert early == [[], []], "the pages were just drawn: nothing is due yet"
+    # Again and again, each a refresh_seconds after the one before, and no more often.
+    assert len(renderings) >= 2 and renderings[0] - opened >= 0.8
+    assert all(0.8 <= b - a < 1.6 for a, b in itertools.pairwise([opened, *renderings]))
+    for n, pushes in enumerate(later, start=1):
+        assert pushes, "each page was pushed the view again"
+        assert [json.loads(p) for p in pushes] == [
+            {"n": k, "token": f"t{n}"} for k in range(1, len(pushes) + 1)
+        ]
+
+
 #: a row that may be taken, with its name, as desk.js finds it (`ROW`)
 PUSHED_ROW = re.compile(r'<tr [^>]*data-row="([0-9a-f]+)"[^>]*>.*?</tr>\n?', re.DOTALL)
 
@@ -163,6 +194,7 @@ def test_the_lists_are_shared_by_the_same_view_and_each_take_button_is_the_pages
         for user in users:
             user.username  # noqa: B018 (loaded before the session goes)
     app.config.update(REDIS_URL=redis_url)
+    app.extensions["desk_live"] = Broadcaster(redis_url)  # the pages open the live stream
     redis = Redis.from_url(redis_url)
     try:
         pages = [Browser(app.test_client()).login(u) for u in users]
@@ -186,12 +218,26 @@ def test_the_lists_are_shared_by_the_same_view_and_each_take_button_is_the_pages
         after = text(pages[0].get("/work", headers=REFRESH))
         assert "Jaettu rivi" not in after.split('id="held-heading"')[1]
         assert len(redis.keys("desk:fragment:*")) == 2
+        # "Items I hold" is the person's own: fetched alone, when named and every minute;
+        # the lists of what waits are pushed, so the whole is fetched only now and then.
+        page = text(pages[1].get("/work"))
+        lists = re.search(r'<div id="work-lists"[^>]*>', page).group(0)
+        assert 'hx-trigger="desk-change, every 300s"' in lists and "data-live-people" not in lists
+        held = re.search(r'<div id="work-held"[^>]*>', page).group(0)
+        assert 'hx-get="/work/held"' in held and 'hx-trigger="desk-change, every 60s"' in held
+        assert f'data-live-people="{users[1].id}"' in held
+        fragment = text(pages[1].get("/work/held", headers=REFRESH))
+        assert fragment.lstrip().startswith('<div id="work-held"') and "<html" not in fragment
+        assert "Jaettu rivi" in fragment and 'id="available-heading"' not in fragment
+        assert "Jaettu rivi" not in text(pages[0].get("/work/held", headers=REFRESH))
+        assert pages[1].get("/work/held").headers["Location"].endswith("/work")
         # Another view renders its own; a change in a queue it does not show leaves it be.
         assert "Toisen jono" in text(pages[2].get("/work"))
         assert "Jaettu rivi" not in text(pages[2].get("/work"))
         assert len(redis.keys("desk:fragment:*")) == 3
     finally:
         app.config.update(REDIS_URL=None)
+        app.extensions["desk_live"] = None
         redis.close()
 
 

@@ -266,6 +266,19 @@ def index():
     return render_template("work/index.html", **context)
 
 
+@bp.get("/work/held")
+@login_required
+def held():
+    """My work's "items I hold" alone: what a page with its lists pushed fetches when a
+    change names its person, and every minute (views/work/_held.html)."""
+    if not is_htmx():
+        return redirect(url_for("work.index"))
+    user = me()
+    return render_template(
+        "work/_held.html", held=worklist.held(db.session, user, kept_reference()), now=utcnow()
+    )
+
+
 @bp.get("/work/emergencies")
 @roles_required(*WORKERS)
 def emergencies():

@@ -262,7 +262,9 @@
     window.setTimeout(function () {
       refreshAt[key] = Date.now();
       var now = document.getElementById(key);
-      if (now) htmx.trigger(now, "desk-change");
+      // For this region alone: a region inside another ("items I hold" in My work's lists)
+      // must not make the outer one fetch too.
+      if (now) now.dispatchEvent(new CustomEvent("desk-change", { bubbles: false }));
     }, wait);
   }
 
@@ -382,16 +384,17 @@
   // items is announced politely, once.
   function keepPlace(elt) {
     // The element the reader is on, when it is in view; else the first one in view (rows
-    // added above it, such as a new emergency, must not push it down).
+    // added above it, such as a new emergency or an item taken in another tab, must not
+    // push it down). It may be outside the region: "items I hold" is above the waiting list.
     var count = elt.getAttribute("data-count");
     var active = document.activeElement;
-    if (active && active.id && elt.contains(active)) {
+    if (active && active.id && active !== document.body) {
       var at = active.getBoundingClientRect();
       if (at.height > 0 && at.top >= 0 && at.bottom <= window.innerHeight) {
         return { region: elt.id, id: active.id, top: at.top, count: count };
       }
     }
-    var anchors = elt.querySelectorAll("[id]");
+    var anchors = (document.getElementById("main") || elt).querySelectorAll("[id]");
     for (var i = 0; i < anchors.length; i += 1) {
       var box = anchors[i].getBoundingClientRect();
       if (box.height > 0 && box.top >= 0) {
