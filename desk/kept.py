@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -40,6 +42,8 @@ from .models import (
     SystemArea,
     SystemAreaMembership,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,28 @@ class Reference:
         """The kept queue, municipality, system area or service area (`model`) of `code`;
         None when there is none."""
         return self._by_code.get((model, code))
+
+    #: at most this many answers are remembered (`worked_out`); then they start again
+    MOST_REMEMBERED = 4096
+
+    @cached_property
+    def _worked_out(self) -> dict[tuple, object]:
+        return {}
+
+    def worked_out(self, key: tuple, work: Callable[[], T]) -> T:
+        """What `work()` gives, worked out once for `key` from these tables: they never change
+        (a change is another generation, another `Reference`). The item page's instructions,
+        services and templates for the same municipality, channel and day are the same for
+        every item (the caller's key says everything the answer depends on besides the
+        tables). Never change what it gives."""
+        answers = self._worked_out
+        try:
+            return answers[key]
+        except KeyError:
+            if len(answers) >= self.MOST_REMEMBERED:
+                answers.clear()
+            answer = answers[key] = work()
+            return answer
 
 
 _kept: weakref.WeakKeyDictionary[Engine, Reference] = weakref.WeakKeyDictionary()

@@ -85,3 +85,29 @@ def test_without_its_generation_row_nothing_is_kept(session):
     assert kept.reference(session) is not kept.reference(session)
     session.execute(update(Queue).where(Queue.code == code).values(name_fi="Ilman riviä"))
     assert _names(kept.reference(session))[code] == "Ilman riviä"
+
+
+def test_what_is_worked_out_from_the_tables_is_worked_out_again_after_a_change(session):
+    """The item page's instructions, services and templates per municipality and day are
+    worked out once from the kept tables, and afresh from the tables after a change."""
+    from desk.guidance import item_services
+    from desk.models import DigitalService, utcnow
+    from tests.factories import make_item
+
+    porvoo = make_item(session, queue="omaolo-porvoo", municipality="porvoo")
+    sipoo = make_item(session, queue="omaolo-sipoo", municipality="sipoo")
+    now = utcnow()
+    first = kept.reference(session)
+    mine = item_services(session, porvoo, now, first)
+    assert item_services(session, porvoo, now, first) is mine, "worked out once"
+    assert item_services(session, sipoo, now, first) is not mine, "for its municipality"
+    names = {s.name for services in mine.values() for s in services}
+
+    session.add(DigitalService(municipality_code="porvoo", kind="self_booking", name="Uusi"))
+    session.flush()
+    again = kept.reference(session)
+    assert again is not first
+    assert {s.name for ss in item_services(session, porvoo, now, again).values() for s in ss} == {
+        *names,
+        "Uusi",
+    }

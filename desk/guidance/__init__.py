@@ -113,9 +113,23 @@ def for_item(
     """The instructions for the item, read by its channel's adapter, from the kept reference
     tables (`reference` when the caller has them already)."""
     reference = reference or kept.reference(session)
-    scope = scope_of(session, item, day_in_finland(now), adapter, reference)
+    today = day_in_finland(now)
+    scope = scope_of(session, item, today, adapter, reference)
     every = reference.instructions
-    shown, gone = instructions.for_item(every, scope, item.submitted_at, now)
+
+    def applicable(day: date) -> list:
+        return reference.worked_out(
+            ("instructions", scope, day), lambda: instructions.applicable(every, scope, day)
+        )
+
+    # What applied at arrival is what applied on that day, when no version has been written
+    # since (nearly always): the same for every item of the scope and day.
+    arrived = item.submitted_at
+    newest = reference.worked_out(("newest version",), lambda: instructions.newest(every))
+    then = applicable(day_in_finland(arrived)) if newest is None or newest <= arrived else None
+    shown, gone = instructions.for_item(
+        every, scope, arrived, now, current=applicable(today), then=then
+    )
     return Guidance(shown, gone)
 
 
@@ -140,11 +154,16 @@ def item_services(
     """The resident's municipality's digital services today, from the kept reference tables
     (`reference` when the caller has them already): kind → services."""
     day = day_in_finland(now)
-    found: dict[str, list[DigitalService]] = defaultdict(list)
-    for service in (reference or kept.reference(session)).services:
-        if service.municipality_code == item.municipality_code and _in_force(service, day):
-            found[service.kind].append(service)
-    return found
+    reference = reference or kept.reference(session)
+
+    def work() -> dict[str, list[DigitalService]]:
+        found: dict[str, list[DigitalService]] = defaultdict(list)
+        for service in reference.services:
+            if service.municipality_code == item.municipality_code and _in_force(service, day):
+                found[service.kind].append(service)
+        return dict(found)
+
+    return reference.worked_out(("services", item.municipality_code, day), work)
 
 
 def _in_force(service: DigitalService, day: date) -> bool:
@@ -298,25 +317,33 @@ def templates_for(
     """The active templates that suit the item: those for its municipality, channel and
     service area, and the general ones; the most specific first. From the kept reference
     tables (`reference` when the caller has them already)."""
-    found = []
-    for template in (reference or kept.reference(session)).templates:
-        if not template.active:
-            continue
-        facets = (
-            (template.municipality_code, item.municipality_code),
-            (template.channel, item.channel),
-            (template.service_area_code, item.service_area_code),
+    reference = reference or kept.reference(session)
+    municipality, channel, area = item.municipality_code, item.channel, item.service_area_code
+    language = item.language
+
+    def work() -> list[ResponseTemplate]:
+        found = []
+        for template in reference.templates:
+            if not template.active:
+                continue
+            facets = (
+                (template.municipality_code, municipality),
+                (template.channel, channel),
+                (template.service_area_code, area),
+            )
+            if all(mine is None or mine == theirs for mine, theirs in facets):
+                found.append(template)
+        return sorted(
+            found,
+            key=lambda t: (
+                -sum(f is not None for f in (t.municipality_code, t.channel, t.service_area_code)),
+                # then by the title the dialog shows: in the resident's language
+                formats.sort_key(t.title(t.text_language(language)), language),
+            ),
         )
-        if all(mine is None or mine == theirs for mine, theirs in facets):
-            found.append(template)
-    return sorted(
-        found,
-        key=lambda t: (
-            -sum(f is not None for f in (t.municipality_code, t.channel, t.service_area_code)),
-            # then by the title the dialog shows: in the resident's language
-            formats.sort_key(t.title(t.text_language(item.language)), item.language),
-        ),
-    )
+
+    key = ("templates", municipality, channel, area, language)
+    return list(reference.worked_out(key, work))
 
 
 @dataclass

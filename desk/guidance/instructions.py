@@ -172,17 +172,28 @@ class Shown:
         return self.then is not None and self.then.id != self.version.id
 
 
+def newest(instructions: Iterable[Sequence[Version]]) -> datetime | None:
+    """When the newest version of any instruction was written (None: there are none)."""
+    return max((v.created_at for versions in instructions for v in versions), default=None)
+
+
 def for_item(
     instructions: Iterable[Sequence[Version]],
     scope: Scope,
     arrived: datetime,
     now: datetime,
+    *,
+    current: list[Version] | None = None,
+    then: list[Version] | None = None,
 ) -> tuple[list[Shown], list[Version]]:
     """What applies now, each marked if it changed since the item arrived; and what applied
-    at arrival but no longer does."""
+    at arrival but no longer does. `current` and `then`: what `applicable` gives for now and
+    for the arrival, when the caller has it already."""
     instructions = list(instructions)
-    then = applicable(instructions, scope, day_in_finland(arrived), known_at=arrived)
-    current = applicable(instructions, scope, day_in_finland(now))
+    if then is None:
+        then = applicable(instructions, scope, day_in_finland(arrived), known_at=arrived)
+    if current is None:
+        current = applicable(instructions, scope, day_in_finland(now))
     then_by_instruction = {v.instruction_id: v for v in then}
     shown = [Shown(v, then_by_instruction.get(v.instruction_id)) for v in current]
     still = {v.instruction_id for v in current}
