@@ -6,8 +6,9 @@ The lists of what waits in my queues are the same for everyone who sees the same
 municipalities in the same language (`Lists`), so they are rendered once per change of those
 queues and shared: by the pages (`queue_lists`), and by the live stream, which pushes them to
 every open page of that view (desk.live, `Broadcaster`), composing every view's lists from
-what it keeps per queue and municipality (`worklist.Shelf`). Only "items I hold" is the
-person's own; an open page fetches it again when a change names its person.
+what it keeps per queue and municipality (`worklist.Shelf`), after each change and at least
+once a minute as their times move on. Only "items I hold" is the person's own: an open page
+fetches it alone (`held`) when a change names its person, and every minute.
 """
 
 from __future__ import annotations
