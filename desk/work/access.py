@@ -109,8 +109,8 @@ def record_access(
 
 
 #: the access log's INSERT, built once, in Core (the ORM's bulk insert built and checked its
-#: values on every call: 8 % of the item page)
-_ACCESS = insert(AccessLog.__table__)
+#: values on every call: 8 % of the item page); inline: the new row's id is not read back
+_ACCESS = insert(AccessLog.__table__).inline()
 
 
 #: one item with its timeline, built once (every item page asks it): in one statement, a
