@@ -22,7 +22,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from . import metrics
-from .models import ItemEvent, ItemMessage
+from .models import ItemEvent, ItemMessage, WorkItem
 from .training import spaces
 from .work.presence import MemoryPresence, RedisPresence
 from .work.worklist import Shelf
@@ -41,6 +41,7 @@ PING_SECONDS = 30
 RESYNC = json.dumps({"queues": []})
 log = logging.getLogger(__name__)
 _CHANGES = "desk_changed_queues"
+_PLACES = "desk_changed_places"
 _EMERGENCIES = "desk_emergency_queues"
 _ITEMS = "desk_conversation_items"
 _PEOPLE = "desk_holders"
@@ -65,6 +66,7 @@ REFRESH_SECONDS = 60.0
 def _collect(session: Session, flush_context) -> None:
     # Every change to an item records an event, so new events name what changed.
     changed = session.info.setdefault(_CHANGES, set())
+    places = session.info.setdefault(_PLACES, set())
     emergencies = session.info.setdefault(_EMERGENCIES, set())
     items = session.info.setdefault(_ITEMS, set())
     people = session.info.setdefault(_PEOPLE, set())
@@ -73,6 +75,7 @@ def _collect(session: Session, flush_context) -> None:
             changed.add(obj.item.queue_code)
             if obj.from_queue_code:
                 changed.add(obj.from_queue_code)
+            places.update(_places(obj.item, obj.from_queue_code))
             if obj.kind == "routed" and obj.item.emergency:
                 emergencies.add(obj.item.queue_code)
             if obj.kind in CONVERSATION_KINDS:
@@ -81,12 +84,30 @@ def _collect(session: Session, flush_context) -> None:
             people.add(obj.item.assignee_id)
             people.update(inspect(obj.item).attrs.assignee_id.history.deleted)
     people.discard(None)
-    # A message's state (sent, read, failed) changes without an event of the item.
-    items.update(obj.item_id for obj in session.dirty if isinstance(obj, ItemMessage))
+    for obj in session.dirty:
+        if isinstance(obj, ItemMessage):
+            # A message's state (sent, read, failed) changes without an event of the item.
+            items.add(obj.item_id)
+        elif isinstance(obj, WorkItem):
+            # Where an item was before this flush, should its event come in a later one.
+            attrs = inspect(obj).attrs
+            if attrs.queue_code.history.deleted or attrs.municipality_code.history.deleted:
+                places.update(_places(obj))
+
+
+def _places(item: WorkItem, from_queue: str | None = None) -> set[tuple[str, str | None]]:
+    """Every (queue, municipality) the item is in or was in before this flush: the parts of
+    the lists its change may change (desk.work.worklist.Shelf). The two columns keep their
+    earlier values (`active_history`), even when set without being read first."""
+    attrs = inspect(item).attrs
+    queues = {item.queue_code, from_queue, *attrs.queue_code.history.deleted}
+    municipalities = {item.municipality_code, *attrs.municipality_code.history.deleted}
+    return {(q, m) for q in queues if q for m in municipalities}
 
 
 def _publish_after_commit(session: Session) -> None:
     changed = session.info.pop(_CHANGES, None)
+    places = session.info.pop(_PLACES, None)
     emergencies = session.info.pop(_EMERGENCIES, None)
     items = session.info.pop(_ITEMS, None)
     people = session.info.pop(_PEOPLE, None)
@@ -94,7 +115,16 @@ def _publish_after_commit(session: Session) -> None:
         return
     if spaces.current() == spaces.TRAINING:
         return  # training never reaches the real desk's pages, not even as a queue code
+    if places:
+        changed = (changed or set()) | {queue for queue, _municipality in places}
     message = {"queues": sorted(changed or ())}
+    if places:
+        # Which municipalities in each queue (null: items of none): the live stream reads
+        # again only those parts of its lists.
+        message["places"] = sorted(
+            ([queue, municipality] for queue, municipality in places),
+            key=lambda place: (place[0], place[1] or ""),
+        )
     if emergencies:
         # Only queue codes: each page decides whether the emergency is one of its own.
         message["emergencies"] = sorted(emergencies)
@@ -123,6 +153,7 @@ def _publish_after_commit(session: Session) -> None:
 
 def _forget(session: Session) -> None:
     session.info.pop(_CHANGES, None)
+    session.info.pop(_PLACES, None)
     session.info.pop(_EMERGENCIES, None)
     session.info.pop(_ITEMS, None)
     session.info.pop(_PEOPLE, None)
@@ -182,6 +213,9 @@ class Pushed:
     shorten: Callable[[str | dict, frozenset[str]], tuple[str, frozenset[str]]] | None = None
     #: which committed changes the page needs told (None: every one), given the change
     wants: Callable[[dict], bool] | None = None
+    #: the municipalities whose items' changes change it (None among them: items of none;
+    #: None: any municipality)
+    municipalities: frozenset[str | None] | None = None
 
 
 @dataclass
@@ -191,11 +225,34 @@ class _View:
     render: Callable[[], str | dict]
     queues: frozenset[str] | None
     shorten: Callable[[str | dict, frozenset[str]], tuple[str, frozenset[str]]] | None = None
+    municipalities: frozenset[str | None] | None = None
     pages: dict[queue.Queue, str] = field(default_factory=dict)
     dirty: bool = False
     rendered_at: float = 0.0
     #: the names of what the last push had (`Pushed.shorten`)
     known: frozenset[str] = frozenset()
+
+    def changed_by(self, queues: set[str], places: dict[str, set[str | None]]) -> bool:
+        """Whether a change in `queues` changes this view: in one of its queues, and in one
+        of its municipalities where the change names them (`places`, by queue)."""
+        if self.queues is None:
+            return True
+        for code in self.queues & queues:
+            named = places.get(code)
+            if named is None or self.municipalities is None:
+                return True
+            if not self.municipalities.isdisjoint(named):
+                return True
+        return False
+
+
+def _places_by_queue(message: dict) -> dict[str, set[str | None]]:
+    """The municipalities a live message names in each queue (`_publish_after_commit`); a
+    queue it does not name there changed in any of them."""
+    places: dict[str, set[str | None]] = {}
+    for code, municipality in message.get("places") or ():
+        places.setdefault(code, set()).add(municipality)
+    return places
 
 
 class Broadcaster:
@@ -284,19 +341,20 @@ class Broadcaster:
         try:
             message = json.loads(data)
             changed = set(message.get("queues") or ())
+            places = _places_by_queue(message)
             # No queue and no item named: the stream is back after an outage, anything may
             # have changed meanwhile. (A message's state alone changes no list.)
             everything = not changed and not message.get("items")
-        except (ValueError, AttributeError):
-            message, changed, everything = {}, set(), True
+        except (ValueError, AttributeError, TypeError):
+            message, changed, places, everything = {}, set(), {}, True
         if changed or everything:
             # Before any view is due: what the shelf read before this change is not used.
-            self.shelf.forget(None if everything else changed)
+            self.shelf.forget(None if everything else changed, places)
         with self.lock:
             listeners = list(self.listeners)
             # The views this change changes render again (desk.work's lists, for one).
             for view in self.views.values():
-                if everything or view.queues is None or view.queues & changed:
+                if everything or view.changed_by(changed, places):
                     view.dirty = True
                     self.wake.set()
         for listener in listeners:
@@ -379,6 +437,7 @@ class Broadcaster:
                         pushed.render,
                         pushed.queues,
                         pushed.shorten,
+                        municipalities=pushed.municipalities,
                         rendered_at=time.monotonic(),
                     ),
                 )

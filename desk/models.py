@@ -508,7 +508,8 @@ class WorkItem(Base):
     channel: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(128))
     title: Mapped[str] = mapped_column(String(300))
-    queue_code: Mapped[str] = mapped_column(ForeignKey("queue.code"))
+    #: (active history: a change's live message names where the item was, desk.live)
+    queue_code: Mapped[str] = mapped_column(ForeignKey("queue.code"), active_history=True)
     service_area_code: Mapped[str] = mapped_column(ForeignKey("service_area.code"))
     status: Mapped[str] = mapped_column(String(16), default=ItemStatus.NEW.value)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -522,7 +523,9 @@ class WorkItem(Base):
     #: when someone first took the item or the desk first gave it to someone
     first_action_at: Mapped[datetime | None]
     outcome_code: Mapped[str | None] = mapped_column(ForeignKey("outcome_code.code"))
-    municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipality.code"))
+    municipality_code: Mapped[str | None] = mapped_column(
+        ForeignKey("municipality.code"), active_history=True
+    )
     #: the municipality the resident asks service from, when a professional noted it differs
     requested_municipality_code: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(2), default="fi")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from desk.extensions import db
 from desk.live import CHANNEL, Broadcaster
-from desk.models import User, WorkItem
+from desk.models import Queue, User, WorkItem
 from desk.work import lifecycle
 from tests.factories import make_item, make_user, p0_delivery
 from tests.live import deliver
@@ -45,12 +45,57 @@ def test_a_committed_take_reaches_every_listening_page_once(app, committed, redi
     finally:
         app.config.update(REDIS_URL=None)
     for page in pages:
-        # The queue, and whose items held changed (the nurse's "items I hold"): no resident data.
+        # The queue (and in it, items of which municipality: here none), and whose items held
+        # changed (the nurse's "items I hold"): no resident data.
         assert json.loads(page.get(timeout=5)) == {
             "queues": ["chat-regional"],
+            "places": [["chat-regional", None]],
             "people": [nurse_id],
         }
         assert page.empty()
+
+
+def test_a_change_names_every_queue_and_municipality_its_item_is_or_was_in(
+    app, committed, redis_url
+):
+    """The stream reads again only the parts of its lists that a change names (a queue and
+    a municipality: desk.work.worklist.Shelf), so a change names where its item is and
+    where it was: also when the item moved in an earlier flush of the transaction than its
+    event's, and when it was moved without being read first."""
+    hub = Broadcaster(redis_url)
+    page = hub.listen()
+    _subscribed(redis_url)
+    app.config.update(REDIS_URL=redis_url)
+    try:
+        with app.app_context():
+            lead = make_user(
+                db.session,
+                role="team_lead",
+                queues=["chat-regional", "omaolo-porvoo"],
+                municipalities=["porvoo", "sipoo"],
+            )
+            item = make_item(db.session, queue="chat-regional", municipality="porvoo")
+            db.session.commit()
+            lead_id = lead.id
+            lifecycle.transfer(db.session, item, lead, db.session.get(Queue, "omaolo-porvoo"), "x")
+            db.session.commit()
+            item.municipality_code = "sipoo"  # expired by the commit: not read before
+            db.session.flush()
+            lifecycle.take(db.session, item, lead)
+            db.session.commit()
+            db.session.remove()
+    finally:
+        app.config.update(REDIS_URL=None)
+    assert json.loads(page.get(timeout=5)) == {
+        "queues": ["chat-regional", "omaolo-porvoo"],
+        "places": [["chat-regional", "porvoo"], ["omaolo-porvoo", "porvoo"]],
+    }
+    assert json.loads(page.get(timeout=5)) == {
+        "queues": ["omaolo-porvoo"],
+        "places": [["omaolo-porvoo", "porvoo"], ["omaolo-porvoo", "sipoo"]],
+        "people": [lead_id],
+    }
+    assert page.empty()
 
 
 def test_the_event_stream_sends_changes_and_heartbeats(redis_url):
@@ -89,6 +134,7 @@ def test_a_new_emergency_is_published_with_its_queue(app, committed, redis_url):
         app.config.update(REDIS_URL=None)
     assert json.loads(page.get(timeout=5)) == {
         "queues": ["omaolo-sipoo"],
+        "places": [["omaolo-sipoo", "sipoo"]],
         "emergencies": ["omaolo-sipoo"],
     }
 
@@ -134,7 +180,11 @@ def test_one_gevent_worker_streams_to_hundreds_of_pages_and_still_serves(app, co
             pages.wait_for(1, timeout=10)
         finally:
             pages.close()
-    change = {"queues": ["chat-regional"], "people": [nurse_id]}
+    change = {
+        "queues": ["chat-regional"],
+        "places": [["chat-regional", None]],
+        "people": [nurse_id],
+    }
     assert all(json.loads(p[0][1]) == change for p in pages.arrivals)
 
 

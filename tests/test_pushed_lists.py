@@ -25,9 +25,10 @@ from tests.web import Browser, text
 REFRESH = {"HX-Request": "true", "X-Desk-Background": "1"}
 
 
-def _publish(redis_url: str, queues: list[str]) -> None:
+def _publish(redis_url: str, queues: list[str], places: list | None = None) -> None:
     redis = Redis.from_url(redis_url)
-    redis.publish(live.CHANNEL, json.dumps({"queues": queues}))
+    message = {"queues": queues} | ({"places": places} if places is not None else {})
+    redis.publish(live.CHANNEL, json.dumps(message))
     redis.close()
 
 
@@ -85,6 +86,44 @@ def test_a_burst_of_changes_renders_each_view_at_most_twice_a_second_and_never_d
     for page in (*porvoo, sipoo, plain):
         hub.leave(page)
     assert hub.views == {} and hub.listeners == set(), "the pages left: nothing is kept"
+
+
+def test_a_change_renders_again_only_the_views_of_its_municipality(redis_url):
+    """A change names the municipalities it happened in, per queue (null: an item of none):
+    a view of the same queue but other municipalities is not rendered for it. A change that
+    names no municipality for a queue renders every view of the queue."""
+    renderings: list[str] = []
+
+    def render(view: str):
+        return lambda: renderings.append(view) or {"view": view}
+
+    hub = Broadcaster(redis_url)
+    hub.push_seconds = 0.1
+    views = {
+        "porvoo": frozenset({"porvoo", None}),
+        "sipoo": frozenset({"sipoo", None}),
+        "any": None,  # any municipality (an admin's)
+    }
+    for name, municipalities in views.items():
+        hub.listen(
+            Pushed((name,), frozenset({"q"}), render(name), "t", municipalities=municipalities)
+        )
+    try:
+        _subscribed(redis_url)
+
+        def rendered_after(*change) -> list[str]:
+            renderings.clear()
+            _publish(redis_url, *change)
+            time.sleep(0.6)
+            return sorted(renderings)
+
+        assert rendered_after(["q"], [["q", "porvoo"]]) == ["any", "porvoo"]
+        assert rendered_after(["q"], [["q", None]]) == ["any", "porvoo", "sipoo"]
+        assert rendered_after(["q"], [["q", "loviisa"], ["q", "sipoo"]]) == ["any", "sipoo"]
+        assert rendered_after(["q"]) == ["any", "porvoo", "sipoo"], "no places: the queue"
+        assert rendered_after(["other"], [["other", "porvoo"]]) == [], "another queue"
+    finally:
+        hub.close()
 
 
 def test_a_view_nothing_changes_is_pushed_again_as_its_times_move_on(redis_url):

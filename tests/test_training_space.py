@@ -241,7 +241,9 @@ def test_nothing_of_training_is_published_to_the_real_desks_live_pages(two_space
         if message:
             messages.append(jsonlib.loads(message["data"]))
     listener.close()
-    assert messages == [{"queues": ["omaolo-porvoo"], "people": [nurse.id]}], "the real take only"
+    assert messages == [
+        {"queues": ["omaolo-porvoo"], "places": [["omaolo-porvoo", None]], "people": [nurse.id]}
+    ], "the real take only"
 
 
 def test_a_trainer_saves_a_pack_of_their_own_only_when_it_is_right(two_spaces):

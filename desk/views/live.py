@@ -50,6 +50,7 @@ def _pushed() -> Pushed | None:
     return Pushed(
         key=view.key(),
         queues=view.queues,
+        municipalities=view.municipalities,
         render=pusher(view),
         token=token,
         shorten=shorten,

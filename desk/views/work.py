@@ -89,6 +89,12 @@ class Lists:
         """The queues whose changes change these lists (None: any queue, for an admin)."""
         return None if self.is_admin else self.queue_codes
 
+    @property
+    def municipalities(self) -> frozenset[str | None] | None:
+        """The municipalities whose items' changes change these lists, None among them for
+        items of none (`access.visible_to`); None: any, for an admin."""
+        return None if self.is_admin else self.municipality_codes | {None}
+
     def key(self) -> tuple:
         return (
             "work",

@@ -7,13 +7,13 @@ from __future__ import annotations
 import heapq
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import islice
 
-from sqlalchemy import Select, and_, bindparam, false, func, or_, select, union_all
+from sqlalchemy import CompoundSelect, Select, and_, bindparam, false, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from .. import kept
@@ -276,15 +276,26 @@ class Shelf:
         municipality, and a longer list than a page is rare: those are read as ever)."""
         return not user.is_admin and shown == PAGE
 
-    def forget(self, queues: Iterable[str] | None) -> None:
-        """A change was committed in `queues` (None: in any, or unknown)."""
+    def forget(
+        self,
+        queues: Iterable[str] | None,
+        places: Mapping[str, Collection[str | None]] | None = None,
+    ) -> None:
+        """A change was committed in `queues` (None: in any, or unknown); in those of them
+        that `places` names, only in the municipalities it gives (None among them: items of
+        no municipality), in the others in any."""
+        places = places or {}
         with self.lock:
             if queues is None:
                 self._parts.clear()
                 self._names = None
             else:
                 changed = set(queues)
-                for key in [key for key in self._parts if key[0] in changed]:
+                for key in [
+                    key
+                    for key in self._parts
+                    if key[0] in changed and (key[0] not in places or key[1] in places[key[0]])
+                ]:
                     del self._parts[key]
             self._numbers = None
 
@@ -367,7 +378,7 @@ class Shelf:
         values |= {f"m{i}": municipality for i, (_q, municipality) in enumerate(placed)}
         values |= {f"n{i}": queue for i, (queue, _m) in enumerate(unplaced)}
         parts = {key: _Part(emergencies=[], others=[], read_at=at) for key in keys}
-        statement = _parts_statement(len(placed), len(unplaced))
+        statement = _parts_statement(len(placed), len(unplaced), EMERGENCIES, PAGE + 1)
         for row in self._names.rows(session, statement, values):
             part = parts[row.queue_code, row.municipality_code]
             (part.emergencies if row.emergency else part.others).append(row)
@@ -412,11 +423,12 @@ class Shelf:
 
 
 @lru_cache(maxsize=256)
-def _parts_statement(placed: int, unplaced: int):
+def _parts_statement(placed: int, unplaced: int, emergencies: int, others: int) -> CompoundSelect:
     """The shelf's statement for `placed` parts of a queue and a municipality (parameters
-    q0, m0, …) and `unplaced` parts of a queue's items of no municipality (n0, …): built once
-    for each such shape, as a fresh statement of dozens of branches took longer to build and
-    key than to run."""
+    q0, m0, …) and `unplaced` parts of a queue's items of no municipality (n0, …), each
+    part's first `emergencies` emergencies and `others` other rows: built once for each such
+    shape, as a fresh statement of dozens of branches took longer to build and key than to
+    run."""
     wheres = [
         (
             WorkItem.queue_code == bindparam(f"q{i}"),
@@ -441,7 +453,7 @@ def _parts_statement(placed: int, unplaced: int):
             .subquery()
             .select()
             for where in wheres
-            for emergency, limit in ((True, EMERGENCIES), (False, PAGE + 1))
+            for emergency, limit in ((True, emergencies), (False, others))
         )
     )
 
