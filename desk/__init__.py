@@ -40,7 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import auth, i18n, live, logs, reference, security
     from .channels import Registry
-    from .extensions import csrf, db, migrate
+    from .extensions import csrf, db, keep_prepared_statements, migrate
     from .training import spaces
     from .views import guard
 
@@ -55,6 +55,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_BINDS"] = {spaces.TRAINING: training}
     spaces.init_app(app)  # before anything reads the database in a request
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            keep_prepared_statements(engine)
     migrate.init_app(app, db, directory=str(_project_path("migrations")))
     csrf.init_app(app)
     auth.init_app(app)

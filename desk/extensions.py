@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and bound to the app in `create_app`."""
 
 import select
+import weakref
 
 import psycopg
 from flask import current_app
@@ -32,6 +33,50 @@ def _short_queries_on_postgresql(dbapi_connection, connection_record) -> None:
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET jit = off")
         dbapi_connection.commit()
+
+
+#: psycopg connections whose transaction has run a statement other than a SELECT
+_WROTE: weakref.WeakSet = weakref.WeakSet()
+
+
+def _note_writes(conn, cursor, statement, parameters, context, executemany) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":
+        _WROTE.add(cursor.connection)
+
+
+def keep_prepared_statements(engine: Engine) -> None:
+    """End a PostgreSQL transaction that only read with COMMIT, not ROLLBACK.
+
+    psycopg prepares a statement on the server after its fifth execution on a connection,
+    and forgets every prepared statement at every ROLLBACK (a rolled-back transaction may
+    have changed what they refer to). A request that only reads ends in the pool's
+    rollback, so nothing stayed prepared from one request to the next, and PostgreSQL
+    planned every statement again on every execution: for the emergency watch 0.7 ms of
+    planning for 0.2 ms of running. For a transaction that ran nothing but SELECTs, COMMIT
+    and ROLLBACK end it alike (nothing to undo, the same locks released)."""
+    if engine.dialect.name != "postgresql":
+        return
+    event.listen(engine, "before_cursor_execute", _note_writes)
+    rollback, commit = engine.dialect.do_rollback, engine.dialect.do_commit
+
+    def do_rollback(connection) -> None:
+        # (SQLAlchemy may hand over its proxy of the connection: its `info` is its own)
+        psycopg_connection = getattr(connection, "dbapi_connection", connection)
+        if (
+            psycopg_connection not in _WROTE
+            and psycopg_connection.info.transaction_status == TransactionStatus.INTRANS
+        ):
+            psycopg_connection.commit()
+        else:
+            _WROTE.discard(psycopg_connection)
+            rollback(connection)
+
+    def do_commit(connection) -> None:
+        commit(connection)
+        _WROTE.discard(getattr(connection, "dbapi_connection", connection))
+
+    engine.dialect.do_rollback = do_rollback
+    engine.dialect.do_commit = do_commit
 
 
 @event.listens_for(Pool, "checkout")
