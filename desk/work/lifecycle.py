@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session, joinedload, load_only
+from sqlalchemy.orm import Session
 
 from ..errors import (
     AlreadyTaken,
@@ -74,8 +74,9 @@ def work_order() -> tuple:
     )
 
 
-#: what a list's row shows of an item (desk.views.rows), read as plain rows by My work's
-#: lists (worklist.ListRow); the other lists also read what `as_list_rows` adds
+#: what a list's row shows of an item (desk.views.rows), read as plain rows
+#: (worklist.ListRow); the situation view's lists also read who holds it and its next call
+#: (worklist.HELD_LIST_COLUMNS)
 LIST_COLUMNS = (
     WorkItem.id,
     WorkItem.channel,
@@ -91,22 +92,6 @@ LIST_COLUMNS = (
     WorkItem.answer_by,
     WorkItem.unanswered_since,
 )
-
-
-def as_list_rows() -> tuple:
-    """Loader options of the item lists (My work, the situation view's lists): the columns a
-    row shows, and of its holder the name only. A list reads a hundred rows; the whole item
-    (its content above all) and the holder's queues are for the item page."""
-    return (
-        load_only(
-            *LIST_COLUMNS,
-            WorkItem.version,
-            WorkItem.assignee_id,
-            WorkItem.order_due,
-            WorkItem.retry_at,
-        ),
-        joinedload(WorkItem.assignee).load_only(User.id, User.display_name).lazyload("*"),
-    )
 
 
 def takeable(user: User, within: set[str] | None = None) -> tuple:

@@ -32,7 +32,8 @@ from ..models import (
 )
 from . import counts as kept_counts
 from .access import visible_to, written
-from .lifecycle import as_list_rows, work_order
+from .lifecycle import work_order
+from .worklist import HELD_LIST_COLUMNS, ListRow, rows_with_holders
 
 STATES = ("waiting", "in_progress", "waiting_resident", "due_soon", "overdue", "emergency")
 #: the phone work's numbers: callbacks not yet taken, callbacks due within the hour and
@@ -240,7 +241,7 @@ class Cursor:
     id: int
 
     @classmethod
-    def after(cls, item: WorkItem) -> Cursor:
+    def after(cls, item: WorkItem | ListRow) -> Cursor:
         return cls(item.emergency, item.order_due, item.submitted_at, item.title, item.id)
 
     def _same_deadline(self, later: bool):
@@ -305,16 +306,17 @@ def items(
     state: str | None,
     after: Cursor | None = None,
     limit: int = 50,
-) -> list[WorkItem]:
-    """One page of the open items behind a number of the view, in the contract's order."""
-    query = select(WorkItem).where(*_list_conditions(user, filters, now, queue, state))
+) -> list[ListRow]:
+    """One page of the open items behind a number of the view, in the contract's order: as
+    plain rows with their holders' names (`worklist.rows_with_holders`), not whole items."""
+    where = _list_conditions(user, filters, now, queue, state)
     if after is not None:
         # Each range is read in order and cut at one page; the page is the first rows of
         # their union. (One OR of them all makes PostgreSQL read everything after the cursor.)
         pages = [
             select(
-                query.where(r)
-                .with_only_columns(WorkItem.id)
+                select(WorkItem.id)
+                .where(*where, r)
                 .order_by(*work_order())
                 .limit(limit)
                 .subquery()
@@ -322,10 +324,15 @@ def items(
             )
             for r in after.ranges()
         ]
-        query = select(WorkItem).where(WorkItem.id.in_(union_all(*pages)))
-    return list(
-        session.scalars(query.order_by(*work_order()).limit(limit).options(*as_list_rows()))
+        where = [WorkItem.id.in_(union_all(*pages))]
+    query = (
+        select(*HELD_LIST_COLUMNS)
+        .outerjoin(User, User.id == WorkItem.assignee_id)
+        .where(*where)
+        .order_by(*work_order())
+        .limit(limit)
     )
+    return rows_with_holders(session, query)
 
 
 def _list_conditions(
@@ -385,7 +392,7 @@ def count_beyond(
     queue: str | None,
     state: str | None,
     after: Cursor | None,
-    shown: list[WorkItem],
+    shown: list[ListRow],
     position: int = 0,
 ) -> tuple[int, int]:
     """(how many items of the list come after the `shown` page, how many of those are

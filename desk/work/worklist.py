@@ -60,8 +60,25 @@ class ListRow:
     unanswered_since: datetime | None
     queue: Queue
     municipality: Municipality | None
-    assignee: User | None = None
+    assignee: User | Holder | None = None
     retry_at: datetime | None = None
+
+    @property
+    def order_due(self) -> datetime | None:
+        """What the lists order by (`WorkItem.order_due`): the legal deadline, or a waiting
+        chat's response target."""
+        return self.due_at if self.due_at is not None else self.answer_by
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who holds an item, as a list's row shows them: by name."""
+
+    display_name: str
+
+
+#: the columns of a row that shows who holds it and its next call (`rows_with_holders`)
+HELD_LIST_COLUMNS = (*LIST_COLUMNS, WorkItem.retry_at, User.display_name.label("holder"))
 
 
 class _Names:
@@ -84,6 +101,26 @@ class _Names:
             )
             for row in session.execute(query, values)
         ]
+
+
+def rows_with_holders(session: Session, query) -> list[ListRow]:
+    """The rows `query` finds, each with its holder by name: it selects `HELD_LIST_COLUMNS`
+    (the holder's name joined: `outerjoin(User, User.id == WorkItem.assignee_id)`). Plain
+    rows, named from the kept reference tables, as My work's."""
+    get = kept.reference(session).get
+    rows = []
+    for row in session.execute(query):
+        columns = dict(row._mapping)
+        holder = columns.pop("holder")
+        rows.append(
+            ListRow(
+                **columns,
+                queue=get(Queue, row.queue_code),
+                municipality=get(Municipality, row.municipality_code),
+                assignee=Holder(holder) if holder is not None else None,
+            )
+        )
+    return rows
 
 
 @dataclass
