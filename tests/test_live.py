@@ -3,8 +3,10 @@ of the process through its one subscription."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 
 from redis import Redis
 from sqlalchemy import select
@@ -26,24 +28,32 @@ def _subscribed(redis_url: str, timeout: float = 5) -> None:
     redis.close()
 
 
-def test_a_committed_take_reaches_every_listening_page_once(app, committed, redis_url):
+@contextlib.contextmanager
+def _publishing(app, redis_url: str, pages: int = 1) -> Iterator[list]:
+    """`pages` pages listening to a hub of their own, and the app, in its context, publishing
+    what it commits."""
     hub = Broadcaster(redis_url)
-    pages = [hub.listen() for _ in range(3)]
+    listening = [hub.listen() for _ in range(pages)]
     _subscribed(redis_url)
     app.config.update(REDIS_URL=redis_url)
     try:
         with app.app_context():
-            nurse = make_user(db.session)
-            item = make_item(db.session, queue="chat-regional")
-            db.session.commit()
-            nurse_id = nurse.id
-            lifecycle.take(db.session, item, nurse)
-            db.session.rollback()  # a rolled-back change publishes nothing
-            lifecycle.take(db.session, db.session.merge(item), nurse)
-            db.session.commit()
+            yield listening
             db.session.remove()
     finally:
         app.config.update(REDIS_URL=None)
+
+
+def test_a_committed_take_reaches_every_listening_page_once(app, committed, redis_url):
+    with _publishing(app, redis_url, pages=3) as pages:
+        nurse = make_user(db.session)
+        item = make_item(db.session, queue="chat-regional")
+        db.session.commit()
+        nurse_id = nurse.id
+        lifecycle.take(db.session, item, nurse)
+        db.session.rollback()  # a rolled-back change publishes nothing
+        lifecycle.take(db.session, db.session.merge(item), nurse)
+        db.session.commit()
     for page in pages:
         # The queue (and in it, items of which municipality: here none), and whose items held
         # changed (the nurse's "items I hold"): no resident data.
@@ -62,30 +72,22 @@ def test_a_change_names_every_queue_and_municipality_its_item_is_or_was_in(
     a municipality: desk.work.worklist.Shelf), so a change names where its item is and
     where it was: also when the item moved in an earlier flush of the transaction than its
     event's, and when it was moved without being read first."""
-    hub = Broadcaster(redis_url)
-    page = hub.listen()
-    _subscribed(redis_url)
-    app.config.update(REDIS_URL=redis_url)
-    try:
-        with app.app_context():
-            lead = make_user(
-                db.session,
-                role="team_lead",
-                queues=["chat-regional", "omaolo-porvoo"],
-                municipalities=["porvoo", "sipoo"],
-            )
-            item = make_item(db.session, queue="chat-regional", municipality="porvoo")
-            db.session.commit()
-            lead_id = lead.id
-            lifecycle.transfer(db.session, item, lead, db.session.get(Queue, "omaolo-porvoo"), "x")
-            db.session.commit()
-            item.municipality_code = "sipoo"  # expired by the commit: not read before
-            db.session.flush()
-            lifecycle.take(db.session, item, lead)
-            db.session.commit()
-            db.session.remove()
-    finally:
-        app.config.update(REDIS_URL=None)
+    with _publishing(app, redis_url) as (page,):
+        lead = make_user(
+            db.session,
+            role="team_lead",
+            queues=["chat-regional", "omaolo-porvoo"],
+            municipalities=["porvoo", "sipoo"],
+        )
+        item = make_item(db.session, queue="chat-regional", municipality="porvoo")
+        db.session.commit()
+        lead_id = lead.id
+        lifecycle.transfer(db.session, item, lead, db.session.get(Queue, "omaolo-porvoo"), "x")
+        db.session.commit()
+        item.municipality_code = "sipoo"  # expired by the commit: not read before
+        db.session.flush()
+        lifecycle.take(db.session, item, lead)
+        db.session.commit()
     assert json.loads(page.get(timeout=5)) == {
         "queues": ["chat-regional", "omaolo-porvoo"],
         "places": [["chat-regional", "porvoo"], ["omaolo-porvoo", "porvoo"]],
@@ -121,17 +123,9 @@ def test_without_redis_there_is_no_stream_and_pages_poll(client, app_session):
 
 
 def test_a_new_emergency_is_published_with_its_queue(app, committed, redis_url):
-    hub = Broadcaster(redis_url)
-    page = hub.listen()
-    _subscribed(redis_url)
-    app.config.update(REDIS_URL=redis_url)
-    try:
-        with app.app_context():
-            deliver(db.session, "omaolo", p0_delivery("p0-live"))
-            db.session.commit()
-            db.session.remove()
-    finally:
-        app.config.update(REDIS_URL=None)
+    with _publishing(app, redis_url) as (page,):
+        deliver(db.session, "omaolo", p0_delivery("p0-live"))
+        db.session.commit()
     assert json.loads(page.get(timeout=5)) == {
         "queues": ["omaolo-sipoo"],
         "places": [["omaolo-sipoo", "sipoo"]],
