@@ -40,7 +40,7 @@ PING_SECONDS = 30
 #: sent to every page after the subscription was lost and made again: fetch what you missed
 RESYNC = json.dumps({"queues": []})
 log = logging.getLogger(__name__)
-_CHANGES = "desk_changed_queues"
+#: every (queue, municipality) a change touched: the message's queues and places
 _PLACES = "desk_changed_places"
 _EMERGENCIES = "desk_emergency_queues"
 _ITEMS = "desk_conversation_items"
@@ -65,16 +65,12 @@ REFRESH_SECONDS = 60.0
 
 def _collect(session: Session, flush_context) -> None:
     # Every change to an item records an event, so new events name what changed.
-    changed = session.info.setdefault(_CHANGES, set())
     places = session.info.setdefault(_PLACES, set())
     emergencies = session.info.setdefault(_EMERGENCIES, set())
     items = session.info.setdefault(_ITEMS, set())
     people = session.info.setdefault(_PEOPLE, set())
     for obj in session.new:
         if isinstance(obj, ItemEvent) and obj.item is not None:
-            changed.add(obj.item.queue_code)
-            if obj.from_queue_code:
-                changed.add(obj.from_queue_code)
             places.update(_places(obj.item, obj.from_queue_code))
             if obj.kind == "routed" and obj.item.emergency:
                 emergencies.add(obj.item.queue_code)
@@ -106,18 +102,16 @@ def _places(item: WorkItem, from_queue: str | None = None) -> set[tuple[str, str
 
 
 def _publish_after_commit(session: Session) -> None:
-    changed = session.info.pop(_CHANGES, None)
-    places = session.info.pop(_PLACES, None)
+    places = session.info.pop(_PLACES, None) or set()
     emergencies = session.info.pop(_EMERGENCIES, None)
     items = session.info.pop(_ITEMS, None)
     people = session.info.pop(_PEOPLE, None)
-    if not (changed or items) or not has_app_context() or not current_app.config.get("REDIS_URL"):
+    if not (places or items) or not has_app_context() or not current_app.config.get("REDIS_URL"):
         return
     if spaces.current() == spaces.TRAINING:
         return  # training never reaches the real desk's pages, not even as a queue code
-    if places:
-        changed = (changed or set()) | {queue for queue, _municipality in places}
-    message = {"queues": sorted(changed or ())}
+    changed = {queue for queue, _municipality in places}
+    message = {"queues": sorted(changed)}
     if places:
         # Which municipalities in each queue (null: items of none): the live stream reads
         # again only those parts of its lists.
@@ -140,7 +134,7 @@ def _publish_after_commit(session: Session) -> None:
         redis = redis_connection()
         with redis.pipeline(transaction=False) as pipe:
             pipe.incr(GENERATION)
-            for code in changed or ():
+            for code in changed:
                 pipe.hincrby(QUEUE_GENERATIONS, code, 1)
             pipe.publish(CHANNEL, json.dumps(message))
             pipe.execute()
@@ -152,7 +146,6 @@ def _publish_after_commit(session: Session) -> None:
 
 
 def _forget(session: Session) -> None:
-    session.info.pop(_CHANGES, None)
     session.info.pop(_PLACES, None)
     session.info.pop(_EMERGENCIES, None)
     session.info.pop(_ITEMS, None)
