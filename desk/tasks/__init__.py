@@ -215,3 +215,23 @@ def started(waiting: str) -> None:
     gets another job, as this one may already be past what they bring."""
     if not current_app.config["DESK_JOBS_INLINE"]:
         redis_connection().delete(waiting)
+
+
+#: how long a running job's promise to look again (`hold`) keeps others from asking, unless
+#: it renews it: if the job dies, whoever asks in this time is left to the sweep
+HOLD_SECONDS = 3
+
+
+def hold(waiting: str, holder: str) -> bool:
+    """For a running job asked for with `enqueue_once` that will look again in a moment (and
+    call `started` then): whoever asks meanwhile relies on it, as on a waiting job. `holder`
+    names the job; holding again renews the hold. False when another job waits already (it
+    looks after this moment, so this one may end), also when Redis fails (the sweep takes
+    what is left); always True in-process (no other job can run)."""
+    if current_app.config["DESK_JOBS_INLINE"]:
+        return True
+    try:
+        before = redis_connection().set(waiting, holder, ex=HOLD_SECONDS, get=True)
+    except RedisError:
+        return False
+    return before is None or before.decode() == holder

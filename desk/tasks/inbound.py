@@ -7,9 +7,14 @@ until nothing is left. `process_delivery` routes one delivery; the sweep uses it
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
+import uuid
 from datetime import datetime
 
+from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import or_, select, text, true
 from sqlalchemy.exc import OperationalError
 
@@ -17,12 +22,19 @@ from .. import metrics
 from ..extensions import channel_registry, db
 from ..inbound.intake import process, process_batch, record_failure
 from ..models import InboundDelivery, WorkItem, utcnow
-from . import enqueue_once, started
+from . import enqueue_once, hold, started
 from .assign import request_dispatch
 
 log = logging.getLogger(__name__)
 WAITING_DRAIN = "desk:drain-waiting"
 BATCH = 100
+#: how long a drain whose batch was not full lets deliveries gather before the next: a batch
+#: costs about as much to route as five deliveries, so under load the batches grow from a
+#: few deliveries to what arrives in this time; each delivery waits at most this much longer
+GATHER_SECONDS = 0.05
+#: how long one drain job routes before it hands over to a new one (the job's timeout is 60 s,
+#: and a worker asked to stop waits for it)
+DRAIN_SECONDS = 10.0
 
 
 def unapplied():
@@ -106,39 +118,81 @@ def drain_deliveries() -> int:
     Batches skip the rows that others hold locked (another drain's batch, a repeat of a
     delivery being received), so drains side by side never wait for each other. When nothing
     unlocked is left, the drain waits for the locked ones rather than leave them to the
-    sweep: a repeat that held its row while this drain passed it by wakes nobody else."""
+    sweep: a repeat that held its row while this drain passed it by wakes nobody else.
+
+    From its first batch on, the drain holds the waiting flag (`hold`): what arrives asks
+    for no other drain, as this one looks again, and after a batch that was not full it
+    lets deliveries gather for a moment first. Under load one drain routes batches of what
+    arrived meanwhile, instead of two routing a few deliveries each. It lets go of the flag
+    when it finds nothing and looks once more; after DRAIN_SECONDS it hands over to a new
+    drain job."""
     started(WAITING_DRAIN)
+    inline = current_app.config["DESK_JOBS_INLINE"]
+    holder = uuid.uuid4().hex
+    held = False  # whether this drain holds the waiting flag: others rely on it to look again
     failed: set[str] = set()
     routed = 0
-    while True:
-        batch = _next_batch(failed, skip_locked=True) or _locked_by_others(failed)
-        if batch is None:
-            # Still locked after LOCK_WAIT (or a deadlock): another drain takes over.
-            request_drain()
-            break
-        if not batch:
+    ends = time.monotonic() + DRAIN_SECONDS
+    try:
+        while True:
+            batch = _next_batch(failed, skip_locked=True)
+            if not batch and held:
+                # Nothing came: let go, then look once more. What came before is seen now; what
+                # comes after asks for a new drain.
+                _release()
+                held = False
+                batch = _next_batch(failed, skip_locked=True)
+            batch = batch or _locked_by_others(failed)
+            if batch is None:
+                # Still locked after LOCK_WAIT (or a deadlock): another drain takes over.
+                request_drain()
+                break
+            if not batch:
+                db.session.commit()
+                break
+            # Whoever asks for a drain from now on relies on this one to look again, unless
+            # another was asked for since this one last let go.
+            held = hold(WAITING_DRAIN, holder)
+            first = {delivery.id for delivery in batch if delivery.item_id is None}
+            try:
+                with db.session.begin_nested():
+                    items = process_batch(db.session, batch, channel_registry())
+            except Exception:
+                # Something in the batch failed: each delivery alone, so that one bad delivery
+                # does not hold up the rest.
+                items = [_alone(delivery, failed) for delivery in batch]
+            routed += sum(1 for delivery in batch if delivery.id not in failed)
+            fresh = [
+                (d.channel, d.received_at)
+                for d, item in zip(batch, items, strict=True)
+                if d.id in first and item
+            ]
             db.session.commit()
-            break
-        first = {delivery.id for delivery in batch if delivery.item_id is None}
-        try:
-            with db.session.begin_nested():
-                items = process_batch(db.session, batch, channel_registry())
-        except Exception:
-            # Something in the batch failed: each delivery alone, so that one bad delivery
-            # does not hold up the rest.
-            items = [_alone(delivery, failed) for delivery in batch]
-        routed += sum(1 for delivery in batch if delivery.id not in failed)
-        fresh = [
-            (d.channel, d.received_at)
-            for d, item in zip(batch, items, strict=True)
-            if d.id in first and item
-        ]
-        db.session.commit()
-        for channel, received_at in fresh:
-            routed_one(channel, received_at)
+            for channel, received_at in fresh:
+                routed_one(channel, received_at)
+            if not held:
+                break  # another drain was asked for: it routes what comes
+            if not inline and time.monotonic() > ends:
+                _release()
+                request_drain()  # a new job goes on
+                break
+            if not inline and len(batch) < BATCH:
+                # Let more gather: under load the next batch is what arrives meanwhile.
+                time.sleep(GATHER_SECONDS)
+    except BaseException:
+        if held:
+            _release()  # this drain looks no more: whoever asks gets another
+        raise
     if routed:
         request_dispatch()
     return routed
+
+
+def _release() -> None:
+    """About to look again: from here on, whoever asks for a drain gets another (`started`).
+    If Redis fails, the hold lapses by itself (`HOLD_SECONDS`)."""
+    with contextlib.suppress(RedisError):
+        started(WAITING_DRAIN)
 
 
 def _alone(delivery: InboundDelivery, failed: set[str]) -> WorkItem | None:
