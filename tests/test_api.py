@@ -9,10 +9,10 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from desk.inbound import tokens
-from desk.models import InboundDelivery, ItemEvent, WorkItem, utcnow
+from desk.models import ApiToken, InboundDelivery, ItemEvent, WorkItem, utcnow
 from tests.contract import example
 from tests.factories import make_item
 
@@ -142,6 +142,35 @@ def test_tokens_are_required_and_limited_to_their_channels(api, app_session):
     tokens.revoke(app_session, row.id)
     app_session.commit()
     assert api.post("chat", example("chat-anonymous.json"), secret=chat_only).status_code == 401
+
+
+def test_a_token_revoked_elsewhere_is_refused_though_this_process_kept_it(api, app_session):
+    """A delivery does not read again a token this process found active before (its insert
+    checks it): revoked by another process, the token is still refused at once, as unknown,
+    whatever it sends, and nothing it sends is stored."""
+
+    def kept_then_revoked(name: str) -> tuple[str, dict]:
+        row, secret = tokens.create(app_session, name, ["omaolo"])
+        app_session.commit()
+        first = dict(example("omaolo-symptom.json"), external_id=f"{name}-first")
+        assert api.post("omaolo", first, secret=secret).status_code == 202  # now kept
+        # Another process revokes it: this one is not told.
+        app_session.execute(
+            update(ApiToken).where(ApiToken.id == row.id).values(revoked_at=utcnow())
+        )
+        app_session.commit()
+        return secret, first
+
+    secret, first = kept_then_revoked("new")
+    new = dict(first, external_id="new-second")
+    assert api.post("omaolo", new, secret=secret).status_code == 401
+    secret, first = kept_then_revoked("repeat")
+    assert api.post("omaolo", first, secret=secret).status_code == 401
+    secret, first = kept_then_revoked("other-channel")
+    chat = example("chat-anonymous.json")
+    assert api.post("chat", chat, secret=secret).status_code == 401  # not 403: unknown
+    stored = app_session.scalars(select(InboundDelivery.external_id)).all()
+    assert sorted(stored) == ["new-first", "other-channel-first", "repeat-first"]
 
 
 def test_bodies_that_are_not_json_objects_are_refused(api):

@@ -18,7 +18,8 @@ from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from ..channels.base import Adapter
-from ..models import DeliveryStatus, InboundDelivery, utcnow
+from ..models import ApiToken, DeliveryStatus, InboundDelivery, utcnow
+from . import tokens
 
 
 class Receipt(enum.StrEnum):
@@ -28,6 +29,8 @@ class Receipt(enum.StrEnum):
     CONFLICT = "conflict"
     #: the external_id was delivered by another source system: nothing of it is told
     FOREIGN = "foreign"
+    #: the token it came with is no longer active: nothing is stored, nothing told
+    REVOKED = "revoked"
 
 
 def content_hash(payload: dict[str, Any]) -> str:
@@ -59,20 +62,30 @@ STORED = (
 )
 
 
-def _store() -> TextClause:
+def _store(*, checked: bool) -> TextClause:
     # Written once: the same statement for every delivery, only its values change. Composed
     # with the dialects' `insert(...).on_conflict_do_nothing()` it is neither cached nor
     # cheap to compile (SQLAlchemy gives it no cache key), which cost more than running it.
+    # `checked`: stored only while its token is active, so that a token a process keeps
+    # (`tokens.find`) is checked by the insert itself, not by a statement of its own.
     table = InboundDelivery.__table__
     columns = ", ".join(STORED)
     values = ", ".join(f":{name}" for name in STORED)
+    tokens = ApiToken.__table__.name
+    source = (
+        f"SELECT {values} WHERE EXISTS (SELECT 1 FROM {tokens} "  # noqa: S608 (constants)
+        f"WHERE {tokens}.id = :token_id AND {tokens}.revoked_at IS NULL)"
+        if checked
+        else f"VALUES ({values})"
+    )
     return text(
-        f"INSERT INTO {table.name} ({columns}) VALUES ({values}) "  # noqa: S608 (constants)
+        f"INSERT INTO {table.name} ({columns}) {source} "  # noqa: S608 (constants)
         "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id"
     ).bindparams(*(bindparam(name, type_=table.c[name].type) for name in STORED))
 
 
-_STORE = _store()
+_STORE = _store(checked=False)
+_STORE_CHECKED = _store(checked=True)
 
 
 def receive(
@@ -86,7 +99,8 @@ def receive(
     """Store a valid delivery or classify it as a repeat; flushes, the caller commits.
 
     The insert does nothing on a conflicting (channel, external_id), so any number of
-    simultaneous copies store exactly one delivery. `same_source(token_id)` says whether a
+    simultaneous copies store exactly one delivery. With `token_id`, nothing is stored
+    unless that token is still active (`REVOKED`). `same_source(token_id)` says whether a
     stored delivery's token is of the sending source system (asked of repeats only); a repeat
     of another system's external_id is `FOREIGN`: it changes nothing and learns nothing of
     the stored delivery.
@@ -94,7 +108,7 @@ def receive(
     digest = content_hash(payload)
     new_id = str(uuid.uuid4())
     inserted = session.execute(
-        _STORE,
+        _STORE if token_id is None else _STORE_CHECKED,
         {
             "id": new_id,
             "channel": adapter.name,
@@ -109,6 +123,8 @@ def receive(
     ).scalar()
     if inserted is not None:
         return Received(Receipt.ACCEPTED, new_id)
+    if token_id is not None and not tokens.active(session, token_id):
+        return Received(Receipt.REVOKED, "")
     stored = _stored(session, adapter.name, payload["external_id"], lock=False)
     if same_source is not None and not same_source(stored.token_id):
         return Received(Receipt.FOREIGN, "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
@@ -40,22 +40,50 @@ class Bearer:
     #: the channels it may deliver to
     channels: frozenset[str]
     last_used_at: datetime | None
+    #: the hash of its secret
+    digest: str = ""
 
 
 _FIND = select(ApiToken.id, ApiToken.name, ApiToken.channels, ApiToken.last_used_at).where(
     ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None)
 )
 
+#: the tokens this process has found active, by the hashes of their secrets (a few source
+#: systems; a secret is 32 random bytes, so a hash names one token in any database)
+_kept: dict[str, Bearer] = {}
+_KEPT_AT_MOST = 256
 
-def find(session: Session, secret: str) -> Bearer | None:
-    """The active token with this secret, or None."""
+
+def find(session: Session, secret: str, *, kept: bool = False) -> Bearer | None:
+    """The active token with this secret, or None.
+
+    With `kept`, a token this process found active before is not read again: it may have
+    been revoked since, so it is for a use whose statement checks that the token is still
+    active (a delivery's insert, `receive.receive`), and for nothing else."""
     if not secret:
         return None
-    row = session.execute(_FIND, {"digest": _hash(secret)}).first()
+    digest = _hash(secret)
+    if kept and (token := _kept.get(digest)) is not None:
+        return token
+    row = session.execute(_FIND, {"digest": digest}).first()
     if row is None:
+        _kept.pop(digest, None)
         return None
     channels = frozenset(c for c in row.channels.split(",") if c)
-    return Bearer(row.id, row.name, channels, row.last_used_at)
+    token = Bearer(row.id, row.name, channels, row.last_used_at, digest)
+    _keep(token)
+    return token
+
+
+def forget(token: Bearer) -> None:
+    """No longer keep `token` (it was found revoked)."""
+    _kept.pop(token.digest, None)
+
+
+def _keep(token: Bearer) -> None:
+    if len(_kept) >= _KEPT_AT_MOST and token.digest not in _kept:
+        _kept.clear()  # more source systems than this are not expected: start again
+    _kept[token.digest] = token
 
 
 def source_token_ids(session: Session, token: Bearer) -> set[int]:
@@ -71,6 +99,8 @@ def touch(session: Session, token: Bearer) -> None:
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        if token.digest in _kept:
+            _keep(replace(token, last_used_at=now))
 
 
 def revoke(session: Session, token_id: int) -> ApiToken | None:
@@ -79,4 +109,15 @@ def revoke(session: Session, token_id: int) -> ApiToken | None:
     if token is not None and token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
+        _kept.pop(token.token_hash, None)  # other processes learn it at their next use
     return token
+
+
+def active(session: Session, token_id: int) -> bool:
+    """Whether the token is still active (not revoked)."""
+    return (
+        session.scalar(
+            select(ApiToken.id).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        )
+        is not None
+    )

@@ -49,21 +49,35 @@ def _slow_down(wait: int) -> Response:
     return response
 
 
-def _token(channel: str) -> tokens.Bearer | Response:
+def _token(channel: str, *, kept: bool = False) -> tokens.Bearer | Response:
+    """The active token the request came with, if it may use `channel`; else the answer
+    that refuses it (401, 429, 403).
+
+    With `kept` (a delivery, whose insert checks that its token is still active), a token
+    this process found active before is not read again; one it would refuse is read afresh
+    first, so that a revoked token is refused as unknown."""
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
-    token = tokens.find(db.session, secret.strip()) if scheme.lower() == "bearer" else None
+    secret = secret.strip() if scheme.lower() == "bearer" else ""
+    token = tokens.find(db.session, secret, kept=kept)
     if token is None:
-        # Guessing tokens is slowed down per address.
-        if wait := too_many(f"api:refused:{request.remote_addr}", "api_refused"):
-            return _slow_down(wait)
-        return error(401, "unauthorized", "a valid bearer token is required")
+        return _unknown_token()
+    refusal = None
     if wait := too_many(f"api:token:{token.id}", "api_token"):
-        return _slow_down(wait)
-    if channel not in token.channels:
-        return error(403, "forbidden", f"this token may not deliver to {channel}")
+        refusal = _slow_down(wait)
+    elif channel not in token.channels:
+        refusal = error(403, "forbidden", f"this token may not deliver to {channel}")
+    if refusal is not None:
+        return _token(channel) if kept else refusal
     tokens.touch(db.session, token)
     return token
+
+
+def _unknown_token() -> Response:
+    # Guessing tokens is slowed down per address.
+    if wait := too_many(f"api:refused:{request.remote_addr}", "api_refused"):
+        return _slow_down(wait)
+    return error(401, "unauthorized", "a valid bearer token is required")
 
 
 def _item_url(item_id: int | None) -> str | None:
@@ -115,12 +129,13 @@ def _json_object() -> tuple[bytes, dict] | Response:
     return body, payload
 
 
-def _received(channel: str) -> tuple[tokens.Bearer, bytes, dict] | Response:
+def _received(channel: str, *, kept: bool = False) -> tuple[tokens.Bearer, bytes, dict] | Response:
     """A POST about `channel`: the token that may send it and the JSON object it carries, or
-    the answer that says why not (404 channel, 401/403 token, 400/413 body)."""
+    the answer that says why not (404 channel, 401/403 token, 400/413 body). `kept`: as for
+    `_token`."""
     if channel_registry().get(channel) is None:
         return error(404, "unknown_channel", f"no channel {channel!r}")
-    token = _token(channel)
+    token = _token(channel, kept=kept)
     if isinstance(token, Response):
         return token
     read = _json_object()
@@ -134,7 +149,8 @@ def deliver(channel: str):
     """Accept one delivery from a source system."""
     registry = channel_registry()
     adapter = registry.get(channel)
-    received = _received(channel)
+    # A token this process knows is not read again: the insert checks that it is active.
+    received = _received(channel, kept=True)
     if isinstance(received, Response):
         return received
     token, body, payload = received
@@ -147,6 +163,11 @@ def deliver(channel: str):
         return token_id in tokens.source_token_ids(db.session, token)
 
     received = receive(db.session, adapter, payload, token_id=token.id, same_source=same_source)
+    if received.receipt == Receipt.REVOKED:
+        # Revoked since this process kept it: unknown from now on.
+        db.session.rollback()
+        tokens.forget(token)
+        return _unknown_token()
     db.session.commit()
     receipt = received.receipt
     metrics.DELIVERIES.labels(channel, receipt.value).inc()
