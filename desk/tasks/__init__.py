@@ -234,4 +234,4 @@ def hold(waiting: str, holder: str) -> bool:
         before = redis_connection().set(waiting, holder, ex=HOLD_SECONDS, get=True)
     except RedisError:
         return False
-    return before is None or before.decode() == holder
+    return before is None or (before.decode() if isinstance(before, bytes) else before) == holder
