@@ -10,9 +10,12 @@ import sys
 import traceback
 
 from desk.gunicorn import *  # noqa: F403 (production's settings, and the hook below)
+from desk.gunicorn import post_worker_init as production_post_worker_init
 
 
 def post_worker_init(worker) -> None:
+    production_post_worker_init(worker)
+
     def dump(*_args) -> None:
         from greenlet import greenlet
 
