@@ -151,11 +151,12 @@ def _sender(work, secret, rate, out):
         response = connection.getresponse()
         response.read()
         results.append((response.status, time.perf_counter() - sent))
-    out.put(results)
+    out.put((results, time.process_time()))
 
 
 def load(work, secret, senders: int, rate: float) -> tuple[list, float]:
-    """Spread `work` over `senders` processes; returns (status, seconds) pairs and wall time."""
+    """Spread `work` over `senders` processes; returns (status, seconds) pairs and wall time.
+    The senders' CPU seconds are added to SENDERS_CPU."""
     queue = multiprocessing.Queue()
     # A delivery's versions (a growing chat) always go through the same sender, in order.
     shares = [[] for _ in range(senders)]
@@ -171,10 +172,54 @@ def load(work, secret, senders: int, rate: float) -> tuple[list, float]:
     begin = time.perf_counter()
     for p in processes:
         p.start()
-    results = [r for _ in processes for r in queue.get()]
+    results = []
+    for _ in processes:
+        answers, cpu = queue.get()
+        results += answers
+        SENDERS_CPU[0] += cpu
     for p in processes:
         p.join()
     return results, time.perf_counter() - begin
+
+
+#: the senders' CPU seconds, summed by `load`
+SENDERS_CPU = [0.0]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: str) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def cpu_by_part(servers: list[subprocess.Popen]) -> dict[str, float]:
+    """CPU seconds used so far by each part: the web processes and the workers (each started
+    in a session of its own, so their children count), and PostgreSQL's backends for this
+    benchmark's database, and Redis."""
+    web, *workers = (p.pid for p in servers)
+    used = {"web": 0.0, "workers": 0.0, "postgresql": 0.0, "redis": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        stat = _stat(pid)
+        if stat is None:
+            continue
+        session = int(stat[3])
+        part = "web" if session == web else "workers" if session in workers else None
+        if part is None:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    command = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if command.startswith("postgres:") and f" {DATABASE} " in command:
+                part = "postgresql"
+            elif command.startswith("redis-server"):
+                part = "redis"
+        if part is not None:
+            used[part] += (int(stat[11]) + int(stat[12])) / TICKS
+    return used
 
 
 def routed_when_done(expected: int, timeout: float = 600) -> float:
@@ -236,6 +281,7 @@ def main() -> None:
         "speed": _speed(),
     }
     try:
+        cpu_before = cpu_by_part(processes)
         # 1. As fast as it goes: accepted a second, and routed end to end.
         begin = time.perf_counter()
         results, wall = load(work[: len(work) // 2], secret, args.senders, 0)
@@ -267,6 +313,14 @@ def main() -> None:
             "accept_p50_ms": round(percentile(latencies, 50) * 1000, 1),
             "accept_p95_ms": round(percentile(latencies, 95) * 1000, 1),
             "routing_lag_after_last_send_s": round(done - begin - wall, 2),
+        }
+        cpu_after = cpu_by_part(processes)
+        # Where the machine's time went, from the first delivery until all were routed (the
+        # Redis server serves the whole machine, but nothing else uses it meanwhile).
+        used = {part: cpu_after[part] - cpu_before[part] for part in cpu_before}
+        used["senders"] = SENDERS_CPU[0]
+        report["cpu_ms_per_delivery"] = {
+            part: round(1000 * seconds / len(work), 2) for part, seconds in used.items()
         }
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DATABASE}") as c:
             report["items"] = c.execute("SELECT count(*) FROM work_item").fetchone()[0]
