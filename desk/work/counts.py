@@ -224,16 +224,18 @@ def numbers(session: Session, kept_where, items_where, now: datetime) -> tuple[i
     conditions on work_item), read from the index of open items by deadline."""
     kept = open_item_count.c
     day, midnight = today(now)
-    count, overdue = session.execute(
+    passed_today = select(func.count()).where(
+        *items_where, WorkItem.due_at >= midnight, WorkItem.due_at < now
+    )
+    # One statement: one round trip, and both read in the same snapshot.
+    count, overdue, overdue_today = session.execute(
         select(
             func.coalesce(func.sum(kept.n), 0),
             func.coalesce(func.sum(kept.n).filter(kept.due_day < day), 0),
+            passed_today.scalar_subquery(),
         ).where(*kept_where)
     ).one()
-    overdue += session.scalar(
-        select(func.count()).where(*items_where, WorkItem.due_at >= midnight, WorkItem.due_at < now)
-    )
-    return count, overdue
+    return count, overdue + overdue_today
 
 
 def trend_hours(now: datetime) -> tuple[int, int]:
