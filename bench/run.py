@@ -66,6 +66,7 @@ STATEMENT_NAMES = [
     (r"FOR UPDATE (OF work_item )?SKIP LOCKED", "take next: candidate FOR UPDATE SKIP LOCKED"),
     (r"^UPDATE work_item ", "take next: claim UPDATE"),
     (r"^INSERT INTO item_event", "event INSERT"),
+    (r"FROM open_item_count", "available: numbers (kept)"),
     (r"^SELECT count\(\*\) .*FROM work_item", "available: count"),
     (r"FROM work_item .*assignee_id IS NULL.*LIMIT", "available: first 50"),
     (r"FROM work_item .*work_item\.assignee_id = ", "held items"),
@@ -329,10 +330,12 @@ def explain(app: Flask, username: str) -> dict:
     with engine.connect() as conn:
         for name in (
             "available: first 50",
-            "available: count",
+            "available: numbers (kept)",
+            "available: count",  # the items beyond the page, where the kept numbers do not do
             "take next: candidate FOR UPDATE SKIP LOCKED",
         ):
-            plans[name] = _plan(conn, *log.last[name])
+            if name in log.last:
+                plans[name] = _plan(conn, *log.last[name])
         conn.rollback()
     return {"user": username, "queues": queues, "available": available, "plans": plans}
 
