@@ -6,6 +6,8 @@
 - gunicorn's own lines (start, stop, a worker's timeout) in the desk's JSON.
 - With PROMETHEUS_MULTIPROC_DIR set, a worker that exits is told to prometheus_client, so
   the gauges of live processes (open event streams) stop counting it.
+- A worker freezes what it holds once the app is loaded (`post_worker_init`), so that the
+  cycle collector does not walk it again and again.
 """
 
 from __future__ import annotations
