@@ -108,6 +108,9 @@ def start(args) -> list[subprocess.Popen]:
                 *PAGES_CONNECTIONS,
                 "--log-level",
                 "warning",
+                # production's settings (desk/gunicorn.py), as the README's command has them
+                "-c",
+                "python:desk.gunicorn",
                 "desk:create_app()",
             ],
             env=env,
