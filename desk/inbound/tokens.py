@@ -41,7 +41,7 @@ class Bearer:
     channels: frozenset[str]
     last_used_at: datetime | None
     #: the hash of its secret
-    digest: str = ""
+    digest: str
 
 
 _FIND = select(ApiToken.id, ApiToken.name, ApiToken.channels, ApiToken.last_used_at).where(
@@ -67,7 +67,7 @@ def find(session: Session, secret: str, *, kept: bool = False) -> Bearer | None:
         return token
     row = session.execute(_FIND, {"digest": digest}).first()
     if row is None:
-        _kept.pop(digest, None)
+        forget(digest)
         return None
     channels = frozenset(c for c in row.channels.split(",") if c)
     token = Bearer(row.id, row.name, channels, row.last_used_at, digest)
@@ -75,9 +75,9 @@ def find(session: Session, secret: str, *, kept: bool = False) -> Bearer | None:
     return token
 
 
-def forget(token: Bearer) -> None:
-    """No longer keep `token` (it was found revoked)."""
-    _kept.pop(token.digest, None)
+def forget(digest: str) -> None:
+    """No longer keep the token whose secret has this hash (it was found revoked)."""
+    _kept.pop(digest, None)
 
 
 def _keep(token: Bearer) -> None:
@@ -109,7 +109,7 @@ def revoke(session: Session, token_id: int) -> ApiToken | None:
     if token is not None and token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
-        _kept.pop(token.token_hash, None)  # other processes learn it at their next use
+        forget(token.token_hash)  # other processes learn it at their next use
     return token
 
 

@@ -166,7 +166,7 @@ def deliver(channel: str):
     if received.receipt == Receipt.REVOKED:
         # Revoked since this process kept it: unknown from now on.
         db.session.rollback()
-        tokens.forget(token)
+        tokens.forget(token.digest)
         return _unknown_token()
     db.session.commit()
     receipt = received.receipt
