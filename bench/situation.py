@@ -14,7 +14,8 @@ rendering, no network. Measured, after 5 warm-up requests each, N requests of:
 - list_first_page: GET /situation/items?identification=strong, the first page of a list of
   about 65,000 open items, as the team lead;
 - list_page_1000: the same list's 1000th page (after=<id of its 49,950th item>). That the page
-  shows exactly the 49,951st to 50,000th items of the list is checked once against OFFSET.
+  shows exactly the 49,951st to 50,000th items of the list, and how many items come after
+  them, is checked once against OFFSET.
 
 The operations take turns in an order shuffled each round (--seed). Each result has p50, p95
 and max, the mean time in SQL and the statements per request. The statements the app ran for
@@ -58,6 +59,8 @@ PAGE_NUMBER = 1000
 ITEM_LINK = re.compile(r'id="item-link-(\d+)"')
 LIVE_MARKER = 'id="situation-live"'
 ROW_MARKER = "data-item-row"
+#: "N more items on the next pages", in any language: the first number of the part below a page
+BEYOND = re.compile(r'<div class="beyond">\s*<p>\D*(\d+)')
 
 # The situation view's statements, named before bench/run.py's names are tried.
 SITUATION_STATEMENTS = [
@@ -71,6 +74,12 @@ SITUATION_STATEMENTS = [
     (r"FROM service_area\b", "service areas"),
     (r"FROM system_area\b", "system areas"),
 ]
+
+
+def beyond(body: str) -> int | None:
+    """The number of items on the next pages, as a list page says it."""
+    found = BEYOND.search(body)
+    return int(found.group(1)) if found else None
 
 
 def situation_statement_name(statement: str) -> str:
@@ -356,7 +365,9 @@ def print_table(results: dict) -> None:
         f"Page {PAGE_NUMBER}: after item {check['after_id']}, "
         f"first item shown {check['first_shown']}"
         f" (OFFSET {check['offset']}: {check['expected_first']}), all {PAGE} ids as by OFFSET: "
-        f"{check['ids_match']}, next link: {check['has_next']}"
+        f"{check['ids_match']}, next link: {check['has_next']}; "
+        f"{check['beyond']:,} more items on the next pages, as by OFFSET: "
+        f"{check['expected_beyond']:,}"
     )
     for name, plan in results["explain"].items():
         print(
@@ -437,7 +448,7 @@ def main(argv: list[str] | None = None) -> None:
         f"list_page_{PAGE_NUMBER}",
         LEAD,
         clients[LEAD],
-        f"{list_url}&after={after_id}&from={offset}",
+        f"{list_url}&after={after_id}",
         (ROW_MARKER,),
     )
     operations = [
@@ -470,10 +481,17 @@ def main(argv: list[str] | None = None) -> None:
             "ids_match": shown == page_ids,
             "shown": len(shown),
             "has_next": 'rel="next"' in deep_body,
+            # what the page says lies beyond it: the list's items after its 50,000th
+            "beyond": beyond(deep_body),
+            "expected_beyond": matching - offset - PAGE,
         },
     }
+    deep = checks["page_1000"]
     if not (
-        numbers_exact and checks["first_page"]["ids_match"] and checks["page_1000"]["ids_match"]
+        numbers_exact
+        and checks["first_page"]["ids_match"]
+        and deep["ids_match"]
+        and deep["beyond"] == deep["expected_beyond"]
     ):
         raise SystemExit(f"the list pages do not show the items OFFSET finds: {checks}")
 

@@ -590,6 +590,10 @@ open_item_count = Table(
     Column("assigned", Boolean, nullable=False),
     *_filter_columns(),
     Column("due_day", Integer),
+    # the day of its place in the lists' order (migration 0037): of the deadline or the
+    # response target (order_due), or for an item with neither, of its submission
+    Column("order_day", Integer),
+    Column("undated_day", Integer),
     Column("n", Integer, nullable=False),
 )
 

@@ -43,6 +43,8 @@ def _change_something(session, rng: random.Random, people: list[User], items: li
             due_in=rng.choice(
                 [None, timedelta(hours=-30), timedelta(minutes=-5), timedelta(hours=4)]
             ),
+            # submitted on different days: the lists order the items without a deadline by it
+            submitted_at=utcnow() - timedelta(hours=rng.randint(0, 100)),
         )
         items.append(item)
         return
@@ -54,7 +56,11 @@ def _change_something(session, rng: random.Random, people: list[User], items: li
             elsewhere = rng.choice([queue for queue in QUEUES if queue != item.queue_code])
             lifecycle.transfer(session, item, person, session.get(Queue, elsewhere), "x")
         elif choice < 0.7:
-            item.due_at = utcnow() + timedelta(hours=rng.randint(-50, 50))
+            moment = utcnow() + timedelta(hours=rng.randint(-50, 50))
+            if rng.random() < 0.7:
+                item.due_at = moment
+            else:  # no deadline, but a response target: the lists order it by that
+                item.due_at, item.answer_by = None, moment
         elif choice < 0.8:
             item.municipality_code = rng.choice(MUNICIPALITIES)
             item.identification = rng.choice(["none", "strong"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -244,26 +244,44 @@ def test_phone_work_counts_callbacks_and_items_waiting_for_the_next_call(session
     }
 
 
-def test_what_lies_beyond_each_page_is_exact_from_either_side(session):
-    """The figures under a page ("N more items, M of them overdue") come from the kept
-    counts less what comes up to the page's end, counted from whichever side the page's
-    position says is shorter: each way they are those of the list itself."""
+def test_what_lies_beyond_each_page_is_exact_on_every_page(session):
+    """The figures under a page ("N more items, M of them overdue"): on the first page the
+    kept numbers less the page, further on the kept numbers of the later days in the lists'
+    order plus the rest of the page's own day. Deadlines, response targets and submissions
+    fall on several days, so pages end early, midway and late in a day and on its last row;
+    on every page of every list the figures are those of the list itself."""
     now = utcnow()
     nurse = make_user(session, queues=["omaolo-porvoo", "chat-regional"])
     rng = random.Random(8)
-    for _ in range(70):
+    for _ in range(90):
         item = make_item(
             session,
             queue=rng.choice(["omaolo-porvoo", "chat-regional"]),
             title=rng.choice("AB"),
             emergency=rng.random() < 0.15,
             due_in=rng.choice(
-                [None, timedelta(days=-2), timedelta(minutes=-20), timedelta(minutes=30)]
+                [
+                    None,
+                    None,
+                    timedelta(days=-2, hours=rng.randint(0, 23)),
+                    timedelta(minutes=-20),
+                    timedelta(minutes=30),
+                    timedelta(days=1, hours=rng.randint(0, 23)),
+                    timedelta(days=3),
+                ]
             ),
+            submitted_at=now - timedelta(hours=rng.randint(0, 80)),
             municipality=rng.choice([None, "porvoo"]),
         )
+        if item.due_at is None and rng.random() < 0.3:
+            # a chat waiting for an answer: ordered by its response target
+            item.answer_by = now + timedelta(hours=rng.randint(-30, 30))
         if rng.random() < 0.2:
             lifecycle.take(session, item, nurse)
+    # deadlines at midnight itself, which begins the next day
+    midnight = datetime.combine(now.date() + timedelta(days=2), time(), UTC)
+    for title in "AB":
+        make_item(session, queue="chat-regional", title=title).due_at = midnight
     session.flush()
     for state, filters in (
         (None, Filters()),
@@ -273,24 +291,23 @@ def test_what_lies_beyond_each_page_is_exact_from_either_side(session):
         ("due_soon", Filters()),
     ):
         ordered = situation.items(session, nurse, filters, now, queue=None, state=state, limit=1000)
-        after, position = None, 0
-        while position + 10 < len(ordered):
-            shown = situation.items(
-                session, nurse, filters, now, queue=None, state=state, after=after, limit=10
-            )
-            rest = ordered[position + 10 :]
-            expected = (len(rest), sum(1 for i in rest if i.due_at and i.due_at < now))
-            for hint in (position, 10**6):
-                beyond = situation.count_beyond(
-                    session,
-                    nurse,
-                    filters,
-                    now,
-                    queue=None,
-                    state=state,
-                    after=after,
-                    shown=shown,
-                    position=hint,
+        assert len({day(i) for i in ordered}) > 2 or state in ("due_soon", "emergency"), state
+        for size in (7, 10):
+            after, position = None, 0
+            while position + size < len(ordered):
+                shown = situation.items(
+                    session, nurse, filters, now, queue=None, state=state, after=after, limit=size
                 )
-                assert beyond == expected, (state, position, hint)
-            after, position = Cursor.after(shown[-1]), position + 10
+                assert [i.id for i in shown] == [i.id for i in ordered[position : position + size]]
+                rest = ordered[position + size :]
+                expected = (len(rest), sum(1 for i in rest if i.due_at and i.due_at < now))
+                beyond = situation.count_beyond(
+                    session, nurse, filters, now, queue=None, state=state, after=after, shown=shown
+                )
+                assert beyond == expected, (state, size, position)
+                after, position = Cursor.after(shown[-1]), position + size
+
+
+def day(item) -> tuple:
+    """An item's day in the lists' order."""
+    return (item.order_due or item.submitted_at).date(), item.order_due is None

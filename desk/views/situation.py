@@ -25,7 +25,6 @@ from ..models import (
     SavedView,
     ServiceArea,
     SystemArea,
-    WorkItem,
     utcnow,
 )
 from ..security import is_htmx, me
@@ -174,13 +173,8 @@ def items():
         abort(404)
     labels = state_labels() | phone_labels()
     state = request.args.get("state") if request.args.get("state") in labels else None
-    after = None
-    if (after_id := cursor("after")) is not None:
-        row = db.session.get(WorkItem, after_id)
-        after = Cursor.after(row) if row is not None else None
-    # How many rows came before this page, as the previous page's link said (a hint of which
-    # side of the list is shorter to count: the figures are exact whatever it says).
-    position = request.args.get("from", type=int, default=0) if after is not None else 0
+    after_id = cursor("after")
+    after = Cursor.at(db.session, after_id) if after_id is not None else None
     now = utcnow()
     page = situation.items(
         db.session,
@@ -205,7 +199,6 @@ def items():
             state=state,
             after=after,
             shown=page[:PAGE],
-            position=position,
         )
         beyond = {"count": count, "overdue": overdue, "first": page[PAGE]}
     page = page[:PAGE]
@@ -220,7 +213,6 @@ def items():
         filters=filters,
         now=now,
         first_page=after is None,
-        next_from=max(position, 0) + PAGE,
     )
 
 

@@ -6,9 +6,11 @@ key's rows is, in every snapshot, exactly its number of items, and a reader sums
 thousand rows where it used to count every open item and every arrival of the day.
 
 - `open_item_count`: open items by queue, status, emergency, whether someone holds them, the
-  view's four filters and the UTC day of the deadline. What is overdue is every day before
-  today in full, plus today's deadlines already passed, read from an index of open items by
-  deadline; what is due soon is read from the same index.
+  view's four filters, the UTC day of the deadline, and the day of the item's place in the
+  lists' order (migration 0037). What is overdue is every day before today in full, plus
+  today's deadlines already passed, read from an index of open items by deadline; what is
+  due soon is read from the same index. What lies beyond a page of a list is the later days'
+  rows, plus the page's own day read from the index (desk.work.situation.count_beyond).
 - `item_hour_count`: arrivals by the UTC hour of arrival and resolutions by the hour of
   resolution, by queue and the four filters.
 
@@ -21,6 +23,7 @@ keep the tables small, and would catch a change made with the triggers disabled.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +31,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    case,
     cast,
     delete,
     func,
@@ -102,6 +106,10 @@ def _sources(dialect: str) -> list[_Source]:
         WorkItem.assignee_id.is_not(None),
         *(getattr(WorkItem, name) for name in FILTERS),
         _epoch_sql(WorkItem.due_at, DAY, dialect),
+        _epoch_sql(WorkItem.order_due, DAY, dialect),
+        case(
+            (WorkItem.order_due.is_(None), _epoch_sql(WorkItem.submitted_at, DAY, dialect)),
+        ),
     ]
     sources = [_Source(open_item_count, open_key, [WorkItem.status.in_(OPEN_STATUSES)])]
     for kind, column in (("arrived", WorkItem.created_at), ("resolved", WorkItem.resolved_at)):
@@ -217,25 +225,27 @@ def today(now: datetime) -> tuple[int, datetime]:
     return number, start_of(number, DAY)
 
 
-def numbers(session: Session, kept_where, items_where, now: datetime) -> tuple[int, int]:
+def numbers(
+    session: Session, kept_where, items_where, now: datetime, *, also: Sequence[Select] = ()
+) -> tuple[int, int]:
     """(how many open items a list holds, how many of them are overdue): the kept counts
     under `kept_where` (conditions on open_item_count's columns) for both, and for today's
     deadlines that have already passed, the items under `items_where` (the same list, as
-    conditions on work_item), read from the index of open items by deadline."""
+    conditions on work_item), read from the index of open items by deadline. `also`: more
+    counts of (items, overdue items) to add, read in the same statement."""
     kept = open_item_count.c
     day, midnight = today(now)
     passed_today = select(func.count()).where(
         *items_where, WorkItem.due_at >= midnight, WorkItem.due_at < now
     )
-    # One statement: one round trip, and both read in the same snapshot.
-    count, overdue, overdue_today = session.execute(
-        select(
-            func.coalesce(func.sum(kept.n), 0),
-            func.coalesce(func.sum(kept.n).filter(kept.due_day < day), 0),
-            passed_today.scalar_subquery(),
-        ).where(*kept_where)
-    ).one()
-    return count, overdue + overdue_today
+    # One statement: one round trip, and everything read in the same snapshot.
+    counted = select(
+        func.coalesce(func.sum(kept.n), 0),
+        func.coalesce(func.sum(kept.n).filter(kept.due_day < day), 0)
+        + passed_today.scalar_subquery(),
+    ).where(*kept_where)
+    rows = session.execute(union_all(counted, *also) if also else counted).all()
+    return sum(row[0] for row in rows), sum(row[1] for row in rows)
 
 
 def trend_hours(now: datetime) -> tuple[int, int]:

@@ -6,6 +6,7 @@ history does not slow the view however much of it there is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from ..models import (
     OPEN_STATUSES,
@@ -230,6 +232,15 @@ def phone_counts(
 
 
 @dataclass(frozen=True)
+class Part:
+    """A part of a list, as a condition on the kept counts' columns and the same condition
+    on the items."""
+
+    kept: object
+    items: object
+
+
+@dataclass(frozen=True)
 class Cursor:
     """Where a page of a list ended: the last row's place in the contract's order."""
 
@@ -243,6 +254,20 @@ class Cursor:
     @classmethod
     def after(cls, item: WorkItem | ListRow) -> Cursor:
         return cls(item.emergency, item.order_due, item.submitted_at, item.title, item.id)
+
+    @classmethod
+    def at(cls, session: Session, item_id: int) -> Cursor | None:
+        """The place of the item `item_id` (None if there is none): its five columns only."""
+        row = session.execute(
+            select(
+                WorkItem.emergency,
+                WorkItem.order_due,
+                WorkItem.submitted_at,
+                WorkItem.title,
+                WorkItem.id,
+            ).where(WorkItem.id == item_id)
+        ).first()
+        return cls(*row) if row is not None else None
 
     def _same_deadline(self, later: bool):
         """Rows of this one's emergency and deadline, after it (`later`) or up to it."""
@@ -280,20 +305,49 @@ class Cursor:
             ranges.append(WorkItem.emergency.is_(False))
         return ranges
 
-    def ranges_to(self) -> list:
-        """Rows up to and including this one, as the disjoint ranges mirroring `ranges`."""
-        earlier_due = (
-            WorkItem.order_due.is_not(None)
-            if self.due_at is None
-            else WorkItem.order_due < self.due_at
-        )
-        ranges = [
-            self._same_deadline(later=False),
-            and_(WorkItem.emergency.is_(self.emergency), earlier_due),
+    def _day(self) -> tuple[int, datetime]:
+        """This row's day in the lists' order, as the kept counts number it (its deadline's,
+        or without one its submission's), and when the next day begins."""
+        moment = self.submitted_at if self.due_at is None else self.due_at
+        day = kept_counts.epoch(moment, kept_counts.DAY)
+        return day, kept_counts.start_of(day + 1, kept_counts.DAY)
+
+    def rest_of_day(self) -> list:
+        """Rows after this one within its day in the lists' order, as disjoint ranges of
+        the index (what `later_days` leaves)."""
+        _day, tomorrow = self._day()
+        if self.due_at is None:
+            return [and_(self._same_deadline(later=True), WorkItem.submitted_at < tomorrow)]
+        return [
+            self._same_deadline(later=True),
+            and_(
+                WorkItem.emergency.is_(self.emergency),
+                WorkItem.order_due > self.due_at,
+                WorkItem.order_due < tomorrow,
+            ),
         ]
-        if not self.emergency:
-            ranges.append(WorkItem.emergency.is_(True))
-        return ranges
+
+    def later_days(self) -> Part:
+        """Rows of the days after this one's in the lists' order (with this emergency, and
+        after the emergencies every non-emergency), as the kept counts hold them."""
+        kept = open_item_count.c
+        day, tomorrow = self._day()
+        if self.due_at is None:
+            kept_later = and_(kept.order_day.is_(None), kept.undated_day > day)
+            items_later = and_(WorkItem.order_due.is_(None), WorkItem.submitted_at >= tomorrow)
+        else:
+            kept_later = or_(kept.order_day > day, kept.order_day.is_(None))
+            items_later = or_(WorkItem.order_due >= tomorrow, WorkItem.order_due.is_(None))
+        part = Part(
+            kept=and_(kept.emergency.is_(self.emergency), kept_later),
+            items=and_(WorkItem.emergency.is_(self.emergency), items_later),
+        )
+        if self.emergency:
+            part = Part(
+                kept=or_(part.kept, kept.emergency.is_(False)),
+                items=or_(part.items, WorkItem.emergency.is_(False)),
+            )
+        return part
 
 
 def items(
@@ -310,7 +364,10 @@ def items(
     """One page of the open items behind a number of the view, in the contract's order: as
     plain rows with their holders' names (`worklist.rows_with_holders`), not whole items."""
     where = _list_conditions(user, filters, now, queue, state)
-    if after is not None:
+    ranges = [] if after is None else after.ranges()
+    if len(ranges) == 1:  # the rest of the list is one range of the index: read it in order
+        where.append(ranges[0])
+    elif ranges:
         # Each range is read in order and cut at one page; the page is the first rows of
         # their union. (One OR of them all makes PostgreSQL read everything after the cursor.)
         pages = [
@@ -322,7 +379,7 @@ def items(
                 .subquery()
                 .c.id
             )
-            for r in after.ranges()
+            for r in ranges
         ]
         where = [WorkItem.id.in_(union_all(*pages))]
     query = (
@@ -367,20 +424,36 @@ def list_numbers(
     *,
     queue: str | None,
     state: str | None,
+    part: Part | None = None,
+    also: Sequence[Select] = (),
 ) -> tuple[int, int] | None:
     """(how many items the whole list holds, how many of them are overdue), from the kept
     counts and today's deadlines; None for the lists they do not count (due soon, whose
-    index read is small anyway, and the phone work's)."""
+    index read is small anyway, and the phone work's). With a `part`, of that part of the
+    list only, and with `also`, more counts added in the same statement (`_counted`)."""
     if state not in KEPT_STATES:
         return None
     kept = open_item_count.c
     where = [visible_to(user, rows=kept), *filters.conditions(kept), *KEPT_STATES[state](kept)]
     if queue:
         where.append(kept.queue_code == queue)
-    count, overdue = kept_counts.numbers(
-        session, where, _list_conditions(user, filters, now, queue, state), now
-    )
+    items_where = _list_conditions(user, filters, now, queue, state)
+    if part is not None:
+        where.append(part.kept)
+        items_where.append(part.items)
+    count, overdue = kept_counts.numbers(session, where, items_where, now, also=also)
+    # (what `also` counts of the overdue list is overdue too)
     return (overdue, overdue) if state == "overdue" else (count, overdue)
+
+
+def _counted(conditions: list, ranges: list, now: datetime) -> list[Select]:
+    """(how many rows, how many overdue) in each of disjoint `ranges` of a list, to add up.
+    Each range counted on its own: as for a page itself (`items`), an OR of them all makes
+    PostgreSQL read everything the ranges share, each alone only its own range."""
+    return [
+        select(func.count(), func.count().filter(WorkItem.due_at < now)).where(*conditions, r)
+        for r in ranges
+    ]
 
 
 def count_beyond(
@@ -393,39 +466,34 @@ def count_beyond(
     state: str | None,
     after: Cursor | None,
     shown: list[ListRow],
-    position: int = 0,
 ) -> tuple[int, int]:
     """(how many items of the list come after the `shown` page, how many of those are
     overdue): what a page says about the items beyond it.
 
-    From the whole list's kept numbers less what comes up to the page's end: on the first
-    page that is the page itself; further on, the rows up to the cursor `after` or those
-    after the page are counted, whichever side of the list is shorter (`position`, how many
-    rows came before the page, tells which; either way the figure is exact)."""
+    On the first page, the whole list's kept numbers less the page. Further on, the kept
+    numbers of the days after the page's last row's day in the lists' order, plus the rest
+    of that day read from the index: however far into the list, one day's index entries at
+    most. The lists the kept counts do not count are counted from the index."""
     conditions = _list_conditions(user, filters, now, queue, state)
-
-    def count(ranges: list) -> tuple[int, int]:
-        # Each range counted on its own, the counts added: as for the page itself (`items`),
-        # an OR of them all makes PostgreSQL read everything the ranges share (98,000 index
-        # entries for the 13,000 items after a 1000th page), each alone only its own range.
-        parts = [
-            select(
-                func.count().label("n"),
-                func.count().filter(WorkItem.due_at < now).label("overdue"),
-            ).where(*conditions, r)
-            for r in ranges
-        ]
-        rows = session.execute(union_all(*parts)).all()
-        return sum(row.n for row in rows), sum(row.overdue for row in rows)
-
     last = Cursor.after(shown[-1])
-    numbers = list_numbers(session, user, filters, now, queue=queue, state=state)
-    if numbers is None or (after is not None and position > numbers[0] // 2):
-        return count(last.ranges())
-    total, overdue = numbers
-    up_to = (0, 0) if after is None else count(after.ranges_to())
-    shown_overdue = sum(1 for item in shown if item.due_at is not None and item.due_at < now)
-    return total - up_to[0] - len(shown), overdue - up_to[1] - shown_overdue
+    if state not in KEPT_STATES:
+        rows = session.execute(union_all(*_counted(conditions, last.ranges(), now))).all()
+        return sum(row[0] for row in rows), sum(row[1] for row in rows)
+    if after is None:
+        total, overdue = list_numbers(session, user, filters, now, queue=queue, state=state)
+        shown_overdue = sum(1 for item in shown if item.due_at is not None and item.due_at < now)
+        return total - len(shown), overdue - shown_overdue
+    # one statement: the kept numbers of the later days, the rest of this day counted
+    return list_numbers(
+        session,
+        user,
+        filters,
+        now,
+        queue=queue,
+        state=state,
+        part=last.later_days(),
+        also=_counted(conditions, last.rest_of_day(), now),
+    )
 
 
 HOURS = kept_counts.HOURS

@@ -85,9 +85,9 @@ def _rows(key, rows: str, which: str, sign: int) -> str:
     return f"SELECT {values}, {sign} FROM {which}_rows {alias} WHERE {rows.format(r=alias)}"  # noqa: S608
 
 
-def _postgresql_triggers() -> None:
+def _postgresql_triggers(sources) -> None:
     by_table: dict[str, list] = {}
-    for table, key, rows, _moved in _sources("postgresql"):
+    for table, key, rows, _moved in sources:
         by_table.setdefault(table, []).append((key, rows))
     statements = {"INSERT": [], "UPDATE": [], "DELETE": []}
     for table, sources in by_table.items():
@@ -132,8 +132,8 @@ def _postgresql_triggers() -> None:
         )
 
 
-def _sqlite_triggers() -> None:
-    for number, (table, key, rows, moved) in enumerate(_sources("sqlite")):
+def _sqlite_triggers(sources) -> None:
+    for number, (table, key, rows, moved) in enumerate(sources):
         columns = ", ".join(column for column, _ in key)
 
         def insert(row: str, sign: int, table=table, key=key, rows=rows, columns=columns):
@@ -158,11 +158,11 @@ def _sqlite_triggers() -> None:
         )
 
 
-def _count_existing(dialect: str) -> None:
+def _count_existing(sources) -> None:
     """Count what is there: the open items, and the arrivals and resolutions of the hours
     the trend may still read (desk.work.counts.KEEP_HOURS)."""
     first_hour = int(time.time()) // 3600 - 48
-    for table, key, rows, _moved in _sources(dialect):
+    for table, key, rows, _moved in sources:
         columns = ", ".join(column for column, _ in key)
         values = ", ".join(expression.format(r="r") for _column, expression in key)
         recent = f" AND {key[1][1].format(r='r')} >= {first_hour}" if key[0][0] == "kind" else ""
@@ -171,6 +171,26 @@ def _count_existing(dialect: str) -> None:
             f"FROM work_item r WHERE {rows.format(r='r')}{recent} "
             f"GROUP BY {', '.join(str(n + 1) for n in range(len(key)))}"
         )
+
+
+def create_triggers(dialect: str, sources) -> None:
+    """The kept counts' triggers on work_item, for these `sources` (as `_sources` gives
+    them; migration 0037 lengthens the open items' key)."""
+    if dialect == "postgresql":
+        _postgresql_triggers(sources)
+    else:
+        _sqlite_triggers(sources)
+
+
+def drop_triggers(dialect: str) -> None:
+    if dialect == "postgresql":
+        for operation in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER kept_counts_{operation} ON work_item")
+        op.execute("DROP FUNCTION kept_counts()")
+    else:
+        for number in range(len(_sources("sqlite"))):
+            for operation in ("insert", "update", "delete"):
+                op.execute(f"DROP TRIGGER kept_counts_{operation}_{number}")
 
 
 def _filter_columns() -> list[sa.Column]:
@@ -205,11 +225,8 @@ def upgrade():
     )
     op.create_index("ix_item_hour_count_hour", "item_hour_count", ["hour"])
     dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
-        _postgresql_triggers()
-    else:
-        _sqlite_triggers()
-    _count_existing(dialect)
+    create_triggers(dialect, _sources(dialect))
+    _count_existing(_sources(dialect))
     # Today's deadlines and the next hour's, read from the index alone.
     op.create_index(
         "ix_work_item_open_due",
@@ -248,13 +265,6 @@ def downgrade():
     _open_order_index(include=[])
     op.drop_index("ix_work_item_waiting_since", "work_item")
     op.drop_index("ix_work_item_open_due", "work_item")
-    if op.get_bind().dialect.name == "postgresql":
-        for operation in ("insert", "update", "delete"):
-            op.execute(f"DROP TRIGGER kept_counts_{operation} ON work_item")
-        op.execute("DROP FUNCTION kept_counts()")
-    else:
-        for number in range(len(_sources("sqlite"))):
-            for operation in ("insert", "update", "delete"):
-                op.execute(f"DROP TRIGGER kept_counts_{operation}_{number}")
+    drop_triggers(op.get_bind().dialect.name)
     op.drop_table("item_hour_count")
     op.drop_table("open_item_count")
