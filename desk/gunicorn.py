@@ -3,6 +3,7 @@
 
 - No access log of gunicorn's own: the app writes one line a request (desk.logs), with the
   route instead of the address and its query string, which may hold a personal identity code.
+  (`Logger`: with a logging configuration, gunicorn would build each request's line anyway.)
 - gunicorn's own lines (start, stop, a worker's timeout) in the desk's JSON.
 - With PROMETHEUS_MULTIPROC_DIR set, a worker that exits is told to prometheus_client, so
   the gauges of live processes (open event streams) stop counting it.
@@ -15,7 +16,10 @@ from __future__ import annotations
 import gc
 import os
 
+from gunicorn import glogging
+
 accesslog = None
+logger_class = "desk.gunicorn.Logger"
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -42,6 +46,15 @@ control_socket_disable = True
 # A proxy in front (nginx) decides who the client is; the desk reads its headers only as
 # far as DESK_TRUSTED_PROXIES says (werkzeug's ProxyFix), so gunicorn passes them on as sent.
 forwarded_allow_ips = "127.0.0.1,::1"
+
+
+class Logger(glogging.Logger):
+    """gunicorn's logger, without the access log. (gunicorn takes a logging configuration
+    for a wish to log each request: it put together each request's line, some 3 % of what
+    a worker did for a delivery, for a logger that dropped it.)"""
+
+    def access(self, resp, req, environ, request_time) -> None:
+        return None
 
 
 def child_exit(server, worker) -> None:

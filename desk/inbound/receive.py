@@ -10,16 +10,14 @@ import enum
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, select, text
+from sqlalchemy import TextClause, bindparam, exists, select, text
 from sqlalchemy.orm import Session
 
 from ..channels.base import Adapter
 from ..models import ApiToken, DeliveryStatus, InboundDelivery, utcnow
-from . import tokens
 
 
 class Receipt(enum.StrEnum):
@@ -94,16 +92,15 @@ def receive(
     payload: dict[str, Any],
     *,
     token_id: int | None = None,
-    same_source: Callable[[int | None], bool] | None = None,
+    source: str | None = None,
 ) -> Received:
     """Store a valid delivery or classify it as a repeat; flushes, the caller commits.
 
     The insert does nothing on a conflicting (channel, external_id), so any number of
     simultaneous copies store exactly one delivery. With `token_id`, nothing is stored
-    unless that token is still active (`REVOKED`). `same_source(token_id)` says whether a
-    stored delivery's token is of the sending source system (asked of repeats only); a repeat
-    of another system's external_id is `FOREIGN`: it changes nothing and learns nothing of
-    the stored delivery.
+    unless that token is still active (`REVOKED`). With `source`, the sending source system
+    (its tokens' name, `tokens.source_token_ids`), a repeat of another system's external_id
+    is `FOREIGN`: it changes nothing and learns nothing of the stored delivery.
     """
     digest = content_hash(payload)
     new_id = str(uuid.uuid4())
@@ -123,10 +120,25 @@ def receive(
     ).scalar()
     if inserted is not None:
         return Received(Receipt.ACCEPTED, new_id)
-    if token_id is not None and not tokens.active(session, token_id):
+    # A repeat: the stored delivery, whether the token is still active and whether the
+    # stored delivery is the same source system's, in one statement.
+    repeat = session.execute(
+        _REPEAT,
+        {
+            "channel": adapter.name,
+            "external_id": payload["external_id"],
+            "token_id": token_id,
+            "source": source,
+        },
+    ).first()
+    if token_id is not None and (repeat is None or not repeat.active):
+        # Revoked since: the insert found the token revoked (and nothing is stored under
+        # this external_id), or the token was revoked after the delivery was stored.
         return Received(Receipt.REVOKED, "")
-    stored = _stored(session, adapter.name, payload["external_id"], lock=False)
-    if same_source is not None and not same_source(stored.token_id):
+    if repeat is None:
+        raise LookupError(f"no delivery {adapter.name}/{payload['external_id']} after a conflict")
+    stored = repeat.InboundDelivery
+    if source is not None and not repeat.own:
         return Received(Receipt.FOREIGN, "")
     if stored.content_hash == digest:
         # A plain repeat reads without locking: a storm of retries never holds the row that
@@ -142,6 +154,28 @@ def receive(
     stored.content_hash = digest
     session.flush()
     return Received(Receipt.UPDATED, stored.id, stored.item_id)
+
+
+_token = ApiToken.__table__.alias("sending")
+_source = ApiToken.__table__.alias("source")
+#: built once, as `_STORE`: the stored delivery of a repeat, with whether the sending token
+#: (`token_id`) is active and whether the stored delivery's token is of the `source` system
+_REPEAT = (
+    select(
+        InboundDelivery,
+        exists()
+        .where(_token.c.id == bindparam("token_id"), _token.c.revoked_at.is_(None))
+        .label("active"),
+        exists()
+        .where(_source.c.id == InboundDelivery.token_id, _source.c.name == bindparam("source"))
+        .label("own"),
+    )
+    .where(
+        InboundDelivery.channel == bindparam("channel"),
+        InboundDelivery.external_id == bindparam("external_id"),
+    )
+    .execution_options(populate_existing=True)
+)
 
 
 def _stored(session: Session, channel: str, external_id: str, *, lock: bool) -> InboundDelivery:

@@ -111,13 +111,3 @@ def revoke(session: Session, token_id: int) -> ApiToken | None:
         session.flush()
         forget(token.token_hash)  # other processes learn it at their next use
     return token
-
-
-def active(session: Session, token_id: int) -> bool:
-    """Whether the token is still active (not revoked)."""
-    return (
-        session.scalar(
-            select(ApiToken.id).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
-        )
-        is not None
-    )

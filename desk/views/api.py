@@ -158,11 +158,7 @@ def deliver(channel: str):
     if problems:
         metrics.DELIVERIES.labels(channel, "invalid").inc()
         return error(422, "invalid", problems=problems)
-
-    def same_source(token_id: int | None) -> bool:  # asked of repeats only
-        return token_id in tokens.source_token_ids(db.session, token)
-
-    received = receive(db.session, adapter, payload, token_id=token.id, same_source=same_source)
+    received = receive(db.session, adapter, payload, token_id=token.id, source=token.name)
     if received.receipt == Receipt.REVOKED:
         # Revoked since this process kept it: unknown from now on.
         db.session.rollback()
