@@ -40,6 +40,7 @@ def _state(items: list[WorkItem]) -> dict[int, tuple]:
             item.assignee_id,
             item.emergency,
             item.due_at,
+            item.answer_by,
             item.title,
         )
         for item in items
