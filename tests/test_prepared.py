@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from desk import extensions
 
@@ -85,3 +86,19 @@ def test_a_committed_write_is_kept_and_the_next_transaction_reads_it(engine):
         connection.execute(text("INSERT INTO prepared_probe VALUES (5)"))
     with engine.connect() as connection:
         assert connection.execute(text(PROBE), {"n": 1}).scalar_one() == 1
+
+
+def test_planning_once_lasts_the_transaction_and_keeps_it_one_that_only_read(engine):
+    """`plan_once` (the situation view's statements): generic plans for the rest of the
+    transaction, not after it; and it is a SELECT, so the transaction still ends with COMMIT
+    and what psycopg prepared in it stays prepared."""
+    setting = text("SELECT current_setting('plan_cache_mode')")
+    with Session(engine) as session:
+        extensions.plan_once(session)
+        assert session.execute(setting).scalar_one() == "force_generic_plan"
+        for _ in range(6):
+            session.execute(text(PROBE), {"n": 1}).scalar_one()
+    with engine.connect() as connection:
+        assert connection.execute(setting).scalar_one() == "auto"
+        prepared = connection.execute(text("SELECT statement FROM pg_prepared_statements"))
+        assert any("FROM prepared_probe WHERE n >" in s for s in prepared.scalars())

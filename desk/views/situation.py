@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import live
-from ..extensions import channel_registry, db
+from ..extensions import channel_registry, db, plan_once
 from ..i18n import by_name, language
 from ..models import (
     Queue,
@@ -102,6 +102,7 @@ def index():
 
 
 def _render_index() -> str:
+    plan_once(db.session)
     user = me()
     filters = _filters()
     now = utcnow()
@@ -164,6 +165,7 @@ def _render_index() -> str:
 @login_required
 def items():
     """The open items behind one number of the view, in the contract's order, a page at a time."""
+    plan_once(db.session)
     user = me()
     filters = _filters()
     queue = (
