@@ -287,6 +287,9 @@ class User(Base):
     title_fi: Mapped[str | None] = mapped_column(String(80))
     title_sv: Mapped[str | None] = mapped_column(String(80))
     title_en: Mapped[str | None] = mapped_column(String(80))
+    #: moves with every change to this person's saved views: each process keeps what it read
+    #: of them while it stands (desk.views.situation.my_saved_views; migration 0038)
+    saved_views_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     queues: Mapped[list[Queue]] = relationship(
         secondary="queue_membership", order_by="Queue.code", lazy="selectin"

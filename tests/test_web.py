@@ -392,6 +392,45 @@ def test_a_saved_view_returns_from_the_navigation_and_is_mine_alone(browser, app
     assert browser.post(f"/situation/views/{view.id}/delete", htmx=False).status_code == 302
 
 
+def test_a_view_saved_or_removed_elsewhere_shows_at_the_next_page(browser, app_session):
+    """Each process keeps the saved views it read while their version stands. A change made
+    through another process (here: in the database, as that process's request leaves it)
+    moves the version, and the next page shows it."""
+    from sqlalchemy import update
+
+    from desk.models import SavedView, User
+
+    def bump() -> None:
+        app_session.execute(
+            update(User)
+            .where(User.id == nurse.id)
+            .values(saved_views_version=User.saved_views_version + 1)
+        )
+
+    def shown() -> list[str]:
+        return re.findall(r'class="saved-view">([^<]+)<', text(browser.get("/work")))
+
+    nurse = make_user(app_session, queues=["omaolo-porvoo"])
+    app_session.commit()
+    browser.login(nurse)
+    assert shown() == []  # read, and kept
+    view = SavedView(user_id=nurse.id, name="Toisen prosessin näkymä", params={"state": "overdue"})
+    app_session.add(view)
+    bump()
+    app_session.commit()
+    assert shown() == ["Toisen prosessin näkymä"]
+    app_session.delete(view)
+    bump()
+    app_session.commit()
+    assert shown() == []
+    # And saved and removed here, after the process kept the views it read.
+    browser.post("/situation/views", {"name": "Omat", "state": "waiting"}, htmx=False)
+    assert shown() == ["Omat"]
+    saved = app_session.scalars(select(SavedView).where(SavedView.user_id == nurse.id)).one()
+    browser.post(f"/situation/views/{saved.id}/delete", htmx=False)
+    assert shown() == []
+
+
 def test_the_live_refresh_of_the_situation_view_gets_only_its_numbers(browser, app_session):
     nurse = make_user(app_session, queues=["omaolo-porvoo"])
     make_item(app_session, queue="omaolo-porvoo")

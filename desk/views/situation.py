@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
+
 from flask import (
     Blueprint,
     Flask,
@@ -14,7 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import bindparam, select
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import live
@@ -25,6 +28,7 @@ from ..models import (
     SavedView,
     ServiceArea,
     SystemArea,
+    User,
     utcnow,
 )
 from ..security import is_htmx, me
@@ -228,6 +232,7 @@ def save_view():
         flash(_("Give the view a name."), "error")
         return redirect(url_for("situation.items", **params))
     db.session.add(SavedView(user_id=me().id, name=name, params=params))
+    _saved_views_changed()
     db.session.commit()
     flash(_("The view %(name)s was saved.", name=name), "success")
     return redirect(url_for("situation.items", **params))
@@ -241,32 +246,74 @@ def delete_view(view_id: int):
     if view is None or view.user_id != me().id:
         abort(404)
     db.session.delete(view)
+    _saved_views_changed()
     db.session.commit()
     flash(_("The view %(name)s was removed.", name=view.name), "success")
     return redirect(url_for("situation.index"))
 
 
-#: built once: every whole page asks it
+def _saved_views_changed() -> None:
+    """Move my saved views' version, in the transaction that changes them: every process
+    reads them again at my next page (an increment in SQL, so two changes at once are two
+    versions)."""
+    db.session.execute(
+        update(User)
+        .where(User.id == me().id)
+        .values(saved_views_version=User.saved_views_version + 1)
+    )
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A saved view as the navigation and the situation view show it."""
+
+    id: int
+    name: str
+    params: dict
+
+
+#: built once: every whole page asks it, unless the process keeps the answer (below)
 _SAVED_VIEWS = (
-    select(SavedView).where(SavedView.user_id == bindparam("user_id")).order_by(SavedView.name)
+    select(SavedView.id, SavedView.name, SavedView.params)
+    .where(SavedView.user_id == bindparam("user_id"))
+    .order_by(SavedView.name)
+)
+#: per database (the real desk's, the training space's): per user id, the saved views read
+#: and the version of them the user's row had when they were read
+_kept_views: weakref.WeakKeyDictionary[Engine, dict[int, tuple[int, tuple[Saved, ...]]]] = (
+    weakref.WeakKeyDictionary()
 )
 
 
-def my_saved_views() -> list[SavedView]:
-    """The signed-in user's saved views (read once per request, and only by pages that show
-    them: fragments never ask)."""
+def my_saved_views() -> tuple[Saved, ...]:
+    """The signed-in user's saved views, for pages that show them (fragments never ask).
+
+    Read once per process while their version stands: the statement that read the request's
+    user read the version too (`User.saved_views_version`), so a view saved or removed in
+    any process is seen at the next page. (A version read before a change with views read
+    after it keeps views newer than their version: the next page's version differs and reads
+    them again.)"""
     from flask import g
     from flask_login import current_user
 
     if not current_user.is_authenticated:
-        return []
+        return ()
     if "saved_views" not in g:
+        user = current_user.user
         try:
-            g.saved_views = db.session.scalars(_SAVED_VIEWS, {"user_id": current_user.id}).all()
+            kept = _kept_views.setdefault(db.session.get_bind(), {})
+            version, views = kept.get(user.id, (None, ()))
+            if version != user.saved_views_version:
+                version = user.saved_views_version
+                views = tuple(
+                    Saved(*row) for row in db.session.execute(_SAVED_VIEWS, {"user_id": user.id})
+                )
+                kept[user.id] = (version, views)
+            g.saved_views = views
         except SQLAlchemyError:
             # The navigation must not stop an error page from showing.
             db.session.rollback()
-            g.saved_views = []
+            g.saved_views = ()
     return g.saved_views
 
 
