@@ -442,7 +442,8 @@ def list_numbers(
         where.append(part.kept)
         items_where.append(part.items)
     count, overdue = kept_counts.numbers(session, where, items_where, now, also=also)
-    # (what `also` counts of the overdue list is overdue too)
+    # The overdue list holds only overdue items: the kept part's count is its overdue ones
+    # (what `also` counts of it is overdue already).
     return (overdue, overdue) if state == "overdue" else (count, overdue)
 
 
