@@ -65,7 +65,7 @@ def test_a_burst_of_changes_renders_each_view_at_most_twice_a_second_and_never_d
     sipoo = hub.listen(Pushed(("sipoo",), frozenset({"q-sipoo"}), render("sipoo"), "ts"))
     plain = hub.listen()  # a page that has nothing pushed
     try:
-        _subscribed(redis_url)
+        _subscribed(redis_url, hub)
         started = time.monotonic()
         for _ in range(20):  # 20 changes of one queue within about a second
             _publish(redis_url, ["q-porvoo"])
@@ -109,7 +109,7 @@ def test_a_change_renders_again_only_the_views_of_its_municipality(redis_url):
             Pushed((name,), frozenset({"q"}), render(name), "t", municipalities=municipalities)
         )
     try:
-        _subscribed(redis_url)
+        _subscribed(redis_url, hub)
 
         def rendered_after(*change) -> list[str]:
             renderings.clear()
@@ -201,7 +201,7 @@ def test_a_push_names_the_rows_its_pages_have_and_carries_only_the_new_ones(redi
     hub = Broadcaster(redis_url)
     pages = [hub.listen(Pushed(("v",), frozenset({"q"}), render, f"t{n}", shorten)) for n in (1, 2)]
     try:
-        _subscribed(redis_url)
+        _subscribed(redis_url, hub)
         _publish(redis_url, ["q"])
         first = [_pushes(page, 1.0) for page in pages]
         _publish(redis_url, ["q"])
