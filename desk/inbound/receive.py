@@ -122,15 +122,13 @@ def receive(
         return Received(Receipt.ACCEPTED, new_id)
     # A repeat: the stored delivery, whether the token is still active and whether the
     # stored delivery is the same source system's, in one statement.
-    repeat = session.execute(
-        _REPEAT,
-        {
-            "channel": adapter.name,
-            "external_id": payload["external_id"],
-            "token_id": token_id,
-            "source": source,
-        },
-    ).first()
+    which = {
+        "channel": adapter.name,
+        "external_id": payload["external_id"],
+        "token_id": token_id,
+        "source": source,
+    }
+    repeat = session.execute(_REPEAT, which).first()
     if token_id is not None and (repeat is None or not repeat.active):
         # Revoked since: the insert found the token revoked (and nothing is stored under
         # this external_id), or the token was revoked after the delivery was stored.
@@ -144,7 +142,7 @@ def receive(
         # A plain repeat reads without locking: a storm of retries never holds the row that
         # the intake job is about to route.
         return Received(Receipt.DUPLICATE, stored.id, stored.item_id)
-    stored = _stored(session, adapter.name, payload["external_id"], lock=True)
+    stored = session.execute(_REPEAT_LOCKED, which).one().InboundDelivery
     if stored.content_hash == digest:
         return Received(Receipt.DUPLICATE, stored.id, stored.item_id)
     updated = adapter.update(stored.payload, payload)
@@ -176,12 +174,5 @@ _REPEAT = (
     )
     .execution_options(populate_existing=True)
 )
-
-
-def _stored(session: Session, channel: str, external_id: str, *, lock: bool) -> InboundDelivery:
-    query = select(InboundDelivery).where(
-        InboundDelivery.channel == channel, InboundDelivery.external_id == external_id
-    )
-    if lock:
-        query = query.with_for_update()
-    return session.scalars(query.execution_options(populate_existing=True)).one()
+#: the same, its delivery locked: a repeat with other content, about to change it
+_REPEAT_LOCKED = _REPEAT.with_for_update(of=InboundDelivery)
