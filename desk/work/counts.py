@@ -244,7 +244,12 @@ def numbers(
         func.coalesce(func.sum(kept.n).filter(kept.due_day < day), 0)
         + passed_today.scalar_subquery(),
     ).where(*kept_where)
-    rows = session.execute(union_all(counted, *also) if also else counted).all()
+    return added(session, [counted, *also])
+
+
+def added(session: Session, counts: Sequence[Select]) -> tuple[int, int]:
+    """The sums of statements that each count (items, overdue items), run as one."""
+    rows = session.execute(union_all(*counts) if len(counts) > 1 else counts[0]).all()
     return sum(row[0] for row in rows), sum(row[1] for row in rows)
 
 

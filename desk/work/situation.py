@@ -478,8 +478,7 @@ def count_beyond(
     conditions = _list_conditions(user, filters, now, queue, state)
     last = Cursor.after(shown[-1])
     if state not in KEPT_STATES:
-        rows = session.execute(union_all(*_counted(conditions, last.ranges(), now))).all()
-        return sum(row[0] for row in rows), sum(row[1] for row in rows)
+        return kept_counts.added(session, _counted(conditions, last.ranges(), now))
     if after is None:
         total, overdue = list_numbers(session, user, filters, now, queue=queue, state=state)
         shown_overdue = sum(1 for item in shown if item.due_at is not None and item.due_at < now)
