@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE, get_history
 
 from . import metrics
 from .models import ItemEvent, ItemMessage, WorkItem
@@ -78,27 +79,33 @@ def _collect(session: Session, flush_context) -> None:
                 items.add(obj.item.id)
             # Whose "items I hold" it changes: the holder's, and the one it was taken from.
             people.add(obj.item.assignee_id)
-            people.update(inspect(obj.item).attrs.assignee_id.history.deleted)
+            people.update(_before(obj.item, "assignee_id"))
     people.discard(None)
     for obj in session.dirty:
         if isinstance(obj, ItemMessage):
             # A message's state (sent, read, failed) changes without an event of the item.
             items.add(obj.item_id)
-        elif isinstance(obj, WorkItem):
+        elif isinstance(obj, WorkItem) and (
+            _before(obj, "queue_code") or _before(obj, "municipality_code")
+        ):
             # Where an item was before this flush, should its event come in a later one.
-            attrs = inspect(obj).attrs
-            if attrs.queue_code.history.deleted or attrs.municipality_code.history.deleted:
-                places.update(_places(obj))
+            places.update(_places(obj))
 
 
 def _places(item: WorkItem, from_queue: str | None = None) -> set[tuple[str, str | None]]:
     """Every (queue, municipality) the item is in or was in before this flush: the parts of
     the lists its change may change (desk.work.worklist.Shelf). The two columns keep their
     earlier values (`active_history`), even when set without being read first."""
-    attrs = inspect(item).attrs
-    queues = {item.queue_code, from_queue, *attrs.queue_code.history.deleted}
-    municipalities = {item.municipality_code, *attrs.municipality_code.history.deleted}
+    queues = {item.queue_code, from_queue, *_before(item, "queue_code")}
+    municipalities = {item.municipality_code, *_before(item, "municipality_code")}
     return {(q, m) for q in queues if q for m in municipalities}
+
+
+def _before(obj, key: str) -> tuple:
+    """The values `key` of `obj` had before this flush (none when unchanged). One attribute's
+    history, read as `inspect(obj).attrs` reads it (nothing is loaded): `attrs` built a state
+    for each of an item's columns, 12 % of a routing worker's CPU."""
+    return get_history(obj, key, PASSIVE_NO_INITIALIZE).deleted or ()
 
 
 def _publish_after_commit(session: Session) -> None:
