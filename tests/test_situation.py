@@ -21,6 +21,7 @@ def test_counts_per_queue_match_a_direct_count(session):
     make_item(session, queue="omaolo-porvoo", emergency=True, due_in=timedelta(minutes=10))
     make_item(session, queue="omaolo-porvoo", due_in=timedelta(minutes=-5))
     make_item(session, queue="omaolo-porvoo", due_in=timedelta(hours=3))
+    make_item(session, queue="omaolo-porvoo", due_in=timedelta(minutes=90))  # not due soon
     taken = make_item(session, queue="omaolo-porvoo", due_in=timedelta(minutes=30))
     parked = make_item(session, queue="omaolo-porvoo")
     done = make_item(session, queue="omaolo-porvoo", due_in=timedelta(minutes=-50))
@@ -35,7 +36,7 @@ def test_counts_per_queue_match_a_direct_count(session):
     numbers = situation.counts(session, nurse, Filters(), now)
     assert set(numbers) == {"omaolo-porvoo", "chat-regional"}
     omaolo = numbers["omaolo-porvoo"]
-    assert (omaolo.waiting, omaolo.in_progress, omaolo.waiting_resident) == (3, 1, 1)
+    assert (omaolo.waiting, omaolo.in_progress, omaolo.waiting_resident) == (4, 1, 1)
     assert (omaolo.due_soon, omaolo.overdue, omaolo.emergency) == (2, 1, 1)
     for state in situation.STATES:
         direct = session.scalars(
@@ -46,6 +47,9 @@ def test_counts_per_queue_match_a_direct_count(session):
             )
         ).all()
         assert getattr(omaolo, state) == len(direct), state
+        # The number's list holds the same items (its statement is kept, `now` bound).
+        listed = situation.items(session, nurse, Filters(), now, queue="omaolo-porvoo", state=state)
+        assert sorted(row.id for row in listed) == sorted(direct), state
     assert numbers["chat-regional"].waiting == 1
     only_sipoo = situation.counts(session, nurse, Filters(municipality="sipoo"), now)
     assert set(only_sipoo) == {"chat-regional"}

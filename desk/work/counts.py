@@ -23,7 +23,6 @@ keep the tables small, and would catch a change made with the triggers disabled.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -225,31 +224,34 @@ def today(now: datetime) -> tuple[int, datetime]:
     return number, start_of(number, DAY)
 
 
-def numbers(
-    session: Session, kept_where, items_where, now: datetime, *, also: Sequence[Select] = ()
-) -> tuple[int, int]:
+def numbers(session: Session, kept_where, items_where, now: datetime) -> tuple[int, int]:
     """(how many open items a list holds, how many of them are overdue): the kept counts
     under `kept_where` (conditions on open_item_count's columns) for both, and for today's
     deadlines that have already passed, the items under `items_where` (the same list, as
-    conditions on work_item), read from the index of open items by deadline. `also`: more
-    counts of (items, overdue items) to add, read in the same statement."""
-    kept = open_item_count.c
+    conditions on work_item), read from the index of open items by deadline."""
     day, midnight = today(now)
+    return summed(session, numbered(kept_where, items_where, now, day, midnight))
+
+
+def numbered(kept_where, items_where, now, day, midnight) -> Select:
+    """`numbers`' statement, with today's day number and when it began (`today`): values, or
+    bound parameters for a statement that is kept (desk.work.situation)."""
+    kept = open_item_count.c
     passed_today = select(func.count()).where(
         *items_where, WorkItem.due_at >= midnight, WorkItem.due_at < now
     )
     # One statement: one round trip, and everything read in the same snapshot.
-    counted = select(
+    return select(
         func.coalesce(func.sum(kept.n), 0),
         func.coalesce(func.sum(kept.n).filter(kept.due_day < day), 0)
         + passed_today.scalar_subquery(),
     ).where(*kept_where)
-    return added(session, [counted, *also])
 
 
-def added(session: Session, counts: Sequence[Select]) -> tuple[int, int]:
-    """The sums of statements that each count (items, overdue items), run as one."""
-    rows = session.execute(union_all(*counts) if len(counts) > 1 else counts[0]).all()
+def summed(session: Session, statement, values=None) -> tuple[int, int]:
+    """The sums of the rows of (items, overdue items) that `statement` reads: `numbered`'s,
+    or a union of it with more such counts (given their parameters' `values`)."""
+    rows = session.execute(statement, values).all()
     return sum(row[0] for row in rows), sum(row[1] for row in rows)
 
 

@@ -6,14 +6,15 @@ history does not slow the view however much of it there is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import (
+    Integer,
     and_,
+    bindparam,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -33,7 +34,7 @@ from ..models import (
     open_item_count,
 )
 from . import counts as kept_counts
-from .access import visible_to, written
+from .access import Who, visible_to, written
 from .lifecycle import work_order
 from .worklist import HELD_LIST_COLUMNS, ListRow, rows_with_holders
 
@@ -93,26 +94,29 @@ class Counts:
 
 
 _STATE_CONDITIONS = {
-    "waiting": lambda now: written(WorkItem.status, ItemStatus.NEW.value),
-    "in_progress": lambda now: written(WorkItem.status, ItemStatus.IN_PROGRESS.value),
-    "waiting_resident": lambda now: written(WorkItem.status, ItemStatus.WAITING.value),
-    "due_soon": lambda now: and_(WorkItem.due_at >= now, WorkItem.due_at < now + DUE_SOON),
-    "overdue": lambda now: WorkItem.due_at < now,
-    "emergency": lambda now: WorkItem.emergency.is_(True),
-    "callbacks_waiting": lambda now: and_(CALLBACK, written(WorkItem.status, ItemStatus.NEW.value)),
-    "callbacks_due_soon": lambda now: and_(
-        CALLBACK, WorkItem.due_at >= now, WorkItem.due_at < now + DUE_SOON
+    "waiting": lambda now, soon: written(WorkItem.status, ItemStatus.NEW.value),
+    "in_progress": lambda now, soon: written(WorkItem.status, ItemStatus.IN_PROGRESS.value),
+    "waiting_resident": lambda now, soon: written(WorkItem.status, ItemStatus.WAITING.value),
+    "due_soon": lambda now, soon: and_(WorkItem.due_at >= now, WorkItem.due_at < soon),
+    "overdue": lambda now, soon: WorkItem.due_at < now,
+    "emergency": lambda now, soon: WorkItem.emergency.is_(True),
+    "callbacks_waiting": lambda now, soon: and_(
+        CALLBACK, written(WorkItem.status, ItemStatus.NEW.value)
     ),
-    "callbacks_overdue": lambda now: and_(CALLBACK, WorkItem.due_at < now),
-    "retrying": lambda now: and_(
+    "callbacks_due_soon": lambda now, soon: and_(
+        CALLBACK, WorkItem.due_at >= now, WorkItem.due_at < soon
+    ),
+    "callbacks_overdue": lambda now, soon: and_(CALLBACK, WorkItem.due_at < now),
+    "retrying": lambda now, soon: and_(
         WorkItem.retry_at.is_not(None), written(WorkItem.status, ItemStatus.WAITING.value)
     ),
 }
 
 
-def state_condition(state: str, now: datetime):
-    """The SQL condition of one column of the view, for its count and its list."""
-    return _STATE_CONDITIONS[state](now)
+def state_condition(state: str, now, soon=None):
+    """The SQL condition of one column of the view, for its count and its list, at `now`
+    (due soon: before `soon`, now + DUE_SOON). Values, or bound parameters (NOW, SOON)."""
+    return _STATE_CONDITIONS[state](now, now + DUE_SOON if soon is None else soon)
 
 
 def counts(session: Session, user: User, filters: Filters, now: datetime) -> dict[str, Counts]:
@@ -240,6 +244,34 @@ class Part:
     items: object
 
 
+#: The values a list's statements take at each request, bound: the statements themselves are
+#: kept, one for each list (who, filters, queue, state) and each shape of its cursor (`Shape`),
+#: so that a page neither builds them again nor works out their cache keys (a tenth of a deep
+#: page's time went to that). What a page binds: `_values`.
+NOW = bindparam("now", type_=WorkItem.due_at.type)
+SOON = bindparam("soon", type_=WorkItem.due_at.type)  # now + DUE_SOON
+TODAY = bindparam("today", type_=Integer())  # today's number, as the kept counts number days
+MIDNIGHT = bindparam("midnight", type_=WorkItem.due_at.type)  # when today began
+#: where the page before ended: its row's deadline in the order, submission, title and id;
+#: its day in the order, and when the next day begins (`Cursor.values`)
+AFTER_DUE = bindparam("after_due", type_=WorkItem.due_at.type)
+AFTER_SUBMITTED = bindparam("after_submitted", type_=WorkItem.submitted_at.type)
+AFTER_TITLE = bindparam("after_title", type_=WorkItem.title.type)
+AFTER_ID = bindparam("after_id", type_=WorkItem.id.type)
+AFTER_DAY = bindparam("after_day", type_=Integer())
+AFTER_TOMORROW = bindparam("after_tomorrow", type_=WorkItem.submitted_at.type)
+#: how many kept statements of each kind a process holds, the most recently used: one for
+#: each list and shape of cursor, 50 to 90 KB with its cache key
+KEPT_STATEMENTS = 256
+
+
+def _values(now: datetime, after: Cursor | None = None) -> dict:
+    """The values a list's kept statements bind at `now`, after the cursor `after`."""
+    today, midnight = kept_counts.today(now)
+    values = {"now": now, "soon": now + DUE_SOON, "today": today, "midnight": midnight}
+    return values if after is None else values | after.values()
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Where a page of a list ended: the last row's place in the contract's order."""
@@ -258,45 +290,62 @@ class Cursor:
     @classmethod
     def at(cls, session: Session, item_id: int) -> Cursor | None:
         """The place of the item `item_id` (None if there is none): its five columns only."""
-        row = session.execute(
-            select(
-                WorkItem.emergency,
-                WorkItem.order_due,
-                WorkItem.submitted_at,
-                WorkItem.title,
-                WorkItem.id,
-            ).where(WorkItem.id == item_id)
-        ).first()
+        row = session.execute(_AT, {"item_id": item_id}).first()
         return cls(*row) if row is not None else None
 
-    def _same_deadline(self, later: bool):
-        """Rows of this one's emergency and deadline, after it (`later`) or up to it."""
-        same_due = (
-            WorkItem.order_due.is_(None)
-            if self.due_at is None
-            else WorkItem.order_due == self.due_at
-        )
+    @property
+    def shape(self) -> Shape:
+        return Shape(self.emergency, self.due_at is not None)
+
+    def values(self) -> dict:
+        """What the kept statements bind of this cursor (AFTER_*): its columns, and its day
+        in the lists' order as the kept counts number it (its deadline's, or without one its
+        submission's), and when the next day begins."""
+        moment = self.submitted_at if self.due_at is None else self.due_at
+        day = kept_counts.epoch(moment, kept_counts.DAY)
+        return {
+            "after_due": self.due_at,
+            "after_submitted": self.submitted_at,
+            "after_title": self.title,
+            "after_id": self.id,
+            "after_day": day,
+            "after_tomorrow": kept_counts.start_of(day + 1, kept_counts.DAY),
+        }
+
+
+#: `Cursor.at`'s statement, built once
+_AT = select(
+    WorkItem.emergency, WorkItem.order_due, WorkItem.submitted_at, WorkItem.title, WorkItem.id
+).where(WorkItem.id == bindparam("item_id"))
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A cursor as the kept statements read it: whether its row is an emergency and whether
+    it has a deadline in the order make the statement; its values are bound (AFTER_*)."""
+
+    emergency: bool
+    dated: bool
+
+    def _same_deadline(self):
+        """Rows of the cursor's emergency and deadline, after it."""
+        same_due = WorkItem.order_due == AFTER_DUE if self.dated else WorkItem.order_due.is_(None)
         rest = tuple_(WorkItem.submitted_at, WorkItem.title, WorkItem.id)
-        this = tuple_(
-            literal(self.submitted_at, WorkItem.submitted_at.type),
-            literal(self.title, WorkItem.title.type),
-            literal(self.id, WorkItem.id.type),
-        )
         return and_(
             WorkItem.emergency.is_(self.emergency),
             same_due,
-            rest > this if later else rest <= this,
+            rest > tuple_(AFTER_SUBMITTED, AFTER_TITLE, AFTER_ID),
         )
 
     def ranges(self) -> list:
-        """Rows after this one in (emergency DESC, due_at NULLS LAST, submitted_at, title, id),
-        as disjoint ranges that each read an index in order from a starting point: the same
-        emergency and deadline with a later (submitted_at, title, id); a later deadline; no
-        deadline; and the non-emergencies after the emergencies."""
-        ranges = [self._same_deadline(later=True)]
-        if self.due_at is not None:
+        """Rows after the cursor in (emergency DESC, due_at NULLS LAST, submitted_at, title,
+        id), as disjoint ranges that each read an index in order from a starting point: the
+        same emergency and deadline with a later (submitted_at, title, id); a later deadline;
+        no deadline; and the non-emergencies after the emergencies."""
+        ranges = [self._same_deadline()]
+        if self.dated:
             ranges.append(
-                and_(WorkItem.emergency.is_(self.emergency), WorkItem.order_due > self.due_at)
+                and_(WorkItem.emergency.is_(self.emergency), WorkItem.order_due > AFTER_DUE)
             )
             ranges.append(
                 and_(WorkItem.emergency.is_(self.emergency), WorkItem.order_due.is_(None))
@@ -305,39 +354,32 @@ class Cursor:
             ranges.append(WorkItem.emergency.is_(False))
         return ranges
 
-    def _day(self) -> tuple[int, datetime]:
-        """This row's day in the lists' order, as the kept counts number it (its deadline's,
-        or without one its submission's), and when the next day begins."""
-        moment = self.submitted_at if self.due_at is None else self.due_at
-        day = kept_counts.epoch(moment, kept_counts.DAY)
-        return day, kept_counts.start_of(day + 1, kept_counts.DAY)
-
     def rest_of_day(self) -> list:
-        """Rows after this one within its day in the lists' order, as disjoint ranges of
+        """Rows after the cursor within its day in the lists' order, as disjoint ranges of
         the index (what `later_days` leaves)."""
-        _day, tomorrow = self._day()
-        if self.due_at is None:
-            return [and_(self._same_deadline(later=True), WorkItem.submitted_at < tomorrow)]
+        if not self.dated:
+            return [and_(self._same_deadline(), WorkItem.submitted_at < AFTER_TOMORROW)]
         return [
-            self._same_deadline(later=True),
+            self._same_deadline(),
             and_(
                 WorkItem.emergency.is_(self.emergency),
-                WorkItem.order_due > self.due_at,
-                WorkItem.order_due < tomorrow,
+                WorkItem.order_due > AFTER_DUE,
+                WorkItem.order_due < AFTER_TOMORROW,
             ),
         ]
 
     def later_days(self) -> Part:
-        """Rows of the days after this one's in the lists' order (with this emergency, and
+        """Rows of the days after the cursor's in the lists' order (with its emergency, and
         after the emergencies every non-emergency), as the kept counts hold them."""
         kept = open_item_count.c
-        day, tomorrow = self._day()
-        if self.due_at is None:
-            kept_later = and_(kept.order_day.is_(None), kept.undated_day > day)
-            items_later = and_(WorkItem.order_due.is_(None), WorkItem.submitted_at >= tomorrow)
+        if self.dated:
+            kept_later = or_(kept.order_day > AFTER_DAY, kept.order_day.is_(None))
+            items_later = or_(WorkItem.order_due >= AFTER_TOMORROW, WorkItem.order_due.is_(None))
         else:
-            kept_later = or_(kept.order_day > day, kept.order_day.is_(None))
-            items_later = or_(WorkItem.order_due >= tomorrow, WorkItem.order_due.is_(None))
+            kept_later = and_(kept.order_day.is_(None), kept.undated_day > AFTER_DAY)
+            items_later = and_(
+                WorkItem.order_due.is_(None), WorkItem.submitted_at >= AFTER_TOMORROW
+            )
         part = Part(
             kept=and_(kept.emergency.is_(self.emergency), kept_later),
             items=and_(WorkItem.emergency.is_(self.emergency), items_later),
@@ -363,7 +405,21 @@ def items(
 ) -> list[ListRow]:
     """One page of the open items behind a number of the view, in the contract's order: as
     plain rows with their holders' names (`worklist.rows_with_holders`), not whole items."""
-    where = _list_conditions(user, filters, now, queue, state)
+    statement = _page(Who.of(user), filters, queue, state, after and after.shape, limit)
+    return rows_with_holders(session, statement, _values(now, after))
+
+
+@lru_cache(maxsize=KEPT_STATEMENTS)
+def _page(
+    who: Who,
+    filters: Filters,
+    queue: str | None,
+    state: str | None,
+    after: Shape | None,
+    limit: int,
+) -> Select:
+    """`items`' statement, kept."""
+    where = _list_conditions(who, filters, queue, state)
     ranges = [] if after is None else after.ranges()
     if len(ranges) == 1:  # the rest of the list is one range of the index: read it in order
         where.append(ranges[0])
@@ -382,24 +438,22 @@ def items(
             for r in ranges
         ]
         where = [WorkItem.id.in_(union_all(*pages))]
-    query = (
+    return (
         select(*HELD_LIST_COLUMNS)
         .outerjoin(User, User.id == WorkItem.assignee_id)
         .where(*where)
         .order_by(*work_order())
         .limit(limit)
     )
-    return rows_with_holders(session, query)
 
 
-def _list_conditions(
-    user: User, filters: Filters, now: datetime, queue: str | None, state: str | None
-) -> list:
-    conditions = [written(WorkItem.status, OPEN_STATUSES), visible_to(user), *filters.conditions()]
+def _list_conditions(who: Who, filters: Filters, queue: str | None, state: str | None) -> list:
+    """A list's conditions on the items, at NOW."""
+    conditions = [written(WorkItem.status, OPEN_STATUSES), visible_to(who), *filters.conditions()]
     if queue:
         conditions.append(WorkItem.queue_code == queue)
     if state:
-        conditions.append(state_condition(state, now))
+        conditions.append(state_condition(state, NOW, SOON))
         if state in PHONE_STATES:
             conditions.append(PHONE_WORK)
     return conditions
@@ -424,37 +478,61 @@ def list_numbers(
     *,
     queue: str | None,
     state: str | None,
-    part: Part | None = None,
-    also: Sequence[Select] = (),
 ) -> tuple[int, int] | None:
     """(how many items the whole list holds, how many of them are overdue), from the kept
     counts and today's deadlines; None for the lists they do not count (due soon, whose
-    index read is small anyway, and the phone work's). With a `part`, of that part of the
-    list only, and with `also`, more counts added in the same statement (`_counted`)."""
+    index read is small anyway, and the phone work's)."""
     if state not in KEPT_STATES:
         return None
-    kept = open_item_count.c
-    where = [visible_to(user, rows=kept), *filters.conditions(kept), *KEPT_STATES[state](kept)]
-    if queue:
-        where.append(kept.queue_code == queue)
-    items_where = _list_conditions(user, filters, now, queue, state)
-    if part is not None:
-        where.append(part.kept)
-        items_where.append(part.items)
-    count, overdue = kept_counts.numbers(session, where, items_where, now, also=also)
+    return _kept_numbers(session, _numbers(Who.of(user), filters, queue, state, None), state, now)
+
+
+def _kept_numbers(session: Session, statement, state: str | None, now, after=None):
+    count, overdue = kept_counts.summed(session, statement, _values(now, after))
     # The overdue list holds only overdue items: the kept part's count is its overdue ones
-    # (what `also` counts of it is overdue already).
+    # (what the rest of the day counts of it is overdue already).
     return (overdue, overdue) if state == "overdue" else (count, overdue)
 
 
-def _counted(conditions: list, ranges: list, now: datetime) -> list[Select]:
-    """(how many rows, how many overdue) in each of disjoint `ranges` of a list, to add up.
-    Each range counted on its own: as for a page itself (`items`), an OR of them all makes
-    PostgreSQL read everything the ranges share, each alone only its own range."""
+@lru_cache(maxsize=KEPT_STATEMENTS)
+def _numbers(
+    who: Who, filters: Filters, queue: str | None, state: str | None, after: Shape | None
+) -> Select:
+    """`list_numbers`' statement, kept; with `after`, of the list after a page that ended
+    so: the kept numbers of the days after the cursor's, and in the same statement the rest
+    of its day counted from the index (`_counted`)."""
+    kept = open_item_count.c
+    where = [visible_to(who, rows=kept), *filters.conditions(kept), *KEPT_STATES[state](kept)]
+    if queue:
+        where.append(kept.queue_code == queue)
+    items_where = _list_conditions(who, filters, queue, state)
+    if after is None:
+        return kept_counts.numbered(where, items_where, NOW, TODAY, MIDNIGHT)
+    rest_of_day = _counted(_list_conditions(who, filters, queue, state), after.rest_of_day())
+    part = after.later_days()
+    where.append(part.kept)
+    items_where.append(part.items)
+    return union_all(kept_counts.numbered(where, items_where, NOW, TODAY, MIDNIGHT), *rest_of_day)
+
+
+def _counted(conditions: list, ranges: list) -> list[Select]:
+    """(how many rows, how many overdue at NOW) in each of disjoint `ranges` of a list, to
+    add up. Each range counted on its own: as for a page itself (`items`), an OR of them all
+    makes PostgreSQL read everything the ranges share, each alone only its own range."""
     return [
-        select(func.count(), func.count().filter(WorkItem.due_at < now)).where(*conditions, r)
+        select(func.count(), func.count().filter(WorkItem.due_at < NOW)).where(*conditions, r)
         for r in ranges
     ]
+
+
+@lru_cache(maxsize=KEPT_STATEMENTS)
+def _beyond(
+    who: Who, filters: Filters, queue: str | None, state: str | None, after: Shape
+) -> Select:
+    """What comes after a page of a list the kept counts do not count, counted from the
+    index: `count_beyond`'s statement for those lists, kept."""
+    counted = _counted(_list_conditions(who, filters, queue, state), after.ranges())
+    return union_all(*counted) if len(counted) > 1 else counted[0]
 
 
 def count_beyond(
@@ -475,25 +553,18 @@ def count_beyond(
     numbers of the days after the page's last row's day in the lists' order, plus the rest
     of that day read from the index: however far into the list, one day's index entries at
     most. The lists the kept counts do not count are counted from the index."""
-    conditions = _list_conditions(user, filters, now, queue, state)
     last = Cursor.after(shown[-1])
+    who = Who.of(user)
     if state not in KEPT_STATES:
-        return kept_counts.added(session, _counted(conditions, last.ranges(), now))
+        statement = _beyond(who, filters, queue, state, last.shape)
+        return kept_counts.summed(session, statement, _values(now, last))
     if after is None:
         total, overdue = list_numbers(session, user, filters, now, queue=queue, state=state)
         shown_overdue = sum(1 for item in shown if item.due_at is not None and item.due_at < now)
         return total - len(shown), overdue - shown_overdue
     # one statement: the kept numbers of the later days, the rest of this day counted
-    return list_numbers(
-        session,
-        user,
-        filters,
-        now,
-        queue=queue,
-        state=state,
-        part=last.later_days(),
-        also=_counted(conditions, last.rest_of_day(), now),
-    )
+    statement = _numbers(who, filters, queue, state, last.shape)
+    return _kept_numbers(session, statement, state, now, last)
 
 
 HOURS = kept_counts.HOURS

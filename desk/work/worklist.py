@@ -103,13 +103,13 @@ class _Names:
         ]
 
 
-def rows_with_holders(session: Session, query) -> list[ListRow]:
-    """The rows `query` finds, each with its holder by name: it selects `HELD_LIST_COLUMNS`
-    (the holder's name joined: `outerjoin(User, User.id == WorkItem.assignee_id)`). Plain
-    rows, named from the kept reference tables, as My work's."""
+def rows_with_holders(session: Session, query, values=None) -> list[ListRow]:
+    """The rows `query` finds (given its parameters' `values`), each with its holder by name:
+    it selects `HELD_LIST_COLUMNS` (the holder's name joined: `outerjoin(User, User.id ==
+    WorkItem.assignee_id)`). Plain rows, named from the kept reference tables, as My work's."""
     get = kept.reference(session).get
     rows = []
-    for row in session.execute(query):
+    for row in session.execute(query, values):
         columns = dict(row._mapping)
         holder = columns.pop("holder")
         rows.append(
