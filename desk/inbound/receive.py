@@ -13,8 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, exists, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, TextClause, bindparam, exists, select, text
+from sqlalchemy.orm import Session, scoped_session
 
 from ..channels.base import Adapter
 from ..models import ApiToken, DeliveryStatus, InboundDelivery, utcnow
@@ -104,7 +104,8 @@ def receive(
     """
     digest = content_hash(payload)
     new_id = str(uuid.uuid4())
-    inserted = session.execute(
+    inserted = _stored(
+        session,
         _STORE if token_id is None else _STORE_CHECKED,
         {
             "id": new_id,
@@ -117,7 +118,7 @@ def receive(
             "attempts": 0,
             "token_id": token_id,
         },
-    ).scalar()
+    )
     if inserted is not None:
         return Received(Receipt.ACCEPTED, new_id)
     # A repeat: the stored delivery, whether the token is still active and whether the
@@ -152,6 +153,23 @@ def receive(
     stored.content_hash = digest
     session.flush()
     return Received(Receipt.UPDATED, stored.id, stored.item_id)
+
+
+def _stored(session: Session, statement: TextClause, values: dict) -> str | None:
+    """Run the insert (`_STORE`); the new delivery's id, or None for a repeat.
+
+    When the session has begun nothing yet (a delivery's request, as it nearly always has),
+    the insert commits by itself on a connection of its own: one round trip to the database
+    instead of three (BEGIN, the insert, COMMIT). It is one statement, atomic alone, and
+    committed before the source system is answered, as before. A repeat goes on in the
+    session's transaction. Inside a transaction (a test's, or a caller's), the insert is
+    that transaction's."""
+    own = session() if isinstance(session, scoped_session) else session  # the request's
+    bind = own.get_bind()
+    if own.in_transaction() or not isinstance(bind, Engine):
+        return session.execute(statement, values).scalar()
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.execute(statement, values).scalar()
 
 
 _token = ApiToken.__table__.alias("sending")
