@@ -207,3 +207,34 @@ def test_a_drain_that_fails_lets_go_at_once(app, committed, redis_url, monkeypat
             db.session.remove()
     finally:
         app.config.update(DESK_JOBS_INLINE=True, REDIS_URL=None)
+
+
+def test_two_drains_at_once_both_look_again(app, committed, redis_url):
+    """Two drains may run at once: one was asked for while another ran. Each holds the flag
+    in turn, and must not take the other's hold for a drain still waiting to start, or both
+    end believing that the other looks again, and what arrives meanwhile waits for the
+    sweep. Only a drain asked for and not yet started is relied on."""
+    from desk.tasks import hold, started
+
+    app.config.update(DESK_JOBS_INLINE=False, REDIS_URL=redis_url)
+    try:
+        with app.app_context():
+            arrive(0)  # asks for a drain: it waits in the queue
+            job_queue().empty()  # (run by hand below)
+            started(jobs.WAITING_DRAIN)  # the first drain starts
+            assert hold(jobs.WAITING_DRAIN, "first")
+            started(jobs.WAITING_DRAIN)  # a second one, asked for meanwhile, starts too
+            assert hold(jobs.WAITING_DRAIN, "second")
+            arrive(1)  # relies on a drain that holds: none is woken
+            assert drains() == 0
+            # Each sees the other's hold: both look again.
+            assert hold(jobs.WAITING_DRAIN, "first")
+            assert hold(jobs.WAITING_DRAIN, "second")
+            # A drain asked for and not yet started is relied on: a running one may end.
+            job_queue().connection.delete(jobs.WAITING_DRAIN)
+            arrive(2)
+            assert drains() == 1
+            assert not hold(jobs.WAITING_DRAIN, "first")
+            db.session.remove()
+    finally:
+        app.config.update(DESK_JOBS_INLINE=True, REDIS_URL=None)

@@ -197,6 +197,9 @@ def enqueue(func: Callable, *args, job_id: str | None = None) -> None:
 
 #: how long a job asked for with `enqueue_once` keeps others from asking, if it never starts
 ONCE_SECONDS = 300
+#: the waiting key's value while a job asked for has not started (running jobs that `hold`
+#: it write their own names)
+ASKED = "asked"
 
 
 def enqueue_once(func: Callable, waiting: str) -> None:
@@ -206,7 +209,7 @@ def enqueue_once(func: Callable, waiting: str) -> None:
     Raises RedisError as `enqueue` does."""
     if current_app.config["DESK_JOBS_INLINE"]:
         func()
-    elif redis_connection().set(waiting, 1, nx=True, ex=ONCE_SECONDS):
+    elif redis_connection().set(waiting, ASKED, nx=True, ex=ONCE_SECONDS):
         enqueue(func)
 
 
@@ -225,13 +228,15 @@ HOLD_SECONDS = 3
 def hold(waiting: str, holder: str) -> bool:
     """For a running job asked for with `enqueue_once` that will look again in a moment (and
     call `started` then): whoever asks meanwhile relies on it, as on a waiting job. `holder`
-    names the job; holding again renews the hold. False when another job waits already (it
-    looks after this moment, so this one may end), also when Redis fails (the sweep takes
-    what is left); always True in-process (no other job can run)."""
+    names the job; holding again renews the hold. False when another job waits already, asked
+    for and not yet started (it looks after this moment, so this one may end), also when
+    Redis fails (the sweep takes what is left); always True in-process (no other job can
+    run). Another running job's hold is no reason to end: that job may be about to end for
+    the same reason, and both would leave what arrives meanwhile to the sweep."""
     if current_app.config["DESK_JOBS_INLINE"]:
         return True
     try:
         before = redis_connection().set(waiting, holder, ex=HOLD_SECONDS, get=True)
     except RedisError:
         return False
-    return before is None or (before.decode() if isinstance(before, bytes) else before) == holder
+    return (before.decode() if isinstance(before, bytes) else before) != ASKED
