@@ -471,27 +471,18 @@ KEPT_STATES = {
 }
 
 
-def list_numbers(
+def _kept_numbers(
     session: Session,
-    user: User,
+    who: Who,
     filters: Filters,
     now: datetime,
-    *,
     queue: str | None,
     state: str | None,
-) -> tuple[int, int] | None:
-    """(how many items the whole list holds, how many of them are overdue), from the kept
-    counts and today's deadlines; None for the lists they do not count (due soon, whose
-    index read is small anyway, and the phone work's)."""
-    if state not in KEPT_STATES:
-        return None
-    return _kept_numbers(session, _numbers(Who.of(user), filters, queue, state, None), state, now)
-
-
-def _kept_numbers(
-    session: Session, statement, state: str | None, now: datetime, after: Cursor | None = None
+    after: Cursor | None = None,
 ) -> tuple[int, int]:
-    """What `_numbers`' `statement` counts, run at `now` (after the cursor `after`)."""
+    """(how many items a list the kept counts count holds, how many of them are overdue):
+    the whole list, or with `after` what comes after that cursor (`_numbers`)."""
+    statement = _numbers(who, filters, queue, state, after and after.shape)
     count, overdue = kept_counts.summed(session, statement, _values(now, after))
     # The overdue list holds only overdue items: the kept part's count is its overdue ones
     # (what the rest of the day counts of it is overdue already).
@@ -502,7 +493,7 @@ def _kept_numbers(
 def _numbers(
     who: Who, filters: Filters, queue: str | None, state: str | None, after: Shape | None
 ) -> Select:
-    """`list_numbers`' statement, kept; with `after`, of the list after a page that ended
+    """`_kept_numbers`' statement, kept; with `after`, of the list after a page that ended
     so: the kept numbers of the days after the cursor's, and in the same statement the rest
     of its day counted from the index (`_counted`)."""
     kept = open_item_count.c
@@ -563,12 +554,11 @@ def count_beyond(
         statement = _beyond(who, filters, queue, state, last.shape)
         return kept_counts.summed(session, statement, _values(now, last))
     if after is None:
-        total, overdue = list_numbers(session, user, filters, now, queue=queue, state=state)
+        total, overdue = _kept_numbers(session, who, filters, now, queue, state)
         shown_overdue = sum(1 for item in shown if item.due_at is not None and item.due_at < now)
         return total - len(shown), overdue - shown_overdue
     # one statement: the kept numbers of the later days, the rest of this day counted
-    statement = _numbers(who, filters, queue, state, last.shape)
-    return _kept_numbers(session, statement, state, now, last)
+    return _kept_numbers(session, who, filters, now, queue, state, last)
 
 
 HOURS = kept_counts.HOURS
