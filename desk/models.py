@@ -343,6 +343,11 @@ PHONE_WORK_ROWS = (
     "status IN ('new', 'in_progress', 'waiting') AND (channel = 'callback' OR retry_at IS NOT NULL)"
 )
 
+#: the open emergencies that wait to be taken, and those that someone holds: the emergency
+#: watch's two partial indexes (desk.work.worklist._my_emergencies asks for each apart)
+EMERGENCY_TAKEABLE = "emergency IS TRUE AND status = 'new' AND assignee_id IS NULL"
+EMERGENCY_HELD = "emergency IS TRUE AND status IN ('in_progress', 'waiting')"
+
 TREND_COLUMNS = [
     "queue_code",
     "municipality_code",
@@ -447,6 +452,24 @@ class WorkItem(Base):
             "id",
             postgresql_where=text("status = 'new' AND assignee_id IS NULL"),
             sqlite_where=text("status = 'new' AND assignee_id IS NULL"),
+        ),
+        # The emergency watch of every page (desk.work.worklist.newest_emergency): the newest
+        # open emergency that waits in the user's queues, and the newest given to the user,
+        # each the first row of its own index that the user may see.
+        Index(
+            "ix_work_item_emergency_takeable",
+            "id",
+            postgresql_include=["queue_code", "municipality_code"],
+            postgresql_where=text(EMERGENCY_TAKEABLE),
+            sqlite_where=text(EMERGENCY_TAKEABLE),
+        ),
+        Index(
+            "ix_work_item_emergency_held",
+            "assignee_id",
+            "id",
+            postgresql_include=["queue_code", "municipality_code"],
+            postgresql_where=text(EMERGENCY_HELD),
+            sqlite_where=text(EMERGENCY_HELD),
         ),
         # Items waiting in their queue for the next call attempt: the sweep reads those due.
         Index(

@@ -40,7 +40,7 @@ from ..models import (
 )
 from ..outbound import outbox
 from ..outbound.conversation import refresh_target
-from .access import may_work_on, record_access, visible_to, written
+from .access import Who, may_work_on, record_access, visible_to, written
 
 MAX_TEXT = 4000
 #: the events after which the item's state (status, holder's presence, queue) is not what it was
@@ -94,7 +94,7 @@ LIST_COLUMNS = (
 )
 
 
-def takeable(user: User, within: set[str] | None = None) -> tuple:
+def takeable(user: User | Who, within: set[str] | None = None) -> tuple:
     """What the user may take now: new, unassigned items of their queues (or some of them).
 
     Matches the partial index ix_work_item_takeable, which holds these rows in work order.

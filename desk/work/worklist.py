@@ -495,29 +495,34 @@ def _parts_statement(placed: int, unplaced: int, emergencies: int, others: int) 
     )
 
 
-def _my_emergencies(user: User | Who) -> tuple:
-    """Open emergencies that are the user's concern: waiting in their queues, or given to them."""
-    return (
-        WorkItem.emergency.is_(True),
-        visible_to(user, user.queue_codes),
-        or_(
-            and_(written(WorkItem.status, ItemStatus.NEW.value), WorkItem.assignee_id.is_(None)),
-            and_(*_held_by(user.id)),
-        ),
-    )
+def _my_emergencies(who: Who) -> tuple[tuple, tuple]:
+    """Open emergencies that are the user's concern, as two conditions asked apart: waiting in
+    their queues, and given to them. Each is a range of its own partial index
+    (ix_work_item_emergency_takeable, ix_work_item_emergency_held), so the newest is the first
+    row from its newest end that the user may see. As one condition with OR, PostgreSQL read
+    every open emergency waiting in any queue, on every page."""
+    emergency = WorkItem.emergency.is_(True)
+    held = (visible_to(who, who.queue_codes), *_held_by(who.id))
+    return (emergency, *takeable(who)), (emergency, *held)
 
 
 def newest_emergency(session: Session, user: User) -> int:
     """The id of the newest open emergency of the user's concern (0: none): where a page
     starts watching from."""
-    return session.scalar(_newest_emergency(Who.of(user))) or 0
+    waiting, held = session.execute(_newest_emergency(Who.of(user))).one()
+    return max(waiting or 0, held or 0)
 
 
 @lru_cache(maxsize=4096)
 def _newest_emergency(who: Who) -> Select:
     """The emergency watch's statement for `who`, kept: every page but My work runs it, and
     building it afresh with its cache key cost twice as much CPU as running it."""
-    return select(func.max(WorkItem.id)).where(*_my_emergencies(who))
+    return select(*(_newest(where) for where in _my_emergencies(who)))
+
+
+def _newest(where: tuple):
+    """The newest item of `where`, as a column of a statement."""
+    return select(func.max(WorkItem.id)).where(*where).scalar_subquery()
 
 
 def newest_takeable_emergency(session: Session, user: User) -> int:
@@ -534,16 +539,22 @@ def newest_takeable_emergency(session: Session, user: User) -> int:
 def emergencies_since(session: Session, user: User, seen: int) -> tuple[int, int]:
     """(the newest id to watch from now on, how many open emergencies of the user's concern
     arrived after `seen`). Items get ids as they arrive, so a larger id is a later arrival."""
-    newest, arrived = session.execute(_emergencies_since(Who.of(user)), {"seen": seen}).one()
-    return max(seen, newest or 0), arrived or 0
+    newest_waiting, newest_held, waiting, held = session.execute(
+        _emergencies_since(Who.of(user)), {"seen": seen}
+    ).one()
+    return max(seen, newest_waiting or 0, newest_held or 0), waiting + held
 
 
 @lru_cache(maxsize=4096)
 def _emergencies_since(who: Who) -> Select:
     """`emergencies_since`'s statement for `who`, kept (as `_newest_emergency`'s): every open
-    page asks it every so often."""
-    later = func.count().filter(WorkItem.id > bindparam("seen"))
-    return select(func.max(WorkItem.id), later).where(*_my_emergencies(who))
+    page asks it every so often. What arrived after `seen` is a range of each index."""
+    mine = _my_emergencies(who)
+    later = (
+        select(func.count()).where(*where, WorkItem.id > bindparam("seen")).scalar_subquery()
+        for where in mine
+    )
+    return select(*(_newest(where) for where in mine), *later)
 
 
 # --- a resident's place in the queue (the inbound contract's processing state) -----------------
