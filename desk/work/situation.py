@@ -526,8 +526,7 @@ def _beyond(
 ) -> Select:
     """What comes after a page of a list the kept counts do not count, counted from the
     index: `count_beyond`'s statement for those lists, kept."""
-    counted = _counted(_list_conditions(who, filters, queue, state), after.ranges())
-    return union_all(*counted) if len(counted) > 1 else counted[0]
+    return union_all(*_counted(_list_conditions(who, filters, queue, state), after.ranges()))
 
 
 def count_beyond(
